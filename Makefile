@@ -1,0 +1,42 @@
+# Allô — two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install bench clean
+
+# (Re)install when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The embedded demo: SQLite under var/, demo data, the server on http://$(HOST):$(PORT).
+# Plain HTTP on loopback, so cookies are not marked secure (ALLO_HTTPS=0).
+run: $(STAMP)
+	ALLO_HTTPS=0 $(BIN)/allo init --demo
+	ALLO_HTTPS=0 $(BIN)/allo serve --host $(HOST) --port $(PORT)
+
+# Lint, then the whole suite on SQLite; then, when ALLO_TEST_DATABASE_URL is set (as in CI),
+# the database-sensitive tests again on a real PostgreSQL.
+test: $(STAMP)
+	$(BIN)/ruff check allo tests bench
+	$(BIN)/pytest
+	@if [ -n "$$ALLO_TEST_DATABASE_URL" ]; then \
+		echo "== PostgreSQL pass ($$ALLO_TEST_DATABASE_URL) =="; \
+		DATABASE_URL="$$ALLO_TEST_DATABASE_URL" $(BIN)/pytest -m "postgres or any_db"; \
+	else \
+		echo "== PostgreSQL pass skipped: ALLO_TEST_DATABASE_URL is not set =="; \
+	fi
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,74 @@
+"""Adapter from the organisation models to the routing core's opening hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from allo.routing.hours import OpeningHours
+
+WEEKDAY_LABELS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+
+
+def local_now() -> dt.datetime:
+    """Naive local time: the routing core reasons in the service's wall-clock time."""
+    return dt.datetime.now(ZoneInfo(settings.TIME_ZONE)).replace(tzinfo=None)
+
+
+def opening_hours_for(centre) -> OpeningHours:
+    weekly: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for period in centre.opening_periods.all():
+        weekly.setdefault(period.weekday, []).append((period.opens, period.closes))
+    from allo.org.models import Closure
+
+    closures = [
+        (closure.start, closure.end)
+        for closure in Closure.objects.filter(centre__isnull=True)
+    ] + [(closure.start, closure.end) for closure in centre.closures.all()]
+    return OpeningHours(
+        weekly=weekly,
+        closures=closures,
+        public_holidays=centre.closed_on_public_holidays,
+        subdivision=centre.holiday_subdivision or None,
+    )
+
+
+def _fmt(ranges: list[tuple[dt.time, dt.time]]) -> str:
+    return ", ".join(f"{a:%H}h{a:%M}–{b:%H}h{b:%M}" for a, b in ranges)
+
+
+@dataclass(frozen=True)
+class CentreStatus:
+    centre: object
+    is_open: bool
+    reason: str
+    closes_at: dt.time | None
+    next_opening: dt.datetime | None
+    today: str
+    weekly: list[str]
+
+
+def centre_status(centre, now: dt.datetime | None = None) -> CentreStatus:
+    now = now or local_now()
+    hours = opening_hours_for(centre)
+    ranges = sorted(hours.weekly.get(now.weekday(), []))
+    is_open = centre.active and hours.is_open(now)
+    closes_at = next((end for start, end in ranges if start <= now.time() < end), None) if is_open else None
+    reason = ""
+    if not is_open:
+        reason = hours.closed_reason(now.date()) or ""
+    weekly = [
+        f"{WEEKDAY_LABELS[day]} : {_fmt(sorted(hours.weekly[day]))}" for day in range(7) if hours.weekly.get(day)
+    ]
+    return CentreStatus(
+        centre=centre,
+        is_open=is_open,
+        reason=reason,
+        closes_at=closes_at,
+        next_opening=None if is_open else hours.next_opening(now),
+        today=_fmt(ranges) if ranges and not reason else "",
+        weekly=weekly,
+    )

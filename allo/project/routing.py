@@ -1,0 +1,3 @@
+"""WebSocket routes (live push to desks and wallboard), gathered from each capability."""
+
+websocket_urlpatterns: list = []

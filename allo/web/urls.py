@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from allo.accounts.access import authenticated, public
+from allo.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("connexion/", public(auth_views.LoginView.as_view()), name="login"),
+    path("deconnexion/", authenticated(auth_views.LogoutView.as_view()), name="logout"),
+    path("operateur/", views.operator_space, name="space-operator"),
+    path("expert/", views.expert_space, name="space-expert"),
+    path("redaction/", views.editor_space, name="space-editor"),
+    path("supervision/", views.supervisor_space, name="space-supervisor"),
+]

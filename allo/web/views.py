@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from allo.accounts.access import public, roles
+from allo.accounts.roles import Role
+from allo.org.hours import centre_status, local_now
+from allo.org.models import Centre, ServiceLine
+from allo.web.spaces import SPACES
+
+logger = logging.getLogger(__name__)
+
+
+@public
+def home(request):
+    line = ServiceLine.current()
+    return render(
+        request,
+        "web/home.html",
+        {"line": line, "line_status": centre_status(line.platform) if line else None, "spaces": SPACES},
+    )
+
+
+@public
+@never_cache
+def healthz(request):
+    """Liveness and readiness for the load balancer: 200 only when the database answers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any database failure means "not ready"
+        logger.exception("health check: database unreachable")
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _centres_with_status():
+    now = local_now()
+    centres = Centre.objects.filter(active=True).prefetch_related("opening_periods", "closures")
+    return [centre_status(centre, now) for centre in centres]
+
+
+@roles(Role.OPERATOR)
+def operator_space(request):
+    statuses = [s for s in _centres_with_status() if s.centre.kind != Centre.Kind.N1_PLATFORM]
+    return render(request, "web/space_operator.html", {"destinations": statuses})
+
+
+@roles(Role.EXPERT)
+def expert_space(request):
+    centre = request.user.centre
+    return render(
+        request, "web/space_expert.html", {"centre": centre, "status": centre_status(centre) if centre else None}
+    )
+
+
+@roles(Role.EDITOR, Role.EXPERT)
+def editor_space(request):
+    """Editors' desk; N2 experts review corrections here too."""
+    from allo.kb.views import editor_dashboard_context
+
+    context = editor_dashboard_context() | {"can_write": request.user.has_role(Role.EDITOR)}
+    return render(request, "web/space_editor.html", context)
+
+
+@roles(Role.SUPERVISOR)
+def supervisor_space(request):
+    return render(request, "web/space_supervisor.html", {"statuses": _centres_with_status()})

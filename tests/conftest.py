@@ -1,0 +1,37 @@
+"""Test-wide setup.
+
+Tests are split by reach: `unit/` (pure modules, no database), `integration/` (Django and a real
+database), `e2e/` (a served site driven by headless chromium).
+
+Markers: `postgres` tests need a real PostgreSQL and run in `make test`'s PostgreSQL pass
+(DATABASE_URL set from ALLO_TEST_DATABASE_URL); `any_db` tests run in both passes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("ALLO_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "any_db: run on SQLite and again in the PostgreSQL pass")
+
+
+def _on_postgres() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if _on_postgres():
+        return
+    if os.environ.get("ALLO_TEST_DATABASE_URL"):
+        reason = "PostgreSQL test: runs in make test's PostgreSQL pass"
+    else:
+        reason = "PostgreSQL test: ALLO_TEST_DATABASE_URL is not set (CI sets it; see README)"
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
