@@ -1,0 +1,245 @@
+"""Knowledge-base use cases: load, import, export, publish, search.
+
+Records are plain dicts in the fiche file format (allo/kb/demo/README.md); the demo YAML, the
+project's JSON export and the service-public.fr importer all produce them, and `import_records`
+is the one path that writes them, all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from allo.kb.models import Fiche, Synonym, Theme
+from allo.kb.sections import SECTIONS
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+CONTENT_FIELDS = ["theme", "subtheme", "audience", "title", "short_answer", "sections", "keywords", "phrasings",
+                  "level2", "references", "review_by", "popularity"]
+EXPORT_FORMAT = "allo-kb/1"
+
+
+class ImportFailed(Exception):
+    """Nothing was written; the message names each faulty record and field, in French."""
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{len(self.created)} créée(s), {len(self.updated)} mise(s) à jour, {len(self.unchanged)} inchangée(s)"
+
+
+def load_themes(path: Path | None = None) -> int:
+    data = yaml.safe_load((path or DEMO_DIR / "themes.yaml").read_text(encoding="utf-8"))
+    for position, (slug, label) in enumerate(data["themes"].items()):
+        Theme.objects.update_or_create(slug=slug, defaults={"label": label, "position": position})
+    return len(data["themes"])
+
+
+def fiche_to_record(fiche: Fiche, *, with_state: bool = True) -> dict:
+    record = {"id": fiche.id, **{name: getattr(fiche, name) for name in CONTENT_FIELDS}}
+    record["theme"] = fiche.theme_id
+    record["review_by"] = fiche.review_by.isoformat() if fiche.review_by else None
+    if with_state:
+        record.update(status=fiche.status, version=fiche.version, source=fiche.source, is_demo=fiche.is_demo)
+    return record
+
+
+def _normalise(record: dict, source_name: str) -> dict:
+    """A record's content fields, typed; raises ImportFailed naming the record and field."""
+    where = f"{source_name} ({record.get('id', '?')})"
+    if not record.get("id"):
+        raise ImportFailed(f"{source_name} : champ « id » manquant.")
+    missing = [name for name in ("theme", "title", "short_answer") if not record.get(name)]
+    if missing:
+        raise ImportFailed(f"{where} : champ(s) manquant(s) : {', '.join(missing)}.")
+    sections = record.get("sections") or {}
+    if not isinstance(sections, dict):
+        raise ImportFailed(f"{where} : « sections » doit associer une rubrique à un texte.")
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        raise ImportFailed(f"{where} : rubrique(s) inconnue(s) : {', '.join(unknown)}.")
+    for name in ("keywords", "phrasings", "references"):
+        if not isinstance(record.get(name) or [], list):
+            raise ImportFailed(f"{where} : « {name} » doit être une liste.")
+    review_by = record.get("review_by")
+    if isinstance(review_by, str) and review_by:
+        try:
+            review_by = dt.date.fromisoformat(review_by)
+        except ValueError as exc:
+            raise ImportFailed(f"{where} : « review_by » n'est pas une date AAAA-MM-JJ ({review_by}).") from exc
+    return {
+        "theme": str(record["theme"]),
+        "subtheme": str(record.get("subtheme") or ""),
+        "audience": record.get("audience") or "particulier",
+        "title": str(record["title"]).strip(),
+        "short_answer": str(record["short_answer"]).strip(),
+        "sections": {key: str(text).strip() for key, text in sections.items() if text},
+        "keywords": [str(k) for k in record.get("keywords") or []],
+        "phrasings": [str(p) for p in record.get("phrasings") or []],
+        "level2": record.get("level2") or "",
+        "references": list(record.get("references") or []),
+        "review_by": review_by or None,
+        "popularity": int(record.get("popularity") or 3),
+    }
+
+
+@transaction.atomic
+def import_records(records: list[tuple[str, dict]], *, source: str, user=None, reason: str,
+                   publish: bool = True, is_demo: bool = False, keep_state: bool = False) -> ImportReport:
+    """Create or update fiches from (source name, record) pairs; all or nothing.
+
+    An unchanged fiche is left alone (no new version), so re-running an import is idempotent.
+    With keep_state (the project's own JSON), status and version are restored as exported.
+    """
+    report = ImportReport()
+    themes = set(Theme.objects.values_list("slug", flat=True))
+    errors: list[str] = []
+    for source_name, record in records:
+        try:
+            values = _normalise(record, source_name)
+            if values["theme"] not in themes:
+                raise ImportFailed(f"{source_name} ({record['id']}) : thème inconnu « {values['theme']} ».")
+            existing = Fiche.objects.filter(pk=record["id"]).first()
+            fiche = existing or Fiche(id=record["id"])
+            current = fiche_to_record(fiche, with_state=False) if existing else None
+            candidate = {"id": record["id"], **values,
+                         "review_by": values["review_by"].isoformat() if values["review_by"] else None}
+            if current == candidate and not keep_state:
+                report.unchanged.append(fiche.id)
+                continue
+            for name, value in values.items():
+                setattr(fiche, "theme_id" if name == "theme" else name, value)
+            fiche.source = (record.get("source") or source) if keep_state else source
+            fiche.is_demo = is_demo or bool(record.get("is_demo"))
+            fiche.full_clean(exclude=["theme"])
+        except ValidationError as exc:
+            details = "; ".join(f"{name} : {' '.join(msgs)}" for name, msgs in exc.message_dict.items())
+            errors.append(f"{source_name} ({record.get('id', '?')}) : {details}")
+            continue
+        except ImportFailed as exc:
+            errors.append(str(exc))
+            continue
+        fiche._change_reason = reason
+        fiche._history_user = user
+        if keep_state:
+            fiche.status = record.get("status") or Fiche.Status.DRAFT
+            fiche.version = int(record.get("version") or 0)
+            fiche.save()
+        elif publish:
+            fiche.publish(user, reason)
+        else:
+            fiche.save()
+        (report.updated if existing else report.created).append(fiche.id)
+    if errors:
+        transaction.set_rollback(True)
+        raise ImportFailed("Import annulé, rien n'a été enregistré :\n" + "\n".join(f"- {e}" for e in errors))
+    return report
+
+
+def read_demo_records(folder: Path | None = None) -> list[tuple[str, dict]]:
+    folder = folder or DEMO_DIR / "fiches"
+    records = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            records.append((path.name, yaml.safe_load(path.read_text(encoding="utf-8"))))
+        except yaml.YAMLError as exc:
+            raise ImportFailed(f"{path.name} : YAML invalide ({exc}).") from exc
+    return records
+
+
+def load_demo_kb() -> ImportReport:
+    """Demo knowledge base: themes, synonyms and the published demo fiches."""
+    load_themes()
+    load_default_synonyms()
+    return import_records(read_demo_records(), source="demo", is_demo=True,
+                          reason="Chargement du contenu de démonstration")
+
+
+def load_default_synonyms() -> int:
+    from allo.kb.search import load_synonyms
+
+    groups = load_synonyms()
+    for group in groups:
+        Synonym.objects.get_or_create(terms=", ".join(group))
+    return len(groups)
+
+
+def export_json(queryset=None) -> str:
+    fiches = (queryset if queryset is not None else Fiche.objects.all()).order_by("id")
+    payload = {
+        "format": EXPORT_FORMAT,
+        "themes": [{"slug": t.slug, "label": t.label, "position": t.position} for t in Theme.objects.all()],
+        "fiches": [fiche_to_record(f) for f in fiches],
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=True)
+
+
+@transaction.atomic
+def import_json(text: str, source_name: str, user=None) -> ImportReport:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFailed(f"{source_name} : JSON invalide, ligne {exc.lineno} colonne {exc.colno}.") from exc
+    if not isinstance(payload, dict) or payload.get("format") != EXPORT_FORMAT:
+        raise ImportFailed(f"{source_name} : ce n'est pas un export Allô (format « {EXPORT_FORMAT} » attendu).")
+    for theme in payload.get("themes", []):
+        Theme.objects.update_or_create(slug=theme["slug"], defaults={"label": theme["label"],
+                                                                    "position": theme.get("position", 0)})
+    records = [(f"{source_name}#{record.get('id', i)}", record) for i, record in enumerate(payload.get("fiches", []))]
+    return import_records(records, source="json", user=user, keep_state=True,
+                          reason=f"Import de {Path(source_name).name}")
+
+
+# --- Search -----------------------------------------------------------------------------------------
+# The ranking is the pure engine of allo.kb.search; this adapter feeds it the published fiches and
+# the editors' synonyms, and rebuilds it when either changes (checked by one cheap query per search).
+
+_index_cache: dict[str, object] = {}
+
+
+def _index_stamp(using: str) -> tuple:
+    from django.db.models import Count, Max
+
+    fiches = Fiche.objects.using(using).published().aggregate(n=Count("id"), last=Max("updated_at"))
+    synonyms = Synonym.objects.using(using).aggregate(n=Count("id"), last=Max("updated_at"))
+    return (fiches["n"], fiches["last"], synonyms["n"], synonyms["last"])
+
+
+def search_docs(using: str = "default"):
+    from allo.kb.search import SearchDoc
+
+    return [
+        SearchDoc(
+            id=f.id, title=f.title, theme=f.theme_id, subtheme=f.subtheme, audience=f.audience,
+            short_answer=f.short_answer, body=f.search_body(), keywords=list(f.keywords),
+            phrasings=list(f.phrasings), popularity=f.popularity,
+        )
+        for f in Fiche.objects.using(using).published().order_by("id")
+    ]
+
+
+def editor_synonyms(using: str = "default") -> list[list[str]]:
+    return [s.term_list for s in Synonym.objects.using(using).filter(active=True).order_by("terms")]
+
+
+def search_index(using: str = "default"):
+    """The current search index of the published knowledge base (built once per change)."""
+    from allo.kb.search import SearchIndex
+
+    stamp = _index_stamp(using)
+    cached = _index_cache.get(using)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, SearchIndex(search_docs(using), synonyms=editor_synonyms(using)))
+        _index_cache[using] = cached
+    return cached[1]
