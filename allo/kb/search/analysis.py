@@ -1,0 +1,67 @@
+"""French text analysis: case, accents, elisions, stop words, Snowball stemming.
+
+Everything is folded before stemming (accents removed first) so that a caller who types
+"identite" and a fiche that says "identité" reach the same stem.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+# Words split on anything that is not a letter or digit; apostrophes therefore cut elisions
+# (l', d', qu', j', n', s', c', m', t') off, and the elided piece is a stop word below.
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+_STOP_RAW = """
+a à au aux avec ce ces c ça ca cela celle celui cet cette ceux chez comme dans de des du d elle elles en
+et étaient était être eu eux il ils je j la le les l leur leurs lui ma mais me m même mes moi mon ne n
+ni nos notre nous on ou où par pas pour qu que qui quoi sa se s ses son sur ta te t tes toi ton tu un une
+vos votre vous y est sont suis es sommes êtes ai as avons avez ont avait avais avoir été
+fait font faire faut doit dois dois-je peut peux puis-je pouvez veux veut voudrais vais va
+comment quel quels quelle quelles quand combien pourquoi est-ce si alors donc car aussi très trop plus
+moins bien tout tous toute toutes rien aucun aucune autre autres encore déjà ici là
+svp bonjour merci madame monsieur euh ben bah oui non voilà c'est savoir
+"""
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents (é -> e, œ -> oe)."""
+    text = text.lower().replace("œ", "oe").replace("æ", "ae")
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+STOP_WORDS: frozenset[str] = frozenset(fold(w) for w in _STOP_RAW.split() if "-" not in w and "'" not in w)
+
+_stemmer = snowballstemmer.stemmer("french")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Stem a folded word (Snowball French)."""
+    if word.isdigit() or len(word) <= 3:
+        return word
+    return _stemmer.stemWord(word)
+
+
+@lru_cache(maxsize=200_000)
+def _fold_word(word: str) -> str:
+    return fold(word)
+
+
+def words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded word) for each word of the original text."""
+    return [(m.start(), m.end(), _fold_word(m.group())) for m in _WORD.finditer(text or "")]
+
+
+def is_stop(folded: str) -> bool:
+    return folded in STOP_WORDS or (len(folded) == 1 and not folded.isdigit())
+
+
+def analyze(text: str) -> list[str]:
+    """Text -> list of stems, stop words and elided articles removed, order kept."""
+    return [stem(w) for _, _, w in words(text) if not is_stop(w)]

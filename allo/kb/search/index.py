@@ -1,0 +1,350 @@
+"""In-memory French search over fiches: BM25F on stems, bigrams and synonym concepts.
+
+Built once from a list of `SearchDoc`, immutable afterwards. Docs are sorted by id at build time
+and ties are broken by id, so results only depend on the docs' content, never on the order in
+which a database returned them.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from .analysis import is_stop, stem, words
+from .synonyms import SynonymMatcher
+
+MAX_QUERY_CHARS = 500
+
+# field -> (weight, length normalisation b)
+FIELDS: dict[str, tuple[float, float]] = {
+    "title": (4.0, 0.5),
+    "phrasings": (2.5, 0.5),
+    "keywords": (2.5, 0.5),
+    "subtheme": (1.0, 0.3),
+    "short_answer": (1.2, 0.6),
+    "body": (0.5, 0.75),
+}
+K1 = 1.2
+BIGRAM_WEIGHT = 0.6
+CONCEPT_WEIGHT = 1.0
+CORRECTED_WEIGHT = 0.85
+POPULARITY_STEP = 0.03  # +/-3 % per popularity point around 3
+LOW_CONFIDENCE = 0.4
+
+
+class QueryError(ValueError):
+    """The query cannot be searched; `str(error)` is a French message for the operator."""
+
+
+@dataclass
+class SearchDoc:
+    id: str
+    title: str
+    theme: str = ""
+    subtheme: str = ""
+    audience: str = ""
+    short_answer: str = ""
+    body: str = ""
+    keywords: list[str] = field(default_factory=list)
+    phrasings: list[str] = field(default_factory=list)
+    popularity: int = 3
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    theme: str
+    score: float
+    confidence: float
+    snippet: str  # HTML: escaped text, matched words in <mark>
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    hits: list[Hit]
+    low_confidence: bool
+    suggestion: str | None = None
+    confidence: float = 0.0
+
+
+@dataclass
+class _Query:
+    weights: dict[str, float]  # term -> query weight
+    units: list[tuple[float, set[str]]]  # (idf weight, terms any of which satisfies it) per query word
+    highlight: set[str]  # stems and concepts to mark in snippets
+    suggestion: str | None
+
+
+def validate(query: object) -> str:
+    if not isinstance(query, str):
+        raise QueryError("La recherche doit être un texte.")
+    query = query.strip()
+    if not query:
+        raise QueryError("La recherche est vide : saisissez quelques mots décrivant la demande.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"La recherche est trop longue ({len(query)} caractères) : {MAX_QUERY_CHARS} caractères "
+            "au maximum. Résumez la demande en quelques mots."
+        )
+    return query
+
+
+def _segment_terms(stems: list[str], matcher: SynonymMatcher) -> list[str]:
+    terms = list(stems)
+    terms += [f"{a}|{b}" for a, b in zip(stems, stems[1:], strict=False)]
+    terms += [c for _, _, c in matcher.match(stems)]
+    return terms
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+class SearchIndex:
+    def __init__(self, docs: list[SearchDoc], synonyms: dict[str, list[str]] | None = None):
+        self.docs: tuple[SearchDoc, ...] = tuple(sorted(docs, key=lambda d: d.id))
+        ids = [d.id for d in self.docs]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate fiche ids")
+        self.matcher = SynonymMatcher(synonyms)
+        n = len(self.docs)
+        self.n = n
+        self.themes = np.array([d.theme for d in self.docs], dtype=object)
+        self.prior = np.array([1.0 + POPULARITY_STEP * (min(max(int(d.popularity or 3), 1), 5) - 3)
+                               for d in self.docs])
+
+        # per doc, per field term frequencies and lengths
+        self._sentences: list[tuple] = []  # per doc: (text, word spans, stems, concept spans)
+        field_tf: dict[str, list[Counter]] = {f: [] for f in FIELDS}
+        field_len: dict[str, list[int]] = {f: [] for f in FIELDS}
+        surface: Counter = Counter()
+        display: dict[str, Counter] = {}
+        for d in self.docs:
+            segments = {
+                "title": [d.title],
+                "phrasings": list(d.phrasings),
+                "keywords": list(d.keywords),
+                "subtheme": [d.subtheme],
+                "short_answer": _SENTENCE.split(d.short_answer or ""),
+                "body": _SENTENCE.split(d.body or ""),
+            }
+            seen_words: set[str] = set()
+            sentences = []
+            for f, segs in segments.items():
+                tf: Counter = Counter()
+                length = 0
+                for seg in segs:
+                    ws = [(s, e, w) for s, e, w in words(seg or "") if not is_stop(w)]
+                    for s, e, w in ws:
+                        seen_words.add(w)
+                        display.setdefault(w, Counter())[seg[s:e].lower()] += 1
+                    stems = [stem(w) for _, _, w in ws]
+                    length += len(stems)
+                    terms = _segment_terms(stems, self.matcher)
+                    tf.update(terms)
+                    if f in ("short_answer", "body") and ws:
+                        spans = [(s, e) for s, e, _ in ws]
+                        concepts = tuple((i, j, c) for i, j, c in self.matcher.match(stems))
+                        sentences.append((seg, tuple(spans), tuple(stems), concepts))
+                field_tf[f].append(tf)
+                field_len[f].append(length)
+            surface.update(seen_words)
+            self._sentences.append(tuple(sentences))
+        avg = {f: max(sum(v) / max(n, 1), 1.0) for f, v in field_len.items()}
+
+        df: Counter = Counter()
+        for i in range(n):
+            terms = set()
+            for f in FIELDS:
+                terms.update(field_tf[f][i])
+            df.update(terms)
+        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self.idf_unknown = math.log(1 + (n + 0.5) / 1.5)  # as rare as a term seen once
+
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for i in range(n):
+            pseudo: Counter = Counter()
+            for f, (w, b) in FIELDS.items():
+                norm = 1 - b + b * field_len[f][i] / avg[f]
+                for t, c in field_tf[f][i].items():
+                    pseudo[t] += w * c / norm
+            for t in sorted(pseudo):
+                x = pseudo[t]
+                p = postings.setdefault(t, ([], []))
+                p[0].append(i)
+                p[1].append(self.idf[t] * x * (K1 + 1) / (K1 + x))
+        self.postings = {t: (np.array(ix, dtype=np.int32), np.array(v)) for t, (ix, v) in postings.items()}
+
+        # vocabulary for typo tolerance: folded words of the docs and of the synonym terms
+        for w in self.matcher.surface:
+            if not is_stop(w):
+                surface[w] += 0
+        self.surface_df = dict(surface)
+        self.vocab = sorted(w for w in surface if len(w) >= 4 and not w.isdigit())
+        self.display = {w: c.most_common(1)[0][0] for w, c in display.items()}
+        self.stems_by_prefix: dict[str, list[str]] = {}
+        for t in self.postings:
+            if "|" not in t and not t.startswith("~") and len(t) >= 5:
+                self.stems_by_prefix.setdefault(t[:5], []).append(t)
+        # upper bound of a query term's contribution, for score normalisation
+        self.max_impact = {t: float(v.max()) for t, (_, v) in self.postings.items()}
+
+    # ---------------------------------------------------------------- query analysis
+    def _correct(self, w: str) -> str | None:
+        if len(w) < 5 or any(ch.isdigit() for ch in w):
+            return None
+        max_d = 1 if len(w) <= 8 else 2
+        cands = process.extract(w, self.vocab, scorer=Levenshtein.distance, score_cutoff=max_d,
+                                limit=20)
+        if not cands:
+            return None
+        best = min(cands, key=lambda c: (c[1], c[0][0] != w[0], -self.surface_df.get(c[0], 0), c[0]))
+        return best[0]
+
+    def _near_stem(self, s: str) -> str | None:
+        """A known stem that differs from an unknown one by its ending (stemmer inconsistencies)."""
+        if len(s) < 6:
+            return None
+        cands = [t for t in self.stems_by_prefix.get(s[:5], ())
+                 if (t.startswith(s) or s.startswith(t)) and abs(len(t) - len(s)) <= 3]
+        if not cands:
+            return None
+        return min(cands, key=lambda t: (abs(len(t) - len(s)), -len(self.postings[t][0]), t))
+
+    def _analyze_query(self, query: str) -> _Query:
+        stems: list[str] = []
+        stem_weight: list[float] = []
+        corrections: list[tuple[int, int, str]] = []
+        for s, e, w in words(query):
+            if is_stop(w):
+                continue
+            st = stem(w)
+            weight = 1.0
+            if w not in self.surface_df and st not in self.postings:
+                fixed = self._correct(w)
+                if fixed is not None:
+                    corrections.append((s, e, self.display.get(fixed, fixed)))
+                    st, weight = stem(fixed), CORRECTED_WEIGHT
+                else:
+                    near = self._near_stem(st)
+                    if near is not None:
+                        st, weight = near, CORRECTED_WEIGHT
+            stems.append(st)
+            stem_weight.append(weight)
+
+        weights: dict[str, float] = {}
+
+        def add(term: str, wt: float) -> None:
+            weights[term] = max(weights.get(term, 0.0), wt)
+
+        for st, wt in zip(stems, stem_weight, strict=True):
+            add(st, wt)
+        for a, b in zip(stems, stems[1:], strict=False):
+            add(f"{a}|{b}", BIGRAM_WEIGHT)
+        covers: list[set[str]] = [{st} for st in stems]
+        concepts = set()
+        for i, j, c in self.matcher.match(stems):
+            add(c, CONCEPT_WEIGHT)
+            concepts.add(c)
+            for k in range(i, j):
+                covers[k].add(c)
+        units = []
+        for cov in covers:
+            idf = max([self.idf.get(t, 0.0) for t in cov if t in self.idf] or [self.idf_unknown])
+            units.append((idf, cov))
+
+        suggestion = None
+        if corrections:
+            out, pos = [], 0
+            for s, e, rep in corrections:
+                out += [query[pos:s], rep]
+                pos = e
+            suggestion = "".join(out) + query[pos:]
+        return _Query(weights, units, set(stems) | concepts, suggestion)
+
+    # ---------------------------------------------------------------- search
+    def search(self, query: str, limit: int = 10, theme: str | None = None) -> SearchResponse:
+        query = validate(query)
+        limit = max(1, min(int(limit), 100))
+        q = self._analyze_query(query)
+        scores = np.zeros(self.n)
+        for t in sorted(q.weights):
+            p = self.postings.get(t)
+            if p is not None:
+                scores[p[0]] += q.weights[t] * p[1]
+        scores *= self.prior
+        if theme:
+            scores[self.themes != theme] = 0.0
+        scores = np.round(scores, 9)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        order = [int(i) for i in order if scores[i] > 0]
+        if not order:
+            return SearchResponse(query, [], True, q.suggestion, 0.0)
+
+        top = order[0]
+        conf = self._confidence(q, top, float(scores[top]))
+        hits = []
+        for i in order:
+            d = self.docs[i]
+            rel = float(scores[i] / scores[top])
+            hits.append(Hit(d.id, d.title, d.theme, round(float(scores[i]), 4), round(conf * rel, 3),
+                            self._snippet(i, q.highlight)))
+        return SearchResponse(query, hits, conf < LOW_CONFIDENCE, q.suggestion, round(conf, 3))
+
+    def _has(self, term: str, i: int) -> bool:
+        p = self.postings.get(term)
+        if p is None:
+            return False
+        k = int(np.searchsorted(p[0], i))
+        return k < len(p[0]) and p[0][k] == i
+
+    def _confidence(self, q: _Query, top: int, score: float) -> float:
+        """0..1: how much of the query (idf-weighted) the best fiche covers, and how strongly."""
+        total = sum(w for w, _ in q.units) or 1.0
+        covered = sum(w for w, cov in q.units if any(self._has(t, top) for t in cov))
+        coverage = covered / total
+        ideal = sum(self.max_impact.get(t, 0.0) * w for t, w in q.weights.items()) or 1.0
+        strength = min(score / ideal, 1.0)
+        x = 6.0 * (coverage - 0.5) + 3.0 * (strength - 0.3)
+        return 1.0 / (1.0 + math.exp(-x))
+
+    # ---------------------------------------------------------------- snippets
+    def _snippet(self, i: int, marks: set[str], max_words: int = 32) -> str:
+        best, best_key = None, None
+        for rank, (sent, spans, stems, concepts) in enumerate(self._sentences[i]):
+            hit = {k for k, st in enumerate(stems) if st in marks}
+            for a, b, c in concepts:
+                if c in marks:
+                    hit.update(range(a, b))
+            if not hit and best is not None:
+                continue
+            key = (-sum(self.idf.get(stems[k], 1.0) for k in hit), rank)
+            if best_key is None or key < best_key:
+                best, best_key = (sent, spans, hit), key
+        if best is None:
+            return html.escape(self.docs[i].title)
+        sent, spans, hit = best
+        lo, hi = 0, len(spans)
+        if len(spans) > max_words:
+            first = min(hit) if hit else 0
+            lo = max(0, min(first - 5, len(spans) - max_words))
+            hi = lo + max_words
+        start = spans[lo][0] if lo else 0
+        end = spans[hi - 1][1] if hi < len(spans) else len(sent)
+        out, pos = [], start
+        for k in sorted(hit):
+            if lo <= k < hi:
+                s, e = spans[k]
+                out += [html.escape(sent[pos:s]), "<mark>", html.escape(sent[s:e]), "</mark>"]
+                pos = e
+        out.append(html.escape(sent[pos:end]))
+        text = "".join(out).strip()
+        return ("… " if lo else "") + text + (" …" if hi < len(spans) else "")
