@@ -36,6 +36,9 @@ BIGRAM_WEIGHT = 0.6
 CONCEPT_WEIGHT = 1.0
 CORRECTED_WEIGHT = 0.85
 POPULARITY_STEP = 0.03  # +/-3 % per popularity point around 3
+# confidence = logistic(CONF_COVERAGE * (coverage - MID) + CONF_MATCHED * (matched idf - MID))
+CONF_COVERAGE, CONF_COVERAGE_MID = 8.0, 0.55
+CONF_MATCHED, CONF_MATCHED_MID = 0.5, 4.0
 LOW_CONFIDENCE = 0.4
 
 
@@ -79,7 +82,7 @@ class SearchResponse:
 @dataclass
 class _Query:
     weights: dict[str, float]  # term -> query weight
-    units: list[tuple[float, set[str]]]  # (idf weight, terms any of which satisfies it) per query word
+    units: list[tuple[float, set[str], float]]  # per query word: (idf, terms satisfying it, credit)
     highlight: set[str]  # stems and concepts to mark in snippets
     suggestion: str | None
 
@@ -167,7 +170,8 @@ class SearchIndex:
                 terms.update(field_tf[f][i])
             df.update(terms)
         self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self.idf_unknown = math.log(1 + (n + 0.5) / 1.5)  # as rare as a term seen once
+        # an unknown query word weighs like a fairly rare term in the confidence
+        self.idf_unknown = 0.75 * math.log(1 + (n + 0.5) / 1.5)
 
         postings: dict[str, tuple[list[int], list[float]]] = {}
         for i in range(n):
@@ -228,15 +232,15 @@ class SearchIndex:
                 continue
             st = stem(w)
             weight = 1.0
-            if w not in self.surface_df and st not in self.postings:
-                fixed = self._correct(w)
-                if fixed is not None:
-                    corrections.append((s, e, self.display.get(fixed, fixed)))
+            if w not in self.surface_df and st not in self.postings and st not in self.matcher.stems:
+                near = self._near_stem(st)
+                fixed = None if near is not None else self._correct(w)
+                if near is not None:  # another form of a known word: no suggestion needed
+                    st, weight = near, CORRECTED_WEIGHT
+                elif fixed is not None:
+                    if stem(fixed) != st:
+                        corrections.append((s, e, self.display.get(fixed, fixed)))
                     st, weight = stem(fixed), CORRECTED_WEIGHT
-                else:
-                    near = self._near_stem(st)
-                    if near is not None:
-                        st, weight = near, CORRECTED_WEIGHT
             stems.append(st)
             stem_weight.append(weight)
 
@@ -257,9 +261,9 @@ class SearchIndex:
             for k in range(i, j):
                 covers[k].add(c)
         units = []
-        for cov in covers:
+        for cov, wt in zip(covers, stem_weight, strict=True):
             idf = max([self.idf.get(t, 0.0) for t in cov if t in self.idf] or [self.idf_unknown])
-            units.append((idf, cov))
+            units.append((idf, cov, 1.0 if wt == 1.0 else 0.6))
 
         suggestion = None
         if corrections:
@@ -306,14 +310,17 @@ class SearchIndex:
         k = int(np.searchsorted(p[0], i))
         return k < len(p[0]) and p[0][k] == i
 
+    def _features(self, q: _Query, top: int) -> tuple[float, float]:
+        """(coverage, matched): idf-weighted share of the query words the fiche contains, and their
+        summed idf (unknown words weigh as much as the rarest indexed term)."""
+        total = sum(w for w, _, _ in q.units) or 1.0
+        matched = sum(w * credit for w, cov, credit in q.units if any(self._has(t, top) for t in cov))
+        return matched / total, matched
+
     def _confidence(self, q: _Query, top: int, score: float) -> float:
-        """0..1: how much of the query (idf-weighted) the best fiche covers, and how strongly."""
-        total = sum(w for w, _ in q.units) or 1.0
-        covered = sum(w for w, cov in q.units if any(self._has(t, top) for t in cov))
-        coverage = covered / total
-        ideal = sum(self.max_impact.get(t, 0.0) * w for t, w in q.weights.items()) or 1.0
-        strength = min(score / ideal, 1.0)
-        x = 6.0 * (coverage - 0.5) + 3.0 * (strength - 0.3)
+        """0..1 from the best fiche's coverage of the query and the evidence it matched."""
+        coverage, matched = self._features(q, top)
+        x = CONF_COVERAGE * (coverage - CONF_COVERAGE_MID) + CONF_MATCHED * (matched - CONF_MATCHED_MID)
         return 1.0 / (1.0 + math.exp(-x))
 
     # ---------------------------------------------------------------- snippets

@@ -74,6 +74,7 @@ class SynonymMatcher:
                 self.phrases.setdefault(seq, set()).add(concept)
             for t in group:
                 self.surface.update(w for _, _, w in words(t))
+        self.stems = {st for seq in self.phrases for st in seq}
         self.max_len = max((len(s) for s in self.phrases), default=0)
 
     def match(self, stems: list[str]) -> list[tuple[int, int, str]]:
