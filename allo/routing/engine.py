@@ -1,0 +1,567 @@
+"""The routing engine: events in, decisions out.
+
+Deterministic and pure: no wall clock, no I/O, no randomness. Time comes from the events; when the
+engine needs to act later (overflow, callback due, centre closing) it returns a TimerRequest and
+the caller feeds the matching TimerFired back. The live desks and the simulator drive this same
+class, so routing is written once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, deque
+from collections.abc import Iterable
+
+from allo.routing import events as ev
+from allo.routing.model import (
+    TERMINAL,
+    Agent,
+    AgentState,
+    Centre,
+    Channel,
+    Contact,
+    ContactState,
+    EngineConfig,
+    Queue,
+)
+
+_INF = float("inf")
+AVAILABLE = AgentState.AVAILABLE
+ON_CALL = AgentState.ON_CALL
+WRAP_UP = AgentState.WRAP_UP
+OFFLINE = AgentState.OFFLINE
+PAUSED = AgentState.PAUSED
+QUEUED = ContactState.QUEUED
+CONNECTED = ContactState.CONNECTED
+_CHANNELS = {ch.value: ch for ch in Channel} | {ch: ch for ch in Channel}
+
+
+class EngineError(ValueError):
+    pass
+
+
+class Engine:
+    def __init__(self, config: EngineConfig):
+        self.config = config
+        self.epoch = dt.datetime.fromisoformat(config.epoch)
+        self.centres: dict[str, Centre] = {c.id: Centre(c) for c in config.centres}
+        self.queues: dict[str, Queue] = {}
+        for qc in config.queues:
+            if qc.centre not in self.centres:
+                raise EngineError(f"queue {qc.id!r}: unknown centre {qc.centre!r}")
+            q = Queue(qc, self.centres[qc.centre])
+            self.queues[q.id] = q
+            q.centre.queues.append(q)
+        for q in self.queues.values():
+            if q.overflow_to is not None and q.overflow_to not in self.queues:
+                raise EngineError(f"queue {q.id!r}: unknown overflow queue {q.overflow_to!r}")
+            if q.overflow_to is not None and not q.overflow_after:
+                raise EngineError(f"queue {q.id!r}: overflow_to needs overflow_after_s")
+        self.agents: dict[str, Agent] = {}
+        for order, ac in enumerate(config.agents):
+            agent = Agent(ac, order)
+            if ac.centre not in self.centres:
+                raise EngineError(f"agent {ac.id!r}: unknown centre {ac.centre!r}")
+            agent.centre = self.centres[ac.centre]
+            for qid in ac.skills:
+                if qid not in self.queues:
+                    raise EngineError(f"agent {ac.id!r}: unknown skill queue {qid!r}")
+            prios = sorted(set(ac.skills.values()))
+            agent.skills = [[self.queues[q] for q, p in ac.skills.items() if p == prio] for prio in prios]
+            for qid, prio in ac.skills.items():
+                agent.pools.append(self._pool(self.queues[qid], prio))
+            self.agents[agent.id] = agent
+        self.destinations: dict[str, list[Queue]] = {}
+        for domain, qids in config.destinations.items():
+            for qid in qids:
+                if qid not in self.queues:
+                    raise EngineError(f"destination {domain!r}: unknown queue {qid!r}")
+            self.destinations[domain] = [self.queues[q] for q in qids]
+        self.contacts: dict[object, Contact] = {}  # live (non-terminal) contacts only
+        self.now = -_INF
+        self.arrived = 0
+        self.ended: Counter[str] = Counter()
+        self._out: list = []
+        self._smooth = config.aht_smoothing
+        self._handlers = {
+            ev.ContactArrived: self._arrived,
+            ev.CallerHungUp: self._hung_up,
+            ev.CallEnded: self._call_ended,
+            ev.WrapUpEnded: self._wrap_ended,
+            ev.AgentLogin: self._login,
+            ev.AgentLogout: self._logout,
+            ev.AgentPause: self._pause,
+            ev.AgentResume: self._resume,
+            ev.CallbackAnswer: self._callback_answer,
+            ev.TimerFired: self._timer,
+        }
+
+    @staticmethod
+    def _pool(queue: Queue, prio: int) -> dict:
+        for p, pool in queue.idle:
+            if p == prio:
+                return pool
+        pool: dict = {}
+        queue.idle.append((prio, pool))
+        queue.idle.sort(key=lambda item: item[0])
+        return pool
+
+    # ------------------------------------------------------------------ public API
+
+    def handle(self, event) -> list:
+        """Apply one event; return the decisions it causes, in order."""
+        t = event.t
+        if t < self.now:
+            raise EngineError(f"event at t={t} is older than the engine's time {self.now}")
+        self.now = t
+        out = self._out = []
+        self._handlers[event.__class__](event)
+        return out
+
+    def run(self, events: Iterable) -> list:
+        decisions = []
+        for event in events:
+            decisions.extend(self.handle(event))
+        return decisions
+
+    def at(self, t: float) -> dt.datetime:
+        """The local datetime of engine time t."""
+        return self.epoch + dt.timedelta(seconds=t)
+
+    def seconds(self, when: dt.datetime) -> float:
+        return (when - self.epoch).total_seconds()
+
+    def is_open(self, centre_id: str, t: float | None = None) -> bool:
+        centre = self.centres[centre_id]
+        return centre.hours is None or centre.hours.is_open(self.at(self.now if t is None else t))
+
+    def expected_wait(self, queue_id: str, position: int | None = None) -> float:
+        """Expected wait in seconds for a contact at `position` (default: a newcomer)."""
+        q = self.queues[queue_id]
+        return self._ewt(q, q.waiting + 1 if position is None else position)
+
+    def queue_length(self, queue_id: str) -> int:
+        return self.queues[queue_id].waiting
+
+    def state_counts(self) -> Counter:
+        return Counter(a.state for a in self.agents.values())
+
+    # ------------------------------------------------------------------ helpers
+
+    def _open(self, centre: Centre) -> bool:
+        if self.now < centre.valid_until:
+            return centre.open
+        # slow path once per opening boundary: ask the opening hours, cache until the next change
+        when = self.at(self.now)
+        hours = centre.hours
+        if hours.is_open(when):
+            centre.open = True
+            closing = hours.closing_time(when)
+            centre.valid_until = self.seconds(closing)
+            if centre.close_timer_at != centre.valid_until:
+                centre.close_timer_at = centre.valid_until
+                self._out.append(ev.TimerRequest(self.now, centre.valid_until, ev.CENTRE_CLOSING, centre.id))
+        else:
+            centre.open = False
+            nxt = hours.next_opening(when)
+            centre.valid_until = _INF if nxt is None else self.seconds(nxt)
+        return centre.open
+
+    def _next_opening(self, centre: Centre, t: float) -> float | None:
+        if centre.hours is None:
+            return t
+        nxt = centre.hours.next_opening(self.at(t))
+        return None if nxt is None else self.seconds(nxt)
+
+    def _ewt(self, q: Queue, position: int) -> float:
+        return position * q.aht / (q.staffed or 1)
+
+    def _set_state(self, agent: Agent, state: AgentState, contact=None) -> None:
+        self._out.append(
+            ev.AgentStateChanged(self.now, agent.id, agent.level, agent.state, state, agent.since, contact)
+        )
+        agent.state = state
+        agent.since = self.now
+
+    def _find_agent(self, q: Queue) -> Agent | None:
+        """Longest-idle available agent for q, primary-skill agents first, in an open centre."""
+        for _, pool in q.idle:
+            for agent in pool:
+                if self._open(agent.centre):
+                    return agent
+        return None
+
+    def _connect(self, agent: Agent, c: Contact, q: Queue, waited: float, ended_contact=None) -> None:
+        if agent.state is AVAILABLE:
+            for pool in agent.pools:
+                del pool[agent]
+        self._set_state(agent, ON_CALL, ended_contact)
+        agent.contact = c
+        c.state = CONNECTED
+        c.agent = agent
+        c.queue = None
+        c.destination = q
+        self._out.append(
+            ev.Assign(self.now, c.id, agent.id, q.id, q.level, waited, c.channel is Channel.CALLBACK, c.context)
+        )
+
+    def _enqueue(self, c: Contact, q: Queue) -> None:
+        """Answer now if an agent is free, else wait in q."""
+        agent = self._find_agent(q)
+        if agent is not None:
+            self._connect(agent, c, q, self.now - c.entered)
+            return
+        c.state = QUEUED
+        c.queue = q
+        c.qtime = self.now
+        lane = q.lanes.get(c.priority)
+        if lane is None:
+            lane = q.lanes[c.priority] = deque()
+            q.prios.append(c.priority)
+            q.prios.sort()
+        lane.append(c)
+        q.waiting += 1
+        self._out.append(ev.Queued(self.now, c.id, q.id, q.level, q.waiting, self._ewt(q, q.waiting)))
+        if q.overflow_to is not None:
+            self._out.append(
+                ev.TimerRequest(self.now, self.now + q.overflow_after, ev.OVERFLOW, [c.id, q.id])
+            )
+
+    def _unqueue(self, c: Contact) -> Queue:
+        q = c.queue
+        q.waiting -= 1
+        c.queue = None  # its lane entry is now stale and skipped by Queue.head
+        return q
+
+    def _end(self, c: Contact, state: ContactState, waited: float | None = None, queue: str | None = None):
+        del self.contacts[c.id]
+        c.state = state
+        self.ended[state] += 1
+        self._out.append(ev.ContactEnded(self.now, c.id, state, c.level, waited, queue))
+
+    def _no_room(self, c: Contact, q: Queue, reason: str) -> None:
+        """Closed or saturated destination: propose a callback rather than a dead end."""
+        if reason == "closed":
+            at = self._next_opening(q.centre, self.now)
+        else:
+            at = self._next_opening(q.centre, self.now + q.callback_delay)
+        if at is None:
+            self._end(c, ContactState.CLOSED)
+            return
+        c.state = ContactState.CALLBACK_OFFERED
+        c.destination = q
+        c.due = at
+        self._out.append(ev.ProposeCallback(self.now, c.id, q.id, at, reason))
+
+    def _schedule(self, c: Contact, at: float) -> None:
+        c.state = ContactState.SCHEDULED
+        c.due = at
+        self._out.append(ev.CallbackScheduled(self.now, c.id, c.destination.id, at))
+        self._out.append(ev.TimerRequest(self.now, at, ev.CALLBACK_DUE, c.id))
+
+    def _agent_free(self, agent: Agent, ended_contact=None) -> None:
+        """The agent can take work: next waiting contact from its skills, else available."""
+        if agent.pending is not None:
+            state, agent.pending = agent.pending, None
+            self._set_state(agent, state, ended_contact)
+            if state is OFFLINE or state is PAUSED:
+                self._unstaff(agent)
+            return
+        if self._open(agent.centre):
+            for group in agent.skills:
+                best = None
+                for q in group:
+                    if q.waiting:
+                        h = q.head()
+                        if h is not None and (
+                            best is None or (h.priority, h.qtime) < (best.priority, best.qtime)
+                        ):
+                            best = h
+                if best is not None:
+                    q = best.queue
+                    q.lanes[best.priority].popleft()
+                    self._unqueue(best)
+                    self._connect(agent, best, q, self.now - best.entered, ended_contact)
+                    return
+        self._set_state(agent, AVAILABLE, ended_contact)
+        for pool in agent.pools:
+            pool[agent] = None
+
+    def _staff(self, agent: Agent) -> None:
+        for group in agent.skills:
+            for q in group:
+                q.staffed += 1
+
+    def _unstaff(self, agent: Agent) -> None:
+        for group in agent.skills:
+            for q in group:
+                q.staffed -= 1
+
+    def _agent(self, agent_id) -> Agent:
+        try:
+            return self.agents[agent_id]
+        except KeyError:
+            raise EngineError(f"unknown agent {agent_id!r}") from None
+
+    def _learn(self, q: Queue, handle: float) -> None:
+        q.aht += self._smooth * (handle - q.aht)
+
+    # ------------------------------------------------------------------ event handlers
+
+    def _arrived(self, e: ev.ContactArrived) -> None:
+        if e.contact in self.contacts:
+            raise EngineError(f"contact {e.contact!r} already in progress")
+        try:
+            q = self.queues[e.queue]
+        except KeyError:
+            raise EngineError(f"contact {e.contact!r}: unknown queue {e.queue!r}") from None
+        c = Contact(e.contact, _CHANNELS[e.channel], e.t, e.topic, e.domain, e.context, e.priority)
+        c.level = q.level
+        self.contacts[c.id] = c
+        self.arrived += 1
+        if c.channel is Channel.CALLBACK:
+            c.destination = q
+            c.priority = max(c.priority, self.config.callback_priority)
+            self._schedule(c, e.t if e.due is None else e.due)
+            return
+        if q.centre.hours is not None and not self._open(q.centre):
+            self._end(c, ContactState.CLOSED)
+            return
+        self._enqueue(c, q)
+
+    def _hung_up(self, e: ev.CallerHungUp) -> None:
+        c = self.contacts.get(e.contact)
+        if c is None:
+            return  # already ended: the hang-up races with the answer
+        state = c.state
+        if state is QUEUED:
+            q = self._unqueue(c)
+            self._end(c, ContactState.ABANDONED, e.t - c.entered, q.id)
+        elif state is CONNECTED:
+            self._call_ended(ev.CallEnded(e.t, e.contact))
+        else:  # a proposal left unanswered or a callback cancelled
+            self._end(c, ContactState.ABANDONED)
+
+    def _call_ended(self, e: ev.CallEnded) -> None:
+        c = self.contacts.get(e.contact)
+        if c is None or c.state is not CONNECTED or (e.agent is not None and e.agent != c.agent.id):
+            return  # duplicate or late report from a desk
+        agent = c.agent
+        c.agent = None
+        agent.contact = None
+        q = c.destination
+        talk = e.t - agent.since
+        if e.wrap_up:
+            agent.work = (q, talk)
+            self._set_state(agent, WRAP_UP, c.id)
+        else:
+            self._learn(q, talk)
+        if c.channel is Channel.CALLBACK and not e.reached:
+            self._end(c, ContactState.UNREACHED)
+        elif e.transfer:
+            context = dict(c.context or {})
+            context.update(
+                {"question": e.question, "fiche": e.fiche, "note": e.note, "from_agent": agent.id,
+                 "topic": c.topic, "domain": e.transfer}
+            )
+            c.context = context
+            c.domain = e.transfer
+            self._transfer(c, e.transfer)
+        else:
+            self._end(c, ContactState.COMPLETED)
+        if not e.wrap_up:
+            self._agent_free(agent, c.id)
+
+    def _transfer(self, c: Contact, domain: str) -> None:
+        candidates = self.destinations.get(domain) or self.destinations.get("*")
+        if not candidates:
+            raise EngineError(f"no transfer destination for domain {domain!r} and no '*' fallback")
+        c.level = candidates[0].level
+        c.entered = self.now
+        c.channel = Channel.CALL
+        open_queues = [q for q in candidates if self._open(q.centre)]
+        if not open_queues:
+            # the destination that reopens first gets the callback
+            soonest = min(candidates, key=lambda q: self._next_opening(q.centre, self.now) or _INF)
+            self._out.append(ev.Transferred(self.now, c.id, domain, None))
+            self._no_room(c, soonest, "closed")
+            return
+        # load balancing: the longest-idle agent across the open centres, else the shortest expected wait
+        best_agent, best_q = None, None
+        for q in open_queues:
+            agent = self._find_agent(q)
+            if agent is not None and (best_agent is None or agent.since < best_agent.since):
+                best_agent, best_q = agent, q
+        if best_agent is not None:
+            self._out.append(ev.Transferred(self.now, c.id, domain, best_q.id))
+            self._connect(best_agent, c, best_q, 0.0)
+            return
+        best_q, best_wait = None, _INF
+        for q in open_queues:
+            wait = self._ewt(q, q.waiting + 1) if q.staffed else _INF
+            saturated = (q.max_waiting is not None and q.waiting >= q.max_waiting) or (
+                q.max_wait is not None and wait > q.max_wait
+            )
+            if not saturated and wait < best_wait:
+                best_q, best_wait = q, wait
+        if best_q is None:
+            shortest = min(open_queues, key=lambda q: (q.waiting + 1) / (q.staffed or 0.5))
+            self._out.append(ev.Transferred(self.now, c.id, domain, None))
+            self._no_room(c, shortest, "saturated")
+            return
+        self._out.append(ev.Transferred(self.now, c.id, domain, best_q.id))
+        self._enqueue(c, best_q)
+
+    def _wrap_ended(self, e: ev.WrapUpEnded) -> None:
+        agent = self._agent(e.agent)
+        if agent.state is not WRAP_UP:
+            return
+        if agent.work is not None:
+            q, talk = agent.work
+            agent.work = None
+            self._learn(q, talk + e.t - agent.since)
+        self._agent_free(agent)
+
+    def _login(self, e: ev.AgentLogin) -> None:
+        agent = self._agent(e.agent)
+        if agent.state is not OFFLINE:
+            if agent.pending is OFFLINE:
+                agent.pending = None  # logged back in before the call ended
+            return
+        agent.since = e.t
+        self._staff(agent)
+        self._agent_free(agent)
+
+    def _logout(self, e: ev.AgentLogout) -> None:
+        agent = self._agent(e.agent)
+        state = agent.state
+        if state is AVAILABLE:
+            for pool in agent.pools:
+                del pool[agent]
+            self._unstaff(agent)
+            self._set_state(agent, OFFLINE)
+        elif state is PAUSED:
+            self._set_state(agent, OFFLINE)
+        elif state is ON_CALL or state is WRAP_UP:
+            agent.pending = OFFLINE
+
+    def _pause(self, e: ev.AgentPause) -> None:
+        agent = self._agent(e.agent)
+        state = agent.state
+        if state is AVAILABLE:
+            for pool in agent.pools:
+                del pool[agent]
+            self._unstaff(agent)
+            self._set_state(agent, PAUSED)
+        elif state is ON_CALL or state is WRAP_UP:
+            agent.pending = PAUSED
+
+    def _resume(self, e: ev.AgentResume) -> None:
+        agent = self._agent(e.agent)
+        if agent.state is PAUSED:
+            self._staff(agent)
+            self._agent_free(agent)
+        elif agent.pending is PAUSED:
+            agent.pending = None
+
+    def _callback_answer(self, e: ev.CallbackAnswer) -> None:
+        c = self.contacts.get(e.contact)
+        if c is None or c.state is not ContactState.CALLBACK_OFFERED:
+            return
+        if not e.accepted:
+            self._end(c, ContactState.DECLINED)
+            return
+        c.priority = max(c.priority, self.config.callback_priority)
+        self._schedule(c, c.due if e.at is None else max(e.at, e.t))
+
+    def _timer(self, e: ev.TimerFired) -> None:
+        kind = e.kind
+        if kind == ev.OVERFLOW:
+            cid, qid = e.ref
+            c = self.contacts.get(cid)
+            if c is None or c.state is not QUEUED or c.queue.id != qid:
+                return
+            q = c.queue
+            if e.t < c.qtime + q.overflow_after - 1e-6:
+                return  # stale timer from an earlier stay in this queue
+            target = self.queues[q.overflow_to]
+            if target.centre.hours is not None and not self._open(target.centre):
+                return
+            self._unqueue(c)
+            self._out.append(ev.Overflowed(e.t, cid, q.id, target.id))
+            self._enqueue(c, target)
+        elif kind == ev.CALLBACK_DUE:
+            c = self.contacts.get(e.ref)
+            if c is None or c.state is not ContactState.SCHEDULED or e.t < c.due - 1e-6:
+                return
+            q = c.destination
+            if q.centre.hours is not None and not self._open(q.centre):
+                at = self._next_opening(q.centre, e.t)
+                if at is None:
+                    self._end(c, ContactState.CLOSED)
+                else:
+                    self._schedule(c, at)
+                return
+            c.channel = Channel.CALLBACK
+            c.entered = e.t
+            c.level = q.level
+            self._enqueue(c, q)
+        elif kind == ev.CENTRE_CLOSING:
+            centre = self.centres[e.ref]
+            if centre.close_timer_at is not None and e.t >= centre.close_timer_at:
+                centre.close_timer_at = None
+            if self._open(centre):
+                return
+            # nobody answers in a closed centre: whoever still waits gets a callback proposal
+            for q in centre.queues:
+                for prio in q.prios:
+                    lane = q.lanes[prio]
+                    while lane:
+                        c = lane.popleft()
+                        if c.queue is q and c.state is QUEUED:
+                            self._unqueue(c)
+                            self._no_room(c, q, "closed")
+        else:
+            raise EngineError(f"unknown timer kind {kind!r}")
+
+    # ------------------------------------------------------------------ invariants (tests, debugging)
+
+    def check(self) -> None:
+        """Raise AssertionError if the live state is inconsistent."""
+        holders: dict[object, str] = {}
+        for agent in self.agents.values():
+            if agent.state is ON_CALL:
+                assert agent.contact is not None, f"{agent.id} on call without contact"
+                assert agent.contact.id not in holders, f"contact {agent.contact.id} held twice"
+                holders[agent.contact.id] = agent.id
+                assert agent.contact.agent is agent
+            else:
+                assert agent.contact is None, f"{agent.id} holds a contact while {agent.state}"
+            in_pools = sum(agent in pool for pool in agent.pools)
+            assert in_pools == (len(agent.pools) if agent.state is AVAILABLE else 0), agent
+        for q in self.queues.values():
+            live = sum(1 for lane in q.lanes.values() for c in lane if c.queue is q and c.state is QUEUED)
+            assert live == q.waiting, f"{q.id}: {live} queued, counter {q.waiting}"
+        for c in self.contacts.values():
+            assert c.state not in TERMINAL
+        assert self.arrived == sum(self.ended.values()) + len(self.contacts)
+
+
+def replay(config: EngineConfig | dict, records: Iterable) -> tuple[Engine, list]:
+    """Rebuild an engine from its configuration and an event log (objects or dicts).
+
+    Decision records in the log are skipped: they are recomputed, which is how a replay checks them.
+    """
+    if isinstance(config, dict):
+        config = EngineConfig.from_dict(config)
+    engine = Engine(config)
+    decisions = []
+    for record in records:
+        if isinstance(record, dict):
+            if record.get("type") not in {cls.__name__ for cls in ev.EVENT_TYPES}:
+                continue
+            record = ev.from_dict(record)
+        elif not isinstance(record, ev.EVENT_TYPES):
+            continue
+        decisions.extend(engine.handle(record))
+    return engine, decisions

@@ -1,0 +1,238 @@
+"""Events (inputs) and decisions (outputs) of the routing engine.
+
+Small slotted dataclasses: the simulator creates millions of them. Every one serialises to a flat
+dict with a "type" key and back, so the live server can store the log and replay it.
+Times `t` are seconds since the engine's epoch (naive Europe/Paris local time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+# ---------------------------------------------------------------- events fed to the engine
+
+
+@dataclass(slots=True)
+class ContactArrived:
+    """A call reaches a queue (or a web callback request, channel="callback", due at `due`)."""
+
+    t: float
+    contact: Any
+    queue: str
+    topic: str | None = None
+    domain: str | None = None  # N2 domain if known upfront (impots, consommation, ...)
+    channel: str = "call"
+    priority: int = 0
+    due: float | None = None
+    context: dict | None = None
+
+
+@dataclass(slots=True)
+class CallerHungUp:
+    """The caller hung up. Counted as an abandon when no agent had answered yet."""
+
+    t: float
+    contact: Any
+
+
+@dataclass(slots=True)
+class CallEnded:
+    """The agent ends the conversation: resolved, or warm transfer to `transfer` (an N2 domain).
+
+    For an outbound callback, reached=False means the citizen did not answer.
+    `wrap_up` False returns the agent straight to available (no after-call work).
+    """
+
+    t: float
+    contact: Any
+    transfer: str | None = None
+    agent: str | None = None  # when given, a report from another agent than the holder is ignored
+    question: str | None = None
+    fiche: str | None = None
+    note: str | None = None
+    reached: bool = True
+    wrap_up: bool = True
+
+
+@dataclass(slots=True)
+class WrapUpEnded:
+    t: float
+    agent: str
+
+
+@dataclass(slots=True)
+class AgentLogin:
+    t: float
+    agent: str
+
+
+@dataclass(slots=True)
+class AgentLogout:
+    t: float
+    agent: str
+
+
+@dataclass(slots=True)
+class AgentPause:
+    t: float
+    agent: str
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class AgentResume:
+    t: float
+    agent: str
+
+
+@dataclass(slots=True)
+class CallbackAnswer:
+    """The caller's answer to a callback proposal; `at` overrides the proposed time."""
+
+    t: float
+    contact: Any
+    accepted: bool
+    at: float | None = None
+
+
+@dataclass(slots=True)
+class TimerFired:
+    """A timer the engine asked for (TimerRequest) has expired; the caller feeds it back."""
+
+    t: float
+    kind: str
+    ref: Any
+
+
+# ---------------------------------------------------------------- decisions returned
+
+
+@dataclass(slots=True)
+class Queued:
+    """The contact waits in `queue`; `position` (1 = next) and expected wait for announcements."""
+
+    t: float
+    contact: Any
+    queue: str
+    level: int
+    position: int
+    expected_wait_s: float
+
+
+@dataclass(slots=True)
+class Assign:
+    """Connect `contact` to `agent` (outbound when it is a callback)."""
+
+    t: float
+    contact: Any
+    agent: str
+    queue: str
+    level: int
+    waited: float  # seconds in this queue before the answer
+    outbound: bool = False
+    context: dict | None = None
+
+
+@dataclass(slots=True)
+class Transferred:
+    """Warm transfer: the caller stays on the line and moves to N2 with its context."""
+
+    t: float
+    contact: Any
+    domain: str
+    queue: str | None  # chosen N2 queue; None when every candidate is closed or saturated
+
+
+@dataclass(slots=True)
+class Overflowed:
+    t: float
+    contact: Any
+    from_queue: str
+    to_queue: str
+
+
+@dataclass(slots=True)
+class ProposeCallback:
+    """No dead end: offer a callback at `at` because the destination is closed or saturated."""
+
+    t: float
+    contact: Any
+    queue: str
+    at: float
+    reason: str  # "closed" | "saturated"
+
+
+@dataclass(slots=True)
+class CallbackScheduled:
+    t: float
+    contact: Any
+    queue: str
+    at: float
+
+
+@dataclass(slots=True)
+class TimerRequest:
+    """Ask the caller to feed TimerFired(kind, ref) back at time `at`."""
+
+    t: float
+    at: float
+    kind: str
+    ref: Any
+
+
+@dataclass(slots=True)
+class AgentStateChanged:
+    """`agent` went from `prev` (held since `since`) to `state`; `contact` is the call it was on."""
+
+    t: float
+    agent: str
+    level: int
+    prev: str
+    state: str
+    since: float
+    contact: Any = None
+
+
+@dataclass(slots=True)
+class ContactEnded:
+    """The contact's single terminal state. `waited` is the time in its last queue, if any."""
+
+    t: float
+    contact: Any
+    state: str
+    level: int
+    waited: float | None = None
+    queue: str | None = None
+
+
+# timer kinds
+OVERFLOW = "overflow"
+CALLBACK_DUE = "callback_due"
+CENTRE_CLOSING = "centre_closing"
+
+EVENT_TYPES = (ContactArrived, CallerHungUp, CallEnded, WrapUpEnded, AgentLogin, AgentLogout, AgentPause,
+               AgentResume, CallbackAnswer, TimerFired)
+DECISION_TYPES = (Queued, Assign, Transferred, Overflowed, ProposeCallback, CallbackScheduled, TimerRequest,
+                  AgentStateChanged, ContactEnded)
+_BY_NAME = {cls.__name__: cls for cls in EVENT_TYPES + DECISION_TYPES}
+_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in EVENT_TYPES + DECISION_TYPES}
+
+
+def to_dict(record) -> dict[str, Any]:
+    """A flat JSON-ready dict; enum values are plain strings already (StrEnum)."""
+    out = {"type": type(record).__name__}
+    for name in _FIELDS[type(record)]:
+        value = getattr(record, name)
+        out[name] = str(value) if hasattr(value, "value") else value
+    return out
+
+
+def from_dict(data: dict[str, Any]):
+    """Rebuild an event or decision from to_dict's output."""
+    data = dict(data)
+    try:
+        cls = _BY_NAME[data.pop("type")]
+    except KeyError as exc:
+        raise ValueError(f"unknown record type {exc.args[0]!r}") from None
+    return cls(**data)

@@ -1,0 +1,237 @@
+"""Contact-centre KPIs computed from the engine's log (events fed and decisions returned).
+
+The collector is streaming: it keeps per-interval counters, not the log, so a simulated year fits
+in memory. `from_log` rebuilds the same figures from a stored log (objects or dicts). Definitions
+are in docs/routing.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from allo.routing import events as ev
+
+SHORT_ABANDON_S = 5.0
+N1_FAST_S = 180.0
+
+# per-bin counter slots
+(OFFERED1, CLOSED1, ANSWERED1, ANSWERED1_T, NOWAIT1, WAIT1, ABANDONED1, SHORT1, TALK1, WRAP1, HANDLED1,
+ FAST1, RESOLVED1, TRANSFERRED, OFFERED2, ANSWERED2, ANSWERED2_T, WAIT2, ABANDONED2, SHORT2, TALK2, WRAP2,
+ HANDLED2, CB_PROPOSED, CB_SCHEDULED, CB_CALLS, CB_REACHED, BUSY1, LOGGED1, BUSY2, LOGGED2, QUEUE1,
+ QUEUE1_N) = range(33)
+NSLOTS = 33
+
+_BUSY = {"on_call", "wrap_up"}
+_LOGGED = {"available", "on_call", "wrap_up"}
+
+
+class KpiCollector:
+    """Feed it every event and decision in order (`feed` / `feed_many`), then `summary()`."""
+
+    def __init__(self, interval_s: float = 900.0, target_s: float = 20.0, target2_s: float = 60.0):
+        self.width = float(interval_s)
+        self.target = target_s
+        self.target2 = target2_s
+        self.bins: dict[int, list[float]] = {}
+        self.transfers: Counter[str] = Counter()  # by domain
+        self.transfers_queue: Counter[str] = Counter()  # by chosen N2 queue ("" = none open)
+        self.ended: Counter[str] = Counter()
+        self.records = 0
+        self._dispatch = {
+            ev.ContactArrived: self._arrived,
+            ev.Assign: self._assign,
+            ev.ContactEnded: self._contact_ended,
+            ev.Transferred: self._transferred,
+            ev.ProposeCallback: self._proposed,
+            ev.CallbackScheduled: self._scheduled,
+            ev.AgentStateChanged: self._agent_state,
+        }
+        self._entry_levels: dict[str, int] = {}  # queue id -> level, learnt from decisions
+
+    def _bin(self, t: float) -> list[float]:
+        key = int(t // self.width)
+        b = self.bins.get(key)
+        if b is None:
+            b = self.bins[key] = [0.0] * NSLOTS
+        return b
+
+    def feed(self, record) -> None:
+        self.records += 1
+        handler = self._dispatch.get(record.__class__)
+        if handler is not None:
+            handler(record)
+
+    def feed_many(self, records: Iterable) -> None:
+        dispatch = self._dispatch
+        n = 0
+        for record in records:
+            n += 1
+            handler = dispatch.get(record.__class__)
+            if handler is not None:
+                handler(record)
+        self.records += n
+
+    @classmethod
+    def from_log(cls, records: Iterable, **kwargs) -> KpiCollector:
+        kpi = cls(**kwargs)
+        for record in records:
+            kpi.feed(ev.from_dict(record) if isinstance(record, dict) else record)
+        return kpi
+
+    def sample_queue(self, t: float, waiting: int) -> None:
+        """Optional queue-length sample (the runner samples N1 waiting at each interval)."""
+        b = self._bin(t)
+        b[QUEUE1] += waiting
+        b[QUEUE1_N] += 1
+
+    # ------------------------------------------------------------------ handlers
+
+    def _arrived(self, e: ev.ContactArrived) -> None:
+        if e.channel == "call":
+            self._bin(e.t)[OFFERED1] += 1
+
+    def _assign(self, d: ev.Assign) -> None:
+        waited = d.waited
+        b = self._bin(d.t - waited)  # by the interval the contact started waiting in
+        if d.outbound:
+            b[CB_CALLS] += 1
+        elif d.level == 1:
+            b[ANSWERED1] += 1
+            b[WAIT1] += waited
+            if waited <= self.target:
+                b[ANSWERED1_T] += 1
+            if waited <= 0.0:
+                b[NOWAIT1] += 1
+        else:
+            b[ANSWERED2] += 1
+            b[WAIT2] += waited
+            if waited <= self.target2:
+                b[ANSWERED2_T] += 1
+
+    def _contact_ended(self, d: ev.ContactEnded) -> None:
+        state = d.state
+        self.ended[state] += 1
+        if state == "abandoned" and d.waited is not None:
+            b = self._bin(d.t - d.waited)
+            short = d.waited < SHORT_ABANDON_S
+            if d.level == 1:
+                b[ABANDONED1] += 1
+                b[SHORT1] += short
+            else:
+                b[ABANDONED2] += 1
+                b[SHORT2] += short
+        elif state == "closed" and d.level == 1 and d.waited is None:
+            self._bin(d.t)[CLOSED1] += 1
+
+    def _transferred(self, d: ev.Transferred) -> None:
+        b = self._bin(d.t)
+        b[TRANSFERRED] += 1
+        self.transfers[d.domain] += 1
+        self.transfers_queue[d.queue or ""] += 1
+        if d.queue is not None:
+            b[OFFERED2] += 1
+
+    def _proposed(self, d: ev.ProposeCallback) -> None:
+        self._bin(d.t)[CB_PROPOSED] += 1
+
+    def _scheduled(self, d: ev.CallbackScheduled) -> None:
+        self._bin(d.t)[CB_SCHEDULED] += 1
+
+    def _agent_state(self, d: ev.AgentStateChanged) -> None:
+        prev = d.prev
+        if prev == "on_call" and d.contact is not None:
+            talk = d.t - d.since
+            b = self._bin(d.t)
+            if d.level == 1:
+                b[TALK1] += talk
+                b[HANDLED1] += 1
+                if talk < N1_FAST_S:
+                    b[FAST1] += 1
+            else:
+                b[TALK2] += talk
+                b[HANDLED2] += 1
+        elif prev == "wrap_up":
+            self._bin(d.t)[WRAP1 if d.level == 1 else WRAP2] += d.t - d.since
+        if prev in _LOGGED:
+            # split the state's duration over the intervals it spans (occupancy per interval)
+            busy = prev in _BUSY
+            slot_busy, slot_logged = (BUSY1, LOGGED1) if d.level == 1 else (BUSY2, LOGGED2)
+            start, end, width = d.since, d.t, self.width
+            while start < end:
+                key = int(start // width)
+                stop = min(end, (key + 1) * width)
+                b = self.bins.get(key) or self._bin(start)
+                b[slot_logged] += stop - start
+                if busy:
+                    b[slot_busy] += stop - start
+                start = stop
+
+    # ------------------------------------------------------------------ results
+
+    def totals(self, keys: Iterable[int] | None = None) -> list[float]:
+        total = [0.0] * NSLOTS
+        for key in self.bins if keys is None else keys:
+            b = self.bins.get(key)
+            if b is not None:
+                for i, v in enumerate(b):
+                    total[i] += v
+        return total
+
+    def figures(self, b: list[float]) -> dict[str, float | None]:
+        """KPIs of a counter vector (an interval, a day, the whole run)."""
+
+        def ratio(a, c):
+            return a / c if c else None
+
+        offered = b[OFFERED1] - b[CLOSED1]
+        handled1 = b[HANDLED1]
+        return {
+            "offered": int(offered),
+            "answered": int(b[ANSWERED1]),
+            "abandoned": int(b[ABANDONED1]),
+            "abandoned_short": int(b[SHORT1]),
+            "abandon_rate": ratio(b[ABANDONED1], offered),
+            "service_level": ratio(b[ANSWERED1_T], offered - b[SHORT1]),
+            "p_wait": ratio(offered - b[NOWAIT1], offered),
+            "asa_s": ratio(b[WAIT1], b[ANSWERED1]),
+            "aht_n1_s": ratio(b[TALK1] + b[WRAP1], handled1),
+            "talk_n1_s": ratio(b[TALK1], handled1),
+            "n1_under_3min": ratio(b[FAST1], handled1),
+            "n1_resolution_rate": ratio(handled1 - b[TRANSFERRED], handled1),
+            "transfer_rate": ratio(b[TRANSFERRED], handled1),
+            "offered_n2": int(b[OFFERED2]),
+            "answered_n2": int(b[ANSWERED2]),
+            "abandoned_n2": int(b[ABANDONED2]),
+            "service_level_n2": ratio(b[ANSWERED2_T], b[OFFERED2] - b[SHORT2]),
+            "asa_n2_s": ratio(b[WAIT2], b[ANSWERED2]),
+            "aht_n2_s": ratio(b[TALK2] + b[WRAP2], b[HANDLED2]),
+            "callbacks_proposed": int(b[CB_PROPOSED]),
+            "callbacks_scheduled": int(b[CB_SCHEDULED]),
+            "callbacks_called": int(b[CB_CALLS]),
+            "occupancy_n1": ratio(b[BUSY1], b[LOGGED1]),
+            "occupancy_n2": ratio(b[BUSY2], b[LOGGED2]),
+            "agents_busy_n1": b[BUSY1] / self.width,
+            "agents_logged_n1": b[LOGGED1] / self.width,
+            "queue_n1": ratio(b[QUEUE1], b[QUEUE1_N]),
+        }
+
+    def summary(self) -> dict:
+        out = self.figures(self.totals())
+        out["transfers_by_domain"] = dict(sorted(self.transfers.items()))
+        handled1 = self.totals()[HANDLED1]
+        out["transfer_rate_by_domain"] = {
+            k: (v / handled1 if handled1 else None) for k, v in sorted(self.transfers.items())
+        }
+        out["transfers_by_queue"] = dict(sorted(self.transfers_queue.items()))
+        out["ended"] = dict(sorted(self.ended.items()))
+        return out
+
+    def series(self, interval_s: float | None = None) -> list[tuple[float, dict]]:
+        """Figures per interval (a multiple of the collector's width: 15/30/60 min, a day...)."""
+        width = interval_s or self.width
+        factor = max(1, round(width / self.width))
+        groups: dict[int, list[int]] = {}
+        for key in sorted(self.bins):
+            groups.setdefault(key // factor, []).append(key)
+        return [(g * factor * self.width, self.figures(self.totals(keys))) for g, keys in groups.items()]
