@@ -35,6 +35,7 @@ K1 = 1.2
 BIGRAM_WEIGHT = 0.6
 CONCEPT_WEIGHT = 1.0
 CORRECTED_WEIGHT = 0.85
+PHRASE_BOOST = 1.0  # score *= 1 + PHRASE_BOOST * similarity to the closest title/phrasing
 POPULARITY_STEP = 0.03  # +/-3 % per popularity point around 3
 # confidence = logistic(CONF_COVERAGE * (coverage - MID) + CONF_MATCHED * (matched idf - MID))
 CONF_COVERAGE, CONF_COVERAGE_MID = 8.0, 0.55
@@ -126,6 +127,7 @@ class SearchIndex:
 
         # per doc, per field term frequencies and lengths
         self._sentences: list[tuple] = []  # per doc: (text, word spans, stems, concept spans)
+        doc_questions: list[list[set[str]]] = []  # per doc: term sets of its title and phrasings
         field_tf: dict[str, list[Counter]] = {f: [] for f in FIELDS}
         field_len: dict[str, list[int]] = {f: [] for f in FIELDS}
         surface: Counter = Counter()
@@ -141,6 +143,7 @@ class SearchIndex:
             }
             seen_words: set[str] = set()
             sentences = []
+            questions: list[set[str]] = []
             for f, segs in segments.items():
                 tf: Counter = Counter()
                 length = 0
@@ -153,6 +156,8 @@ class SearchIndex:
                     length += len(stems)
                     terms = _segment_terms(stems, self.matcher)
                     tf.update(terms)
+                    if f in ("title", "phrasings") and stems:
+                        questions.append({t for t in terms if "|" not in t})
                     if f in ("short_answer", "body") and ws:
                         spans = [(s, e) for s, e, _ in ws]
                         concepts = tuple((i, j, c) for i, j, c in self.matcher.match(stems))
@@ -161,6 +166,7 @@ class SearchIndex:
                 field_len[f].append(length)
             surface.update(seen_words)
             self._sentences.append(tuple(sentences))
+            doc_questions.append(questions or [set()])
         avg = {f: max(sum(v) / max(n, 1), 1.0) for f, v in field_len.items()}
 
         df: Counter = Counter()
@@ -186,6 +192,19 @@ class SearchIndex:
                 p[0].append(i)
                 p[1].append(self.idf[t] * x * (K1 + 1) / (K1 + x))
         self.postings = {t: (np.array(ix, dtype=np.int32), np.array(v)) for t, (ix, v) in postings.items()}
+
+        # title and phrasings, one by one: how closely the query matches the nearest of them
+        q_post: dict[str, list[int]] = {}
+        starts, norms = [], []
+        for qs in doc_questions:
+            starts.append(len(norms))
+            for terms in qs:
+                for t in terms:
+                    q_post.setdefault(t, []).append(len(norms))
+                norms.append(sum(self.idf[t] for t in terms))
+        self.q_post = {t: np.array(v, dtype=np.int32) for t, v in q_post.items()}
+        self.q_norm = np.array(norms)
+        self.q_starts = np.array(starts, dtype=np.int64)
 
         # vocabulary for typo tolerance: folded words of the docs and of the synonym terms
         for w in self.matcher.surface:
@@ -284,7 +303,7 @@ class SearchIndex:
             p = self.postings.get(t)
             if p is not None:
                 scores[p[0]] += q.weights[t] * p[1]
-        scores *= self.prior
+        scores *= self.prior * (1.0 + PHRASE_BOOST * self._nearest_question(q))
         if theme:
             scores[self.themes != theme] = 0.0
         scores = np.round(scores, 9)
@@ -302,6 +321,23 @@ class SearchIndex:
             hits.append(Hit(d.id, d.title, d.theme, round(float(scores[i]), 4), round(conf * rel, 3),
                             self._snippet(i, q.highlight)))
         return SearchResponse(query, hits, conf < LOW_CONFIDENCE, q.suggestion, round(conf, 3))
+
+    def _nearest_question(self, q: _Query) -> np.ndarray:
+        """Per doc, Dice similarity (idf-weighted) between the query and its closest title/phrasing."""
+        shared = np.zeros(len(self.q_norm))
+        q_norm = 0.0
+        for t in sorted(q.weights):
+            if "|" in t or t not in self.idf:
+                continue
+            w = self.idf[t] * min(q.weights[t], 1.0)
+            q_norm += w
+            p = self.q_post.get(t)
+            if p is not None:
+                shared[p] += w
+        if q_norm == 0:
+            return np.zeros(self.n)
+        sim = 2 * shared / (q_norm + self.q_norm + 1e-9)
+        return np.maximum.reduceat(sim, self.q_starts)
 
     def _has(self, term: str, i: int) -> bool:
         p = self.postings.get(term)
