@@ -1,0 +1,182 @@
+"""Property-based tests: random event streams keep the engine's invariants."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from routing_helpers import H, make_config
+
+from allo.routing import events as E
+from allo.routing.engine import Engine
+from allo.routing.model import ContactState
+
+QUEUES = ["n1", "n1", "n1", "tax", "conso", "cira0"]
+DOMAINS = [None, None, "impots", "consommation", "cira", "logement"]
+
+action = st.tuples(
+    st.sampled_from(["arrive", "arrive", "arrive", "hangup", "end", "end", "wrap", "login", "logout", "pause",
+                     "resume", "webcallback"]),
+    st.floats(min_value=0, max_value=900, allow_nan=False),  # seconds to advance first
+    st.integers(min_value=0, max_value=1000),  # picks an agent / contact / queue
+    st.integers(min_value=0, max_value=1000),  # picks a domain, a priority, flags
+)
+
+
+class Harness:
+    """Feeds events, plays back timers and callback answers, checks invariants after each event."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.t = 7.5 * H  # Monday 07:30, before the line opens
+        self.timers: list[tuple[float, int, E.TimerRequest]] = []
+        self.seq = 0
+        self.next_id = 0
+        self.ended: Counter = Counter()
+        self.waiting: dict[str, list] = {q: [] for q in engine.queues}  # queue -> [(contact, prio)]
+        self.arrived: list = []
+
+    def feed(self, event) -> None:
+        decisions = self.engine.handle(event)
+        self.engine.check()
+        for d in decisions:
+            self.check_decision(d)
+        for d in decisions:
+            if isinstance(d, E.TimerRequest):
+                self.timers.append((d.at, self.seq, d))
+                self.seq += 1
+            elif isinstance(d, E.ProposeCallback):
+                self.feed(E.CallbackAnswer(d.t, d.contact, hash(d.contact) % 3 != 0))
+
+    def check_decision(self, d) -> None:
+        cid = getattr(d, "contact", None)
+        if cid is not None and not isinstance(d, E.AgentStateChanged):
+            assert self.ended[cid] == 0, f"decision {d} about an ended contact"
+        if isinstance(d, E.ContactEnded):
+            self.ended[cid] += 1
+            assert d.state in {s.value for s in ContactState if s.value in {
+                "completed", "abandoned", "closed", "declined", "unreached"}}
+        if isinstance(d, E.Queued):
+            prio = self.engine.contacts[cid].priority
+            self.waiting[d.queue].append((cid, prio))
+        if isinstance(d, E.Assign):
+            agent = self.engine.agents[d.agent]
+            # nothing is routed to a closed centre
+            assert self.engine.is_open(agent.centre.id, d.t), f"{d} routed to closed {agent.centre.id}"
+            queue = self.waiting[d.queue]
+            entry = next(((c, p) for c, p in queue if c == cid), None)
+            if entry is not None:
+                # order within a queue and priority: nobody better placed is left waiting
+                for c, p in queue:
+                    if c == cid:
+                        break
+                    assert p > entry[1], f"{cid} served before {c} queued earlier in {d.queue}"
+                assert all(p >= entry[1] for _, p in queue), f"{cid} served before a higher priority"
+        if isinstance(d, E.Assign | E.ContactEnded | E.ProposeCallback | E.Overflowed):
+            for q in self.waiting.values():
+                q[:] = [(c, p) for c, p in q if c != cid]
+
+    def advance(self, dt: float) -> None:
+        target = self.t + dt
+        while True:
+            due = sorted(x for x in self.timers if x[0] <= target)
+            if not due:
+                break
+            item = due[0]
+            self.timers.remove(item)
+            at, _, req = item
+            self.t = max(self.t, at)
+            self.feed(E.TimerFired(self.t, req.kind, req.ref))
+        self.t = target
+
+    def live(self, k: int, state=None):
+        contacts = [c for c in self.engine.contacts.values() if state is None or c.state is state]
+        return contacts[k % len(contacts)] if contacts else None
+
+    def apply(self, kind: str, dt: float, k: int, m: int) -> None:
+        self.advance(dt)
+        t = self.t
+        agents = list(self.engine.agents)
+        agent = agents[k % len(agents)]
+        if kind == "arrive":
+            cid = self.next_id
+            self.next_id += 1
+            self.arrived.append(cid)
+            self.feed(E.ContactArrived(t, cid, QUEUES[k % len(QUEUES)], priority=m % 2))
+        elif kind == "webcallback":
+            cid = self.next_id
+            self.next_id += 1
+            self.arrived.append(cid)
+            self.feed(E.ContactArrived(t, cid, "tax", channel="callback", due=t + (m % 5) * 1800))
+        elif kind == "hangup":
+            c = self.live(k)
+            self.feed(E.CallerHungUp(t, c.id if c else m))
+        elif kind == "end":
+            c = self.live(k, ContactState.CONNECTED)
+            if c is not None:
+                self.feed(E.CallEnded(t, c.id, DOMAINS[m % len(DOMAINS)], wrap_up=m % 3 != 0, reached=m % 4 != 0))
+        elif kind == "wrap":
+            self.feed(E.WrapUpEnded(t, agent))
+        elif kind == "login":
+            self.feed(E.AgentLogin(t, agent))
+        elif kind == "logout":
+            self.feed(E.AgentLogout(t, agent))
+        elif kind == "pause":
+            self.feed(E.AgentPause(t, agent))
+        elif kind == "resume":
+            self.feed(E.AgentResume(t, agent))
+
+    def finish(self) -> None:
+        """End every live contact: each must reach exactly one terminal state."""
+        self.t += 1
+        for c in list(self.engine.contacts.values()):
+            if c.id not in self.engine.contacts:
+                continue
+            if c.state is ContactState.CONNECTED:
+                self.feed(E.CallEnded(self.t, c.id))
+            else:
+                self.feed(E.CallerHungUp(self.t, c.id))
+        assert self.engine.contacts == {}
+        assert all(self.ended[cid] == 1 for cid in self.arrived)
+        assert sum(self.ended.values()) == len(self.arrived) == self.engine.arrived
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(action, min_size=1, max_size=120))
+def test_random_event_streams_keep_invariants(actions):
+    cfg = make_config(n1=3, tax=1, conso=1, cira=(1, 2))
+    cfg.queues[0].overflow_to = "cira0"  # unusual but legal: exercises overflow across centres
+    cfg.queues[0].overflow_after_s = 120
+    cfg.queues[1].max_waiting = 2
+    harness = Harness(Engine(cfg))
+    for a in actions:
+        harness.apply(*a)
+    harness.finish()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(action, min_size=1, max_size=80))
+def test_same_inputs_same_outputs(actions):
+    """Determinism: replaying the recorded events gives the very same decisions."""
+    cfg = make_config()
+    harness = Harness(Engine(cfg))
+    recorded = []
+    original = harness.engine.handle
+
+    def recording(event):
+        recorded.append(event)
+        out = original(event)
+        recorded.extend(out)
+        return out
+
+    harness.engine.handle = recording
+    for a in actions:
+        harness.apply(*a)
+    engine2 = Engine(make_config())
+    replayed = []
+    for r in recorded:
+        if isinstance(r, E.EVENT_TYPES):
+            replayed.append(r)
+            replayed.extend(engine2.handle(r))
+    assert replayed == recorded
