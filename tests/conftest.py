@@ -14,6 +14,7 @@ import os
 import pytest
 
 os.environ.setdefault("ALLO_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+os.makedirs(os.path.join(os.environ["ALLO_DATA_DIR"], "static"), exist_ok=True)
 
 
 def pytest_configure(config):
@@ -35,3 +36,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_manifest(settings):
+    """Tests serve static files from the apps' folders; production uses the hashed manifest."""
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }

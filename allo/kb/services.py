@@ -167,9 +167,9 @@ def load_demo_kb() -> ImportReport:
 
 
 def load_default_synonyms() -> int:
-    from allo.kb.search import load_synonyms
+    from allo.kb.search import load_groups
 
-    groups = load_synonyms()
+    groups = load_groups()
     for group in groups:
         Synonym.objects.get_or_create(terms=", ".join(group))
     return len(groups)
@@ -217,20 +217,19 @@ def _index_stamp(using: str) -> tuple:
 
 
 def search_docs(using: str = "default"):
-    from allo.kb.search import SearchDoc
+    """The published fiches as the engine's documents (built exactly as from the demo files)."""
+    from allo.kb.search import doc_from_mapping
 
-    return [
-        SearchDoc(
-            id=f.id, title=f.title, theme=f.theme_id, subtheme=f.subtheme, audience=f.audience,
-            short_answer=f.short_answer, body=f.search_body(), keywords=list(f.keywords),
-            phrasings=list(f.phrasings), popularity=f.popularity,
-        )
-        for f in Fiche.objects.using(using).published().order_by("id")
-    ]
+    return [doc_from_mapping(fiche_to_record(f, with_state=False))
+            for f in Fiche.objects.using(using).published().order_by("id")]
 
 
-def editor_synonyms(using: str = "default") -> list[list[str]]:
-    return [s.term_list for s in Synonym.objects.using(using).filter(active=True).order_by("terms")]
+def editor_synonyms(using: str = "default") -> dict[str, list[str]]:
+    """Active synonym groups, in a database-independent order (Python sort, not the DB collation)."""
+    from allo.kb.search.synonyms import groups_to_dict
+
+    groups = sorted(s.term_list for s in Synonym.objects.using(using).filter(active=True))
+    return groups_to_dict(groups)
 
 
 def search_index(using: str = "default"):

@@ -4,10 +4,17 @@ import pytest
 from django.core.management import call_command
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The demo data (organisation, accounts, knowledge base) loaded once into the test database,
+    exactly as `allo init --demo` does; each test then runs in a transaction rolled back after it."""
+    with django_db_blocker.unblock():
+        call_command("init", "--demo", verbosity=0)
+
+
 @pytest.fixture
 def demo(db):
-    """The demo organisation and accounts, loaded as `allo init --demo` does."""
-    call_command("init", "--demo", verbosity=0)
+    """Marks a test that relies on the demo data loaded by django_db_setup."""
 
 
 @pytest.fixture

@@ -12,16 +12,35 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from allo.accounts.access import AUTHENTICATED, DELEGATED_NAMESPACES, PUBLIC, view_access
 from allo.accounts.demo import DEMO_USERS
+from allo.accounts.models import User
 from allo.accounts.roles import Role
 
 # One demo account per role, plus the anonymous citizen.
 ACTORS = {"anonymous": None} | {role.value: next(u[0] for u in DEMO_USERS if u[3] == role) for role in Role}
 
-# Sample values for URL parameters, by parameter name (filled from the demo data).
-SAMPLE_KWARGS: dict[str, str] = {}
+# Sample values for URL parameters: by parameter name, or by URL name for ambiguous ones.
+SAMPLE_KWARGS: dict[str, str] = {"action": "submit"}
 
-# URLs that only answer another method than GET.
-METHODS = {"logout": "post"}
+# URLs that only answer another method than GET: an allowed POST answers with a redirect.
+METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post"}
+
+
+@pytest.fixture
+def samples(demo):
+    """Per-URL parameters and query strings that need objects of their own."""
+    from allo.kb.models import CorrectionProposal, Fiche, Synonym
+
+    fiche = Fiche.objects.published().order_by("id").first()
+    proposal = CorrectionProposal.objects.create(
+        fiche=fiche, author=User.objects.get(username="operateur"), reason="Le tarif a changé."
+    )
+    fiche.publish(None, "second version for the matrix")
+    first, second = fiche.history.order_by("history_id")[:2]
+    return {
+        "fiche_id": fiche.pk,
+        "kwargs": {"kb-review": {"pk": proposal.pk}, "kb-synonym-toggle": {"pk": Synonym.objects.first().pk}},
+        "query": {"kb-compare": f"?a={first.history_id}&b={second.history_id}", "kb-search-api": "?q=carte"},
+    }
 
 
 def walk(patterns, prefix_ns=()):
@@ -48,10 +67,10 @@ def expected_status(access, actor: str, method: str) -> int:
         return 200
     if actor == "anonymous":
         return 302
-    if access == AUTHENTICATED:
-        return 302 if method == "post" else 200  # logout redirects home
-    allowed = actor == Role.ADMINISTRATOR or actor in access
-    return 200 if allowed else 403
+    allowed = access == AUTHENTICATED or actor == Role.ADMINISTRATOR or actor in access
+    if not allowed:
+        return 403
+    return 302 if method == "post" else 200
 
 
 def test_every_url_is_named_and_declares_its_access():
@@ -66,15 +85,15 @@ def test_every_url_is_named_and_declares_its_access():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("actor", list(ACTORS))
-def test_matrix(actor, demo):
-    from allo.accounts.models import User
-
+def test_matrix(actor, samples):
     failures = []
     for name, pattern in project_urls():
         params = list(pattern.pattern.converters)
-        unknown = [p for p in params if p not in SAMPLE_KWARGS]
-        assert not unknown, f"{name}: add a sample value for {unknown} in SAMPLE_KWARGS"
-        url = reverse(name, kwargs={p: SAMPLE_KWARGS[p] for p in params})
+        known = SAMPLE_KWARGS | {"fiche_id": samples["fiche_id"]}
+        kwargs = {p: known[p] for p in params if p in known} | samples["kwargs"].get(name, {})
+        unknown = [p for p in params if p not in kwargs]
+        assert not unknown, f"{name}: add a sample value for {unknown} in SAMPLE_KWARGS or samples()"
+        url = reverse(name, kwargs=kwargs) + samples["query"].get(name, "")
         client = Client()
         if ACTORS[actor]:
             client.force_login(User.objects.get(username=ACTORS[actor]))
@@ -91,8 +110,6 @@ def test_matrix(actor, demo):
 @pytest.mark.django_db
 @pytest.mark.parametrize("actor", list(ACTORS))
 def test_admin_is_for_administrators_only(actor, demo):
-    from allo.accounts.models import User
-
     client = Client()
     if ACTORS[actor]:
         client.force_login(User.objects.get(username=ACTORS[actor]))
