@@ -109,6 +109,13 @@ def _segment_terms(stems: list[str], matcher: SynonymMatcher) -> list[str]:
     return terms
 
 
+_DOUBLE = re.compile(r"(.)\1+")
+
+
+def _skeleton(word: str) -> str:
+    return _DOUBLE.sub(r"\1", word)
+
+
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
 
@@ -212,6 +219,13 @@ class SearchIndex:
                 surface[w] += 0
         self.surface_df = dict(surface)
         self.vocab = sorted(w for w in surface if len(w) >= 4 and not w.isdigit())
+        self.words_by_prefix: dict[str, list[str]] = {}
+        for w in self.vocab:
+            if len(w) >= 5:
+                self.words_by_prefix.setdefault(w[:5], []).append(w)
+        self.by_skeleton: dict[str, str] = {}
+        for w in sorted(self.vocab, key=lambda w: (-self.surface_df[w], w)):
+            self.by_skeleton.setdefault(_skeleton(w), w)
         self.display = {w: c.most_common(1)[0][0] for w, c in display.items()}
         self.stems_by_prefix: dict[str, list[str]] = {}
         for t in self.postings:
@@ -222,6 +236,7 @@ class SearchIndex:
 
     # ---------------------------------------------------------------- query analysis
     def _correct(self, w: str) -> str | None:
+        """The closest indexed word: Levenshtein distance <= 1 (<= 2 from 9 letters), 5+ letters."""
         if len(w) < 5 or any(ch.isdigit() for ch in w):
             return None
         max_d = 1 if len(w) <= 8 else 2
@@ -237,10 +252,20 @@ class SearchIndex:
         if len(s) < 6:
             return None
         cands = [t for t in self.stems_by_prefix.get(s[:5], ())
-                 if (t.startswith(s) or s.startswith(t)) and abs(len(t) - len(s)) <= 3]
+                 if (t.startswith(s) or s.startswith(t)) and abs(len(t) - len(s)) <= 2]
         if not cands:
             return None
         return min(cands, key=lambda t: (abs(len(t) - len(s)), -len(self.postings[t][0]), t))
+
+    def _near_word(self, w: str) -> str | None:
+        """An indexed word that extends or shortens an unknown one by a few letters (conjugation)."""
+        if len(w) < 6:
+            return None
+        cands = [v for v in self.words_by_prefix.get(w[:5], ())
+                 if (v.startswith(w) or w.startswith(v)) and abs(len(v) - len(w)) <= 3]
+        if not cands:
+            return None
+        return min(cands, key=lambda v: (abs(len(v) - len(w)), -self.surface_df[v], v))
 
     def _analyze_query(self, query: str) -> _Query:
         stems: list[str] = []
@@ -252,10 +277,15 @@ class SearchIndex:
             st = stem(w)
             weight = 1.0
             if w not in self.surface_df and st not in self.postings and st not in self.matcher.stems:
-                near = self._near_stem(st)
-                fixed = None if near is not None else self._correct(w)
+                same = self.by_skeleton.get(_skeleton(w)) if len(w) >= 5 else None
+                near = None
+                if not same:
+                    near = self._near_stem(st)
+                    if near is None and (nw := self._near_word(w)) is not None:
+                        near = stem(nw)
+                fixed = same or (None if near is not None else self._correct(w))
                 if near is not None:  # another form of a known word: no suggestion needed
-                    st, weight = near, CORRECTED_WEIGHT
+                    st = near
                 elif fixed is not None:
                     if stem(fixed) != st:
                         corrections.append((s, e, self.display.get(fixed, fixed)))
@@ -282,7 +312,7 @@ class SearchIndex:
         units = []
         for cov, wt in zip(covers, stem_weight, strict=True):
             idf = max([self.idf.get(t, 0.0) for t in cov if t in self.idf] or [self.idf_unknown])
-            units.append((idf, cov, 1.0 if wt == 1.0 else 0.6))
+            units.append((idf, cov, wt))
 
         suggestion = None
         if corrections:
