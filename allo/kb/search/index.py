@@ -116,7 +116,7 @@ def _skeleton(word: str) -> str:
     return _DOUBLE.sub(r"\1", word)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 class SearchIndex:
@@ -133,7 +133,7 @@ class SearchIndex:
                                for d in self.docs])
 
         # per doc, per field term frequencies and lengths
-        self._sentences: list[tuple] = []  # per doc: (text, word spans, stems, concept spans)
+        self._sentences: list[tuple] = []  # per doc: (text, word spans, stems, concept spans, prior)
         doc_questions: list[list[set[str]]] = []  # per doc: term sets of its title and phrasings
         field_tf: dict[str, list[Counter]] = {f: [] for f in FIELDS}
         field_len: dict[str, list[int]] = {f: [] for f in FIELDS}
@@ -168,7 +168,8 @@ class SearchIndex:
                     if f in ("short_answer", "body") and ws:
                         spans = [(s, e) for s, e, _ in ws]
                         concepts = tuple((i, j, c) for i, j, c in self.matcher.match(stems))
-                        sentences.append((seg, tuple(spans), tuple(stems), concepts))
+                        prior = (1.2 if f == "short_answer" else 1.0) * (0.6 if len(ws) < 6 else 1.0)
+                        sentences.append((seg, tuple(spans), tuple(stems), concepts, prior))
                 field_tf[f].append(tf)
                 field_len[f].append(length)
             surface.update(seen_words)
@@ -392,14 +393,16 @@ class SearchIndex:
     # ---------------------------------------------------------------- snippets
     def _snippet(self, i: int, marks: set[str], max_words: int = 32) -> str:
         best, best_key = None, None
-        for rank, (sent, spans, stems, concepts) in enumerate(self._sentences[i]):
+        for rank, (sent, spans, stems, concepts, prior) in enumerate(self._sentences[i]):
             hit = {k for k, st in enumerate(stems) if st in marks}
+            found = {stems[k] for k in hit}
             for a, b, c in concepts:
                 if c in marks:
                     hit.update(range(a, b))
+                    found.add(c)
             if not hit and best is not None:
                 continue
-            key = (-sum(self.idf.get(stems[k], 1.0) for k in hit), rank)
+            key = (-round(prior * sum(self.idf.get(t, 1.0) for t in found), 9), rank)
             if best_key is None or key < best_key:
                 best, best_key = (sent, spans, hit), key
         if best is None:

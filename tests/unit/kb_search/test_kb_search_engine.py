@@ -113,6 +113,13 @@ def test_typo_tolerance_and_suggestion(index):
     assert index.search("carte grise perdue").suggestion is None
 
 
+def test_doubled_letters_and_conjugations(index):
+    res = index.search("duplicatta")
+    assert res.hits[0].id == "carte-grise-perte" and res.suggestion == "duplicata"
+    res = index.search("renouvellerai")  # a conjugated form, not a typo: no suggestion
+    assert res.hits[0].id == "cni-renouvellement" and res.suggestion is None
+
+
 def test_typo_tolerance_has_limits(index):
     # short words are never "corrected" (too ambiguous)
     assert index.search("xyz").suggestion is None
