@@ -102,11 +102,9 @@ def validate(query: object) -> str:
     return query
 
 
-def _segment_terms(stems: list[str], matcher: SynonymMatcher) -> list[str]:
-    terms = list(stems)
-    terms += [f"{a}|{b}" for a, b in zip(stems, stems[1:], strict=False)]
-    terms += [c for _, _, c in matcher.match(stems)]
-    return terms
+def _segment_terms(stems: list[str], matches: list[tuple[int, int, str]]) -> list[str]:
+    """Index terms of one segment: stems, adjacent-stem bigrams, synonym concepts."""
+    return stems + [f"{a}|{b}" for a, b in zip(stems, stems[1:], strict=False)] + [c for _, _, c in matches]
 
 
 _DOUBLE = re.compile(r"(.)\1+")
@@ -138,7 +136,7 @@ class SearchIndex:
         field_tf: dict[str, list[Counter]] = {f: [] for f in FIELDS}
         field_len: dict[str, list[int]] = {f: [] for f in FIELDS}
         surface: Counter = Counter()
-        display: dict[str, Counter] = {}
+        display: dict[str, str] = {}  # folded word -> its first spelling in the docs
         for d in self.docs:
             segments = {
                 "title": [d.title],
@@ -157,17 +155,20 @@ class SearchIndex:
                 for seg in segs:
                     ws = [(s, e, w) for s, e, w in words(seg or "") if not is_stop(w)]
                     for s, e, w in ws:
-                        seen_words.add(w)
-                        display.setdefault(w, Counter())[seg[s:e].lower()] += 1
+                        if w not in seen_words:
+                            seen_words.add(w)
+                            if w not in display:
+                                display[w] = seg[s:e].lower()
                     stems = [stem(w) for _, _, w in ws]
                     length += len(stems)
-                    terms = _segment_terms(stems, self.matcher)
+                    matches = self.matcher.match(stems)
+                    terms = _segment_terms(stems, matches)
                     tf.update(terms)
                     if f in ("title", "phrasings") and stems:
                         questions.append({t for t in terms if "|" not in t})
                     if f in ("short_answer", "body") and ws:
                         spans = [(s, e) for s, e, _ in ws]
-                        concepts = tuple((i, j, c) for i, j, c in self.matcher.match(stems))
+                        concepts = tuple(matches)
                         prior = (1.2 if f == "short_answer" else 1.0) * (0.6 if len(ws) < 6 else 1.0)
                         sentences.append((seg, tuple(spans), tuple(stems), concepts, prior))
                 field_tf[f].append(tf)
@@ -227,7 +228,7 @@ class SearchIndex:
         self.by_skeleton: dict[str, str] = {}
         for w in sorted(self.vocab, key=lambda w: (-self.surface_df[w], w)):
             self.by_skeleton.setdefault(_skeleton(w), w)
-        self.display = {w: c.most_common(1)[0][0] for w, c in display.items()}
+        self.display = display
         self.stems_by_prefix: dict[str, list[str]] = {}
         for t in self.postings:
             if "|" not in t and not t.startswith("~") and len(t) >= 5:

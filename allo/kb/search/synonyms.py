@@ -75,15 +75,21 @@ class SynonymMatcher:
             for t in group:
                 self.surface.update(w for _, _, w in words(t))
         self.stems = {st for seq in self.phrases for st in seq}
+        by_first: dict[str, set[int]] = {}
+        for seq in self.phrases:
+            by_first.setdefault(seq[0], set()).add(len(seq))
+        self.lengths_by_first = {st: tuple(sorted(ls)) for st, ls in by_first.items()}
         self.max_len = max((len(s) for s in self.phrases), default=0)
 
     def match(self, stems: list[str]) -> list[tuple[int, int, str]]:
         """(start, end, concept) for every group term found in the stem sequence."""
         out = []
         n = len(stems)
+        lengths = self.lengths_by_first
         for i in range(n):
-            for length in range(1, min(self.max_len, n - i) + 1):
-                concepts = self.phrases.get(tuple(stems[i:i + length]))
-                if concepts:
-                    out.extend((i, i + length, c) for c in sorted(concepts))
+            for length in lengths.get(stems[i], ()):
+                if i + length <= n:
+                    concepts = self.phrases.get(tuple(stems[i:i + length]))
+                    if concepts:
+                        out.extend((i, i + length, c) for c in sorted(concepts))
         return out
