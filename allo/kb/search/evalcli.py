@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     docs = load_demo_docs(args.fiches)
     index = SearchIndex(docs, load_synonyms(args.synonyms))
-    result = evaluate(index, rows)
-    misses = result.pop("misses")
+    misses: list = []
+    result = evaluate(index, rows, misses=misses)
     if args.json:
         print(json.dumps({k: result[k] for k in KEYS} | {"oos_recall": result["oos_recall"]}))
     else:

@@ -34,7 +34,8 @@ def _percentile(values: list[float], p: float) -> float:
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
-def evaluate(index: SearchIndex, rows: Iterable[tuple[str, list[str]]], limit: int = 10) -> dict:
+def evaluate(index: SearchIndex, rows: Iterable[tuple[str, list[str]]], limit: int = 10,
+             misses: list | None = None) -> dict:
     """Run every question and measure the ranking and the out-of-scope detection.
 
     - hit_at_1, hit_at_3, mrr: over in-scope questions (non-empty expected ids); a question counts
@@ -46,13 +47,16 @@ def evaluate(index: SearchIndex, rows: Iterable[tuple[str, list[str]]], limit: i
     - oos_recall: among truly out-of-scope questions, the share flagged ``low_confidence``.
     - in_scope_flagged: share of in-scope questions wrongly flagged low-confidence.
     - p50_ms, p95_ms: latency of `index.search` per question; n: number of questions.
+
+    If `misses` is a list, (question, expected, top-3 ids) is appended for every in-scope question
+    not ranked first or flagged, and every out-of-scope question not flagged.
     """
     rows = list(rows)
     h1 = h3 = 0
     rr = 0.0
     n_in = n_oos = flagged = flagged_oos = 0
     times = []
-    misses = []
+    misses = misses if misses is not None else []
     for question, expected in rows:
         t0 = time.perf_counter()
         res = index.search(question, limit=limit)
@@ -88,5 +92,4 @@ def evaluate(index: SearchIndex, rows: Iterable[tuple[str, list[str]]], limit: i
         "p50_ms": round(_percentile(times, 50), 3),
         "p95_ms": round(_percentile(times, 95), 3),
         "n": len(rows),
-        "misses": misses,
     }
