@@ -13,8 +13,8 @@ import os
 
 import pytest
 
-os.environ.setdefault("ALLO_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
-os.makedirs(os.path.join(os.environ["ALLO_DATA_DIR"], "static"), exist_ok=True)
+TEST_DATA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+os.makedirs(os.path.join(TEST_DATA_DIR, "static"), exist_ok=True)
 
 
 def pytest_configure(config):
@@ -41,6 +41,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _static_files_without_manifest(settings):
     """Tests serve static files from the apps' folders; production uses the hashed manifest."""
+    settings.STATIC_ROOT = os.path.join(TEST_DATA_DIR, "static")
     settings.STORAGES = settings.STORAGES | {
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     }
