@@ -221,6 +221,9 @@ class SearchIndex:
                 surface[w] += 0
         self.surface_df = dict(surface)
         self.vocab = sorted(w for w in surface if len(w) >= 4 and not w.isdigit())
+        self.vocab_by_len: dict[int, list[str]] = {}
+        for w in self.vocab:
+            self.vocab_by_len.setdefault(len(w), []).append(w)
         self.words_by_prefix: dict[str, list[str]] = {}
         for w in self.vocab:
             if len(w) >= 5:
@@ -242,8 +245,8 @@ class SearchIndex:
         if len(w) < 5 or any(ch.isdigit() for ch in w):
             return None
         max_d = 1 if len(w) <= 8 else 2
-        cands = process.extract(w, self.vocab, scorer=Levenshtein.distance, score_cutoff=max_d,
-                                limit=20)
+        pool = [v for n in range(len(w) - max_d, len(w) + max_d + 1) for v in self.vocab_by_len.get(n, ())]
+        cands = process.extract(w, pool, scorer=Levenshtein.distance, score_cutoff=max_d, limit=20)
         if not cands:
             return None
         best = min(cands, key=lambda c: (c[1], c[0][0] != w[0], -self.surface_df.get(c[0], 0), c[0]))
