@@ -37,10 +37,9 @@ CONCEPT_WEIGHT = 1.0
 CORRECTED_WEIGHT = 0.85
 PHRASE_BOOST = 1.0  # score *= 1 + PHRASE_BOOST * similarity to the closest title/phrasing
 POPULARITY_STEP = 0.03  # +/-3 % per popularity point around 3
-# confidence = logistic(CONF_COVERAGE * (coverage - MID) + CONF_MATCHED * (matched idf - MID))
-CONF_COVERAGE, CONF_COVERAGE_MID = 8.0, 0.55
-CONF_MATCHED, CONF_MATCHED_MID = 0.5, 4.0
-LOW_CONFIDENCE = 0.4
+# confidence (see SearchIndex._confidence); below LOW_CONFIDENCE the response says so
+CONF_COVERAGE_MID, CONF_SCORE_MID, CONF_SCORE_RATIO, CONF_SLOPE = 0.25, 10.0, 1.0, 6.0
+LOW_CONFIDENCE = 0.5
 
 
 class QueryError(ValueError):
@@ -389,10 +388,15 @@ class SearchIndex:
         return matched / total, matched
 
     def _confidence(self, q: _Query, top: int, score: float) -> float:
-        """0..1 from the best fiche's coverage of the query and the evidence it matched."""
-        coverage, matched = self._features(q, top)
-        x = CONF_COVERAGE * (coverage - CONF_COVERAGE_MID) + CONF_MATCHED * (matched - CONF_MATCHED_MID)
-        return 1.0 / (1.0 + math.exp(-x))
+        """0..1 from how much of the query the best fiche covers and how strongly it scores.
+
+        logistic(CONF_SLOPE * ((coverage - CONF_COVERAGE_MID) + CONF_SCORE_RATIO * ln(score / CONF_SCORE_MID))),
+        calibrated so that 0.5 (the low-confidence threshold) separates questions the knowledge base
+        answers from unrelated ones: unrelated questions share one or two generic words with a fiche.
+        """
+        coverage, _ = self._features(q, top)
+        x = (coverage - CONF_COVERAGE_MID) + CONF_SCORE_RATIO * math.log(max(score, 1e-9) / CONF_SCORE_MID)
+        return 1.0 / (1.0 + math.exp(-CONF_SLOPE * x))
 
     # ---------------------------------------------------------------- snippets
     def _snippet(self, i: int, marks: set[str], max_words: int = 32) -> str:
