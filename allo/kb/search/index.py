@@ -209,7 +209,7 @@ class SearchIndex:
             for terms in qs:
                 for t in terms:
                     q_post.setdefault(t, []).append(len(norms))
-                norms.append(sum(self.idf[t] for t in terms))
+                norms.append(sum(self.idf[t] for t in sorted(terms)))
         self.q_post = {t: np.array(v, dtype=np.int32) for t, v in q_post.items()}
         self.q_norm = np.array(norms)
         self.q_starts = np.array(starts, dtype=np.int64)
@@ -410,7 +410,7 @@ class SearchIndex:
                     found.add(c)
             if not hit and best is not None:
                 continue
-            key = (-round(prior * sum(self.idf.get(t, 1.0) for t in found), 9), rank)
+            key = (-round(prior * sum(self.idf.get(t, 1.0) for t in sorted(found)), 9), rank)
             if best_key is None or key < best_key:
                 best, best_key = (sent, spans, hit), key
         if best is None:

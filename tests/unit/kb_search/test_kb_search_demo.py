@@ -63,3 +63,28 @@ def test_own_indirect_questions(demo):
     result = evaluate(index, rows, misses=misses)
     assert result["hit_at_3"] >= 0.8, misses
     assert result["hit_at_1"] >= 0.6, misses
+
+
+_SCRIPT = """
+import json
+from dataclasses import asdict
+from allo.kb.search import SearchIndex, load_demo_docs, load_synonyms
+index = SearchIndex(load_demo_docs(), load_synonyms())
+queries = ["carte grise", "aide pour le loyer", "je suis perdu", "retraite", "permis de conduire perdu"]
+print(json.dumps([asdict(index.search(q)) for q in queries]))
+"""
+
+
+def test_results_do_not_depend_on_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    outputs = set()
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        run = subprocess.run([sys.executable, "-c", _SCRIPT], cwd=root, env=env, capture_output=True,
+                             text=True, check=True)
+        outputs.add(run.stdout)
+    assert len(outputs) == 1
