@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "allo.org",
     "allo.kb",
     "allo.web",
+    "allo.portal",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +172,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# The manifest storage rewrites url() references inside CSS, which invalidates the DSFR's
+# subresource-integrity hashes; our static files are served by ourselves, so SRI adds nothing.
+DSFR_USE_INTEGRITY_CHECKSUMS = DEBUG
 
 # Security: CSRF everywhere, secure cookies and HSTS over HTTPS, a strict CSP with nonces.
 SESSION_COOKIE_HTTPONLY = True
