@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from allo.kb.search import SearchDoc, SearchIndex, evaluate, load_demo_docs, load_synonyms, read_questions  # noqa: E402
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "questions-dev.csv"
+DEFAULT_EXTRA = Path(__file__).resolve().parent.parent / "tests" / "unit" / "kb_search" / "own_questions.csv"
 
 
 def doc_text(d: SearchDoc) -> str:
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
     parser.add_argument("--fiches", default=None)
     parser.add_argument("--size", type=int, default=5000)
+    parser.add_argument("--extra", default=str(DEFAULT_EXTRA), help="another question CSV to report")
     args = parser.parse_args(argv)
 
     docs = load_demo_docs(args.fiches)
@@ -120,6 +122,19 @@ def main(argv: list[str] | None = None) -> int:
         print(row("  allo search", m_sub))
         print(row("  BM25 baseline", m_bsub))
     print(f"index build: ours {t_ours * 1000:.0f} ms, baseline {t_base * 1000:.0f} ms")
+
+    if args.extra and Path(args.extra).exists():
+        extra = [(q, e) for q, e in read_questions(args.extra) if not e or set(e) & known]
+        print(f"extra questions ({Path(args.extra).name}, indirect, written by the search team): {len(extra)}")
+        print(row("  allo search", evaluate(ours, extra)))
+        print(row("  BM25 baseline", evaluate(base, extra)))
+
+    # ablation: the same fiches without their "ways of asking", i.e. only the administrative text
+    bare = [replace(d, phrasings=[]) for d in docs]
+    sub = [(q, e) for q, e in rows if not e or set(e) & known]
+    print("ablation, fiches without phrasings (generalisation to unseen wording):")
+    print(row("  allo search", evaluate(SearchIndex(bare, synonyms), sub)))
+    print(row("  BM25 baseline", evaluate(BM25Baseline(bare), sub)))
 
     big = synthetic_kb(docs, args.size)
     big_index, t_big = timed(SearchIndex, big, synonyms)
