@@ -169,6 +169,7 @@ def simulate(
     seq = 0
     next_id = 0
     n_events = 0
+    n_decisions = 0
     n_calls = 0
 
     bar = None
@@ -240,6 +241,7 @@ def simulate(
                 break
             out = handle(event)
             n_events += 1
+            n_decisions += len(out)
             if sink is not None:
                 sink(event)
                 for d in out:
@@ -300,7 +302,7 @@ def simulate(
         bar.close()
     wall = time.perf_counter() - wall0
     return SimResult(kpi.summary(), kpi, n_events, n_calls, wall, n_days, scn.start, len(engine.contacts),
-                     {"seed": seed, "days": n_days, "start": scn.start.isoformat()})
+                     {"decisions": n_decisions, "seed": seed, "days": n_days, "start": scn.start.isoformat()})
 
 
 def mmc_config(agents: int) -> EngineConfig:
@@ -338,8 +340,10 @@ def simulate_mmc(
     answered = bytearray(calls)
     seq = 0
     n_events = 0
+    n_decisions = 0
     for a in engine.agents:
-        handle(AgentLogin(0.0, a))
+        n_decisions += len(handle(AgentLogin(0.0, a)))
+        n_events += 1
     i = 0
     step = max(1, calls // 100)
     bar = None
@@ -365,6 +369,7 @@ def simulate_mmc(
             break
         out = handle(event)
         n_events += 1
+        n_decisions += len(out)
         handler = dispatch.get(event.__class__)
         if handler is not None:
             handler(event)
@@ -384,5 +389,5 @@ def simulate_mmc(
         bar.close()
     wall = time.perf_counter() - wall0
     return SimResult(kpi.summary(), kpi, n_events, calls, wall, 0, None, len(engine.contacts),
-                     {"seed": seed, "mode": "mmc", "rate_per_hour": rate_per_hour, "aht_s": aht_s,
+                     {"decisions": n_decisions, "seed": seed, "mode": "mmc", "rate_per_hour": rate_per_hour, "aht_s": aht_s,
                       "agents": agents, "patience_s": patience_s, "target_seconds": target_s})
