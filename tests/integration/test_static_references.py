@@ -1,0 +1,25 @@
+"""Every static file a template names exists (tests serve static files without the manifest,
+so a wrong path would only show in production)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
+
+import allo
+
+STATIC_TAG = re.compile(r"""{%\s*static\s+['"]([^'"]+)['"]\s*%}""")
+
+
+def test_static_paths_in_templates_exist():
+    root = Path(allo.__file__).parent
+    missing = []
+    templates = list(root.glob("**/templates/**/*.html"))
+    assert templates
+    for template in templates:
+        for path in STATIC_TAG.findall(template.read_text(encoding="utf-8")):
+            if finders.find(path) is None:
+                missing.append(f"{template.relative_to(root)}: {path}")
+    assert not missing, "\n".join(missing)
