@@ -56,8 +56,9 @@ def search_panel(request):
     """The operator's search panel (full page, or the results partial when asked by htmx)."""
     query, response, error = _run_search(request) if "q" in request.GET else ("", None, None)
     template = "kb/_search_results.html" if request.htmx else "kb/search.html"
-    return render(request, template, {"query": query, "response": response, "error": error,
-                                      "themes": Theme.objects.all()})
+    labels = dict(Theme.objects.values_list("slug", "label"))
+    results = [(hit, labels.get(hit.theme, hit.theme)) for hit in response.hits] if response else []
+    return render(request, template, {"query": query, "response": response, "error": error, "results": results})
 
 
 def _visible_fiche(request, fiche_id: str) -> Fiche:
