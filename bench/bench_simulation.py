@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_simulation.py           # full: month, year (1.2 M calls), M/M/c vs SimPy
     .venv/bin/python bench/bench_simulation.py --quick   # a week, two months, 20,000 M/M/c calls
 
-Each measure runs in a fresh child process so its peak memory (ru_maxrss) is its own.
+Each measure runs in a fresh child process so its peak memory (ru_maxrss) is its own; the
+engine/SimPy pair runs three times, alternating, and the best time of each is kept.
 Targets (issue 4): month <= 15 s; year <= 180 s with peak memory < 1 GB; events/s >= SimPy's.
 
 Counting events: SimPy counts every event its kernel schedules (arrival timeout, process start,
@@ -121,8 +122,11 @@ def main() -> int:
         month = run_child("scenario", "-", "-")
         year = run_child("scenario", 365, 1_200_000)
         n_mmc = 100_000
-    engine = run_child("mmc", n_mmc)
-    simpy_run = run_child("simpy", n_mmc)
+    # best of 3, alternating, each in a fresh process: the machine is shared, the minimum is the
+    # least disturbed measure of each
+    pairs = [(run_child("mmc", n_mmc), run_child("simpy", n_mmc)) for _ in range(3)]
+    engine = min((e for e, _ in pairs), key=lambda r: r["wall_s"])
+    simpy_run = min((s for _, s in pairs), key=lambda r: r["wall_s"])
 
     ratio_calls = simpy_run["wall_s"] / engine["wall_s"]
     ratio_records = (engine["records"] / engine["wall_s"]) / (simpy_run["events"] / simpy_run["wall_s"])

@@ -33,7 +33,14 @@ OFFLINE = AgentState.OFFLINE
 PAUSED = AgentState.PAUSED
 QUEUED = ContactState.QUEUED
 CONNECTED = ContactState.CONNECTED
-_CHANNELS = {ch.value: ch for ch in Channel} | {ch: ch for ch in Channel}
+SCHEDULED = ContactState.SCHEDULED
+CALLBACK_OFFERED = ContactState.CALLBACK_OFFERED
+COMPLETED = ContactState.COMPLETED
+ABANDONED = ContactState.ABANDONED
+CALLBACK = Channel.CALLBACK
+CALL = Channel.CALL
+# enum class attribute access is slow on 3.11 (EnumType.__getattr__): the hot path uses these names
+_CHANNELS = {ch.value: ch for ch in Channel}
 
 
 class EngineError(ValueError):
@@ -185,9 +192,11 @@ class Engine:
 
     def _find_agent(self, q: Queue) -> Agent | None:
         """Longest-idle available agent for q, primary-skill agents first, in an open centre."""
+        now = self.now
         for _, pool in q.idle:
             for agent in pool:
-                if self._open(agent.centre):
+                centre = agent.centre
+                if (centre.open if now < centre.valid_until else self._open(centre)):
                     return agent
         return None
 
@@ -202,7 +211,7 @@ class Engine:
         c.queue = None
         c.destination = q
         self._out.append(
-            ev.Assign(self.now, c.id, agent.id, q.id, q.level, waited, c.channel is Channel.CALLBACK, c.context)
+            ev.Assign(self.now, c.id, agent.id, q.id, q.level, waited, c.channel is CALLBACK, c.context)
         )
 
     def _enqueue(self, c: Contact, q: Queue) -> None:
@@ -248,13 +257,13 @@ class Engine:
         if at is None:
             self._end(c, ContactState.CLOSED)
             return
-        c.state = ContactState.CALLBACK_OFFERED
+        c.state = CALLBACK_OFFERED
         c.destination = q
         c.due = at
         self._out.append(ev.ProposeCallback(self.now, c.id, q.id, at, reason))
 
     def _schedule(self, c: Contact, at: float) -> None:
-        c.state = ContactState.SCHEDULED
+        c.state = SCHEDULED
         c.due = at
         self._out.append(ev.CallbackScheduled(self.now, c.id, c.destination.id, at))
         self._out.append(ev.TimerRequest(self.now, at, ev.CALLBACK_DUE, c.id))
@@ -319,7 +328,7 @@ class Engine:
         c.level = q.level
         self.contacts[c.id] = c
         self.arrived += 1
-        if c.channel is Channel.CALLBACK:
+        if c.channel is CALLBACK:
             c.destination = q
             c.priority = max(c.priority, self.config.callback_priority)
             self._schedule(c, e.t if e.due is None else e.due)
@@ -336,11 +345,11 @@ class Engine:
         state = c.state
         if state is QUEUED:
             q = self._unqueue(c)
-            self._end(c, ContactState.ABANDONED, e.t - c.entered, q.id)
+            self._end(c, ABANDONED, e.t - c.entered, q.id)
         elif state is CONNECTED:
             self._call_ended(ev.CallEnded(e.t, e.contact))
         else:  # a proposal left unanswered or a callback cancelled
-            self._end(c, ContactState.ABANDONED)
+            self._end(c, ABANDONED)
 
     def _call_ended(self, e: ev.CallEnded) -> None:
         c = self.contacts.get(e.contact)
@@ -356,7 +365,7 @@ class Engine:
             self._set_state(agent, WRAP_UP, c.id)
         else:
             self._learn(q, talk)
-        if c.channel is Channel.CALLBACK and not e.reached:
+        if c.channel is CALLBACK and not e.reached:
             self._end(c, ContactState.UNREACHED)
         elif e.transfer:
             context = dict(c.context or {})
@@ -368,7 +377,7 @@ class Engine:
             c.domain = e.transfer
             self._transfer(c, e.transfer)
         else:
-            self._end(c, ContactState.COMPLETED)
+            self._end(c, COMPLETED)
         if not e.wrap_up:
             self._agent_free(agent, c.id)
 
@@ -378,7 +387,7 @@ class Engine:
             raise EngineError(f"no transfer destination for domain {domain!r} and no '*' fallback")
         c.level = candidates[0].level
         c.entered = self.now
-        c.channel = Channel.CALL
+        c.channel = CALL
         open_queues = [q for q in candidates if self._open(q.centre)]
         if not open_queues:
             # the destination that reopens first gets the callback
@@ -466,7 +475,7 @@ class Engine:
 
     def _callback_answer(self, e: ev.CallbackAnswer) -> None:
         c = self.contacts.get(e.contact)
-        if c is None or c.state is not ContactState.CALLBACK_OFFERED:
+        if c is None or c.state is not CALLBACK_OFFERED:
             return
         if not e.accepted:
             self._end(c, ContactState.DECLINED)
@@ -492,7 +501,7 @@ class Engine:
             self._enqueue(c, target)
         elif kind == ev.CALLBACK_DUE:
             c = self.contacts.get(e.ref)
-            if c is None or c.state is not ContactState.SCHEDULED or e.t < c.due - 1e-6:
+            if c is None or c.state is not SCHEDULED or e.t < c.due - 1e-6:
                 return
             q = c.destination
             if q.centre.hours is not None and not self._open(q.centre):
@@ -502,7 +511,7 @@ class Engine:
                 else:
                     self._schedule(c, at)
                 return
-            c.channel = Channel.CALLBACK
+            c.channel = CALLBACK
             c.entered = e.t
             c.level = q.level
             self._enqueue(c, q)

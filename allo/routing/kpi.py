@@ -22,8 +22,6 @@ N1_FAST_S = 180.0
  QUEUE1_N) = range(33)
 NSLOTS = 33
 
-_BUSY = {"on_call", "wrap_up"}
-_LOGGED = {"available", "on_call", "wrap_up"}
 
 
 class KpiCollector:
@@ -34,6 +32,8 @@ class KpiCollector:
         self.target = target_s
         self.target2 = target2_s
         self.bins: dict[int, list[float]] = {}
+        self._last_key = None
+        self._last_bin: list[float] = []
         self.transfers: Counter[str] = Counter()  # by domain
         self.transfers_queue: Counter[str] = Counter()  # by chosen N2 queue ("" = none open)
         self.ended: Counter[str] = Counter()
@@ -47,13 +47,15 @@ class KpiCollector:
             ev.CallbackScheduled: self._scheduled,
             ev.AgentStateChanged: self._agent_state,
         }
-        self._entry_levels: dict[str, int] = {}  # queue id -> level, learnt from decisions
 
     def _bin(self, t: float) -> list[float]:
         key = int(t // self.width)
+        if key == self._last_key:
+            return self._last_bin  # most records fall in the current interval
         b = self.bins.get(key)
         if b is None:
             b = self.bins[key] = [0.0] * NSLOTS
+        self._last_key, self._last_bin = key, b
         return b
 
     def feed(self, record) -> None:
@@ -139,33 +141,43 @@ class KpiCollector:
         self._bin(d.t)[CB_SCHEDULED] += 1
 
     def _agent_state(self, d: ev.AgentStateChanged) -> None:
+        # plain == comparisons: they work for enum members and for strings read back from a stored
+        # log, and avoid the Python-level Enum.__hash__ of set lookups on this hot path
         prev = d.prev
-        if prev == "on_call" and d.contact is not None:
-            talk = d.t - d.since
-            b = self._bin(d.t)
-            if d.level == 1:
-                b[TALK1] += talk
-                b[HANDLED1] += 1
-                if talk < N1_FAST_S:
-                    b[FAST1] += 1
-            else:
-                b[TALK2] += talk
-                b[HANDLED2] += 1
+        t = d.t
+        if prev == "on_call":
+            busy = True
+            if d.contact is not None:
+                talk = t - d.since
+                b = self._bin(t)
+                if d.level == 1:
+                    b[TALK1] += talk
+                    b[HANDLED1] += 1
+                    if talk < N1_FAST_S:
+                        b[FAST1] += 1
+                else:
+                    b[TALK2] += talk
+                    b[HANDLED2] += 1
         elif prev == "wrap_up":
-            self._bin(d.t)[WRAP1 if d.level == 1 else WRAP2] += d.t - d.since
-        if prev in _LOGGED:
-            # split the state's duration over the intervals it spans (occupancy per interval)
-            busy = prev in _BUSY
-            slot_busy, slot_logged = (BUSY1, LOGGED1) if d.level == 1 else (BUSY2, LOGGED2)
-            start, end, width = d.since, d.t, self.width
-            while start < end:
-                key = int(start // width)
-                stop = min(end, (key + 1) * width)
-                b = self.bins.get(key) or self._bin(start)
-                b[slot_logged] += stop - start
-                if busy:
-                    b[slot_busy] += stop - start
-                start = stop
+            busy = True
+            self._bin(t)[WRAP1 if d.level == 1 else WRAP2] += t - d.since
+        elif prev == "available":
+            busy = False
+        else:
+            return  # offline or paused time is not logged-in time
+        # split the state's duration over the intervals it spans (occupancy per interval)
+        slot_busy, slot_logged = (BUSY1, LOGGED1) if d.level == 1 else (BUSY2, LOGGED2)
+        start, width = d.since, self.width
+        while start < t:
+            key = int(start // width)
+            stop = (key + 1) * width
+            if stop > t:
+                stop = t
+            b = self.bins.get(key) or self._bin(start)
+            b[slot_logged] += stop - start
+            if busy:
+                b[slot_busy] += stop - start
+            start = stop
 
     # ------------------------------------------------------------------ results
 

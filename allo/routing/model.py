@@ -37,6 +37,8 @@ class ContactState(StrEnum):
     UNREACHED = "unreached"  # the outbound callback did not reach the citizen
 
 
+_QUEUED = ContactState.QUEUED  # enum attribute access is slow on 3.11; Queue.head is hot
+
 TERMINAL = frozenset(
     {ContactState.COMPLETED, ContactState.ABANDONED, ContactState.CLOSED, ContactState.DECLINED,
      ContactState.UNREACHED}
@@ -160,7 +162,7 @@ class Queue:
             lane = self.lanes[prio]
             while lane:
                 c = lane[0]
-                if c.queue is self and c.state is ContactState.QUEUED:
+                if c.queue is self and c.state is _QUEUED:
                     return c
                 lane.popleft()
         return None

@@ -164,7 +164,7 @@ def simulate(
     push, pop = heapq.heappush, heapq.heappop
     handle = engine.handle
     feed_many = kpi.feed_many
-    dispatch = kpi._dispatch
+    kpi_arrived = kpi._arrived  # the only event the KPIs need; decisions go through feed_many
     live: dict[int, list] = {}
     seq = 0
     next_id = 0
@@ -201,6 +201,7 @@ def simulate(
                              domains[topic] if d_transfer[i] else None, topic, dtr.accept[i], dtr.reached[i],
                              0, 0, False]
                 event = ContactArrived(t, cid, "n1", topic_ids[topic])
+                kpi_arrived(event)
                 i += 1
             elif heap and heap[0][0] < end:
                 t, _, kind, payload = pop(heap)
@@ -246,9 +247,6 @@ def simulate(
                 sink(event)
                 for d in out:
                     sink(d)
-            handler = dispatch.get(event.__class__)
-            if handler is not None:
-                handler(event)
             feed_many(out)
             for d in out:
                 cls = d.__class__
@@ -334,7 +332,7 @@ def simulate_mmc(
     patience = rng.exponential(patience_s, calls).tolist() if patience_s else None
     handle = engine.handle
     feed_many = kpi.feed_many
-    dispatch = kpi._dispatch
+    kpi_arrived = kpi._arrived  # the only event the KPIs need; decisions go through feed_many
     heap: list = []
     push, pop = heapq.heappush, heapq.heappop
     answered = bytearray(calls)
@@ -354,6 +352,7 @@ def simulate_mmc(
     while True:
         if i < calls and (not heap or arrivals[i] < heap[0][0]):
             event = ContactArrived(arrivals[i], i, "mmc")
+            kpi_arrived(event)
             i += 1
             if bar is not None and i % step == 0:
                 bar.update(step)
@@ -370,9 +369,6 @@ def simulate_mmc(
         out = handle(event)
         n_events += 1
         n_decisions += len(out)
-        handler = dispatch.get(event.__class__)
-        if handler is not None:
-            handler(event)
         feed_many(out)
         for d in out:
             cls = d.__class__
