@@ -172,6 +172,10 @@ class Engine:
             centre.open = False
             nxt = hours.next_opening(when)
             centre.valid_until = _INF if nxt is None else self.seconds(nxt)
+            if nxt is not None and centre.open_timer_at != centre.valid_until:
+                # agents may have logged in early: at opening they take whatever already waits
+                centre.open_timer_at = centre.valid_until
+                self._out.append(ev.TimerRequest(self.now, centre.valid_until, ev.CENTRE_OPENING, centre.id))
         return centre.open
 
     def _next_opening(self, centre: Centre, t: float) -> float | None:
@@ -462,8 +466,8 @@ class Engine:
                 del pool[agent]
             self._unstaff(agent)
             self._set_state(agent, PAUSED)
-        elif state is ON_CALL or state is WRAP_UP:
-            agent.pending = PAUSED
+        elif (state is ON_CALL or state is WRAP_UP) and agent.pending is None:
+            agent.pending = PAUSED  # a pending logout wins over a pause
 
     def _resume(self, e: ev.AgentResume) -> None:
         agent = self._agent(e.agent)
@@ -530,8 +534,24 @@ class Engine:
                         if c.queue is q and c.state is QUEUED:
                             self._unqueue(c)
                             self._no_room(c, q, "closed")
+        elif kind == ev.CENTRE_OPENING:
+            centre = self.centres[e.ref]
+            if self._open(centre):
+                self._drain()
         else:
             raise EngineError(f"unknown timer kind {kind!r}")
+
+    def _drain(self) -> None:
+        """Give waiting contacts to available agents (after a centre opens)."""
+        for q in self.queues.values():
+            while q.waiting:
+                agent = self._find_agent(q)
+                if agent is None:
+                    break
+                c = q.head()
+                q.lanes[c.priority].popleft()
+                self._unqueue(c)
+                self._connect(agent, c, q, self.now - c.entered)
 
     # ------------------------------------------------------------------ invariants (tests, debugging)
 

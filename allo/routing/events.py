@@ -210,6 +210,7 @@ class ContactEnded:
 OVERFLOW = "overflow"
 CALLBACK_DUE = "callback_due"
 CENTRE_CLOSING = "centre_closing"
+CENTRE_OPENING = "centre_opening"
 
 EVENT_TYPES = (ContactArrived, CallerHungUp, CallEnded, WrapUpEnded, AgentLogin, AgentLogout, AgentPause,
                AgentResume, CallbackAnswer, TimerFired)

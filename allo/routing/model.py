@@ -120,7 +120,7 @@ class EngineConfig:
 
 
 class Centre:
-    __slots__ = ("id", "hours", "open", "valid_until", "close_timer_at", "queues")
+    __slots__ = ("id", "hours", "open", "valid_until", "close_timer_at", "open_timer_at", "queues")
 
     def __init__(self, cfg: CentreConfig):
         self.id = cfg.id
@@ -128,6 +128,7 @@ class Centre:
         self.open = True
         self.valid_until = -1.0 if self.hours is not None else float("inf")
         self.close_timer_at: float | None = None
+        self.open_timer_at: float | None = None
         self.queues: list[Queue] = []
 
 

@@ -284,3 +284,27 @@ def test_records_round_trip_through_json_and_replay_is_identical():
 def test_from_dict_rejects_unknown_type():
     with pytest.raises(ValueError, match="unknown record type 'Nope'"):
         E.from_dict({"type": "Nope"})
+
+
+def test_agents_logged_in_before_opening_take_waiting_work_at_opening():
+    cfg = EngineConfig(
+        [CentreConfig("early", hours={"mon": [["08:00", "19:00"]]}), CentreConfig("always")],
+        [QueueConfig("q", "always")],
+        [AgentConfig("x", "early", 1, {"q": 1})],
+        epoch="2026-03-02T00:00:00",
+    )
+    engine = Engine(cfg)
+    out = feed(engine, E.AgentLogin(7.8 * H, "x"))
+    opening = [d for d in of(out, E.TimerRequest) if d.kind == E.CENTRE_OPENING][0]
+    assert opening.at == 8 * H
+    out = feed(engine, E.ContactArrived(7.9 * H, 1, "q"))
+    assert of(out, E.Queued) and not of(out, E.Assign)  # x's centre is still closed
+    out = feed(engine, E.TimerFired(opening.at, opening.kind, opening.ref))
+    assert of(out, E.Assign)[0].agent == "x"
+
+
+def test_a_pending_logout_wins_over_a_later_pause(engine):
+    feed(engine, E.AgentLogin(MONDAY_9, "a0"), E.ContactArrived(MONDAY_9 + 1, 1, "n1"))
+    feed(engine, E.AgentLogout(MONDAY_9 + 2, "a0"), E.AgentPause(MONDAY_9 + 3, "a0"))
+    feed(engine, E.CallEnded(MONDAY_9 + 10, 1, wrap_up=False))
+    assert engine.agents["a0"].state == "offline"
