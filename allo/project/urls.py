@@ -7,6 +7,7 @@ admin.site.index_title = "Administration de la plateforme"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("allo.portal.urls")),
     path("", include("allo.kb.urls")),
     path("", include("allo.web.urls")),
 ]

@@ -5,7 +5,7 @@ from allo.accounts.access import authenticated, public
 from allo.web import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("espace-agents/", views.home, name="staff-home"),
     path("healthz", views.healthz, name="healthz"),
     path("connexion/", public(auth_views.LoginView.as_view()), name="login"),
     path("deconnexion/", authenticated(auth_views.LogoutView.as_view()), name="logout"),

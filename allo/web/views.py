@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 @public
 def home(request):
+    """The staff home: each role's space (the citizens' home is the portal's)."""
     line = ServiceLine.current()
     return render(
         request,

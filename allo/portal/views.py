@@ -1,0 +1,255 @@
+"""The citizen portal: home, themes, fiches, search, feedback, contact and callback; editors' statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import holidays
+import nh3
+from django.conf import settings
+from django.core import signing
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from allo.accounts.access import public, roles
+from allo.accounts.roles import Role
+from allo.org.hours import centre_status, local_now
+from allo.org.models import Closure, ServiceLine
+from allo.portal import analytics, callbacks, catalogue, charts, ratelimit
+from allo.portal.forms import CallbackForm, FeedbackForm
+from allo.portal.live import estimated_wait_seconds
+from allo.portal.models import Feedback
+
+logger = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 50  # hits fetched once; theme facets are counted on them
+PAGE_HITS = 20
+FEEDBACK_LIMIT = (20, 3600)  # feedback per client per hour
+CALLBACK_SALT = "allo.portal.callback"
+
+
+def _line_context() -> dict:
+    line = ServiceLine.current()
+    return {"line": line, "line_status": centre_status(line.platform) if line else None}
+
+
+@public
+def home(request):
+    stamp = catalogue.kb_stamp()
+    return render(request, "portal/home.html", _line_context() | {
+        "themes": catalogue.themes(stamp), "popular": catalogue.popular_fiches(),
+    })
+
+
+def _theme(slug: str) -> catalogue.ThemeEntry:
+    for entry in catalogue.themes():
+        if entry.slug == slug:
+            return entry
+    raise Http404("Thème inconnu.")
+
+
+@public
+def theme(request, theme_slug: str):
+    entry = _theme(theme_slug)
+    fiches = catalogue.theme_fiches(entry.slug)
+    groups = [(sub, [f for f in fiches if (f.subtheme or "Autres") == sub.label]) for sub in entry.subthemes]
+    return render(request, "portal/theme.html", {"theme": entry, "groups": groups, "crumbs": [(entry.label, None)]})
+
+
+@public
+def subtheme(request, theme_slug: str, subtheme_slug: str):
+    entry = _theme(theme_slug)
+    sub = next((s for s in entry.subthemes if s.slug == subtheme_slug), None)
+    if sub is None:
+        raise Http404("Sous-thème inconnu.")
+    return render(request, "portal/subtheme.html", {
+        "theme": entry, "subtheme": sub, "fiches": catalogue.theme_fiches(entry.slug, sub.slug),
+        "crumbs": [(entry.label, reverse("portal-theme", args=[entry.slug])), (sub.label, None)]})
+
+
+def _fiche_context(fiche: catalogue.PublicFiche, form: FeedbackForm | None = None, thanks: str = "") -> dict:
+    crumbs = [(fiche.theme_label, reverse("portal-theme", args=[fiche.theme]))]
+    if fiche.subtheme:
+        crumbs.append((fiche.subtheme, reverse("portal-subtheme", args=[fiche.theme, fiche.subtheme_slug])))
+    return {"fiche": fiche, "form": form or FeedbackForm(), "thanks": thanks, "crumbs": crumbs + [(fiche.title, None)],
+            "related": catalogue.related_fiches(fiche), **_line_context()}
+
+
+@public
+def fiche(request, fiche_id: str):
+    public_fiche = catalogue.published_fiche(fiche_id)
+    thanks = {"merci": "sent", "deja": "already"}.get(request.GET.get("avis", ""), "")
+    response = render(request, "portal/fiche.html", _fiche_context(public_fiche, thanks=thanks))
+    analytics.log_fiche_view(public_fiche.id)
+    return response
+
+
+@public
+@require_POST
+def feedback(request, fiche_id: str):
+    """Anonymous yes/no + comment: nothing about the client is stored; the cache rate-limits."""
+    public_fiche = catalogue.published_fiche(fiche_id)
+    form = FeedbackForm(request.POST)
+    template = "portal/_feedback.html" if request.htmx else "portal/fiche.html"
+    if not form.is_valid():
+        return render(request, template, _fiche_context(public_fiche, form))
+    once = ratelimit.check(request, f"feedback:{public_fiche.id}", 1, 24 * 3600, count=False)
+    overall = ratelimit.check(request, "feedback", *FEEDBACK_LIMIT, count=False)
+    if not overall.allowed:
+        form.add_error(None, "Vous avez envoyé beaucoup d'avis en peu de temps. Merci de réessayer dans "
+                             f"{overall.retry_minutes} minute(s).")
+        response = render(request, template, _fiche_context(public_fiche, form))
+        response.status_code = 429
+        return response
+    state = "deja"
+    if once.allowed:
+        ratelimit.check(request, f"feedback:{public_fiche.id}", 1, 24 * 3600)
+        ratelimit.check(request, "feedback", *FEEDBACK_LIMIT)
+        Feedback.objects.create(fiche_id=public_fiche.id, fiche_version=public_fiche.version,
+                                helpful=form.cleaned_data["helpful"] == "oui",
+                                comment=form.cleaned_data["comment"].strip())
+        state = "merci"
+    if request.htmx:
+        thanks = "sent" if state == "merci" else "already"
+        return render(request, template, _fiche_context(public_fiche, thanks=thanks))
+    return redirect(reverse("portal-fiche", args=[public_fiche.id]) + f"?avis={state}#avis")
+
+
+@public
+def search(request):
+    query = request.GET.get("q", "")
+    theme_filter = request.GET.get("theme", "")
+    stamp = catalogue.kb_stamp()
+    labels = catalogue.theme_labels(stamp)
+    context = {"query": query, "theme_filter": theme_filter if theme_filter in labels else "",
+               "themes": labels, "searched": "q" in request.GET, "crumbs": [("Recherche", None)], **_line_context()}
+    context["theme_filter_label"] = labels.get(context["theme_filter"], "")
+    if "q" in request.GET:
+        from allo.kb.search import QueryError
+        from allo.kb.services import search_index
+
+        try:
+            response = search_index().search(query, limit=SEARCH_LIMIT)
+        except QueryError as exc:
+            context["error"] = str(exc)
+        else:
+            facets: dict[str, int] = {}
+            for hit in response.hits:
+                facets[hit.theme] = facets.get(hit.theme, 0) + 1
+            hits = [h for h in response.hits if not context["theme_filter"] or h.theme == context["theme_filter"]]
+            context |= {
+                "response": response,
+                "hits": [{"id": h.id, "title": h.title, "theme": labels.get(h.theme, ""),
+                          "snippet": nh3.clean(h.snippet, tags={"mark"}, attributes={})} for h in hits[:PAGE_HITS]],
+                "total": len(hits),
+                "facets": [(slug, labels[slug], facets[slug]) for slug in labels if slug in facets],
+                "suggestion_url": (reverse("portal-search") + "?" + urlencode({"q": response.suggestion})
+                                   if response.suggestion else ""),
+            }
+            analytics.log_search(query, context["theme_filter"], response)
+    return render(request, "portal/search.html", context)
+
+
+def _next_holidays(line, count: int = 6) -> list[tuple[dt.date, str]]:
+    if line is None or not line.platform.closed_on_public_holidays:
+        return []
+    today = local_now().date()
+    calendar = holidays.France(years=[today.year, today.year + 1], subdiv=line.platform.holiday_subdivision or None,
+                               language="fr")
+    return sorted((day, name) for day, name in calendar.items() if day >= today)[:count]
+
+
+def _contact_context(form: CallbackForm, line) -> dict:
+    today = local_now().date()
+    status = centre_status(line.platform) if line else None
+    closures = []
+    if line is not None:
+        closures = list(Closure.objects.filter(end__gte=today).filter(
+            centre__isnull=True) | Closure.objects.filter(end__gte=today, centre=line.platform))
+    return {
+        "form": form, "line": line, "line_status": status,
+        "weekly": [tuple(row.split(" : ", 1)) for row in status.weekly] if status else [],
+        "wait_seconds": estimated_wait_seconds(),
+        "holidays": [(callbacks.french_day(day), name) for day, name in _next_holidays(line)],
+        "closures": sorted(closures, key=lambda c: c.start),
+        "retention_days": settings.RETENTION_DAYS, "crumbs": [("Nous contacter", None)],
+    }
+
+
+def _callback_form(request, line, data=None) -> CallbackForm:
+    slots = callbacks.upcoming_slots(line=line)
+    return CallbackForm(data, slots=slots, load=callbacks.slot_load(slots), capacity=callbacks.slot_capacity(),
+                        themes=catalogue.theme_labels())
+
+
+@public
+def contact(request):
+    line = ServiceLine.current()
+    confirmed = None
+    if request.method == "POST":
+        form = _callback_form(request, line, request.POST)
+        limit = callbacks.setting("CALLBACK_RATE_LIMIT", 5)
+        verdict = ratelimit.check(request, "callback", limit, 3600)
+        if not verdict.allowed:
+            form.is_valid()
+            form.add_error(None, "Vous avez fait trop de demandes de rappel en peu de temps. Pour éviter les abus, "
+                                 f"une nouvelle demande sera possible dans {verdict.retry_minutes} minute(s). "
+                                 f"Vous pouvez aussi nous appeler au {line.phone_number if line else '39 39'}.")
+            response = render(request, "portal/contact.html", _contact_context(form, line))
+            response.status_code = 429
+            return response
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                booked = callbacks.book(data["phone"], data["slot"], data["subject"], data.get("theme", ""))
+            except callbacks.SlotFull:
+                form.add_error("slot", "Ce créneau est complet : choisissez-en un autre, ou appelez-nous aux "
+                                       "heures d'ouverture.")
+            except callbacks.AlreadyRequested:
+                form.add_error("phone", "Une demande de rappel est déjà enregistrée pour ce numéro : nous vous "
+                                        "rappellerons au créneau choisi.")
+            else:
+                token = signing.dumps(data["slot"].key, salt=CALLBACK_SALT)
+                logger.info("callback requested", extra={"callback_id": booked.pk})
+                return redirect(reverse("portal-contact") + "?" + urlencode({"demande": token}) + "#confirmation")
+    else:
+        form = _callback_form(request, line)
+        token = request.GET.get("demande")
+        if token:
+            try:
+                key = signing.loads(token, salt=CALLBACK_SALT, max_age=24 * 3600)
+                start = dt.datetime.strptime(key, "%Y-%m-%dT%H:%M")
+                confirmed = callbacks.Slot(start, start + dt.timedelta(minutes=callbacks.slot_minutes()))
+            except (signing.BadSignature, ValueError):
+                confirmed = None
+    return render(request, "portal/contact.html", _contact_context(form, line) | {"confirmed": confirmed})
+
+
+PERIODS = {7: "7 derniers jours", 30: "30 derniers jours", 90: "90 derniers jours"}
+
+
+@roles(Role.EDITOR)
+def statistics(request):
+    try:
+        days = int(request.GET.get("jours", 30))
+    except ValueError:
+        days = 30
+    days = days if days in PERIODS else 30
+    stats = analytics.editor_stats(days)
+    stats["chart_queries"] = charts.hbar_chart(
+        [(row["query"], row["n"]) for row in stats["top_queries"][:10]],
+        f"Recherches les plus fréquentes, {PERIODS[days]}", "graphique-recherches")
+    stats["chart_gaps"] = charts.hbar_chart(
+        [(row["query"], row["n"]) for row in stats["gaps"][:10]],
+        f"Recherches sans bonne réponse, {PERIODS[days]}", "graphique-lacunes")
+    stats["chart_viewed"] = charts.hbar_chart(
+        [(row["fiche__title"], row["n"]) for row in stats["viewed"][:10]],
+        f"Fiches les plus consultées, {PERIODS[days]}", "graphique-consultations")
+    stats["chart_daily"] = charts.line_chart(
+        [(f"{day:%d/%m}", s, v) for day, s, v in stats["daily"]],
+        f"Recherches et consultations par jour, {PERIODS[days]}", "graphique-jours")
+    return render(request, "portal/statistics.html", stats | {"periods": PERIODS, "period_label": PERIODS[days]})
