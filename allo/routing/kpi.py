@@ -190,8 +190,9 @@ class KpiCollector:
                     total[i] += v
         return total
 
-    def figures(self, b: list[float]) -> dict[str, float | None]:
-        """KPIs of a counter vector (an interval, a day, the whole run)."""
+    def figures(self, b: list[float], width: float | None = None) -> dict[str, float | None]:
+        """KPIs of a counter vector (an interval, a day, the whole run) spanning `width` seconds."""
+        width = width or self.width
 
         def ratio(a, c):
             return a / c if c else None
@@ -223,13 +224,14 @@ class KpiCollector:
             "callbacks_called": int(b[CB_CALLS]),
             "occupancy_n1": ratio(b[BUSY1], b[LOGGED1]),
             "occupancy_n2": ratio(b[BUSY2], b[LOGGED2]),
-            "agents_busy_n1": b[BUSY1] / self.width,
-            "agents_logged_n1": b[LOGGED1] / self.width,
+            "agents_busy_n1": b[BUSY1] / width,
+            "agents_logged_n1": b[LOGGED1] / width,
             "queue_n1": ratio(b[QUEUE1], b[QUEUE1_N]),
         }
 
     def summary(self) -> dict:
         out = self.figures(self.totals())
+        del out["agents_busy_n1"], out["agents_logged_n1"]  # averages per interval only
         out["transfers_by_domain"] = dict(sorted(self.transfers.items()))
         handled1 = self.totals()[HANDLED1]
         out["transfer_rate_by_domain"] = {
@@ -246,4 +248,5 @@ class KpiCollector:
         groups: dict[int, list[int]] = {}
         for key in sorted(self.bins):
             groups.setdefault(key // factor, []).append(key)
-        return [(g * factor * self.width, self.figures(self.totals(keys))) for g, keys in groups.items()]
+        span = factor * self.width
+        return [(g * span, self.figures(self.totals(keys), span)) for g, keys in groups.items()]

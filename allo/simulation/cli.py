@@ -69,7 +69,8 @@ def simulate_main(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1): same seed, same figures")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--report", metavar="DIR", help="write PNG charts and index.html to DIR")
-    p.add_argument("--interval", type=int, choices=(15, 30, 60), help="report interval in minutes")
+    p.add_argument("--interval", type=int, choices=(15, 30, 60),
+                   help="KPI interval in minutes for the report charts and the JSON 'intervals' list")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     mmc = p.add_argument_group("M/M/c validation mode (one queue, one agent group, the same engine)")
     mmc.add_argument("--mmc", action="store_true", help="pure M/M/c: exponential service, Poisson arrivals")
@@ -105,6 +106,9 @@ def simulate_main(argv: list[str]) -> int:
             return _error(str(exc))
         data = result.to_json()
         data["scenario"] = scenario.source
+        data["daily"] = result.series(86400.0)
+        if args.interval:
+            data["intervals"] = result.series(args.interval * 60.0)
     if args.report:
         from allo.simulation.report import write_report
 
@@ -113,7 +117,7 @@ def simulate_main(argv: list[str]) -> int:
     if args.json:
         _print_json(data)
     else:
-        _print_table({k: v for k, v in data.items() if not isinstance(v, dict)})
+        _print_table({k: v for k, v in data.items() if not isinstance(v, dict | list)})
     return 0
 
 

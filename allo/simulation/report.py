@@ -74,11 +74,9 @@ def write_report(result: SimResult, directory: str | Path, interval_s: float | N
     ax.set_title(CHARTS["queue.png"])
     save("queue.png", fig)
 
-    width = result.kpi.width if interval_s is None else interval_s
-    factor = width / result.kpi.width
     fig, ax = plt.subplots(figsize=(11, 3.6))
-    ax.plot(xs, [v / factor for v in values("agents_logged_n1")], lw=0.8, label="connectés")
-    ax.plot(xs, [v / factor for v in values("agents_busy_n1")], lw=0.8, label="occupés")
+    ax.plot(xs, values("agents_logged_n1"), lw=0.8, label="connectés")
+    ax.plot(xs, values("agents_busy_n1"), lw=0.8, label="occupés")
     ax.set_ylabel("téléconseillers")
     ax.legend(loc="upper right")
     ax.set_title(CHARTS["agents.png"])

@@ -80,6 +80,17 @@ class SimResult:
         out.update(self.extra)
         return out
 
+    def series(self, interval_s: float) -> list[dict]:
+        """KPIs per interval (900/1800/3600 s) or per day (86400), with local start times."""
+        epoch = dt.datetime.combine(self.start or dt.date(2026, 1, 1), dt.time())
+        fmt = "%Y-%m-%d" if interval_s >= DAY else "%Y-%m-%dT%H:%M"
+        rows = []
+        for t, f in self.kpi.series(interval_s):
+            if not f["offered"] and not f["agents_logged_n1"]:
+                continue  # closed hours
+            rows.append({"start": (epoch + dt.timedelta(seconds=t)).strftime(fmt), **f})
+        return rows
+
 
 def build_config(scn: Scenario) -> EngineConfig:
     aht1 = lognormal_mean(scn.talk1_median, scn.talk1_p90) + scn.wrap1

@@ -80,9 +80,23 @@ def test_simulate_command_json_and_report(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     for key in KEYS:
         assert key in data, key
+    assert data["daily"][0]["start"] == "2026-03-02" and data["daily"][0]["offered"] == data["calls"]
     for name in ("volume.png", "service_level.png", "queue.png", "agents.png", "daily.png", "index.html"):
         assert (tmp_path / name).stat().st_size > 1000, name
     assert "volume.png" in (tmp_path / "index.html").read_text()
+
+
+def test_interval_series_add_up_to_the_day(two_days):
+    result, _ = two_days
+    hours = result.series(3600.0)
+    days = result.series(86400.0)
+    assert hours[0]["start"] == "2026-03-02T08:00"
+    assert sum(h["offered"] for h in hours) == sum(d["offered"] for d in days) == result.calls
+    quarter = result.series(900.0)
+    assert sum(q["answered"] for q in quarter) == result.summary["answered"]
+    busiest = max(hours, key=lambda h: h["offered"])
+    assert busiest["start"][11:13] in {"09", "10", "11"}  # the morning peak
+    assert 0 < busiest["agents_busy_n1"] <= busiest["agents_logged_n1"] <= 51
 
 
 def test_kpi_definitions_on_a_hand_made_log():
