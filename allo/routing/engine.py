@@ -553,6 +553,90 @@ class Engine:
                 self._unqueue(c)
                 self._connect(agent, c, q, self.now - c.entered)
 
+    # ------------------------------------------------------------------ snapshot / restore
+
+    def snapshot(self) -> dict:
+        """The live state as JSON-ready data; `Engine.restore(config, snapshot)` continues from it
+        exactly (same decisions for the same next events), without replaying the whole log."""
+
+        def num(x):
+            return None if x is None or x == _INF else x
+
+        return {
+            "now": num(self.now) if self.now != -_INF else None,
+            "arrived": self.arrived,
+            "ended": {str(k): v for k, v in self.ended.items()},
+            "centres": {
+                c.id: [c.open, num(c.valid_until), c.close_timer_at, c.open_timer_at] for c in self.centres.values()
+            },
+            "queues": {
+                q.id: {
+                    "aht": q.aht,
+                    "lanes": [[p, [c.id for c in q.lanes[p] if c.queue is q and c.state is QUEUED]] for p in q.prios],
+                    "idle": [[p, [a.id for a in pool]] for p, pool in q.idle],
+                }
+                for q in self.queues.values()
+            },
+            "agents": [
+                [a.id, str(a.state), a.since, a.contact.id if a.contact else None,
+                 str(a.pending) if a.pending else None, [a.work[0].id, a.work[1]] if a.work else None]
+                for a in self.agents.values()
+            ],
+            "contacts": [
+                {"id": c.id, "channel": str(c.channel), "state": str(c.state), "queue": c.queue.id if c.queue else None,
+                 "priority": c.priority, "entered": c.entered, "qtime": c.qtime, "arrived": c.arrived,
+                 "level": c.level, "agent": c.agent.id if c.agent else None, "topic": c.topic, "domain": c.domain,
+                 "context": c.context, "destination": c.destination.id if c.destination else None, "due": c.due}
+                for c in self.contacts.values()
+            ],
+        }
+
+    @classmethod
+    def restore(cls, config: EngineConfig | dict, snap: dict) -> Engine:
+        if isinstance(config, dict):
+            config = EngineConfig.from_dict(config)
+        engine = cls(config)
+        engine.now = -_INF if snap["now"] is None else snap["now"]
+        engine.arrived = snap["arrived"]
+        engine.ended = Counter({ContactState(k): v for k, v in snap["ended"].items()})
+        for cid, (is_open, valid_until, close_at, open_at) in snap["centres"].items():
+            c = engine.centres[cid]
+            c.open, c.close_timer_at, c.open_timer_at = is_open, close_at, open_at
+            c.valid_until = _INF if valid_until is None else valid_until
+        queues = engine.queues
+        for data in snap["contacts"]:
+            c = Contact(data["id"], _CHANNELS[data["channel"]], data["arrived"], data["topic"], data["domain"],
+                        data["context"], data["priority"])
+            c.state = ContactState(data["state"])
+            c.entered, c.qtime, c.level, c.due = data["entered"], data["qtime"], data["level"], data["due"]
+            c.queue = queues[data["queue"]] if data["queue"] else None
+            c.destination = queues[data["destination"]] if data["destination"] else None
+            engine.contacts[c.id] = c
+        for aid, state, since, contact, pending, work in snap["agents"]:
+            a = engine.agents[aid]
+            a.state = AgentState(state)
+            a.since = since
+            a.pending = AgentState(pending) if pending else None
+            a.work = (queues[work[0]], work[1]) if work else None
+            if contact is not None:
+                a.contact = engine.contacts[contact]
+                a.contact.agent = a
+            if a.state is not OFFLINE and a.state is not PAUSED:
+                engine._staff(a)
+        for qid, data in snap["queues"].items():
+            q = queues[qid]
+            q.aht = data["aht"]
+            for prio, ids in data["lanes"]:
+                q.lanes[prio] = deque(engine.contacts[i] for i in ids)
+                q.prios.append(prio)
+                q.waiting += len(ids)
+            q.prios.sort()
+            for prio, ids in data["idle"]:
+                pool = engine._pool(q, prio)
+                for i in ids:
+                    pool[engine.agents[i]] = None
+        return engine
+
     # ------------------------------------------------------------------ invariants (tests, debugging)
 
     def check(self) -> None:

@@ -180,3 +180,36 @@ def test_same_inputs_same_outputs(actions):
             replayed.append(r)
             replayed.extend(engine2.handle(r))
     assert replayed == recorded
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(action, min_size=1, max_size=80), st.floats(0, 1))
+def test_snapshot_restore_continues_identically(actions, split):
+    """A restored snapshot (through JSON) gives the same decisions as the engine that never stopped."""
+    import json
+
+    cfg = make_config(n1=3, tax=1, conso=1, cira=(1, 2))
+    cfg.queues[0].overflow_to = "cira0"
+    cfg.queues[0].overflow_after_s = 120
+    harness = Harness(Engine(cfg))
+    recorded: list[tuple] = []
+    original = harness.engine.handle
+
+    def recording(event):
+        out = original(event)
+        recorded.append((event, out))
+        return out
+
+    harness.engine.handle = recording
+    for a in actions:
+        harness.apply(*a)
+    cut = int(split * len(recorded))
+    first = Engine(cfg)
+    for event, _ in recorded[:cut]:
+        first.handle(event)
+    snap = json.loads(json.dumps(first.snapshot()))
+    restored = Engine.restore(json.loads(json.dumps(cfg.to_dict())), snap)
+    restored.check()
+    for event, expected in recorded[cut:]:
+        assert restored.handle(event) == expected
+        restored.check()
