@@ -143,12 +143,21 @@ class Harness:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(action, min_size=1, max_size=120))
-def test_random_event_streams_keep_invariants(actions):
+@given(st.lists(action, min_size=1, max_size=120), st.booleans())
+def test_random_event_streams_keep_invariants(actions, multi_skilled):
     cfg = make_config(n1=3, tax=1, conso=1, cira=(1, 2))
     cfg.queues[0].overflow_to = "cira0"  # unusual but legal: exercises overflow across centres
     cfg.queues[0].overflow_after_s = 120
     cfg.queues[1].max_waiting = 2
+    if multi_skilled:
+        # secondary skills across levels and centres: primary work first, then the other queue
+        for agent in cfg.agents:
+            if agent.id == "a0":
+                agent.skills["cira0"] = 2
+            elif agent.id == "c0-0":
+                agent.skills["n1"] = 2
+            elif agent.id == "t0":
+                agent.skills["conso"] = 1  # two primary skills: the longest waiting goes first
     harness = Harness(Engine(cfg))
     for a in actions:
         harness.apply(*a)
