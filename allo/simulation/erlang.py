@@ -91,7 +91,11 @@ def _hypoexp_cdf_all(rates: list[float], t: float) -> list[float]:
 def erlang_a_figures(
     rate_per_hour: float, aht_s: float, agents: int, target_s: float, patience_s: float
 ) -> QueueFigures:
-    """M/M/c+M (Palm / Erlang A). Service level counts calls answered within target among offered."""
+    """M/M/c+M (Palm / Erlang A). Service level counts calls answered within target among offered.
+
+    Works in log space relative to the state "all agents busy, nobody waiting", so overloads with
+    patient callers (queue tails peaking far out) neither overflow nor lose precision.
+    """
     if patience_s <= 0 or math.isinf(patience_s):
         return erlang_c_figures(rate_per_hour, aht_s, agents, target_s)
     lam = rate_per_hour / 3600.0
@@ -101,57 +105,53 @@ def erlang_a_figures(
     c = int(agents)
     if c == 0:
         return QueueFigures(1.0, math.inf, 0.0, 0.0, 1.0, patience_s)
-    # stationary law relative to pi_c = 1: states <= c sum to 1/B(c, load) (Erlang B), the queue
-    # tail term j is prod_{i=1..j} lam / (c mu + i theta)
     b = erlang_b(c, load)
-    low = 1.0 / b
-    tails = []
-    term = 1.0
-    j = 0
+    if b == 0.0:  # so many agents that nobody ever waits (Erlang B underflows)
+        return QueueFigures(0.0, 0.0, 1.0, load / c, 0.0, 0.0)
+    cmu = c * mu
+    # log of the relative probability of k callers waiting (k = 0: all busy, none waiting):
+    # sum_{i=1..k} log(lam / (c mu + i theta)); grown until it has peaked and fallen by e^-40
+    n = 1024
     while True:
-        j += 1
-        term *= lam / (c * mu + j * theta)
-        tails.append(term)
-        if term < 1e-16 * (low + sum(tails[-50:])) and j > 10:
+        j = np.arange(1, n + 1, dtype=float)
+        logs = np.concatenate(([0.0], np.cumsum(np.log(lam / (cmu + j * theta)))))
+        top = logs.max()
+        if logs[-1] < top - 40.0 and lam < cmu + n * theta:
             break
-        if j > 100000:
-            break
-    high = sum(tails)
-    total = low + high
-    p_wait = (1.0 + high) / total  # an arrival finds the c agents busy (PASTA)
-    mean_queue = sum((i + 1) * x for i, x in enumerate(tails)) / total
+        if n >= 1 << 20:
+            # practically unbounded queue (overload, near-infinite patience): fluid limit
+            return QueueFigures(1.0, math.inf, 0.0, 1.0, max(0.0, 1.0 - cmu / lam), math.inf)
+        n *= 2
+    log_low = -math.log(b)  # sum over states with an idle agent or just full, relative to "full"
+    m = max(top, log_low)
+    w = np.exp(logs - m)  # scaled probabilities of finding k waiting (k = 0..n)
+    idle = math.exp(math.log1p(-b) - math.log(b) - m) if b < 1.0 else 0.0  # arrivals served at once
+    total = idle + w.sum()
+    w = w / total
+    idle /= total
+    p_wait = min(1.0, float(w.sum()))
+    k = np.arange(len(w), dtype=float)
+    mean_queue = float((k * w).sum())  # E[number waiting] (PASTA: time average = arrival view)
     p_abandon = theta * mean_queue / lam
     mean_wait = mean_queue / lam
-    # an arrival finding k in queue: it is answered if each of its k+1 stages (c mu + i theta for
-    # those ahead, i = k..0) ends before its own patience; stage durations are Exp(c mu + i theta + theta)
-    states = [1.0] + tails  # relative probabilities of finding k = 0, 1, ... waiting
-    n = len(states)
-    rates = [c * mu + i * theta + theta for i in range(n)]
-    served_given_k = []
-    mean_wait_given_k = []
-    ps, mw = 1.0, 0.0
-    for i in range(n):
-        ps *= (c * mu + i * theta) / rates[i]
-        mw += 1.0 / rates[i]
-        served_given_k.append(ps)
-        mean_wait_given_k.append(mw)
-    answered_waiting = sum(states[k] * served_given_k[k] for k in range(n)) / total
-    wait_answered = sum(states[k] * served_given_k[k] * mean_wait_given_k[k] for k in range(n)) / total
-    p_answered = (low - 1.0) / total + answered_waiting  # arrivals finding an idle agent are answered
-    asa = wait_answered / p_answered if p_answered > 0 else math.inf
-    # the waiting-time law matters only for states carrying probability: cut the negligible tail
-    keep = n
-    acc = 0.0
-    for k in range(n - 1, -1, -1):
-        acc += states[k]
-        if acc > 1e-12 * total:
-            keep = k + 1
-            break
-    cdf = _hypoexp_cdf_all(rates[:keep], target_s) if target_s > 0 else [0.0] * keep
-    within = sum(states[k] * served_given_k[k] * cdf[k] for k in range(keep)) / total
-    sl = (low - 1.0) / total + within
-    occupancy = lam * (1 - p_abandon) / (c * mu)
-    return QueueFigures(p_wait, asa, sl, occupancy, p_abandon, mean_wait)
+    # an arrival finding k waiting is answered if each of its k+1 stages (those ahead leave at
+    # c mu + i theta, i = k..0) ends before its own patience; stages last Exp(c mu + i theta + theta)
+    rates = cmu + k * theta + theta
+    served_given_k = np.cumprod((cmu + k * theta) / rates)
+    mean_wait_given_k = np.cumsum(1.0 / rates)
+    answered_waiting = float((w * served_given_k).sum())
+    p_answered = idle + answered_waiting
+    asa = float((w * served_given_k * mean_wait_given_k).sum()) / p_answered if p_answered > 0 else math.inf
+    # the waiting-time law matters only where probability is: cut the negligible tail
+    mass = w * served_given_k
+    keep = int(np.nonzero(mass > 1e-15)[0].max()) + 1 if (mass > 1e-15).any() else 0
+    within = 0.0
+    if keep and target_s > 0:
+        cdf = np.asarray(_hypoexp_cdf_all(rates[:keep].tolist(), target_s))
+        within = float((mass[:keep] * cdf).sum())
+    sl = min(1.0, idle + within)
+    occupancy = min(1.0, lam * (1 - p_abandon) / cmu)
+    return QueueFigures(p_wait, float(asa), sl, occupancy, p_abandon, mean_wait)
 
 
 def figures(rate_per_hour: float, aht_s: float, agents: int, target_s: float,

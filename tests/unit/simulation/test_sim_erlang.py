@@ -63,6 +63,18 @@ def test_overload_has_no_finite_erlang_c_answer():
     assert a.occupancy <= 1.0
 
 
+def test_erlang_a_in_deep_overload_with_patient_callers_stays_finite():
+    # 100 Erlangs on 10 agents, 1,000 s patience: the queue tail peaks ~900 callers out
+    f = erlang_a_figures(3600, 100, 10, 20, 1000)
+    assert f.p_wait == pytest.approx(1.0)
+    assert f.abandon_rate == pytest.approx(1 - 10 / 100, abs=1e-3)
+    assert f.occupancy == pytest.approx(1.0, abs=1e-3)
+    assert math.isfinite(f.asa_s) and f.service_level < 1e-6
+    # near-infinite patience in overload: the fluid limit
+    g = erlang_a_figures(3600, 100, 10, 20, 1e12)
+    assert g.abandon_rate == pytest.approx(0.9) and g.p_wait == 1.0
+
+
 def test_erlang_a_tends_to_erlang_c_with_infinite_patience():
     c = erlang_c_figures(480, 60, 10, 20)
     a = erlang_a_figures(480, 60, 10, 20, 1e9)
