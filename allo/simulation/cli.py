@@ -107,6 +107,8 @@ def simulate_main(argv: list[str]) -> int:
         data = result.to_json()
         data["scenario"] = scenario.source
         data["daily"] = result.series(86400.0)
+        if result.days > 31:
+            data["monthly"] = result.monthly()
         if args.interval:
             data["intervals"] = result.series(args.interval * 60.0)
     if args.report:

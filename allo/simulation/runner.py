@@ -80,6 +80,17 @@ class SimResult:
         out.update(self.extra)
         return out
 
+    def monthly(self) -> list[dict]:
+        """KPIs per calendar month (a year's run)."""
+        epoch = dt.datetime.combine(self.start or dt.date(2026, 1, 1), dt.time())
+        months: dict[str, list[int]] = {}
+        width = self.kpi.width
+        for key in self.kpi.bins:
+            month = (epoch + dt.timedelta(seconds=key * width)).strftime("%Y-%m")
+            months.setdefault(month, []).append(key)
+        return [{"month": m, **self.kpi.figures(self.kpi.totals(keys), width * len(keys))}
+                for m, keys in sorted(months.items())]
+
     def series(self, interval_s: float) -> list[dict]:
         """KPIs per interval (900/1800/3600 s) or per day (86400), with local start times."""
         epoch = dt.datetime.combine(self.start or dt.date(2026, 1, 1), dt.time())

@@ -120,3 +120,25 @@ def test_agents_needed_reaches_the_target_with_the_fewest_agents():
     assert agents_needed(0, 180, 20, 0.8) == 0
     # with patience (Erlang A) fewer agents reach the same target
     assert agents_needed(200, 180, 20, 0.8, patience_s=120) <= n
+
+
+def test_erlang_command_json_keys(capsys):
+    import json
+
+    from allo.simulation.cli import erlang_main
+
+    assert erlang_main(["--rate-per-hour", "200", "--aht", "180", "--agents", "13", "--target-seconds", "20",
+                        "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"p_wait", "asa_s", "service_level", "occupancy"} <= set(data)
+    assert data["p_wait"] == pytest.approx(0.2853, abs=5e-5) and data["model"] == "erlang_c"
+    assert erlang_main(["--rate-per-hour", "200", "--aht", "180", "--agents", "13", "--patience", "120",
+                        "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["model"] == "erlang_a" and 0 < data["abandon_rate"] < 0.1
+    # overload: no finite ASA, printed as null rather than an invalid JSON Infinity
+    assert erlang_main(["--rate-per-hour", "400", "--aht", "180", "--agents", "13", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["asa_s"] is None
+    with pytest.raises(SystemExit) as exc:
+        erlang_main(["--rate-per-hour", "-1", "--aht", "180", "--agents", "13"])
+    assert exc.value.code == 2

@@ -126,3 +126,29 @@ def test_kpi_definitions_on_a_hand_made_log():
     assert s["p_wait"] == pytest.approx(3 / 4)
     # 15-min intervals: everything here falls in the first one
     assert kpi.series(1800)[0][1]["offered"] == 4
+
+
+def test_overflow_to_a_partner_team_and_fixed_staffing():
+    import tomllib
+
+    from allo.simulation.scenario import DEFAULT_SCENARIO, parse_scenario
+
+    data = tomllib.loads(DEFAULT_SCENARIO.read_text())
+    data["n1"].update({"overflow_after_s": 30, "partner_agents": 4, "staffing": "fixed", "agents": 40})
+    scn = parse_scenario(data)
+    log = []
+    result = simulate(scn, seed=5, days=1, calls=4000, sink=log.append)
+    overflowed = [r for r in log if isinstance(r, E.Overflowed)]
+    assert overflowed and all(r.to_queue == "n1-partner" for r in overflowed)
+    partner_answers = [r for r in log if isinstance(r, E.Assign) and r.agent.startswith("partner")]
+    assert partner_answers and all(r.waited >= 30 for r in partner_answers)
+    logged = {r.agent for r in log if isinstance(r, E.AgentStateChanged) and r.prev == "offline"}
+    assert sum(a.startswith("n1-") for a in logged) == 34  # fixed: 40 x 0.85 all day
+    assert result.summary["offered"] == result.calls
+
+
+def test_a_year_has_monthly_figures():
+    result = simulate(load_scenario(), seed=1, days=62, calls=6000)
+    months = result.monthly()
+    assert [m["month"] for m in months] == ["2026-03", "2026-04", "2026-05"]
+    assert sum(m["offered"] for m in months) == result.calls
