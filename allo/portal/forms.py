@@ -17,22 +17,34 @@ class FeedbackForm(forms.Form):
         error_messages={"max_length": "Votre commentaire est trop long : 1 000 caractères au maximum."})
 
 
+# Metropolitan France first, then the overseas departments and collectivities sharing the national plan.
+FRENCH_REGIONS = ("FR", "RE", "GP", "MQ", "GF", "YT", "PM", "BL", "MF")
+
+
 def parse_french_number(raw: str) -> str:
     """A French phone number (metropolitan or overseas) in E.164, or ValidationError with a French message."""
     text = (raw or "").strip()
     if not text:
         raise forms.ValidationError("Indiquez le numéro de téléphone auquel vous rappeler.")
-    try:
-        number = phonenumbers.parse(text, "FR")
-    except phonenumbers.NumberParseException as exc:
+    number = None
+    for region in FRENCH_REGIONS:  # overseas numbers are dialled nationally too (0696 ... in Martinique)
+        try:
+            candidate = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        number = number or candidate
+        if phonenumbers.is_valid_number(candidate):
+            number = candidate
+            break
+    if number is None:
         raise forms.ValidationError(
-            "Ce numéro de téléphone n'est pas valide. Exemple de format attendu : 06 12 34 56 78.") from exc
+            "Ce numéro de téléphone n'est pas valide. Exemple de format attendu : 06 12 34 56 78.")
     region = phonenumbers.region_code_for_number(number)
     if not phonenumbers.is_valid_number(number):
         raise forms.ValidationError(
             "Ce numéro de téléphone n'est pas valide : vérifiez le nombre de chiffres (10 chiffres, "
             "par exemple 06 12 34 56 78).")
-    if region not in {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"}:
+    if region not in FRENCH_REGIONS:
         raise forms.ValidationError("Le rappel n'est possible que vers un numéro français (métropole ou outre-mer).")
     kind = phonenumbers.number_type(number)
     if kind in {phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST,
@@ -43,7 +55,9 @@ def parse_french_number(raw: str) -> str:
 
 class CallbackForm(forms.Form):
     phone = forms.CharField(label="Numéro de téléphone", max_length=30,
-                            help_text="Un numéro français, fixe ou mobile. Exemple : 06 12 34 56 78")
+                            help_text="Un numéro français, fixe ou mobile. Exemple : 06 12 34 56 78",
+                            error_messages={"required": "Indiquez le numéro de téléphone auquel vous rappeler.",
+                                            "max_length": "Ce numéro de téléphone n'est pas valide : il est trop long."})
     slot = forms.ChoiceField(label="Créneau de rappel souhaité",
                              error_messages={"required": "Choisissez un créneau de rappel.",
                                              "invalid_choice": "Ce créneau n'est plus proposé : choisissez-en un autre."})

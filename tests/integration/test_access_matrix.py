@@ -22,7 +22,7 @@ ACTORS = {"anonymous": None} | {role.value: next(u[0] for u in DEMO_USERS if u[3
 SAMPLE_KWARGS: dict[str, str] = {"action": "submit"}
 
 # URLs that only answer another method than GET: an allowed POST answers with a redirect.
-METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post"}
+METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post", "portal-feedback": "post"}
 
 
 @pytest.fixture
@@ -38,8 +38,11 @@ def samples(demo):
     first, second = fiche.history.order_by("history_id")[:2]
     return {
         "fiche_id": fiche.pk,
-        "kwargs": {"kb-review": {"pk": proposal.pk}, "kb-synonym-toggle": {"pk": Synonym.objects.first().pk}},
-        "query": {"kb-compare": f"?a={first.history_id}&b={second.history_id}", "kb-search-api": "?q=carte"},
+        "kwargs": {"kb-review": {"pk": proposal.pk}, "kb-synonym-toggle": {"pk": Synonym.objects.first().pk},
+                   "portal-theme": {"theme_slug": fiche.theme_id},
+                   "portal-subtheme": {"theme_slug": fiche.theme_id, "subtheme_slug": fiche.subtheme_slug or "autres"}},
+        "query": {"kb-compare": f"?a={first.history_id}&b={second.history_id}", "kb-search-api": "?q=carte",
+                  "portal-search": "?q=carte", "portal-statistics": "?jours=7"},
     }
 
 

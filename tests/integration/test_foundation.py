@@ -45,12 +45,19 @@ def test_healthz_reports_database(client):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-def test_home_links_each_space_and_shows_the_line(client, demo):
-    html = client.get(reverse("home")).content.decode()
+def test_staff_home_links_each_space_and_shows_the_line(client, demo):
+    html = client.get(reverse("staff-home")).content.decode()
     for name in ["space-operator", "space-expert", "space-editor", "space-supervisor", "admin:index"]:
         assert f'href="{reverse(name)}"' in html
     assert "39 39" in html
     assert '<html lang="fr"' in html
+
+
+def test_public_home_shows_the_line_and_links_the_staff_home(client, demo):
+    html = client.get(reverse("home")).content.decode()
+    assert "39 39" in html
+    assert '<html lang="fr"' in html
+    assert f'href="{reverse("staff-home")}"' in html
 
 
 def test_security_headers(client):
