@@ -72,6 +72,8 @@ def simulate_main(argv: list[str]) -> int:
     p.add_argument("--interval", type=int, choices=(15, 30, 60),
                    help="KPI interval in minutes for the report charts and the JSON 'intervals' list")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--log", metavar="FILE",
+                   help="write the engine log (events and decisions, one JSON object a line) for replay")
     mmc = p.add_argument_group("M/M/c validation mode (one queue, one agent group, the same engine)")
     mmc.add_argument("--mmc", action="store_true", help="pure M/M/c: exponential service, Poisson arrivals")
     mmc.add_argument("--rate-per-hour", type=_positive(float))
@@ -100,10 +102,25 @@ def simulate_main(argv: list[str]) -> int:
             return _error(f"invalid scenario: {exc}")
         from allo.simulation.runner import simulate
 
+        log_file = sink = None
+        if args.log:
+            from allo.routing.events import to_dict
+
+            try:
+                log_file = open(args.log, "w", encoding="utf-8")  # closed in the finally below
+            except OSError as exc:
+                return _error(f"--log: {exc.strerror}: {args.log}")
+
+            def sink(record):
+                log_file.write(json.dumps(to_dict(record), default=_json_default) + "\n")
+
         try:
-            result = simulate(scenario, args.seed, args.days, args.calls, progress)
+            result = simulate(scenario, args.seed, args.days, args.calls, progress, sink)
         except ValueError as exc:
             return _error(str(exc))
+        finally:
+            if log_file is not None:
+                log_file.close()
         data = result.to_json()
         data["scenario"] = scenario.source
         data["daily"] = result.series(86400.0)

@@ -152,3 +152,15 @@ def test_a_year_has_monthly_figures():
     months = result.monthly()
     assert [m["month"] for m in months] == ["2026-03", "2026-04", "2026-05"]
     assert sum(m["offered"] for m in months) == result.calls
+
+
+def test_logged_run_replays_exactly(tmp_path, capsys):
+    """`--log` writes the engine log; replaying its events recomputes every stored decision."""
+    path = tmp_path / "run.jsonl"
+    assert simulate_main(["--days", "1", "--calls", "400", "--seed", "9", "--log", str(path), "--json"]) == 0
+    capsys.readouterr()
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    event_types = {cls.__name__ for cls in E.EVENT_TYPES}
+    stored = [r for r in records if r["type"] not in event_types]
+    _, decisions = replay(build_config(load_scenario()).to_dict(), records)
+    assert [json.loads(json.dumps(E.to_dict(d))) for d in decisions] == stored
