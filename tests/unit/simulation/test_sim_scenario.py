@@ -108,3 +108,17 @@ def test_staffing_per_interval(capsys):
     assert all(r["service_level"] >= 0.8 for r in data["intervals"])
     assert staffing_main(["--date", "2026-03-08"]) == 0  # a Sunday
     assert "closed all day" in capsys.readouterr().out
+
+
+def test_allo_entry_point_exits_2_on_an_invalid_scenario(tmp_path: Path):
+    """Through the real `allo` dispatcher, in a fresh interpreter (no Django loaded for pure commands)."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(DEFAULT_SCENARIO.read_text().replace('staffing = "erlang"', 'staffing = "magic"'))
+    code = ("import sys; from allo.cli import main; rc = main(['simulate', '--scenario', sys.argv[1]]); "
+            "assert 'django' not in sys.modules; sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "n1.staffing" in result.stderr and "magic" in result.stderr
