@@ -48,6 +48,8 @@ def stem(word: str) -> str:
     """Stem a folded word (Snowball French)."""
     if word.isdigit() or len(word) <= 3:
         return word
+    if len(word) >= 5 and word[-1] == "s" and word[-2] != "s":
+        word = word[:-1]  # plural first: Snowball keeps the s after a vowel (perçus / perçu)
     return _stemmer.stemWord(word)
 
 
