@@ -234,7 +234,11 @@ class Engine:
             q.prios.sort()
         lane.append(c)
         q.waiting += 1
-        self._out.append(ev.Queued(self.now, c.id, q.id, q.level, q.waiting, self._ewt(q, q.waiting)))
+        counts = q.counts
+        counts[c.priority] = counts.get(c.priority, 0) + 1
+        # position among those served before it: same or better priority, including itself
+        position = q.waiting if len(counts) == 1 else sum(n for p, n in counts.items() if p <= c.priority)
+        self._out.append(ev.Queued(self.now, c.id, q.id, q.level, position, self._ewt(q, position)))
         if q.overflow_to is not None:
             self._out.append(
                 ev.TimerRequest(self.now, self.now + q.overflow_after, ev.OVERFLOW, [c.id, q.id])
@@ -243,6 +247,7 @@ class Engine:
     def _unqueue(self, c: Contact) -> Queue:
         q = c.queue
         q.waiting -= 1
+        q.counts[c.priority] -= 1
         c.queue = None  # its lane entry is now stale and skipped by Queue.head
         return q
 
@@ -630,6 +635,7 @@ class Engine:
                 q.lanes[prio] = deque(engine.contacts[i] for i in ids)
                 q.prios.append(prio)
                 q.waiting += len(ids)
+                q.counts[prio] = len(ids)
             q.prios.sort()
             for prio, ids in data["idle"]:
                 pool = engine._pool(q, prio)
@@ -654,7 +660,7 @@ class Engine:
             assert in_pools == (len(agent.pools) if agent.state is AVAILABLE else 0), agent
         for q in self.queues.values():
             live = sum(1 for lane in q.lanes.values() for c in lane if c.queue is q and c.state is QUEUED)
-            assert live == q.waiting, f"{q.id}: {live} queued, counter {q.waiting}"
+            assert live == q.waiting == sum(q.counts.values()), f"{q.id}: {live} queued, counter {q.waiting}"
         for c in self.contacts.values():
             assert c.state not in TERMINAL
         assert self.arrived == sum(self.ended.values()) + len(self.contacts)

@@ -134,7 +134,7 @@ class Centre:
 
 class Queue:
     __slots__ = (
-        "id", "centre", "level", "lanes", "prios", "waiting", "idle", "staffed", "aht", "overflow_to",
+        "id", "centre", "level", "lanes", "prios", "counts", "waiting", "idle", "staffed", "aht", "overflow_to",
         "overflow_after", "max_waiting", "max_wait", "callback_delay",
     )
 
@@ -146,6 +146,7 @@ class Queue:
         # skipped lazily so removal is O(1)
         self.lanes: dict[int, deque[Contact]] = {}
         self.prios: list[int] = []  # lane keys, sorted
+        self.counts: dict[int, int] = {}  # live contacts per priority (for positions)
         self.waiting = 0
         # agent skill priority -> idle agents in idle-since order (a dict is an ordered set)
         self.idle: list[tuple[int, dict[Agent, None]]] = []

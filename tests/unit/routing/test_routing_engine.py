@@ -308,3 +308,14 @@ def test_a_pending_logout_wins_over_a_later_pause(engine):
     feed(engine, E.AgentLogout(MONDAY_9 + 2, "a0"), E.AgentPause(MONDAY_9 + 3, "a0"))
     feed(engine, E.CallEnded(MONDAY_9 + 10, 1, wrap_up=False))
     assert engine.agents["a0"].state == "offline"
+
+
+def test_position_counts_only_those_served_first():
+    cfg = EngineConfig([CentreConfig("c")], [QueueConfig("q", "c", aht_s=100)], [AgentConfig("a", "c", 1, {"q": 1})])
+    engine = Engine(cfg)
+    feed(engine, E.AgentLogin(0, "a"), E.ContactArrived(1, "busy", "q"))
+    low = of(feed(engine, E.ContactArrived(2, "cb1", "q", priority=1)), E.Queued)[0]
+    live = of(feed(engine, E.ContactArrived(3, "live", "q")), E.Queued)[0]
+    low2 = of(feed(engine, E.ContactArrived(4, "cb2", "q", priority=1)), E.Queued)[0]
+    assert (low.position, live.position, low2.position) == (1, 1, 3)
+    assert live.expected_wait_s == 100.0 and low2.expected_wait_s == 300.0
