@@ -36,6 +36,7 @@ class Harness:
         self.ended: Counter = Counter()
         self.waiting: dict[str, list] = {q: [] for q in engine.queues}  # queue -> [(contact, prio)]
         self.arrived: list = []
+        self.started = False
 
     def feed(self, event) -> None:
         decisions = self.engine.handle(event)
@@ -95,6 +96,11 @@ class Harness:
         return contacts[k % len(contacts)] if contacts else None
 
     def apply(self, kind: str, dt: float, k: int, m: int) -> None:
+        if not self.started:
+            # everyone logs in before the centres open: the opening timers hand them the work
+            self.started = True
+            for agent_id in self.engine.agents:
+                self.feed(E.AgentLogin(self.t, agent_id))
         self.advance(dt)
         t = self.t
         agents = list(self.engine.agents)
