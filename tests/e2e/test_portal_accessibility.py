@@ -1,0 +1,89 @@
+"""Accessibility of the citizen portal: axe-core in headless chromium, and keyboard-only navigation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# axe-core as shipped by the axe-playwright-python package (no network at run time).
+AXE_JS = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.js")
+
+
+def sample_fiche_id() -> str:
+    from allo.kb.models import Fiche
+
+    return Fiche.objects.published().exclude(level2="").order_by("-popularity", "id").values_list("id", flat=True)[0]
+
+
+def axe_violations(page) -> list[dict]:
+    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return result["violations"]
+
+
+def test_main_pages_have_no_serious_or_critical_axe_violation(page, live_server):
+    fiche = sample_fiche_id()
+    report = []
+    for label, path in [("accueil", "/"), ("recherche", "/recherche?q=carte+grise+perdue"),
+                        ("recherche sans résultat", "/recherche?q=zzzqqq"), ("fiche", f"/fiches/{fiche}"),
+                        ("contact", "/contact/"), ("contact, erreurs", None)]:
+        if path is None:  # the callback form with its error messages shown
+            page.goto(live_server.url + "/contact/")
+            page.click("button:has-text('Demander un rappel')")
+            page.wait_for_load_state()
+        else:
+            response = page.goto(live_server.url + path)
+            assert response.status == 200, path
+        for violation in axe_violations(page):
+            if violation["impact"] in ("serious", "critical"):
+                targets = [node["target"] for node in violation["nodes"]][:5]
+                report.append(f"{label}: {violation['id']} ({violation['impact']}) {violation['help']} {targets}")
+    assert not report, "\n".join(report)
+
+
+def test_keyboard_only_reaches_the_search_box_and_submits(page, live_server):
+    page.goto(live_server.url + "/")
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == "q":
+            break
+    else:
+        pytest.fail("Tab never reached the search box")
+    # the focus is visible: an outline is drawn on the focused field
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.keyboard.type("carte grise")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/recherche?q=carte+grise*")
+    assert page.locator("h2#resultats").inner_text().endswith("« carte grise »")
+    # Tab on from the results reaches the first result link, Enter opens the fiche
+    first = page.locator("ol.allo-results a").first
+    href = first.get_attribute("href")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.getAttribute('href')") == href:
+            break
+    else:
+        pytest.fail("Tab never reached the first result")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{href}")
+    assert page.locator("h1").count() == 1
+
+
+def test_skip_link_is_the_first_tab_stop(page, live_server):
+    page.goto(live_server.url + "/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#content"
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Contenu"
+
+
+def test_no_csp_violation_on_the_main_pages(page, live_server):
+    fiche = sample_fiche_id()
+    for path in ["/", "/recherche?q=impots", f"/fiches/{fiche}", "/contact/"]:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+    csp = [e for e in page.console_errors if "Content Security Policy" in e]
+    assert not csp, csp
