@@ -35,6 +35,7 @@ K1 = 1.2
 BIGRAM_WEIGHT = 0.6
 CONCEPT_WEIGHT = 1.0
 CORRECTED_WEIGHT = 0.85
+NUMBER_WEIGHT = 0.5  # numbers in a query (ages, amounts, years) are weak evidence
 PHRASE_BOOST = 1.0  # score *= 1 + PHRASE_BOOST * similarity to the closest title/phrasing
 POPULARITY_STEP = 0.03  # +/-3 % per popularity point around 3
 # confidence (see SearchIndex._confidence); below LOW_CONFIDENCE the response says so
@@ -303,7 +304,7 @@ class SearchIndex:
             weights[term] = max(weights.get(term, 0.0), wt)
 
         for st, wt in zip(stems, stem_weight, strict=True):
-            add(st, wt)
+            add(st, wt * NUMBER_WEIGHT if st.isdigit() else wt)
         for a, b in zip(stems, stems[1:], strict=False):
             add(f"{a}|{b}", BIGRAM_WEIGHT)
         covers: list[set[str]] = [{st} for st in stems]
