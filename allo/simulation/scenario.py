@@ -193,8 +193,18 @@ def load_topics(path: Path) -> list[Topic]:
     return topics
 
 
-def load_scenario(path: str | Path | None = None) -> Scenario:
-    path = Path(path) if path else DEFAULT_SCENARIO
+def _merge(base: dict, override: dict) -> dict:
+    """Tables merge key by key; any other value (arrays included) replaces the base's."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -202,7 +212,23 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         raise ScenarioError(f"cannot read scenario {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
-    return parse_scenario(data, base=path.parent, source=str(path))
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path.name}: extends: expected a file name")
+    base = path.parent / parent
+    if not base.exists():
+        base = SCENARIOS / parent  # e.g. extends = "default.toml" from anywhere
+    if base.resolve() in chain or base.resolve() == path.resolve():
+        raise ScenarioError(f"{path.name}: extends: circular reference to {parent}")
+    return _merge(_read_toml(base, (*chain, path.resolve())), data)
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Read a scenario file; `extends = "default.toml"` at the top starts from another scenario."""
+    path = Path(path) if path else DEFAULT_SCENARIO
+    return parse_scenario(_read_toml(path), base=path.parent, source=str(path))
 
 
 def parse_scenario(data: dict, base: Path = SCENARIOS, source: str = "") -> Scenario:

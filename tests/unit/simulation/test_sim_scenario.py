@@ -122,3 +122,17 @@ def test_allo_entry_point_exits_2_on_an_invalid_scenario(tmp_path: Path):
     result = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "n1.staffing" in result.stderr and "magic" in result.stderr
+
+
+def test_scenarios_can_extend_another(tmp_path: Path):
+    partner = load_scenario(SCENARIOS / "topical-peak-partner.toml")
+    assert partner.overflow_after_s == 15 and partner.partner_agents == 10
+    assert partner.n1_agents == 60 and len(partner.n2_centres) == 11  # the rest from default.toml
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "default.toml"\n[n1]\nagents = 70\n[traffic]\nweekday_factors = { mon = 1.5 }\n')
+    scn = load_scenario(child)
+    assert scn.n1_agents == 70 and scn.weekday_factors[0] == 1.5 and scn.weekday_factors[4] == 0.9  # tables merge
+    loop = tmp_path / "loop.toml"
+    loop.write_text('extends = "loop.toml"\n')
+    with pytest.raises(ScenarioError, match="circular"):
+        load_scenario(loop)
