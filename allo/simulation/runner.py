@@ -193,6 +193,7 @@ def simulate(
     n_events = 0
     n_decisions = 0
     n_calls = 0
+    n_web = 0
 
     bar = None
     if progress:
@@ -209,7 +210,7 @@ def simulate(
             push(heap, (base + k * TICK_S, seq, _TICK, k))
             seq += 1
         dtr = traffic.generate_day(day, rng)
-        times, d_topic, d_transfer = dtr.times, dtr.topic, dtr.transfer
+        times, d_topic, d_transfer, d_web = dtr.times, dtr.topic, dtr.transfer, dtr.web
         n = len(times)
         n_calls += n
         i = 0
@@ -219,10 +220,16 @@ def simulate(
                 topic = d_topic[i]
                 cid = next_id
                 next_id += 1
+                web = d_web is not None and d_web[i]
                 live[cid] = [dtr.talk1[i], dtr.talk2[i], dtr.patience1[i], dtr.patience2[i],
                              domains[topic] if d_transfer[i] else None, topic, dtr.accept[i], dtr.reached[i],
-                             0, 0, False]
-                event = ContactArrived(t, cid, "n1", topic_ids[topic])
+                             0, 0, web]
+                if web:  # a web callback request: an N1 operator calls back at the requested time
+                    n_web += 1
+                    event = ContactArrived(t, cid, "n1", topic_ids[topic], channel="callback",
+                                           due=t + dtr.delay[i])
+                else:
+                    event = ContactArrived(t, cid, "n1", topic_ids[topic])
                 kpi_arrived(event)
                 i += 1
             elif heap and heap[0][0] < end:
@@ -281,9 +288,12 @@ def simulate(
                     cid = d.contact
                     a = live[cid]
                     a[TOKEN] += 1
-                    if d.outbound:
+                    if d.outbound and d.level != 1:
                         te = d.t + a[TALK2]
                         e = CallEnded(te, cid, None, d.agent, reached=a[REACHED])
+                    elif d.outbound:  # web callback at N1: it may end in a warm transfer too
+                        te = d.t + a[TALK1]
+                        e = CallEnded(te, cid, a[DOMAIN], d.agent, reached=a[REACHED])
                     elif d.level == 1:
                         te = d.t + a[TALK1]
                         dom = a[DOMAIN]
@@ -322,7 +332,8 @@ def simulate(
         bar.close()
     wall = time.perf_counter() - wall0
     return SimResult(kpi.summary(), kpi, n_events, n_calls, wall, n_days, scn.start, len(engine.contacts),
-                     {"decisions": n_decisions, "seed": seed, "days": n_days, "start": scn.start.isoformat()})
+                     {"decisions": n_decisions, "web_callback_requests": n_web, "seed": seed, "days": n_days,
+                      "start": scn.start.isoformat()})
 
 
 def mmc_config(agents: int) -> EngineConfig:

@@ -85,6 +85,8 @@ class Scenario:
     n2_centres: list[N2Centre]
     overflow_after_s: float | None = None
     partner_agents: int = 0
+    web_callback_share: float = 0.0
+    web_callback_delay_s: float = 3600.0
     source: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -343,6 +345,8 @@ def parse_scenario(data: dict, base: Path = SCENARIOS, source: str = "") -> Scen
         n2_centres=centres,
         overflow_after_s=n1.get("overflow_after_s", float, None, minimum=0.0),
         partner_agents=n1.get("partner_agents", int, 0, minimum=0),
+        web_callback_share=traffic.get("web_callback_share", float, 0.0, minimum=0.0, maximum=0.5),
+        web_callback_delay_s=traffic.get("web_callback_delay_s", float, 3600.0, minimum=0.0),
         source=source,
     )
     if scenario.interval_minutes not in (15, 30, 60):

@@ -57,6 +57,8 @@ class DayTraffic:
     patience2: list[float]
     accept: list[bool]
     reached: list[bool]
+    web: list[bool] | None = None  # web callback requests instead of calls (None: no such request)
+    delay: list[float] | None = None  # seconds from the request to the requested callback time
 
 
 class TrafficModel:
@@ -163,5 +165,10 @@ class TrafficModel:
         patience2 = rng.exponential(self.scn.patience2, n)
         accept = rng.random(n) < self.scn.callback_accept
         reached = rng.random(n) < self.scn.callback_reached
-        return DayTraffic(times.tolist(), topic.tolist(), transfer.tolist(), talk1.tolist(), talk2.tolist(),
-                          patience1.tolist(), patience2.tolist(), accept.tolist(), reached.tolist())
+        day = DayTraffic(times.tolist(), topic.tolist(), transfer.tolist(), talk1.tolist(), talk2.tolist(),
+                         patience1.tolist(), patience2.tolist(), accept.tolist(), reached.tolist())
+        if self.scn.web_callback_share > 0:  # drawn last: scenarios without it keep their draws
+            day.web = (rng.random(n) < self.scn.web_callback_share).tolist()
+            day.delay = rng.exponential(self.scn.web_callback_delay_s, n).tolist() if \
+                self.scn.web_callback_delay_s > 0 else [0.0] * n
+        return day

@@ -164,3 +164,23 @@ def test_logged_run_replays_exactly(tmp_path, capsys):
     stored = [r for r in records if r["type"] not in event_types]
     _, decisions = replay(build_config(load_scenario()).to_dict(), records)
     assert [json.loads(json.dumps(E.to_dict(d))) for d in decisions] == stored
+
+
+def test_web_callback_requests_are_scheduled_contacts_called_back_by_n1():
+    import tomllib
+
+    from allo.simulation.scenario import DEFAULT_SCENARIO, parse_scenario
+
+    data = tomllib.loads(DEFAULT_SCENARIO.read_text())
+    data["traffic"].update({"web_callback_share": 0.05, "web_callback_delay_s": 1800})
+    log = []
+    result = simulate(parse_scenario(data), seed=3, days=2, calls=6000, sink=log.append)
+    requests = [r for r in log if isinstance(r, E.ContactArrived) and r.channel == "callback"]
+    assert result.extra["web_callback_requests"] == len(requests) > 150
+    assert result.summary["offered"] == result.calls - len(requests)  # only calls are offered
+    web_ids = {r.contact for r in requests}
+    outbound = [r for r in log if isinstance(r, E.Assign) and r.contact in web_ids]
+    assert outbound and all(r.outbound and r.level == 1 for r in outbound if r.queue == "n1")
+    ends = {r.contact: r.state for r in log if isinstance(r, E.ContactEnded) and r.contact in web_ids}
+    assert "abandoned" not in ends.values()  # nobody waits on the line for a web callback
+    assert {"completed", "unreached"} <= set(ends.values())
