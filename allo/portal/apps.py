@@ -5,3 +5,17 @@ class PortalConfig(AppConfig):
     name = "allo.portal"
     label = "portal"
     verbose_name = "Portail des usagers"
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from allo.kb.models import Fiche, Synonym, Theme
+        from allo.org.models import Centre, Closure, OpeningPeriod, ServiceLine
+        from allo.portal import catalogue
+
+        for model in (Fiche, Synonym, Theme):
+            post_save.connect(catalogue.kb_changed, sender=model, dispatch_uid=f"portal-kb-{model.__name__}")
+            post_delete.connect(catalogue.kb_changed, sender=model, dispatch_uid=f"portal-kb-del-{model.__name__}")
+        for model in (Centre, Closure, OpeningPeriod, ServiceLine):
+            post_save.connect(catalogue.line_changed, sender=model, dispatch_uid=f"portal-line-{model.__name__}")
+            post_delete.connect(catalogue.line_changed, sender=model, dispatch_uid=f"portal-line-del-{model.__name__}")

@@ -2,21 +2,60 @@
 
 Templates get `PublicFiche` objects, never the model: internal fields (level 2 destination, callers'
 phrasings, keywords, correction proposals, review dates, notes) cannot leak through a template.
+
+Public pages read this through Django's cache, keyed on a version bumped by the fiche, theme and
+organisation signals (see apps.py); entries also expire after CACHE_SECONDS, which bounds how stale
+another process's cache can be when several web workers run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.http import Http404
 
 from allo.kb.models import Fiche, Theme
 from allo.kb.sections import AUDIENCES, SECTIONS
 
 ONLINE_SECTION = "service-en-ligne"
+CACHE_SECONDS = 30
+KB_VERSION_KEY = "portal:kb-version"
+LINE_VERSION_KEY = "portal:line-version"
+
+
+def _version(key: str) -> int:
+    version = cache.get(key)
+    if version is None:
+        version = time.time_ns()
+        cache.add(key, version, None)
+        version = cache.get(key, version)
+    return version
+
+
+def kb_changed(**kwargs) -> None:
+    cache.set(KB_VERSION_KEY, time.time_ns(), None)
+
+
+def line_changed(**kwargs) -> None:
+    cache.set(LINE_VERSION_KEY, time.time_ns(), None)
+
+
+def cached(kind: str, version_key: str, key: str, compute):
+    """`compute()` once per version of the data (and at most CACHE_SECONDS old)."""
+    full_key = f"portal:{kind}:{_version(version_key)}:{key}"
+    value = cache.get(full_key)
+    if value is None:
+        value = compute()
+        cache.set(full_key, value, CACHE_SECONDS)
+    return value
+
+
+class _Missing:
+    """Cached marker of a fiche that is not published (a 404 is cached too)."""
 PUBLIC_FIELDS = ["id", "theme_id", "theme__label", "subtheme", "subtheme_slug", "audience", "title",
                  "short_answer", "sections_html", "references", "published_at", "updated_at", "version"]
 
@@ -58,10 +97,14 @@ def _public(row: dict) -> PublicFiche:
 
 
 def published_fiche(fiche_id: str) -> PublicFiche:
-    row = Fiche.objects.published().filter(pk=fiche_id).values(*PUBLIC_FIELDS).first()
-    if row is None:
+    def load():
+        row = Fiche.objects.published().filter(pk=fiche_id).values(*PUBLIC_FIELDS).first()
+        return _Missing() if row is None else _public(row)
+
+    fiche = cached("fiche", KB_VERSION_KEY, fiche_id, load)
+    if isinstance(fiche, _Missing):
         raise Http404("Cette fiche n'existe pas ou n'est pas publiée.")
-    return _public(row)
+    return fiche
 
 
 @dataclass(frozen=True)
@@ -75,13 +118,6 @@ class FicheLink:
 
 def _links(queryset) -> list[FicheLink]:
     return [FicheLink(*row) for row in queryset.values_list("id", "title", "theme_id", "subtheme", "short_answer")]
-
-
-def kb_stamp() -> str:
-    """Changes whenever the published knowledge base changes (one cheap query)."""
-    agg = Fiche.objects.published().aggregate(n=Count("id"), last=Max("updated_at"))
-    themes = Theme.objects.aggregate(n=Count("slug"))
-    return f"{agg['n']}:{agg['last'].timestamp() if agg['last'] else 0}:{themes['n']}"
 
 
 @dataclass(frozen=True)
@@ -99,28 +135,26 @@ class ThemeEntry:
     subthemes: tuple[SubthemeEntry, ...]
 
 
-def themes(stamp: str | None = None) -> list[ThemeEntry]:
+def themes() -> list[ThemeEntry]:
     """Themes with at least one published fiche, with their sub-themes (cached per KB version)."""
-    key = f"portal:themes:{stamp or kb_stamp()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    return cached("themes", KB_VERSION_KEY, "all", _themes)
+
+
+def _themes() -> list[ThemeEntry]:
     counts: dict[str, dict[tuple[str, str], int]] = {}
     for theme_id, label, slug, n in (Fiche.objects.published().values_list("theme_id", "subtheme", "subtheme_slug")
                                      .annotate(n=Count("id")).order_by()):
         counts.setdefault(theme_id, {})[(label or "Autres", slug or "autres")] = n
-    result = [
+    return [
         ThemeEntry(theme.slug, theme.label, sum(counts[theme.slug].values()),
                    tuple(SubthemeEntry(label, slug, n) for (label, slug), n
                          in sorted(counts[theme.slug].items(), key=lambda item: item[0][0].lower())))
         for theme in Theme.objects.all() if theme.slug in counts
     ]
-    cache.set(key, result, 3600)
-    return result
 
 
-def theme_labels(stamp: str | None = None) -> dict[str, str]:
-    return {entry.slug: entry.label for entry in themes(stamp)}
+def theme_labels() -> dict[str, str]:
+    return {entry.slug: entry.label for entry in themes()}
 
 
 def theme_fiches(theme_slug: str, subtheme_slug: str | None = None) -> list[FicheLink]:
@@ -136,7 +170,11 @@ def fiche_links(ids: list[str]) -> list[FicheLink]:
 
 
 def popular_fiches(limit: int = 8) -> list[FicheLink]:
-    """Most viewed in the last 30 days, completed by the editors' popularity rating."""
+    """Most viewed in the last 30 days, completed by the editors' popularity rating (cached a while)."""
+    return cached("popular", KB_VERSION_KEY, str(limit), lambda: _popular_fiches(limit))
+
+
+def _popular_fiches(limit: int) -> list[FicheLink]:
     from allo.portal.analytics import popular_fiche_ids
 
     links = fiche_links(popular_fiche_ids(limit=limit))
@@ -148,6 +186,59 @@ def popular_fiches(limit: int = 8) -> list[FicheLink]:
 
 
 def related_fiches(fiche: PublicFiche, limit: int = 5) -> list[FicheLink]:
-    queryset = (Fiche.objects.published().filter(theme_id=fiche.theme, subtheme_slug=fiche.subtheme_slug)
-                .exclude(pk=fiche.id).order_by("-popularity", "title")[:limit])
-    return _links(queryset)
+    def load():
+        return _links(Fiche.objects.published().filter(theme_id=fiche.theme, subtheme_slug=fiche.subtheme_slug)
+                      .exclude(pk=fiche.id).order_by("-popularity", "title")[:limit])
+
+    return cached("related", KB_VERSION_KEY, fiche.id, load)
+
+
+# --- The line: number, hours, status -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineStatus:
+    """What the public pages show of the line's status now (same fields as allo.org.hours.CentreStatus)."""
+
+    is_open: bool
+    reason: str
+    closes_at: dt.time | None
+    next_opening: dt.datetime | None
+    today: str
+    weekly: list[str]
+
+
+def _line_and_hours():
+    from allo.org.hours import opening_hours_for
+    from allo.org.models import ServiceLine
+
+    line = ServiceLine.current()
+    if line is None:
+        return None, None
+    return line, opening_hours_for(line.platform)
+
+
+def _hours_text(ranges: list[tuple[dt.time, dt.time]]) -> str:
+    return ", ".join(f"{a:%H}h{a:%M}–{b:%H}h{b:%M}" for a, b in ranges)
+
+
+def line_status():
+    """(line, status) for the public pages: the line and its hours cached, the status computed now."""
+    from allo.org import hours as org_hours
+
+    line, hours = cached("line", LINE_VERSION_KEY, "current", _line_and_hours)
+    if line is None:
+        return None, None
+    now = org_hours.local_now()
+    ranges = sorted(hours.weekly.get(now.weekday(), []))
+    is_open = line.platform.active and hours.is_open(now)
+    closed_reason = hours.closed_reason(now.date()) or ""
+    return line, LineStatus(
+        is_open=is_open,
+        reason="" if is_open else closed_reason,
+        closes_at=next((end for start, end in ranges if start <= now.time() < end), None) if is_open else None,
+        next_opening=None if is_open else hours.next_opening(now),
+        today=_hours_text(ranges) if ranges and not closed_reason else "",
+        weekly=[f"{org_hours.WEEKDAY_LABELS[day]} : {_hours_text(sorted(hours.weekly[day]))}"
+                for day in range(7) if hours.weekly.get(day)],
+    )

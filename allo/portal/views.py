@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 
 import holidays
@@ -11,14 +12,16 @@ from django.conf import settings
 from django.core import signing
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from allo.accounts.access import public, roles
 from allo.accounts.roles import Role
-from allo.org.hours import centre_status, local_now
-from allo.org.models import Closure, ServiceLine
+from allo.org.hours import local_now
+from allo.org.models import Closure
 from allo.portal import analytics, callbacks, catalogue, charts, ratelimit
 from allo.portal.forms import CallbackForm, FeedbackForm
 from allo.portal.live import estimated_wait_seconds
@@ -33,15 +36,14 @@ CALLBACK_SALT = "allo.portal.callback"
 
 
 def _line_context() -> dict:
-    line = ServiceLine.current()
-    return {"line": line, "line_status": centre_status(line.platform) if line else None}
+    line, status = catalogue.line_status()
+    return {"line": line, "line_status": status}
 
 
 @public
 def home(request):
-    stamp = catalogue.kb_stamp()
     return render(request, "portal/home.html", _line_context() | {
-        "themes": catalogue.themes(stamp), "popular": catalogue.popular_fiches(),
+        "themes": catalogue.themes(), "popular": catalogue.popular_fiches(),
     })
 
 
@@ -71,11 +73,18 @@ def subtheme(request, theme_slug: str, subtheme_slug: str):
         "crumbs": [(entry.label, reverse("portal-theme", args=[entry.slug])), (sub.label, None)]})
 
 
+def fiche_body_html(fiche: catalogue.PublicFiche) -> str:
+    """The fiche's content (no form, nothing per request), rendered once per KB version."""
+    return catalogue.cached("fiche-html", catalogue.KB_VERSION_KEY, fiche.id,
+                            lambda: mark_safe(render_to_string("portal/_fiche_body.html", {"fiche": fiche})))
+
+
 def _fiche_context(fiche: catalogue.PublicFiche, form: FeedbackForm | None = None, thanks: str = "") -> dict:
     crumbs = [(fiche.theme_label, reverse("portal-theme", args=[fiche.theme]))]
     if fiche.subtheme:
         crumbs.append((fiche.subtheme, reverse("portal-subtheme", args=[fiche.theme, fiche.subtheme_slug])))
-    return {"fiche": fiche, "form": form or FeedbackForm(), "thanks": thanks, "crumbs": crumbs + [(fiche.title, None)],
+    return {"fiche": fiche, "fiche_body": fiche_body_html(fiche), "form": form or FeedbackForm(), "thanks": thanks,
+            "crumbs": crumbs + [(fiche.title, None)],
             "related": catalogue.related_fiches(fiche), **_line_context()}
 
 
@@ -123,8 +132,7 @@ def feedback(request, fiche_id: str):
 def search(request):
     query = request.GET.get("q", "")
     theme_filter = request.GET.get("theme", "")
-    stamp = catalogue.kb_stamp()
-    labels = catalogue.theme_labels(stamp)
+    labels = catalogue.theme_labels()
     context = {"query": query, "theme_filter": theme_filter if theme_filter in labels else "",
                "themes": labels, "searched": "q" in request.GET, "crumbs": [("Recherche", None)], **_line_context()}
     context["theme_filter_label"] = labels.get(context["theme_filter"], "")
@@ -133,7 +141,9 @@ def search(request):
         from allo.kb.services import search_index
 
         try:
-            response = search_index().search(query, limit=SEARCH_LIMIT)
+            response = catalogue.cached(
+                "search", catalogue.KB_VERSION_KEY, hashlib.sha256(query.strip().lower().encode()).hexdigest(),
+                lambda: search_index().search(query, limit=SEARCH_LIMIT))
         except QueryError as exc:
             context["error"] = str(exc)
         else:
@@ -165,7 +175,7 @@ def _next_holidays(line, count: int = 6) -> list[tuple[dt.date, str]]:
 
 def _contact_context(form: CallbackForm, line) -> dict:
     today = local_now().date()
-    status = centre_status(line.platform) if line else None
+    status = catalogue.line_status()[1] if line else None
     closures = []
     if line is not None:
         closures = list(Closure.objects.filter(end__gte=today).filter(
@@ -188,7 +198,7 @@ def _callback_form(request, line, data=None) -> CallbackForm:
 
 @public
 def contact(request):
-    line = ServiceLine.current()
+    line = catalogue.line_status()[0]
     confirmed = None
     if request.method == "POST":
         form = _callback_form(request, line, request.POST)
