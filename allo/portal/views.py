@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 50  # hits fetched once; theme facets are counted on them
 PAGE_HITS = 20
+RELEVANT_SHARE = 0.2  # hits scoring under this share of the best one are not shown
 FEEDBACK_LIMIT = (20, 3600)  # feedback per client per hour
 CALLBACK_SALT = "allo.portal.callback"
 
@@ -147,10 +148,13 @@ def search(request):
         except QueryError as exc:
             context["error"] = str(exc)
         else:
+            # the long tail of weak matches is noise for a citizen: keep hits within reach of the best one
+            top = response.hits[0].score if response.hits else 0.0
+            relevant = [h for h in response.hits if h.score >= RELEVANT_SHARE * top]
             facets: dict[str, int] = {}
-            for hit in response.hits:
+            for hit in relevant:
                 facets[hit.theme] = facets.get(hit.theme, 0) + 1
-            hits = [h for h in response.hits if not context["theme_filter"] or h.theme == context["theme_filter"]]
+            hits = [h for h in relevant if not context["theme_filter"] or h.theme == context["theme_filter"]]
             context |= {
                 "response": response,
                 "hits": [{"id": h.id, "title": h.title, "theme": labels.get(h.theme, ""),

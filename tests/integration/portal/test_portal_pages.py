@@ -132,4 +132,4 @@ def test_pages_carry_csp_nonce_and_no_inline_style(client, demo):
 
 def test_staff_home_moved_and_still_public(client, demo):
     html = client.get(reverse("staff-home")).content.decode()
-    assert "Espace agents" in html and f'href="{reverse("login")}"' in html
+    assert "Espace agents" in html and f'href="{reverse("login")}?next={reverse("staff-home")}"' in html
