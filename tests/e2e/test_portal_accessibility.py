@@ -87,3 +87,18 @@ def test_no_csp_violation_on_the_main_pages(page, live_server):
         page.wait_for_load_state("networkidle")
     csp = [e for e in page.console_errors if "Content Security Policy" in e]
     assert not csp, csp
+
+
+def test_feedback_is_sent_in_place_with_htmx(page, live_server):
+    from allo.portal.models import Feedback
+
+    fiche = sample_fiche_id()
+    page.goto(live_server.url + f"/fiches/{fiche}")
+    page.locator("label[for=avis-non]").click()
+    page.fill("#avis-commentaire", "Le délai n'est pas indiqué.")
+    page.click("button:has-text('Envoyer mon avis')")
+    page.locator("#avis [role=status]").wait_for()
+    assert page.url.endswith(f"/fiches/{fiche}")  # swapped in place, no navigation
+    assert "bien été enregistré" in page.locator("#avis").inner_text()
+    stored = Feedback.objects.get(fiche_id=fiche)
+    assert stored.helpful is False and stored.comment == "Le délai n'est pas indiqué."
