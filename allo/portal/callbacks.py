@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from allo.org.hours import WEEKDAY_LABELS, local_now
 from allo.org.models import ServiceLine
-from allo.portal.models import CallbackRequest, Feedback
+from allo.portal.models import CallbackRequest, Feedback, SearchLog
 
 ACTIVE = [CallbackRequest.Status.PENDING, CallbackRequest.Status.FORWARDED]
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
@@ -142,8 +142,11 @@ def book(phone_number: str, slot: Slot, subject: str, theme: str = "") -> Callba
 
 
 def purge_expired(now: dt.datetime | None = None) -> dict[str, int]:
-    """Delete callback requests, and blank feedback comments, older than settings.RETENTION_DAYS."""
-    limit = (now or timezone.now()) - dt.timedelta(days=settings.RETENTION_DAYS)
+    """Delete callback requests, blank feedback comments and drop logged search texts older than
+    settings.RETENTION_DAYS (free text typed by citizens may hold personal data despite the masking)."""
+    now = now or timezone.now()
+    limit = now - dt.timedelta(days=settings.RETENTION_DAYS)
     callbacks, _ = CallbackRequest.objects.filter(created_at__lt=limit).delete()
     comments = Feedback.objects.filter(created_at__lt=limit).exclude(comment="").update(comment="")
-    return {"callbacks": callbacks, "comments": comments}
+    searches, _ = SearchLog.objects.filter(day__lt=timezone.localdate(now) - dt.timedelta(days=settings.RETENTION_DAYS)).delete()
+    return {"callbacks": callbacks, "comments": comments, "searches": searches}

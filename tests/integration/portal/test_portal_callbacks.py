@@ -149,7 +149,13 @@ def test_purge_expired_honours_retention(demo, settings):
     fiche = Fiche.objects.published().first()
     comment = Feedback.objects.create(fiche=fiche, helpful=False, comment="mon numéro est le 06...")
     Feedback.objects.filter(pk=comment.pk).update(created_at=now - dt.timedelta(days=31))
-    assert callbacks.purge_expired() == {"callbacks": 1, "comments": 1}
+    from allo.portal.models import SearchLog
+
+    SearchLog.objects.create(day=timezone.localdate() - dt.timedelta(days=31), query="jean dupont", result_count=0,
+                             low_confidence=True)
+    SearchLog.objects.create(day=timezone.localdate(), query="carte grise", result_count=3, low_confidence=False)
+    assert callbacks.purge_expired() == {"callbacks": 1, "comments": 1, "searches": 1}
+    assert list(SearchLog.objects.values_list("query", flat=True)) == ["carte grise"]
     assert list(CallbackRequest.objects.values_list("pk", flat=True)) == [recent.pk]
     comment.refresh_from_db()
     assert comment.comment == "" and comment.helpful is False

@@ -11,4 +11,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         done = purge_expired()
         self.stdout.write(f"{done['callbacks']} demande(s) de rappel supprimée(s), "
-                          f"{done['comments']} commentaire(s) effacé(s).")
+                          f"{done['comments']} commentaire(s) effacé(s), {done['searches']} recherche(s) journalisée(s) supprimée(s).")
