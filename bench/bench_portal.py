@@ -80,7 +80,7 @@ def run_wrk(base: str, paths: list[str], clients: int, duration: int) -> dict:
         fh.write(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
         script = fh.name
     try:
-        out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{duration}s", "--timeout", "10s",
+        out = subprocess.run(["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{duration}s", "--timeout", "10s",
                               "-s", script, base], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script)
@@ -150,11 +150,16 @@ def main() -> int:
               f"one `allo serve` (Daphne) on loopback, SQLite, demo KB ({len(paths)} fiches rotated, "
               f"{len(searches)} queries rotated); client: {'wrk' if use_wrk else 'urllib threads'}")
         results = {}
-        for label, page_paths in [("fiche page", paths), ("search page", searches), ("/healthz", ["/healthz"])]:
-            r = runner(base, page_paths, args.clients, duration)
-            results[label] = r
-            print(f"  {label:<12} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms"
-                  f"   max {r['max_ms']:7.1f} ms   {r['rps']:7.1f} req/s   {r['requests']} requests, {r['errors']} errors")
+        kinds = [("fiche page", paths), ("search page", searches), ("/healthz", ["/healthz"])]
+        for clients in (1, args.clients):
+            print(f" {clients} client{'s' if clients > 1 else ''}:")
+            for label, page_paths in kinds:
+                r = runner(base, page_paths, clients, duration if clients > 1 else max(3, duration // 2))
+                if clients == args.clients:
+                    results[label] = r
+                print(f"  {label:<12} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms"
+                      f"   max {r['max_ms']:7.1f} ms   {r['rps']:7.1f} req/s   {r['requests']} requests, "
+                      f"{r['errors']} errors")
         target = 100.0
         print("  (/healthz: the smallest Django view through the same middleware, the server's own floor)")
         for label, r in results.items():
