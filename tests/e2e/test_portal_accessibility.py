@@ -102,3 +102,23 @@ def test_feedback_is_sent_in_place_with_htmx(page, live_server):
     assert "bien été enregistré" in page.locator("#avis").inner_text()
     stored = Feedback.objects.get(fiche_id=fiche)
     assert stored.helpful is False and stored.comment == "Le délai n'est pas indiqué."
+
+
+def test_statistics_page_with_charts_has_no_serious_axe_violation(page, live_server):
+    page.goto(live_server.url + "/recherche?q=carte+grise")
+    page.goto(live_server.url + "/recherche?q=zzzqqq")
+    page.goto(live_server.url + f"/fiches/{sample_fiche_id()}")
+    from django.conf import settings
+    from django.test import Client
+
+    from allo.accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username="redacteur"))
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
+                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+    page.goto(live_server.url + "/redaction/statistiques/")
+    assert page.locator("svg[role=img]").count() >= 3
+    serious = [f"{v['id']} ({v['impact']}) {v['help']}" for v in axe_violations(page)
+               if v["impact"] in ("serious", "critical")]
+    assert not serious, "\n".join(serious)
