@@ -74,9 +74,62 @@ class AccessPolicyMiddleware:
             raise PermissionDenied("Aucune règle d'accès n'est déclarée pour cette page.")
         if access == PUBLIC:
             return None
+        if isinstance(access, ApiAccess):
+            return check_api_access(request, access)
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if access == AUTHENTICATED or user.has_role(*access):
             return None
         raise PermissionDenied("Votre rôle ne donne pas accès à cette page.")
+
+
+class ApiAccess(frozenset):
+    """Access of an API view: a bearer token of one of `token_roles` (see allo.contact_centre
+    tokens), or a logged-in user with one of the session roles. Refusals are JSON (401/403), never
+    a redirect to the login page; session requests keep their CSRF check."""
+
+    token_roles: frozenset = frozenset()
+
+
+def api(*, tokens: tuple[str, ...] = (), sessions: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+    for role in sessions:
+        if role not in Role.values:
+            raise ValueError(f"unknown role {role!r}")
+
+    def mark(view: Callable) -> Callable:
+        access = ApiAccess(sessions)
+        access.token_roles = frozenset(tokens)
+        view.allo_access = access
+        view.csrf_exempt = True  # checked below for session requests only
+        return view
+
+    return mark
+
+
+def check_api_access(request, access: ApiAccess):
+    """None when allowed, else the JSON refusal."""
+    from django.http import JsonResponse
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        from allo.contact_centre.tokens import token_role
+
+        role = token_role(header[7:].strip())
+        if role is None:
+            return JsonResponse({"erreur": "Jeton invalide ou révoqué."}, status=401)
+        if role not in access.token_roles:
+            return JsonResponse({"erreur": "Ce jeton ne donne pas accès à cette ressource."}, status=403)
+        request.api_token_role = role
+        return None
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"erreur": "Authentification requise (jeton Bearer ou session)."}, status=401)
+    if not user.has_role(*access):
+        return JsonResponse({"erreur": "Votre rôle ne donne pas accès à cette ressource."}, status=403)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        refusal = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        if refusal is not None:
+            return JsonResponse({"erreur": "Jeton CSRF manquant ou invalide."}, status=403)
+    return None

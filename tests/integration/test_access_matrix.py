@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from allo.accounts.access import AUTHENTICATED, DELEGATED_NAMESPACES, PUBLIC, view_access
+from allo.accounts.access import AUTHENTICATED, DELEGATED_NAMESPACES, PUBLIC, ApiAccess, view_access
 from allo.accounts.demo import DEMO_USERS
 from allo.accounts.models import User
 from allo.accounts.roles import Role
@@ -19,10 +19,15 @@ from allo.accounts.roles import Role
 ACTORS = {"anonymous": None} | {role.value: next(u[0] for u in DEMO_USERS if u[3] == role) for role in Role}
 
 # Sample values for URL parameters: by parameter name, or by URL name for ambiguous ones.
-SAMPLE_KWARGS: dict[str, str] = {"action": "submit"}
+SAMPLE_KWARGS: dict[str, str] = {"action": "submit", "call_id": "appel-inconnu"}
 
 # URLs that only answer another method than GET: an allowed POST answers with a redirect.
-METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post", "portal-feedback": "post"}
+METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post", "portal-feedback": "post",
+           "desk-state": "post", "desk-end-call": "post", "api-telephony-calls": "post",
+           "api-telephony-hangup": "post", "api-telephony-callback-answer": "post"}
+# API views (token or session) answer in JSON: 401 anonymous, 403 wrong role; an allowed call with
+# the matrix's empty or unknown payload gets its own 4xx, which only has to differ from 401/403.
+API_ALLOWED_STATUSES = {200, 400, 404, 405}
 
 
 @pytest.fixture
@@ -66,6 +71,10 @@ def project_urls():
 
 
 def expected_status(access, actor: str, method: str) -> int:
+    if isinstance(access, ApiAccess):
+        if actor == "anonymous":
+            return 401
+        return 200 if actor == Role.ADMINISTRATOR or actor in access else 403
     if access == PUBLIC:
         return 200
     if actor == "anonymous":
@@ -103,6 +112,10 @@ def test_matrix(actor, samples):
         method = METHODS.get(name, "get")
         response = getattr(client, method)(url)
         want = expected_status(view_access(pattern.callback), actor, method)
+        if want == 200 and isinstance(view_access(pattern.callback), ApiAccess):
+            if response.status_code not in API_ALLOWED_STATUSES:
+                failures.append(f"{method.upper()} {url} as {actor}: {response.status_code}, expected a JSON answer")
+            continue
         if response.status_code != want:
             failures.append(f"{method.upper()} {url} as {actor}: {response.status_code}, expected {want}")
         if want == 302 and actor == "anonymous" and method == "get":
