@@ -1,3 +1,5 @@
 """WebSocket routes (live push to desks and wallboard), gathered from each capability."""
 
-websocket_urlpatterns: list = []
+from allo.contact_centre.routing import websocket_urlpatterns as contact_centre_ws
+
+websocket_urlpatterns: list = [*contact_centre_ws]

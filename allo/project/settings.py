@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "allo.kb",
     "allo.web",
     "allo.portal",
+    "allo.contact_centre",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from allo.accounts.access import authenticated, public
 from allo.web import views
@@ -13,4 +13,5 @@ urlpatterns = [
     path("expert/", views.expert_space, name="space-expert"),
     path("redaction/", views.editor_space, name="space-editor"),
     path("supervision/", views.supervisor_space, name="space-supervisor"),
+    path("", include("allo.contact_centre.urls")),
 ]

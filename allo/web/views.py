@@ -49,16 +49,18 @@ def _centres_with_status():
 
 @roles(Role.OPERATOR)
 def operator_space(request):
-    statuses = [s for s in _centres_with_status() if s.centre.kind != Centre.Kind.N1_PLATFORM]
-    return render(request, "web/space_operator.html", {"destinations": statuses})
+    """The live N1 desk (allo.contact_centre.desks)."""
+    from allo.contact_centre.desks.views import desk
+
+    return desk(request, level=1)
 
 
 @roles(Role.EXPERT)
 def expert_space(request):
-    centre = request.user.centre
-    return render(
-        request, "web/space_expert.html", {"centre": centre, "status": centre_status(centre) if centre else None}
-    )
+    """The live N2 desk: transferred calls arrive with their context."""
+    from allo.contact_centre.desks.views import desk
+
+    return desk(request, level=2)
 
 
 @roles(Role.EDITOR, Role.EXPERT)
@@ -72,4 +74,7 @@ def editor_space(request):
 
 @roles(Role.SUPERVISOR)
 def supervisor_space(request):
-    return render(request, "web/space_supervisor.html", {"statuses": _centres_with_status()})
+    """The live wallboard (allo.contact_centre.supervision)."""
+    from allo.contact_centre.supervision.views import wallboard
+
+    return wallboard(request)

@@ -1,6 +1,10 @@
-"""`allo serve`: the ASGI server (HTTP and WebSockets) through Daphne."""
+"""`allo serve`: the ASGI server (HTTP and WebSockets) through Daphne, with the embedded router
+and a calm built-in call generator (see allo.contact_centre)."""
 
 from __future__ import annotations
+
+import os
+import threading
 
 from daphne.cli import CommandLineInterface
 from django.conf import settings
@@ -9,13 +13,21 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Lance le serveur web (ASGI : HTTP et WebSocket)."
+    help = "Lance le serveur web (ASGI : HTTP et WebSocket), le routeur d'appels intégré et le simulateur d'appels."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port d'écoute (défaut : 8000)")
+        parser.add_argument("--no-router", action="store_true",
+                            help="ne pas lancer le routeur intégré (un processus « allo router » tourne à part)")
+        parser.add_argument("--no-callgen", action="store_true", help="ne pas lancer le simulateur d'appels")
+        parser.add_argument("--callgen-rate", type=float,
+                            default=float(os.environ.get("ALLO_CALLGEN_RATE", "0.03")),
+                            help="appels simulés par seconde (défaut : 0,03, soit ~2 par minute)")
+        parser.add_argument("--virtual-agents", type=int, default=0, help="agents simulés du simulateur")
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int, no_router: bool, no_callgen: bool, callgen_rate: float,
+               virtual_agents: int, **options):
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
         shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
@@ -24,5 +36,16 @@ class Command(BaseCommand):
         for label, path in [("Accueil", "/"), ("Connexion des agents", "/connexion/"),
                             ("Administration", "/admin/"), ("Santé", "/healthz")]:
             self.stdout.write(f"  {label:<22} {base}{path}")
+        if not no_router and os.environ.get("ALLO_ROUTER", "embedded") == "embedded":
+            from allo.contact_centre.router.service import start_embedded
+
+            start_embedded()
+            self.stdout.write("  Routeur d'appels intégré démarré.")
+        if not no_callgen and callgen_rate > 0:
+            from allo.contact_centre.callgen import CallGenerator
+
+            gen = CallGenerator(base, rate=callgen_rate, virtual_agents=virtual_agents)
+            threading.Thread(target=gen.run, args=(0,), name="allo-callgen", daemon=True).start()
+            self.stdout.write(f"  Simulateur d'appels : {callgen_rate:g} appel/s (--no-callgen pour l'arrêter).")
         self.stdout.flush()
         CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", settings.ASGI_APPLICATION.rsplit(".", 1)[0] + ":application"])

@@ -1,0 +1,161 @@
+"""Built-in call generator: a fake telephony connector driving the HTTP API.
+
+Calls arrive as a Poisson process at `rate` per second (POST /api/telephony/calls); a caller still
+waiting after their patience hangs up (POST .../hangup). With `virtual_agents`, simulated N1
+agents (ids "virt-001"...) log in and answer: they end each call after a random talk time, a few
+with a warm transfer. Human agents logged in on their desks get the rest of the calls.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+
+logger = logging.getLogger(__name__)
+
+VIRTUAL_PREFIX = "virt-"
+
+
+class CallGenerator:
+    def __init__(self, base_url: str, token: str | None = None, rate: float = 0.05, virtual_agents: int = 0,
+                 talk_s: float = 20.0, patience_s: tuple[float, float] = (60, 240), transfer_share: float = 0.1,
+                 seed: int | None = None):
+        self.base = base_url.rstrip("/")
+        self.token = token
+        self.rate = rate
+        self.virtual_agents = virtual_agents
+        self.talk_s = talk_s
+        self.patience = patience_s
+        self.transfer_share = transfer_share
+        self.rng = random.Random(seed)
+        self.stop = threading.Event()
+        self.stats = {"sent": 0, "errors": 0, "hangups": 0}
+        self.call_ids: list[str] = []
+        self.latency: list[float] = []  # HTTP round trips of POST /calls (s)
+
+    def _token(self) -> str:
+        if not self.token:
+            from allo.contact_centre.models import ApiToken
+            from allo.contact_centre.tokens import create_token
+
+            ApiToken.objects.filter(label="callgen").delete()
+            self.token = create_token("telephony", "callgen")
+        return self.token
+
+    def _post(self, path: str, body: dict) -> dict | None:
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST", headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {self._token()}"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            self.stats["errors"] += 1
+            logger.debug("callgen: %s %s", path, exc)
+            return None
+
+    def _get(self, path: str) -> dict | None:
+        req = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self._token()}"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def place_call(self, n: int) -> str | None:
+        caller = f"+336{self.rng.randrange(10**7, 10**8)}"
+        t0 = time.perf_counter()
+        out = self._post("/api/telephony/calls", {"caller": caller, "dialed": "3939",
+                                                   "ivr_choice": self.rng.choice(["", "1", "2", "3"]),
+                                                   "event_id": f"callgen-{id(self)}-{n}"})
+        if out is None:
+            return None
+        self.latency.append(time.perf_counter() - t0)
+        self.stats["sent"] += 1
+        self.call_ids.append(out["call_id"])
+        return out["call_id"]
+
+    def run(self, duration: float) -> dict:
+        """Generate calls for `duration` seconds (0: until stop()); returns the counts."""
+        agents = None
+        if self.virtual_agents:
+            agents = VirtualAgents(self.virtual_agents, self.talk_s, self.transfer_share, self.rng.random())
+            agents.start()
+        patience: list[tuple[float, str]] = []
+        end = time.monotonic() + duration if duration else float("inf")
+        next_at = time.monotonic()
+        n = 0
+        while not self.stop.is_set() and time.monotonic() < end:
+            now = time.monotonic()
+            while patience and patience[0][0] <= now:
+                _, call_id = heapq.heappop(patience)
+                state = self._get(f"/api/telephony/calls/{call_id}")
+                if state and state.get("state") in ("queued", "new"):
+                    if self._post(f"/api/telephony/calls/{call_id}/hangup", {}) is not None:
+                        self.stats["hangups"] += 1
+            if now >= next_at:
+                n += 1
+                call_id = self.place_call(n)
+                if call_id:
+                    heapq.heappush(patience, (now + self.rng.uniform(*self.patience), call_id))
+                next_at += self.rng.expovariate(self.rate) if self.rate > 0 else 3600
+                continue
+            self.stop.wait(min(0.2, max(0.0, next_at - time.monotonic())))
+        if agents is not None:
+            agents.stop_and_logout()
+        return dict(self.stats)
+
+
+class VirtualAgents(threading.Thread):
+    """Simulated N1 agents: log in, answer what the router assigns, end after a random talk time."""
+
+    def __init__(self, count: int, talk_s: float, transfer_share: float, seed: float, poll: float = 0.05):
+        super().__init__(name="allo-virtual-agents", daemon=True)
+        self.ids = [f"{VIRTUAL_PREFIX}{i:03d}" for i in range(1, count + 1)]
+        self.talk_s = talk_s
+        self.transfer_share = transfer_share
+        self.rng = random.Random(seed)
+        self.poll = poll
+        self.halt = threading.Event()
+        self.handled = 0
+
+    def run(self) -> None:
+        from django.db import close_old_connections
+
+        from allo.contact_centre import services
+        from allo.contact_centre.models import Contact
+
+        close_old_connections()
+        for agent in self.ids:
+            services.agent_action(agent, "login", profile={"id": agent, "centre": "n1-plateforme", "level": 1,
+                                                           "skills": {"n1": 1}})
+        ending: list[tuple[float, str, str]] = []
+        seen: set[str] = set()
+        while not self.halt.is_set():
+            now = time.monotonic()
+            for call_id, agent in Contact.objects.filter(state="connected", agent__startswith=VIRTUAL_PREFIX,
+                                                         level=1).values_list("pk", "agent"):
+                if call_id not in seen:
+                    seen.add(call_id)
+                    heapq.heappush(ending, (now + self.rng.expovariate(1 / self.talk_s), call_id, agent))
+            while ending and ending[0][0] <= now:
+                _, call_id, agent = heapq.heappop(ending)
+                transfer = "impots" if self.rng.random() < self.transfer_share else None
+                services.end_call(agent, call_id, transfer=transfer, question="Question simulée" if transfer else "",
+                                  wrap_up=False)
+                self.handled += 1
+            self.halt.wait(self.poll)
+        close_old_connections()
+
+    def stop_and_logout(self) -> None:
+        from allo.contact_centre import services
+
+        self.halt.set()
+        self.join(timeout=5)
+        for agent in self.ids:
+            services.agent_action(agent, "logout")

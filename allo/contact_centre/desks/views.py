@@ -1,0 +1,165 @@
+"""Operator (N1) and expert (N2) desks: server-rendered pages, live offers pushed over ws/desk/.
+
+Every action is a POST that writes one router input and comes back to the desk (works without
+JavaScript; the script only reloads the desk when the router pushes an offer or a state change).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from allo.accounts.access import roles
+from allo.accounts.roles import Role
+from allo.contact_centre import services
+from allo.contact_centre.models import CallerCardView, Contact, WrapUp
+from allo.contact_centre.router import config as cfg
+
+PAUSE_REASONS = ["Pause", "Repas", "Formation", "Réunion", "Problème technique"]
+TARGET_S = 180
+
+
+def _space(user) -> str:
+    profile = cfg.agent_profile(user)
+    return "space-expert" if profile and profile["level"] == 2 else "space-operator"
+
+
+def _destinations():
+    """N2 domains with their open/closed state and current wait."""
+    from allo.org.models import Centre
+
+    waits = services.queue_waits()
+    out = []
+    for domain, label in cfg.DOMAINS:
+        centres = list(Centre.objects.filter(active=True, domain=domain).prefetch_related("opening_periods",
+                                                                                             "closures"))
+        is_open = any(cfg.always_open() or c.is_open() for c in centres)
+        waiting = sum(waits.get(c.code, {}).get("waiting", 0) for c in centres)
+        longest = max([waits.get(c.code, {}).get("longest_wait_s", 0) for c in centres] or [0])
+        expected = [services.estimated_wait_seconds(c.code) for c in centres]
+        expected = [e for e in expected if e is not None]
+        out.append({"domain": domain, "label": label, "open": is_open, "waiting": waiting, "longest_wait_s": longest,
+                    "expected_wait_s": round(min(expected)) if expected else None, "centres": len(centres)})
+    return out
+
+
+def desk(request, level: int):
+    user = request.user
+    profile = cfg.agent_profile(user)
+    state = services.agent_state(user.username)
+    contact = None
+    history: list = []
+    elapsed = None
+    if state["state"] in ("on_call", "wrap_up") and state["contact"]:
+        contact = Contact.objects.filter(pk=state["contact"]).first()
+    if contact is None and state["state"] == "wrap_up":
+        contact = Contact.objects.filter(agent=user.username).order_by("-created").first()
+    if contact is not None:
+        # personal data shown: the audit trail records who saw which caller's card
+        CallerCardView.objects.create(user=user, contact=contact.pk, caller=contact.caller)
+        history = services.earlier_contacts(contact.caller, exclude=contact.pk)
+        if contact.offered_t is not None:
+            elapsed = max(0, round(cfg.now_t() - contact.offered_t))
+    context = {
+        "level": level, "profile": profile, "state": state, "contact": contact, "history": history,
+        "elapsed": elapsed, "target_s": TARGET_S, "pause_reasons": PAUSE_REASONS,
+        "destinations": _destinations() if level == 1 else [],
+        "outcomes": WrapUp.Outcome.choices, "ctx": (contact.context or {}) if contact else {},
+        "waited_total": round(contact.waited_s or 0) if contact else None,
+    }
+    if contact is not None and level == 2 and contact.context:
+        context["fiche_for_proposal"] = contact.context.get("fiche") or ""
+    return render(request, "contact_centre/desk.html", context)
+
+
+@roles(Role.OPERATOR, Role.EXPERT)
+@require_POST
+def set_state(request):
+    user = request.user
+    profile = cfg.agent_profile(user)
+    if profile is None:
+        raise Http404
+    action = request.POST.get("action")
+    state = services.agent_state(user.username)["state"]
+    if action == "ready":
+        services.agent_action(user.username, "resume" if state == "paused" else "login", profile=profile)
+        messages.success(request, "Vous êtes prêt à recevoir des appels.")
+    elif action == "pause":
+        reason = request.POST.get("reason", "Pause")
+        if reason not in PAUSE_REASONS:
+            reason = "Pause"
+        if state == "offline":
+            services.agent_action(user.username, "login", profile=profile)
+        services.agent_action(user.username, "pause", reason=reason)
+        messages.info(request, f"En pause : {reason}.")
+    elif action == "logout":
+        services.agent_action(user.username, "logout")
+        messages.info(request, "Fin de service enregistrée.")
+    else:
+        messages.error(request, "Action inconnue.")
+    _settle()
+    return redirect(_space(user))
+
+
+def _settle():
+    """Embedded router: let it apply what was just written so the desk shows the new state."""
+    from allo.contact_centre.router.service import current
+
+    router = current()
+    if router is not None and router.threaded:
+        import time
+
+        deadline = time.monotonic() + 1.0
+        from allo.contact_centre.models import RouterInput
+
+        while time.monotonic() < deadline and RouterInput.objects.filter(seq__isnull=True).exists():
+            time.sleep(0.02)
+
+
+@roles(Role.OPERATOR, Role.EXPERT)
+@require_POST
+def end_call(request, call_id: str):
+    """End of the conversation with its wrap-up: answered, transferred, callback or out of scope."""
+    user = request.user
+    contact = Contact.objects.filter(pk=call_id, agent=user.username).first()
+    if contact is None:
+        messages.error(request, "Cet appel n'est pas (ou plus) le vôtre.")
+        return redirect(_space(user))
+    post = request.POST
+    outcome = post.get("outcome", "")
+    if outcome not in WrapUp.Outcome.values:
+        messages.error(request, "Choisissez l'issue de l'appel.")
+        return redirect(_space(user))
+    fiches = [f.strip() for f in post.get("fiches", "").replace(";", ",").split(",") if f.strip()][:10]
+    note = post.get("note", "")[:2000]
+    question = post.get("question", "")[:500]
+    transfer = None
+    if outcome == WrapUp.Outcome.TRANSFERRED:
+        transfer = post.get("transfer", "")
+        if transfer not in dict(cfg.DOMAINS):
+            messages.error(request, "Choisissez la destination du transfert.")
+            return redirect(_space(user))
+    callback_at = None
+    if outcome == WrapUp.Outcome.CALLBACK:
+        try:
+            callback_at = dt.datetime.fromisoformat(post.get("callback_at", ""))
+        except ValueError:
+            messages.error(request, "Indiquez la date et l'heure du rappel (jj/mm/aaaa hh:mm).")
+            return redirect(_space(user))
+    level = cfg.agent_profile(user)["level"] if cfg.agent_profile(user) else 1
+    services.record_wrap_up(contact, user, fiches=fiches, theme=post.get("theme", "")[:80], outcome=outcome,
+                            note=note, level=level)
+    services.end_call(user.username, call_id, transfer=transfer, question=question,
+                      fiche=fiches[0] if fiches else "", note=note)
+    if callback_at is not None:
+        services.schedule_callback(contact.caller, callback_at, note=note, origin=f"appel {call_id}")
+    services.end_wrap_up(user.username, key=f"wrapup:{call_id}:{user.username}")
+    messages.success(request, {
+        "transferred": "Appel transféré avec son contexte.", "callback": "Rappel programmé.",
+    }.get(outcome, "Appel clôturé."))
+    _settle()
+    return redirect(_space(user))

@@ -1,0 +1,150 @@
+"""Durable state of the live contact centre.
+
+`RouterInput` is the router's append-only journal: every input (call event, agent action, timer)
+is written here before the engine sees it; `seq` is the order in which the router applied it,
+`decisions` what the engine answered. `RouterSnapshot` lets a restart skip the journal's head.
+`Contact`, `AgentStatus` are projections the router keeps for the desks and the wallboard;
+`WrapUp` and `CallerCardView` are written by the desks.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class RouterInput(models.Model):
+    key = models.CharField("clé d'idempotence", max_length=120, unique=True)
+    type = models.CharField("type", max_length=40)
+    payload = models.JSONField("données", default=dict)
+    created = models.DateTimeField("reçu le", auto_now_add=True)
+    seq = models.BigIntegerField("ordre d'application", null=True, blank=True, unique=True)
+    t = models.FloatField("temps moteur", null=True, blank=True)
+    rejected = models.CharField("refus", max_length=200, blank=True)
+    decisions = models.JSONField("décisions", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "entrée du routeur"
+        verbose_name_plural = "entrées du routeur"
+        indexes = [models.Index(fields=["seq"], name="router_input_pending", condition=models.Q(seq__isnull=True))]
+
+
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.type} {self.key}"
+
+
+
+class RouterSnapshot(models.Model):
+    seq = models.BigIntegerField("après l'entrée", unique=True)
+    config = models.JSONField()
+    state = models.JSONField()
+    created = models.DateTimeField(auto_now_add=True)
+
+
+
+    def __str__(self) -> str:
+        return f"snapshot {self.seq}"
+
+
+
+class Contact(models.Model):
+    """One contact (call or callback) as the router last saw it."""
+
+    call_id = models.CharField("identifiant", max_length=64, primary_key=True)
+    channel = models.CharField("canal", max_length=20, default="call")
+    caller = models.CharField("numéro de l'appelant", max_length=32, blank=True, db_index=True)
+    dialed = models.CharField("numéro appelé", max_length=32, blank=True)
+    ivr_choice = models.CharField("choix du serveur vocal", max_length=20, blank=True)
+    created = models.DateTimeField("arrivée", auto_now_add=True, db_index=True)
+    state = models.CharField("état", max_length=20, default="new", db_index=True)
+    queue = models.CharField("file", max_length=60, blank=True)
+    level = models.PositiveSmallIntegerField("niveau", default=1)
+    queued_t = models.FloatField(null=True, blank=True)
+    arrived_t = models.FloatField(null=True, blank=True)
+    offered_t = models.FloatField(null=True, blank=True)
+    agent = models.CharField("agent", max_length=150, blank=True, db_index=True)
+    waited_s = models.FloatField("attente", null=True, blank=True)
+    answered = models.BooleanField("répondu", default=False)
+    transferred_to = models.CharField("transféré vers", max_length=40, blank=True)
+    outcome = models.CharField("état final", max_length=20, blank=True)
+    context = models.JSONField("contexte", null=True, blank=True)
+    request_id = models.IntegerField("demande de rappel", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "contact"
+        verbose_name_plural = "contacts"
+        ordering = ["-created"]
+
+
+
+    def __str__(self) -> str:
+        return self.call_id
+
+
+
+class AgentStatus(models.Model):
+    agent = models.CharField(max_length=150, primary_key=True)
+    level = models.PositiveSmallIntegerField(default=1)
+    state = models.CharField(max_length=20, default="offline")
+    since_t = models.FloatField(default=0)
+    contact = models.CharField(max_length=64, blank=True)
+
+
+
+    def __str__(self) -> str:
+        return f"{self.agent}: {self.state}"
+
+
+
+class WrapUp(models.Model):
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", "Répondu"
+        TRANSFERRED = "transferred", "Transféré"
+        CALLBACK = "callback", "Rappel programmé"
+        OUT_OF_SCOPE = "out_of_scope", "Hors champ"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="wrapups")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    level = models.PositiveSmallIntegerField(default=1)
+    fiches = models.JSONField("fiches utilisées", default=list)
+    theme = models.CharField("thème", max_length=80, blank=True)
+    outcome = models.CharField("issue", max_length=20, choices=Outcome.choices)
+    note = models.TextField("note", blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.outcome}"
+
+
+
+class CallerCardView(models.Model):
+    """Audit trail: who saw which caller's personal data, when."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    contact = models.CharField(max_length=64)
+    caller = models.CharField(max_length=32)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.contact}"
+
+
+
+class ApiToken(models.Model):
+    class Role(models.TextChoices):
+        TELEPHONY = "telephony", "Connecteur téléphonique"
+        SUPERVISOR = "supervisor", "Lecture supervision"
+
+    role = models.CharField(max_length=20, choices=Role.choices)
+    digest = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=120, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.label}"

@@ -1,0 +1,83 @@
+"""Events out: decisions pushed on the channel layer to the desks and the telephony connector.
+
+Groups: `agent.<id>` (a desk), `telephony` (connector commands), `wallboard`.
+The embedded router runs in a thread; with the in-memory layer the send must run on the web
+server's event loop, which the first WebSocket consumer registers with `attach_loop()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+_loop: asyncio.AbstractEventLoop | None = None
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def attach_loop(loop: asyncio.AbstractEventLoop) -> None:
+    global _loop
+    _loop = loop
+
+
+def agent_group(agent: str) -> str:
+    return "agent." + _SAFE.sub("_", agent)[:90]
+
+
+def commands_for(d: dict) -> list[dict]:
+    """Telephony commands a decision asks the connector to execute."""
+    kind = d["type"]
+    call = d.get("contact")
+    if kind == "Assign":
+        return [{"command": "bridge", "call_id": call, "agent": d["agent"], "outbound": d["outbound"]}]
+    if kind == "Transferred" and d["queue"]:
+        return [{"command": "transfer", "call_id": call, "centre": d["queue"], "domain": d["domain"]}]
+    if kind == "Queued":
+        return [{"command": "play", "call_id": call, "announcement": "attente", "position": d["position"],
+                 "expected_wait_s": round(d["expected_wait_s"])}]
+    if kind == "ProposeCallback":
+        return [{"command": "play", "call_id": call, "announcement": "proposition-rappel", "reason": d["reason"],
+                 "at": d["at"]}]
+    if kind == "ContactEnded" and d["state"] in {"closed", "declined", "completed"}:
+        return [{"command": "hangup", "call_id": call, "reason": d["state"]}]
+    return []
+
+
+def messages_for(decisions: list[dict]) -> list[tuple[str, dict]]:
+    out: list[tuple[str, dict]] = []
+    for d in decisions:
+        kind = d["type"]
+        if kind in ("Assign", "AgentStateChanged"):
+            out.append((agent_group(d["agent"]), {"type": "desk.event", "event": d}))
+        for command in commands_for(d):
+            out.append(("telephony", {"type": "telephony.command", "command": command, "seq_t": d["t"]}))
+    return out
+
+
+async def _send_all(layer, messages):
+    for group, message in messages:
+        try:
+            await layer.group_send(group, message)
+        except Exception:  # a full channel must not stop the router
+            logger.warning("push failed", extra={"group": group}, exc_info=True)
+
+
+def send_many(decisions: list[dict]) -> None:
+    messages = messages_for(decisions)
+    if not messages:
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if layer.__class__.__name__ == "InMemoryChannelLayer":
+        loop = _loop
+        if loop is None or loop.is_closed():
+            return  # nobody listens yet in this process
+        asyncio.run_coroutine_threadsafe(_send_all(layer, messages), loop)
+        return
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_send_all)(layer, messages)

@@ -1,0 +1,342 @@
+"""The router: the one process that owns the live routing engine.
+
+Writers (the telephony API, the desks, the timers) append inputs to the `RouterInput` journal
+through `submit()`; nothing else touches the engine. The router takes pending inputs in arrival
+order, stamps each with its application order (`seq`) and engine time, applies it, and in the
+same transaction stores the decisions and updates the projections the desks read (`Contact`,
+`AgentStatus`). Decisions are then pushed on the channel layer. On start it restores the latest
+snapshot and replays the journal after it, so a kill -9 loses nothing: an input is either applied
+and committed with its decisions, or still pending and applied after the restart.
+
+Embedded (default): `start_embedded()` runs it in a thread of the web server. Production: the
+`allo router` command; a standby blocks on a PostgreSQL advisory lock and takes over when the
+active router dies.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import threading
+import time
+
+from django.db import IntegrityError, close_old_connections, connection, transaction
+
+from allo.contact_centre.models import AgentStatus, Contact, RouterInput, RouterSnapshot
+from allo.contact_centre.router import config as cfg
+from allo.contact_centre.router import notifier
+from allo.routing import Engine, EngineConfig, EngineError
+from allo.routing import events as ev
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_EVERY = 2000  # inputs between snapshots: bounds the replay after a crash
+BATCH = 500
+ADVISORY_LOCK_ID = 3939_0001
+
+_router: Router | None = None  # the router of this process, when it runs here
+
+
+def submit(type_: str, payload: dict, key: str, contact: dict | None = None) -> bool:
+    """Append one input to the journal (durably, before anything applies it).
+
+    Idempotent: a second input with the same key changes nothing and returns False.
+    `contact` creates the Contact row (caller data) in the same transaction.
+    """
+    try:
+        with transaction.atomic():
+            if contact is not None:
+                Contact.objects.create(**contact)
+            RouterInput.objects.create(key=key, type=type_, payload=payload)
+    except IntegrityError:
+        return False
+    router = _router
+    if router is not None:
+        router.wake.set()
+    return True
+
+
+def current() -> Router | None:
+    return _router
+
+
+class Router:
+    def __init__(self, push: bool = True):
+        self.engine: Engine | None = None
+        self.config: dict | None = None
+        self.seq = 0
+        self.timers: list[tuple[float, str, str]] = []  # (at, kind, json ref) heap
+        self.push = push
+        self.wake = threading.Event()
+        self.lock = threading.RLock()  # guards the engine for readers in other threads
+        self._stop = threading.Event()
+        self._since_snapshot = 0
+        self.applied = 0
+        self.threaded = False  # True once run_forever() drives it
+
+    # ------------------------------------------------------------------ recovery
+
+    def load(self) -> int:
+        """Restore the latest snapshot and replay the journal after it; returns inputs replayed."""
+        with self.lock:
+            snap = RouterSnapshot.objects.order_by("-seq").first()
+            if snap is None:
+                self.config = cfg.base_config()
+                self.engine = Engine(EngineConfig.from_dict(self.config))
+                self.seq, self.timers = 0, []
+            else:
+                self.config = snap.config
+                self.engine = Engine.restore(snap.config, snap.state["engine"])
+                self.seq = snap.seq
+                self.timers = [tuple(x) for x in snap.state.get("timers", [])]
+                heapq.heapify(self.timers)
+            replayed = 0
+            for inp in RouterInput.objects.filter(seq__gt=self.seq).order_by("seq").iterator(chunk_size=1000):
+                self._apply_one(inp, replay=True)
+                self.seq = inp.seq
+                replayed += 1
+            # organisation changes (a new centre, new hours) take effect at a restart, agents kept
+            fresh = cfg.base_config()
+            if snap is None or {k: v for k, v in fresh.items() if k != "agents"} != {
+                k: v for k, v in self.config.items() if k != "agents"
+            }:
+                self._reconfigure(fresh | {"agents": self.config["agents"]})
+            self._since_snapshot = replayed
+            if replayed or snap is None:
+                self.snapshot()
+            logger.info("router loaded", extra={"seq": self.seq, "replayed": replayed})
+            return replayed
+
+    def _reconfigure(self, config: dict) -> None:
+        state = self.engine.snapshot()
+        known = {q["id"] for q in config["queues"]}
+        state["queues"] = {k: v for k, v in state["queues"].items() if k in known}
+        self.engine = Engine.restore(config, state)
+        self.config = config
+
+    def snapshot(self) -> None:
+        with self.lock:
+            RouterSnapshot.objects.update_or_create(
+                seq=self.seq,
+                defaults={"config": self.config,
+                          "state": {"engine": self.engine.snapshot(), "timers": sorted(self.timers)}},
+            )
+            RouterSnapshot.objects.filter(seq__lt=self.seq).exclude(
+                pk__in=RouterSnapshot.objects.order_by("-seq").values("pk")[:3]
+            ).delete()
+            self._since_snapshot = 0
+
+    # ------------------------------------------------------------------ applying inputs
+
+    def step(self, limit: int = BATCH) -> int:
+        """Apply pending inputs (fire due timers first); returns how many were applied."""
+        self.fire_timers()
+        pending = list(RouterInput.objects.filter(seq__isnull=True).order_by("id")[:limit])
+        if not pending:
+            return 0
+        pushes: list = []
+        with self.lock:
+            try:
+                with transaction.atomic():
+                    for inp in pending:
+                        self.seq += 1
+                        inp.seq = self.seq
+                        pushes.extend(self._apply_one(inp, replay=False))
+                    RouterInput.objects.bulk_update(pending, ["seq", "t", "decisions", "rejected"])
+            except Exception:
+                logger.exception("router step failed: reloading from the journal")
+                self.load()
+                raise
+            self.applied += len(pending)
+            self._since_snapshot += len(pending)
+        if self._since_snapshot >= SNAPSHOT_EVERY:
+            self.snapshot()
+        if self.push and pushes:
+            notifier.send_many(pushes)
+        return len(pending)
+
+    def _event(self, inp: RouterInput, t: float):
+        data = dict(inp.payload)
+        data.pop("profile", None)
+        data.pop("request_id", None)
+        data.pop("at", None)  # the timer's due time, kept in the journal for the record
+        return ev.from_dict({"type": inp.type, "t": t, **data})
+
+    def _apply_one(self, inp: RouterInput, replay: bool) -> list:
+        engine = self.engine
+        if replay:
+            t = inp.t
+        else:
+            t = cfg.now_t()
+            if inp.type == "TimerFired":
+                t = max(t, inp.payload.get("at", t))
+            t = max(t, engine.now)
+            inp.t = t
+        if inp.rejected and replay:
+            return []
+        if inp.type == "AgentLogin" and inp.payload.get("agent") not in engine.agents:
+            profile = inp.payload.get("profile")
+            if not profile:
+                inp.rejected = "agent inconnu"
+                return []
+            self._reconfigure(self.config | {"agents": [*self.config["agents"], profile]})
+            engine = self.engine
+        try:
+            event = self._event(inp, t)
+            event_kind = event.kind if isinstance(event, ev.TimerFired) else None
+            decisions = engine.handle(event)
+        except (EngineError, TypeError, ValueError, KeyError) as exc:
+            inp.rejected = str(exc)[:200]
+            inp.decisions = []
+            return []
+        if event_kind is not None:
+            ref = json.dumps(event.ref)
+            self.timers = [x for x in self.timers if not (x[1] == event_kind and x[2] == ref and x[0] <= t)]
+            heapq.heapify(self.timers)
+        out = [ev.to_dict(d) for d in decisions]
+        inp.decisions = out
+        for d in decisions:
+            if isinstance(d, ev.TimerRequest):
+                heapq.heappush(self.timers, (d.at, d.kind, json.dumps(d.ref)))
+        self._project(inp, out, t)
+        return out
+
+    # ------------------------------------------------------------------ projections
+
+    def _project(self, inp: RouterInput, decisions: list[dict], t: float) -> None:
+        engine = self.engine
+        contacts: dict[str, dict] = {}
+        if inp.type == "ContactArrived":
+            contacts.setdefault(str(inp.payload["contact"]), {})["arrived_t"] = t
+        for d in decisions:
+            kind = d["type"]
+            if kind == "AgentStateChanged":
+                AgentStatus.objects.update_or_create(
+                    agent=d["agent"], defaults={"state": d["state"], "since_t": d["t"], "level": d["level"],
+                                                "contact": str(d["contact"] or "") if d["state"] == "on_call" else ""})
+                continue
+            if "contact" not in d:
+                continue
+            fields = contacts.setdefault(str(d["contact"]), {})
+            if kind == "Queued":
+                fields.update(state="queued", queue=d["queue"], level=d["level"], queued_t=d["t"])
+            elif kind == "Assign":
+                fields.update(state="connected", queue=d["queue"], level=d["level"], agent=d["agent"],
+                              offered_t=d["t"], waited_s=d["waited"], answered=True, context=d["context"])
+                if d["agent"] in engine.agents and engine.agents[d["agent"]].state == "on_call":
+                    AgentStatus.objects.update_or_create(
+                        agent=d["agent"], defaults={"state": "on_call", "since_t": d["t"], "level": d["level"],
+                                                    "contact": str(d["contact"])})
+            elif kind == "Transferred":
+                fields.update(transferred_to=d["domain"], state="transferring")
+                c = engine.contacts.get(d["contact"])
+                if c is not None:
+                    fields["context"] = c.context
+            elif kind == "ProposeCallback":
+                fields.update(state="callback_offered", queue=d["queue"])
+            elif kind == "CallbackScheduled":
+                fields.update(state="scheduled", queue=d["queue"])
+            elif kind == "ContactEnded":
+                fields.update(state=d["state"], outcome=d["state"])
+                if d.get("waited") is not None and kind != "Assign":
+                    fields.setdefault("waited_s", d["waited"])
+        for call_id, fields in contacts.items():
+            if fields:
+                Contact.objects.filter(pk=call_id).update(**fields)
+
+    # ------------------------------------------------------------------ timers
+
+    def fire_timers(self) -> None:
+        now = cfg.now_t()
+        while self.timers and self.timers[0][0] <= now:
+            at, kind, ref = heapq.heappop(self.timers)
+            submit("TimerFired", {"kind": kind, "ref": json.loads(ref), "at": at}, f"timer:{kind}:{ref}:{at}")
+
+    # ------------------------------------------------------------------ reading (other threads)
+
+    def expected_wait(self, queue: str = cfg.N1_QUEUE) -> float | None:
+        with self.lock:
+            if self.engine is None or queue not in self.engine.queues:
+                return None
+            if not self.engine.queues[queue].staffed:
+                return None
+            return self.engine.expected_wait(queue)
+
+    # ------------------------------------------------------------------ running
+
+    def run_forever(self, poll: float = 0.01) -> None:
+        close_old_connections()
+        self.threaded = True
+        self.load()
+        last_housekeeping = 0.0
+        while not self._stop.is_set():
+            try:
+                n = self.step()
+                if time.monotonic() - last_housekeeping > 10:
+                    last_housekeeping = time.monotonic()
+                    self.housekeeping()
+            except Exception:
+                logger.exception("router loop error")
+                time.sleep(0.5)
+                continue
+            if n == 0:
+                self.wake.wait(poll)
+                self.wake.clear()
+
+    def housekeeping(self) -> None:
+        """Web callback requests due soon become contacts; the wait estimate is published."""
+        from allo.contact_centre import services
+
+        services.forward_web_callbacks()
+        try:
+            from allo.portal.live import publish_wait_estimate
+
+            publish_wait_estimate(self.expected_wait())
+        except Exception:  # the portal's cache is optional
+            logger.debug("wait estimate not published", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+
+
+def start_embedded() -> Router:
+    """Run the router in a daemon thread of this process (the `allo serve` default)."""
+    global _router
+    if _router is not None:
+        return _router
+    router = Router()
+    _router = router
+    try:
+        from allo.portal.live import register_wait_provider
+
+        register_wait_provider(lambda: router.expected_wait(cfg.N1_QUEUE))
+    except ImportError:
+        pass
+    threading.Thread(target=router.run_forever, name="allo-router", daemon=True).start()
+    return router
+
+
+def install(router: Router | None) -> None:
+    """Make `router` this process's router (tests drive it with step())."""
+    global _router
+    _router = router
+
+
+def run_with_lock(standby_poll: float = 1.0, stop: threading.Event | None = None) -> None:
+    """`allo router`: take the PostgreSQL advisory lock (wait as a standby), then route."""
+    global _router
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_ID])
+                if cursor.fetchone()[0]:
+                    break
+                logger.info("router standby: another router holds the lock")
+                if stop is not None and stop.is_set():
+                    return
+                time.sleep(standby_poll)
+    router = Router()
+    _router = router
+    router.run_forever()

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from allo.contact_centre.consumers import DeskConsumer, TelephonyConsumer
+
+websocket_urlpatterns = [
+    path("ws/desk/", DeskConsumer.as_asgi()),
+    path("ws/telephony/", TelephonyConsumer.as_asgi()),
+]

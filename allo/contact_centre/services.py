@@ -1,0 +1,204 @@
+"""The contact centre's service layer: what the API, the desks and the portal call.
+
+Every action becomes one journal input (`router.service.submit`); reads come from the
+projections (`Contact`, `AgentStatus`), so they work the same in a web worker beside a separate
+`allo router` process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from allo.contact_centre.models import AgentStatus, Contact, RouterInput, WrapUp
+from allo.contact_centre.router import config as cfg
+from allo.contact_centre.router.service import current, submit
+
+IVR_TOPICS = {"1": "impots", "2": "consommation", "3": "cira"}
+
+
+def create_call(caller: str, dialed: str, ivr_choice: str = "", event_id: str = "") -> tuple[str, bool]:
+    """A call reaches the line; returns (call_id, created). Same event_id: same call, nothing new."""
+    key = f"call:{event_id}" if event_id else None
+    if key:
+        existing = RouterInput.objects.filter(key=key).values_list("payload", flat=True).first()
+        if existing is not None:
+            return existing["contact"], False
+    call_id = uuid.uuid4().hex
+    payload = {"contact": call_id, "queue": cfg.N1_QUEUE, "topic": IVR_TOPICS.get(ivr_choice) or None,
+               "channel": "call"}
+    created = submit("ContactArrived", payload, key or f"call:{call_id}",
+                     contact={"call_id": call_id, "caller": caller, "dialed": dialed, "ivr_choice": ivr_choice})
+    if not created and key:  # a concurrent duplicate won the race
+        return RouterInput.objects.get(key=key).payload["contact"], False
+    return call_id, created
+
+
+def hangup(call_id: str, event_id: str = "") -> bool:
+    return submit("CallerHungUp", {"contact": call_id}, f"hangup:{call_id}")
+
+
+def callback_answer(call_id: str, accepted: bool) -> bool:
+    return submit("CallbackAnswer", {"contact": call_id, "accepted": accepted}, f"cbanswer:{call_id}")
+
+
+def agent_action(agent: str, action: str, *, profile: dict | None = None, reason: str = "", key: str = "") -> bool:
+    """login / logout / pause / resume for `agent` (profile needed at the first login)."""
+    types = {"login": "AgentLogin", "logout": "AgentLogout", "pause": "AgentPause", "resume": "AgentResume"}
+    payload: dict = {"agent": agent}
+    if action == "login":
+        payload["profile"] = profile
+    if action == "pause":
+        payload["reason"] = reason
+    return submit(types[action], payload, key or f"{action}:{agent}:{uuid.uuid4().hex}")
+
+
+def end_call(agent: str, call_id: str, *, transfer: str | None = None, question: str = "", fiche: str = "",
+             note: str = "", wrap_up: bool = True) -> bool:
+    """The agent ends the conversation (warm transfer when `transfer` is an N2 domain)."""
+    payload = {"contact": call_id, "agent": agent, "transfer": transfer or None, "question": question or None,
+               "fiche": fiche or None, "note": note or None, "wrap_up": wrap_up}
+    return submit("CallEnded", payload, f"end:{call_id}:{agent}")
+
+
+def end_wrap_up(agent: str, key: str = "") -> bool:
+    return submit("WrapUpEnded", {"agent": agent}, key or f"wrapup:{agent}:{uuid.uuid4().hex}")
+
+
+def schedule_callback(caller: str, at: dt.datetime, note: str = "", origin: str = "", request_id=None) -> str:
+    """A callback contact due at `at` on the N1 queue (from a desk or a web request)."""
+    call_id = uuid.uuid4().hex
+    key = f"webcb:{request_id}" if request_id else f"callback:{call_id}"
+    payload = {"contact": call_id, "queue": cfg.N1_QUEUE, "channel": "callback", "due": cfg.t_of(at),
+               "context": {"note": note, "origin": origin} if note or origin else None}
+    if not submit("ContactArrived", payload, key, contact={"call_id": call_id, "caller": caller, "channel": "callback",
+                                                           "request_id": request_id}):
+        return RouterInput.objects.get(key=key).payload["contact"]
+    return call_id
+
+
+def enqueue_callback_request(request) -> str:
+    """Turn a portal CallbackRequest (phone_number, slot_start, subject...) into a scheduled contact."""
+    return schedule_callback(request.phone_number, request.slot_start,
+                             note=getattr(request, "subject", ""), origin="site web", request_id=request.pk)
+
+
+def forward_web_callbacks(horizon_hours: int = 24) -> int:
+    """Pending website callback requests due within the horizon become contacts (idempotent)."""
+    try:
+        from allo.portal.live import mark_forwarded, pending_callbacks
+    except ImportError:
+        return 0
+    n = 0
+    for req in pending_callbacks(until=timezone.now() + dt.timedelta(hours=horizon_hours)):
+        call_id = schedule_callback(req.phone_number, req.due, note=req.subject, origin="site web",
+                                    request_id=req.request_id)
+        mark_forwarded(req.request_id, call_id)
+        n += 1
+    return n
+
+
+def estimated_wait_seconds(queue: str = cfg.N1_QUEUE) -> float | None:
+    """Expected wait of a newcomer on `queue`, from the live router of this process (else the
+    estimate a separate router published); None when no router runs or nobody is logged in."""
+    router = current()
+    if router is not None:
+        return router.expected_wait(queue)
+    if queue == cfg.N1_QUEUE:
+        try:
+            from allo.portal.live import estimated_wait_seconds as published
+
+            return published()
+        except ImportError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------------- reads for desks and wallboard
+
+
+def agent_state(agent: str) -> dict:
+    status = AgentStatus.objects.filter(agent=agent).first()
+    if status is None:
+        return {"state": "offline", "since_t": None, "contact": ""}
+    return {"state": status.state, "since_t": status.since_t, "contact": status.contact}
+
+
+def today_start() -> dt.datetime:
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def queue_waits() -> dict[str, dict]:
+    now = cfg.now_t()
+    rows = (Contact.objects.filter(state="queued").values("queue")
+            .annotate(waiting=Count("pk"), oldest=Min("queued_t")))
+    return {r["queue"]: {"waiting": r["waiting"], "longest_wait_s": round(max(0.0, now - (r["oldest"] or now)))}
+            for r in rows}
+
+
+def live_stats(service_level_s: int = 20) -> dict:
+    """What the wallboard shows and GET /api/supervision/live returns."""
+    from allo.org.models import Centre
+
+    waits = queue_waits()
+    queues = []
+    for centre in Centre.objects.filter(active=True).order_by("kind", "code"):
+        qid = cfg.queue_for_centre(centre)
+        w = waits.get(qid, {"waiting": 0, "longest_wait_s": 0})
+        queues.append({"name": qid, "label": centre.name, "waiting": w["waiting"],
+                       "longest_wait_s": w["longest_wait_s"], "open": cfg.always_open() or centre.is_open()})
+    agents = {s: 0 for s in ("available", "on_call", "wrap_up", "paused", "offline")}
+    for row in AgentStatus.objects.values("state").annotate(n=Count("pk")):
+        agents[row["state"]] = row["n"]
+    today = Contact.objects.filter(created__gte=today_start(), channel="call")
+    agg = today.aggregate(
+        n_offered=Count("pk"),
+        n_answered=Count("pk", filter=Q(answered=True)),
+        n_abandoned=Count("pk", filter=Q(outcome="abandoned")),
+        in_time=Count("pk", filter=Q(answered=True, waited_s__lte=service_level_s)),
+    )
+    handled = agg["n_answered"] + agg["n_abandoned"]
+    transfers = {r["transferred_to"]: r["n"] for r in today.exclude(transferred_to="").values("transferred_to")
+                 .annotate(n=Count("pk"))}
+    return {
+        "queues": queues,
+        "agents": agents,
+        "today": {"offered": agg["n_offered"], "answered": agg["n_answered"], "abandoned": agg["n_abandoned"],
+                  "service_level": round(agg["in_time"] / handled, 3) if handled else None,
+                  "service_level_target_s": service_level_s, "transfers": transfers},
+        "generated_at": timezone.now().isoformat(),
+    }
+
+
+def earlier_contacts(caller: str, exclude: str = "") -> list[Contact]:
+    if not caller:
+        return []
+    since = timezone.now() - dt.timedelta(days=settings.RETENTION_DAYS)
+    return list(Contact.objects.filter(caller=caller, created__gte=since).exclude(pk=exclude)
+                .prefetch_related("wrapups").order_by("-created")[:10])
+
+
+def record_wrap_up(contact: Contact, user, *, fiches, theme, outcome, note, level) -> WrapUp:
+    return WrapUp.objects.create(contact=contact, user=user, fiches=fiches, theme=theme, outcome=outcome,
+                                 note=note, level=level)
+
+
+def purge(days: int | None = None) -> dict[str, int]:
+    """Delete personal data older than the retention period (contacts, notes, audit, journal payloads)."""
+    from allo.contact_centre.models import CallerCardView
+
+    days = settings.RETENTION_DAYS if days is None else days
+    limit = timezone.now() - dt.timedelta(days=days)
+    wrapups = WrapUp.objects.filter(created__lt=limit).delete()[0]
+    contacts = Contact.objects.filter(created__lt=limit).delete()[0]
+    views = CallerCardView.objects.filter(created__lt=limit).delete()[0]
+    # journal inputs carry notes too: those a snapshot already covers are not needed for recovery
+    from allo.contact_centre.models import RouterSnapshot
+
+    covered = RouterSnapshot.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    journal = RouterInput.objects.filter(created__lt=limit, seq__lte=covered).delete()[0]
+    return {"contacts": contacts, "wrapups": wrapups, "audit": views, "journal": journal}

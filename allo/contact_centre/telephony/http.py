@@ -1,0 +1,67 @@
+"""Telephony connector API: calls in, commands out (see telephony/openapi.py)."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.views.decorators.http import require_http_methods
+
+from allo.accounts.access import api, public
+from allo.accounts.roles import Role
+from allo.contact_centre import services
+from allo.contact_centre.models import Contact
+from allo.contact_centre.telephony import schemas
+from allo.contact_centre.telephony.openapi import SCHEMA
+
+TELEPHONY = {"tokens": ("telephony",), "sessions": (Role.ADMINISTRATOR,)}
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"erreur": message}, status=status)
+
+
+@api(**TELEPHONY)
+@require_http_methods(["POST"])
+def create_call(request):
+    try:
+        data = schemas.call_payload(schemas.parse_json(request.body))
+    except schemas.PayloadError as exc:
+        return _error(str(exc))
+    call_id, created = services.create_call(data["caller"], data["dialed"], data["ivr_choice"], data["event_id"])
+    return JsonResponse({"call_id": call_id, "created": created}, status=201 if created else 200)
+
+
+@api(**TELEPHONY)
+@require_http_methods(["POST"])
+def hangup(request, call_id: str):
+    if not Contact.objects.filter(pk=call_id).exists():
+        return _error("Appel inconnu.", 404)
+    created = services.hangup(call_id)
+    return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
+
+
+@api(**TELEPHONY)
+@require_http_methods(["POST"])
+def callback_answer(request, call_id: str):
+    if not Contact.objects.filter(pk=call_id).exists():
+        return _error("Appel inconnu.", 404)
+    try:
+        accepted = schemas.callback_answer_payload(schemas.parse_json(request.body))
+    except schemas.PayloadError as exc:
+        return _error(str(exc))
+    created = services.callback_answer(call_id, accepted)
+    return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
+
+
+@api(**TELEPHONY)
+@require_http_methods(["GET"])
+def call_detail(request, call_id: str):
+    c = Contact.objects.filter(pk=call_id).first()
+    if c is None:
+        return _error("Appel inconnu.", 404)
+    return JsonResponse({"call_id": c.pk, "state": c.state, "queue": c.queue, "agent": c.agent,
+                         "transferred_to": c.transferred_to, "outcome": c.outcome})
+
+
+@public
+def openapi(request):
+    return JsonResponse(SCHEMA)

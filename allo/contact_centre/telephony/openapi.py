@@ -1,0 +1,76 @@
+"""OpenAPI 3.1 description of the contact centre's HTTP API, written by hand (a test checks that
+every /api/ URL of the project is documented here)."""
+
+from __future__ import annotations
+
+_ERR = {"description": "Erreur", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erreur"}}}}
+_AUTH = [{"bearer": []}, {"session": []}]
+
+SCHEMA = {
+    "openapi": "3.1.0",
+    "info": {"title": "Allô — API du centre de contacts", "version": "1.0.0",
+             "description": "Connecteur téléphonique (appels entrants, commandes) et supervision en direct. "
+                            "Authentification : `Authorization: Bearer <jeton>` (jeton issu de "
+                            "`allo token create --role telephony|supervisor`) ou session d'un agent habilité."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"}},
+        "schemas": {
+            "Erreur": {"type": "object", "properties": {"erreur": {"type": "string"}}, "required": ["erreur"]},
+            "NouvelAppel": {"type": "object", "required": ["caller", "dialed"], "additionalProperties": False,
+                            "properties": {"caller": {"type": "string", "pattern": r"^\+?[0-9]{2,15}$"},
+                                           "dialed": {"type": "string", "pattern": r"^\+?[0-9]{2,15}$"},
+                                           "ivr_choice": {"type": "string", "maxLength": 20},
+                                           "event_id": {"type": "string", "maxLength": 80,
+                                                        "description": "Rejouer le même event_id ne crée rien."}}},
+            "Commande": {"type": "object", "required": ["command", "call_id"], "properties": {
+                "command": {"enum": ["bridge", "transfer", "play", "hangup"]}, "call_id": {"type": "string"},
+                "agent": {"type": "string"}, "centre": {"type": "string"}, "announcement": {"type": "string"}}},
+        },
+    },
+    "paths": {
+        "/api/telephony/calls": {"post": {
+            "summary": "Un appel arrive sur la ligne", "security": _AUTH,
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NouvelAppel"}}}},
+            "responses": {"201": {"description": "Appel créé", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"call_id": {"type": "string"}, "created": {"type": "boolean"}}}}}},
+                "200": {"description": "Même event_id : l'appel existant"}, "400": _ERR, "401": _ERR, "403": _ERR}}},
+        "/api/telephony/calls/{call_id}": {"get": {
+            "summary": "État d'un appel", "security": _AUTH,
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "État"}, "404": _ERR}}},
+        "/api/telephony/calls/{call_id}/hangup": {"post": {
+            "summary": "L'appelant a raccroché (idempotent)", "security": _AUTH,
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"202": {"description": "Pris en compte"}, "200": {"description": "Déjà reçu"},
+                          "404": _ERR}}},
+        "/api/telephony/calls/{call_id}/callback-answer": {"post": {
+            "summary": "Réponse de l'appelant à une proposition de rappel", "security": _AUTH,
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["accepted"], "properties": {"accepted": {"type": "boolean"}}}}}},
+            "responses": {"202": {"description": "Pris en compte"}, "400": _ERR, "404": _ERR}}},
+        "/api/telephony/commands": {"get": {
+            "summary": "Flux des commandes (WebSocket : ws[s]://hôte/ws/telephony/?token=…)",
+            "description": "Connexion WebSocket. Chaque message est un objet JSON `Commande` : bridge (mettre "
+                           "en relation avec un agent), transfer (vers un centre), play (annonce), hangup.",
+            "security": [{"bearer": []}],
+            "responses": {"101": {"description": "Passage en WebSocket",
+                                  "content": {"application/json": {"schema": {
+                                      "$ref": "#/components/schemas/Commande"}}}}}}},
+        "/api/supervision/live": {"get": {
+            "summary": "Le mur d'images en JSON", "security": _AUTH,
+            "responses": {"200": {"description": "Files, agents, journée", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["queues", "agents", "today"], "properties": {
+                    "queues": {"type": "array", "items": {"type": "object", "properties": {
+                        "name": {"type": "string"}, "waiting": {"type": "integer"},
+                        "longest_wait_s": {"type": "number"}}}},
+                    "agents": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "today": {"type": "object", "properties": {
+                        "offered": {"type": "integer"}, "answered": {"type": "integer"},
+                        "abandoned": {"type": "integer"}, "service_level": {"type": ["number", "null"]}}}}}}}},
+                "401": _ERR, "403": _ERR}}},
+        "/api/openapi.json": {"get": {"summary": "Ce schéma", "responses": {"200": {"description": "OpenAPI"}}}},
+    },
+}

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from allo.contact_centre.desks import views as desks
+from allo.contact_centre.supervision import views as supervision
+from allo.contact_centre.telephony import http as telephony
+
+urlpatterns = [
+    path("api/openapi.json", telephony.openapi, name="api-openapi"),
+    path("api/telephony/calls", telephony.create_call, name="api-telephony-calls"),
+    path("api/telephony/calls/<str:call_id>", telephony.call_detail, name="api-telephony-call"),
+    path("api/telephony/calls/<str:call_id>/hangup", telephony.hangup, name="api-telephony-hangup"),
+    path("api/telephony/calls/<str:call_id>/callback-answer", telephony.callback_answer,
+         name="api-telephony-callback-answer"),
+    path("api/supervision/live", supervision.live, name="api-supervision-live"),
+    path("poste/etat/", desks.set_state, name="desk-state"),
+    path("poste/appels/<str:call_id>/fin/", desks.end_call, name="desk-end-call"),
+]
