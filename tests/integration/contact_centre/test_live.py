@@ -97,6 +97,7 @@ def test_token_command_prints_the_token_last_and_stores_a_hash(db, capsys):
     assert token not in stored.digest and len(stored.digest) == 64
 
 
+@pytest.mark.any_db
 def test_transfer_to_tax_centre_brings_the_context_to_the_expert(router, api):
     op, expert = staff("operateur"), staff("expert-impots")
     op.post(reverse("desk-state"), {"action": "ready"})
@@ -132,6 +133,7 @@ def test_transfer_to_tax_centre_brings_the_context_to_the_expert(router, api):
     assert "Supervision en direct" in wall and "wallboard.js" in wall
 
 
+@pytest.mark.any_db
 def test_restart_replays_the_journal_to_the_same_state(router, api):
     staff("operateur").post(reverse("desk-state"), {"action": "ready"})
     calls = [new_call(api, caller=f"+3361000000{i}") for i in range(4)]
