@@ -146,7 +146,8 @@ def live_stats(service_level_s: int = 20) -> dict:
 
     waits = queue_waits()
     queues = []
-    for centre in Centre.objects.filter(active=True).order_by("kind", "code"):
+    order = {"n1": 0, "specialised": 1, "informant": 2}
+    for centre in sorted(Centre.objects.filter(active=True), key=lambda c: (order.get(c.kind, 3), c.code)):
         qid = cfg.queue_for_centre(centre)
         w = waits.get(qid, {"waiting": 0, "longest_wait_s": 0})
         queues.append({"name": qid, "label": centre.name, "waiting": w["waiting"],

@@ -11,7 +11,7 @@
       var s = Math.floor((Date.now() - start) / 1000);
       var m = Math.floor(s / 60);
       chrono.textContent = m + " min " + String(s % 60).padStart(2, "0") + " s";
-      chrono.classList.toggle("fr-text--error", s > target);
+      chrono.classList.toggle("allo-depasse", s > target);
       if (s === target) document.getElementById("annonce").textContent = "Objectif de trois minutes dépassé.";
     }, 1000);
   }
