@@ -74,6 +74,8 @@ class Router:
         self._since_snapshot = 0
         self.applied = 0
         self.threaded = False  # True once run_forever() drives it
+        self._contacts: dict[str, dict] = {}  # projection updates of the current batch
+        self._agents: dict[str, dict] = {}
 
     # ------------------------------------------------------------------ recovery
 
@@ -144,7 +146,9 @@ class Router:
                         inp.seq = self.seq
                         pushes.extend(self._apply_one(inp, replay=False))
                     RouterInput.objects.bulk_update(pending, ["seq", "t", "decisions", "rejected"])
+                    self._flush_projections()
             except Exception:
+                self._contacts, self._agents = {}, {}
                 logger.exception("router step failed: reloading from the journal")
                 self.load()
                 raise
@@ -199,22 +203,23 @@ class Router:
         for d in decisions:
             if isinstance(d, ev.TimerRequest):
                 heapq.heappush(self.timers, (d.at, d.kind, json.dumps(d.ref)))
-        self._project(inp, out, t)
+        if not replay:  # a replayed input's projections were committed with its seq
+            self._project(inp, out, t)
         return out
 
     # ------------------------------------------------------------------ projections
 
     def _project(self, inp: RouterInput, decisions: list[dict], t: float) -> None:
-        engine = self.engine
-        contacts: dict[str, dict] = {}
+        """Accumulate the projection changes of one input (written once per batch)."""
+        contacts = self._contacts
         if inp.type == "ContactArrived":
             contacts.setdefault(str(inp.payload["contact"]), {})["arrived_t"] = t
         for d in decisions:
             kind = d["type"]
             if kind == "AgentStateChanged":
-                AgentStatus.objects.update_or_create(
-                    agent=d["agent"], defaults={"state": d["state"], "since_t": d["t"], "level": d["level"],
-                                                "contact": str(d["contact"] or "") if d["state"] == "on_call" else ""})
+                self._agents[d["agent"]] = {
+                    "state": d["state"], "since_t": d["t"], "level": d["level"],
+                    "contact": ""}  # on a new call, its contact comes with the Assign below
                 continue
             if "contact" not in d:
                 continue
@@ -224,13 +229,13 @@ class Router:
             elif kind == "Assign":
                 fields.update(state="connected", queue=d["queue"], level=d["level"], agent=d["agent"],
                               offered_t=d["t"], waited_s=d["waited"], answered=True, context=d["context"])
-                if d["agent"] in engine.agents and engine.agents[d["agent"]].state == "on_call":
-                    AgentStatus.objects.update_or_create(
-                        agent=d["agent"], defaults={"state": "on_call", "since_t": d["t"], "level": d["level"],
-                                                    "contact": str(d["contact"])})
+                agent = self.engine.agents.get(d["agent"])
+                if agent is not None:
+                    self._agents.setdefault(d["agent"], {"state": "on_call", "since_t": d["t"], "level": d["level"]})
+                    self._agents[d["agent"]]["contact"] = str(d["contact"])
             elif kind == "Transferred":
                 fields.update(transferred_to=d["domain"], state="transferring")
-                c = engine.contacts.get(d["contact"])
+                c = self.engine.contacts.get(d["contact"])
                 if c is not None:
                     fields["context"] = c.context
             elif kind == "ProposeCallback":
@@ -239,11 +244,21 @@ class Router:
                 fields.update(state="scheduled", queue=d["queue"])
             elif kind == "ContactEnded":
                 fields.update(state=d["state"], outcome=d["state"])
-                if d.get("waited") is not None and kind != "Assign":
-                    fields.setdefault("waited_s", d["waited"])
+                if d.get("waited") is not None and d["state"] == "abandoned":
+                    fields["waited_s"] = d["waited"]
+
+    def _flush_projections(self) -> None:
+        contacts, agents = self._contacts, self._agents
+        self._contacts, self._agents = {}, {}
         for call_id, fields in contacts.items():
             if fields:
                 Contact.objects.filter(pk=call_id).update(**fields)
+        if agents:
+            known = set(AgentStatus.objects.filter(agent__in=list(agents)).values_list("agent", flat=True))
+            AgentStatus.objects.bulk_create(
+                [AgentStatus(agent=a, **f) for a, f in agents.items() if a not in known], ignore_conflicts=True)
+            for agent in known:
+                AgentStatus.objects.filter(agent=agent).update(**agents[agent])
 
     # ------------------------------------------------------------------ timers
 
