@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
+import json
 import os
+import queue
 import random
 import signal
 import socket
@@ -81,6 +84,7 @@ class Bench:
         self.router: subprocess.Popen | None = None
         self.web: subprocess.Popen | None = None
         self.sent: dict[str, float] = {}  # call id -> wall time the POST started
+        self.http: list[float] = []  # POST round trips (s)
         self.errors = 0
         self.lock = threading.Lock()
 
@@ -121,27 +125,39 @@ class Bench:
                 except subprocess.TimeoutExpired:
                     proc.kill()
 
-    def post_call(self, n: int, phase: str) -> None:
-        import json
-
-        body = json.dumps({"caller": f"+336{n:08d}", "dialed": "3939", "event_id": f"{phase}-{n}"}).encode()
-        req = urllib.request.Request(self.base + "/api/telephony/calls", data=body, method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+    def post_call(self, n: int, phase: str, conn: http.client.HTTPConnection) -> http.client.HTTPConnection:
+        """One POST on a kept-alive connection (a connector keeps its connections open)."""
+        body = json.dumps({"caller": f"+336{n:08d}", "dialed": "3939", "event_id": f"{phase}-{n}"})
         t0 = time.time()
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                call_id = json.loads(resp.read())["call_id"]
-        except OSError:
+            conn.request("POST", "/api/telephony/calls", body=body, headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+            resp = conn.getresponse()
+            call_id = json.loads(resp.read())["call_id"]
+        except (OSError, http.client.HTTPException, ValueError, KeyError):
+            conn.close()
             with self.lock:
                 self.errors += 1
-            return
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         with self.lock:
             self.sent[call_id] = t0
+            self.http.append(time.time() - t0)
+        return conn
 
-    def load(self, rate: float, duration: float, phase: str, during=None) -> int:
-        """Poisson arrivals at `rate`/s for `duration` s from a few client threads."""
+    def load(self, rate: float, duration: float, phase: str, during=None, clients: int = 16) -> int:
+        """Poisson arrivals at `rate`/s for `duration` s, sent by a pool of kept-alive client connections."""
         rng = random.Random(7)
-        threads: list[threading.Thread] = []
+        jobs: queue.Queue = queue.Queue()
+
+        def client():
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            while (job := jobs.get()) is not None:
+                conn = self.post_call(job, phase, conn)
+            conn.close()
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
         start = time.monotonic()
         at = start
         n = 0
@@ -152,12 +168,10 @@ class Bench:
                 fired = True
                 threading.Thread(target=during).start()
             n += 1
-            t = threading.Thread(target=self.post_call, args=(n, phase))
-            t.start()
-            threads.append(t)
+            jobs.put(n)
             at += rng.expovariate(rate)
-            if len(threads) > 200:
-                threads = [x for x in threads if x.is_alive()]
+        for _ in threads:
+            jobs.put(None)
         for t in threads:
             t.join()
         return n
@@ -205,6 +219,15 @@ class Bench:
                 "ended": sum(1 for c in calls if ended[c] == 1), "replay_load_s": round(load_s, 3),
                 "journal_inputs": replay.seq}
 
+    def journal_waits(self, calls: set[str]) -> list[float]:
+        """From the input's commit (its `created`) to the router applying it (its `t`)."""
+        from allo.contact_centre.models import RouterInput
+        from allo.contact_centre.router.config import t_of
+
+        return [t - t_of(created) for payload, created, t in RouterInput.objects.filter(
+            type="ContactArrived", seq__isnull=False).values_list("payload", "created", "t")
+            if payload["contact"] in calls]
+
     def latencies(self, calls: set[str]) -> list[float]:
         from allo.contact_centre.models import RouterInput
         from allo.contact_centre.router.config import EPOCH_DT
@@ -243,7 +266,7 @@ def main(argv=None) -> int:
         bench.setup()
         from allo.contact_centre.callgen import VirtualAgents
 
-        agents = VirtualAgents(args.agents, args.talk, 0.0, 1.0, poll=0.02)
+        agents = VirtualAgents(args.agents, args.talk, 0.0, 1.0, poll=0.05)
         agents.start()
         time.sleep(2)
         print(f"== load: {args.rate:g} calls/s for {args.duration:g} s, {args.agents} virtual agents, "
@@ -260,6 +283,10 @@ def main(argv=None) -> int:
               f"{bench.errors}")
         print(f"  arrival→offer (POST sent → router's Assign): n={len(lat)} p50 {1000 * pct(lat, 50):.1f} ms, "
               f"p95 {1000 * pct(lat, 95):.1f} ms, p99 {1000 * pct(lat, 99):.1f} ms, max {1000 * max(lat):.1f} ms")
+        jw = bench.journal_waits(calls)
+        print(f"  of which: HTTP POST round trip p50 {1000 * pct(bench.http, 50):.1f} ms, p99 "
+              f"{1000 * pct(bench.http, 99):.1f} ms; journal insert → router applies p50 {1000 * pct(jw, 50):.1f} ms, "
+              f"p99 {1000 * pct(jw, 99):.1f} ms")
         print(f"  accounting: {acc}")
 
         print(f"== crash: {args.rate:g} calls/s for {args.crash_duration:g} s, router SIGKILLed halfway and restarted")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from allo.contact_centre.models import ApiToken
 
@@ -17,10 +18,29 @@ def create_token(role: str, label: str = "") -> str:
         raise ValueError(f"rôle inconnu : {role}")
     token = f"allo_{role[:4]}_{secrets.token_urlsafe(32)}"
     ApiToken.objects.create(role=role, digest=digest(token), label=label)
+    _cache.pop(digest(token), None)
     return token
 
 
+CACHE_SECONDS = 10.0  # a revoked token stops working in every worker within this delay
+_cache: dict[str, tuple[float, str | None]] = {}
+
+
 def token_role(token: str) -> str | None:
+    """The role of a valid token, else None (answers cached briefly: the connector calls many times a second)."""
     if not token:
         return None
-    return ApiToken.objects.filter(digest=digest(token), revoked=False).values_list("role", flat=True).first()
+    key = digest(token)
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    role = ApiToken.objects.filter(digest=key, revoked=False).values_list("role", flat=True).first()
+    if len(_cache) > 1000:
+        _cache.clear()
+    _cache[key] = (now + CACHE_SECONDS, role)
+    return role
+
+
+def forget_cached() -> None:
+    _cache.clear()

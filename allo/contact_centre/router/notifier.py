@@ -78,6 +78,19 @@ def send_many(decisions: list[dict]) -> None:
             return  # nobody listens yet in this process
         asyncio.run_coroutine_threadsafe(_send_all(layer, messages), loop)
         return
-    from asgiref.sync import async_to_sync
+    # a shared layer (Redis): one long-lived loop of our own, so connections are reused
+    asyncio.run_coroutine_threadsafe(_send_all(layer, messages), _own_loop())
 
-    async_to_sync(_send_all)(layer, messages)
+
+_private_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _own_loop() -> asyncio.AbstractEventLoop:
+    global _private_loop
+    if _private_loop is None:
+        import threading
+
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="allo-router-push", daemon=True).start()
+        _private_loop = loop
+    return _private_loop

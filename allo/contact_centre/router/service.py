@@ -145,7 +145,7 @@ class Router:
                         self.seq += 1
                         inp.seq = self.seq
                         pushes.extend(self._apply_one(inp, replay=False))
-                    RouterInput.objects.bulk_update(pending, ["seq", "t", "decisions", "rejected"])
+                    self._record(pending)
                     self._flush_projections()
             except Exception:
                 self._contacts, self._agents = {}, {}
@@ -159,6 +159,16 @@ class Router:
         if self.push and pushes:
             notifier.send_many(pushes)
         return len(pending)
+
+    @staticmethod
+    def _record(inputs: list[RouterInput]) -> None:
+        """Store each input's seq, time and decisions (one executemany: bulk_update costs more CPU)."""
+        table = RouterInput._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET seq = %s, t = %s, decisions = %s, rejected = %s WHERE id = %s",
+                [(i.seq, i.t, json.dumps(i.decisions), i.rejected, i.pk) for i in inputs],
+            )
 
     def _event(self, inp: RouterInput, t: float):
         data = dict(inp.payload)
@@ -248,17 +258,27 @@ class Router:
                     fields["waited_s"] = d["waited"]
 
     def _flush_projections(self) -> None:
+        """Write the batch's projection changes: one executemany per shape (pipelined on psycopg 3)."""
         contacts, agents = self._contacts, self._agents
         self._contacts, self._agents = {}, {}
+        groups: dict[tuple, list] = {}
         for call_id, fields in contacts.items():
             if fields:
-                Contact.objects.filter(pk=call_id).update(**fields)
-        if agents:
-            known = set(AgentStatus.objects.filter(agent__in=list(agents)).values_list("agent", flat=True))
-            AgentStatus.objects.bulk_create(
-                [AgentStatus(agent=a, **f) for a, f in agents.items() if a not in known], ignore_conflicts=True)
-            for agent in known:
-                AgentStatus.objects.filter(agent=agent).update(**agents[agent])
+                names = tuple(sorted(fields))
+                groups.setdefault(names, []).append(
+                    [json.dumps(fields[n]) if n == "context" else fields[n] for n in names] + [call_id])
+        table = Contact._meta.db_table
+        with connection.cursor() as cursor:
+            for names, rows in groups.items():
+                sets = ", ".join(f"{n} = %s" for n in names)
+                cursor.executemany(f"UPDATE {table} SET {sets} WHERE call_id = %s", rows)
+            if agents:
+                cursor.executemany(
+                    f"INSERT INTO {AgentStatus._meta.db_table} (agent, state, since_t, level, contact) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (agent) DO UPDATE SET state = EXCLUDED.state, "
+                    "since_t = EXCLUDED.since_t, level = EXCLUDED.level, contact = EXCLUDED.contact",
+                    [(a, f["state"], f["since_t"], f["level"], f.get("contact", "")) for a, f in agents.items()],
+                )
 
     # ------------------------------------------------------------------ timers
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from allo.contact_centre.models import ApiToken
-from allo.contact_centre.tokens import create_token, digest
+from allo.contact_centre.tokens import create_token, digest, forget_cached
 
 
 class Command(BaseCommand):
@@ -20,6 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, role, label, token, **options):
         if action == "revoke":
             n = ApiToken.objects.filter(digest=digest(token)).update(revoked=True)
+            forget_cached()
             if not n:
                 raise CommandError("Jeton inconnu.")
             self.stdout.write("Jeton révoqué.")
