@@ -79,10 +79,11 @@ class Bench:
         }
         if redis_up():
             self.env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5")
-        self.port = spare_port()
+        self.ports = [spare_port() for _ in range(args.web_workers)]
+        self.port = self.ports[0]
         self.base = f"http://127.0.0.1:{self.port}"
         self.router: subprocess.Popen | None = None
-        self.web: subprocess.Popen | None = None
+        self.webs: list[subprocess.Popen] = []
         self.sent: dict[str, float] = {}  # call id -> wall time the POST started
         self.http: list[float] = []  # POST round trips (s)
         self.errors = 0
@@ -101,23 +102,26 @@ class Bench:
 
         self.token = create_token("telephony", "bench")
         self.start_router()
-        self.web = subprocess.Popen([ALLO, "serve", "--no-router", "--no-callgen", "--port", str(self.port)],
-                                    env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.base + "/healthz", timeout=1).read()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit("allo serve did not start")
+        for port in self.ports:  # several web workers, as in production (behind a load balancer)
+            self.webs.append(subprocess.Popen([ALLO, "serve", "--no-router", "--no-callgen", "--port", str(port)],
+                                              env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for port in self.ports:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("allo serve did not start") from None
+                    time.sleep(0.2)
 
     def start_router(self) -> None:
         self.router = subprocess.Popen([ALLO, "router"], env=self.env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
 
     def teardown(self) -> None:
-        for proc in (self.router, self.web):
+        for proc in (self.router, *self.webs):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 try:
@@ -138,7 +142,7 @@ class Bench:
             conn.close()
             with self.lock:
                 self.errors += 1
-            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            return http.client.HTTPConnection(conn.host, conn.port, timeout=10)
         with self.lock:
             self.sent[call_id] = t0
             self.http.append(time.time() - t0)
@@ -149,13 +153,13 @@ class Bench:
         rng = random.Random(7)
         jobs: queue.Queue = queue.Queue()
 
-        def client():
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        def client(port):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             while (job := jobs.get()) is not None:
                 conn = self.post_call(job, phase, conn)
             conn.close()
 
-        threads = [threading.Thread(target=client) for _ in range(clients)]
+        threads = [threading.Thread(target=client, args=(self.ports[k % len(self.ports)],)) for k in range(clients)]
         for t in threads:
             t.start()
         start = time.monotonic()
@@ -250,6 +254,7 @@ def main(argv=None) -> int:
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--talk", type=float, default=2.0, help="mean talk time of virtual agents (s)")
     parser.add_argument("--crash-duration", type=float, default=30)
+    parser.add_argument("--web-workers", type=int, default=1, help="allo serve processes (clients spread over them)")
     parser.add_argument("--quick", action="store_true", help="10 calls/s for 10 s, 50 agents, 10 s crash phase")
     args = parser.parse_args(argv)
     if args.quick:
@@ -264,13 +269,19 @@ def main(argv=None) -> int:
     bench = Bench(args)
     try:
         bench.setup()
-        from allo.contact_centre.callgen import VirtualAgents
+        # the virtual agents are a process of their own, as desks would be (callgen with no arrivals)
+        agents = subprocess.Popen([ALLO, "callgen", "--rate", "0", "--duration", "0", "--virtual-agents",
+                                   str(args.agents), "--talk", str(args.talk), "--transfer-share", "0", "--url", bench.base],
+                                  env=bench.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        from allo.contact_centre.models import AgentStatus
 
-        agents = VirtualAgents(args.agents, args.talk, 0.0, 1.0, poll=0.05)
-        agents.start()
-        time.sleep(2)
+        deadline = time.monotonic() + 30
+        while AgentStatus.objects.filter(state="available").count() < args.agents:
+            if time.monotonic() > deadline:
+                raise SystemExit("the virtual agents did not log in")
+            time.sleep(0.2)
         print(f"== load: {args.rate:g} calls/s for {args.duration:g} s, {args.agents} virtual agents, "
-              f"router and web in separate processes ({'Redis' if 'REDIS_URL' in bench.env else 'no'} channel layer)")
+              f"router and {args.web_workers} web worker(s) in separate processes ({'Redis' if 'REDIS_URL' in bench.env else 'no'} channel layer)")
         t0 = time.monotonic()
         n = bench.load(args.rate, args.duration, "load")
         elapsed = time.monotonic() - t0
@@ -312,8 +323,8 @@ def main(argv=None) -> int:
         print(f"  arrival→offer during the crash phase: p50 {1000 * pct(lat, 50):.1f} ms, p99 "
               f"{1000 * pct(lat, 99):.1f} ms, max {1000 * max(lat):.1f} ms (1 s outage + restart)")
         print(f"  accounting: {acc}")
-        agents.halt.set()
-        agents.join(timeout=5)
+        agents.terminate()
+        agents.wait(timeout=10)
         ok = all(a["lost"] == 0 and a["duplicated"] == 0 for a in (first, acc))
         print("== every contact accounted for" if ok else "== CONTACTS LOST OR DUPLICATED")
         return 0 if ok else 1

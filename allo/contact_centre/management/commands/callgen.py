@@ -17,11 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("--token", default="", help="jeton telephony (créé s'il manque)")
         parser.add_argument("--virtual-agents", type=int, default=0, help="agents simulés qui répondent")
         parser.add_argument("--talk", type=float, default=20, help="durée moyenne de conversation simulée (s)")
+        parser.add_argument("--transfer-share", type=float, default=0.1,
+                            help="part des appels que les agents simulés transfèrent au niveau 2 (défaut 0,1)")
         parser.add_argument("--seed", type=int, default=None)
 
-    def handle(self, *args, rate, duration, url, token, virtual_agents, talk, seed, **options):
+    def handle(self, *args, rate, duration, url, token, virtual_agents, talk, transfer_share, seed, **options):
         gen = CallGenerator(url, token=token or None, rate=rate, virtual_agents=virtual_agents, talk_s=talk,
-                            seed=seed)
+                            transfer_share=transfer_share, seed=seed)
         stats = gen.run(duration)
         self.stdout.write(f"Appels envoyés : {stats['sent']}, erreurs : {stats['errors']}, "
                           f"raccrochés : {stats['hangups']}")
