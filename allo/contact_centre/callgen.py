@@ -88,7 +88,7 @@ class CallGenerator:
             agents.start()
         patience: list[tuple[float, str]] = []
         end = time.monotonic() + duration if duration else float("inf")
-        next_at = time.monotonic()
+        next_at = time.monotonic() if self.rate > 0 else float("inf")  # rate 0: virtual agents only
         n = 0
         while not self.stop.is_set() and time.monotonic() < end:
             now = time.monotonic()
