@@ -254,6 +254,7 @@ def main(argv=None) -> int:
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--talk", type=float, default=2.0, help="mean talk time of virtual agents (s)")
     parser.add_argument("--crash-duration", type=float, default=30)
+    parser.add_argument("--agents-process", action="store_true", help="run the virtual agents in a separate process")
     parser.add_argument("--web-workers", type=int, default=1, help="allo serve processes (clients spread over them)")
     parser.add_argument("--quick", action="store_true", help="10 calls/s for 10 s, 50 agents, 10 s crash phase")
     args = parser.parse_args(argv)
@@ -269,10 +270,16 @@ def main(argv=None) -> int:
     bench = Bench(args)
     try:
         bench.setup()
-        # the virtual agents are a process of their own, as desks would be (callgen with no arrivals)
-        agents = subprocess.Popen([ALLO, "callgen", "--rate", "0", "--duration", "0", "--virtual-agents",
-                                   str(args.agents), "--talk", str(args.talk), "--transfer-share", "0", "--url", bench.base],
-                                  env=bench.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if args.agents_process:  # the virtual agents as a process of their own (callgen with no arrivals)
+            agents = subprocess.Popen([ALLO, "callgen", "--rate", "0", "--duration", "0", "--virtual-agents",
+                                       str(args.agents), "--talk", str(args.talk), "--transfer-share", "0",
+                                       "--url", bench.base], env=bench.env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        else:  # in this process: they write journal inputs as the desks' web workers would
+            from allo.contact_centre.callgen import VirtualAgents
+
+            agents = VirtualAgents(args.agents, args.talk, 0.0, 1.0, poll=0.05)
+            agents.start()
         from allo.contact_centre.models import AgentStatus
 
         deadline = time.monotonic() + 30
@@ -323,8 +330,12 @@ def main(argv=None) -> int:
         print(f"  arrival→offer during the crash phase: p50 {1000 * pct(lat, 50):.1f} ms, p99 "
               f"{1000 * pct(lat, 99):.1f} ms, max {1000 * max(lat):.1f} ms (1 s outage + restart)")
         print(f"  accounting: {acc}")
-        agents.terminate()
-        agents.wait(timeout=10)
+        if args.agents_process:
+            agents.terminate()
+            agents.wait(timeout=10)
+        else:
+            agents.halt.set()
+            agents.join(timeout=5)
         ok = all(a["lost"] == 0 and a["duplicated"] == 0 for a in (first, acc))
         print("== every contact accounted for" if ok else "== CONTACTS LOST OR DUPLICATED")
         return 0 if ok else 1
