@@ -275,6 +275,7 @@ def main(argv=None) -> int:
                                        str(args.agents), "--talk", str(args.talk), "--transfer-share", "0",
                                        "--url", bench.base], env=bench.env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
+            bench.webs.append(agents)  # stopped with the servers whatever happens
         else:  # in this process: they write journal inputs as the desks' web workers would
             from allo.contact_centre.callgen import VirtualAgents
 
