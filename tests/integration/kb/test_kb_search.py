@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 # Questions of our own (not from the evaluation sets) with the demo fiche that answers them.
 OWN_QUESTIONS = [
     ("j'ai égaré ma carte d'identité dans le métro", "cni-perte-vol"),
-    ("renouveler mon passeport qui expire le mois prochain", "passeport-renouvellement"),
+    ("renouveler mon passeport qui expire le mois prochain", "passeport-majeur"),
 ]
 
 
@@ -58,21 +58,19 @@ def test_htmx_gets_the_results_partial_only(operator):
 
 @pytest.mark.parametrize("question, expected", OWN_QUESTIONS)
 def test_demo_kb_answers_our_own_questions_in_the_top_three(demo, question, expected):
-    if not Fiche.objects.filter(pk=expected).exists():
-        pytest.skip(f"demo fiche {expected} not present")
     hits = [hit.id for hit in search_index().search(question).hits[:3]]
     assert expected in hits
 
 
 def test_editor_synonyms_change_the_index(demo):
     before = search_index()
-    assert before.search("zorglouf renouveler").low_confidence
+    assert before.search("zorglouf").low_confidence
     Synonym.objects.create(terms="zorglouf, carte d'identité")
     after = search_index()
     assert after is not before
-    via_synonym = after.search("renouveler zorglouf")
+    via_synonym = after.search("zorglouf")
     assert not via_synonym.low_confidence
-    assert via_synonym.hits[0].id == after.search("renouveler carte d'identité").hits[0].id
+    assert via_synonym.hits[0].id == after.search("carte d'identité").hits[0].id
 
 
 @pytest.mark.any_db
