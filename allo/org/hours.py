@@ -52,14 +52,16 @@ class CentreStatus:
 
 
 def centre_status(centre, now: dt.datetime | None = None) -> CentreStatus:
+    return status_from_hours(centre, opening_hours_for(centre), now)
+
+
+def status_from_hours(centre, hours: OpeningHours, now: dt.datetime | None = None) -> CentreStatus:
+    """A centre's status from hours already built (callers may cache the hours, not the status)."""
     now = now or local_now()
-    hours = opening_hours_for(centre)
     ranges = sorted(hours.weekly.get(now.weekday(), []))
     is_open = centre.active and hours.is_open(now)
-    closes_at = next((end for start, end in ranges if start <= now.time() < end), None) if is_open else None
-    reason = ""
-    if not is_open:
-        reason = hours.closed_reason(now.date()) or ""
+    closing = hours.closing_time(now) if is_open else None
+    reason = "" if is_open else hours.closed_reason(now.date()) or ""
     weekly = [
         f"{WEEKDAY_LABELS[day]} : {_fmt(sorted(hours.weekly[day]))}" for day in range(7) if hours.weekly.get(day)
     ]
@@ -67,7 +69,7 @@ def centre_status(centre, now: dt.datetime | None = None) -> CentreStatus:
         centre=centre,
         is_open=is_open,
         reason=reason,
-        closes_at=closes_at,
+        closes_at=closing.time() if closing else None,
         next_opening=None if is_open else hours.next_opening(now),
         today=_fmt(ranges) if ranges and not reason else "",
         weekly=weekly,

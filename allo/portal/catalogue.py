@@ -196,18 +196,6 @@ def related_fiches(fiche: PublicFiche, limit: int = 5) -> list[FicheLink]:
 # --- The line: number, hours, status -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LineStatus:
-    """What the public pages show of the line's status now (same fields as allo.org.hours.CentreStatus)."""
-
-    is_open: bool
-    reason: str
-    closes_at: dt.time | None
-    next_opening: dt.datetime | None
-    today: str
-    weekly: list[str]
-
-
 def _line_and_hours():
     from allo.org.hours import opening_hours_for
     from allo.org.models import ServiceLine
@@ -218,10 +206,6 @@ def _line_and_hours():
     return line, opening_hours_for(line.platform)
 
 
-def _hours_text(ranges: list[tuple[dt.time, dt.time]]) -> str:
-    return ", ".join(f"{a:%H}h{a:%M}–{b:%H}h{b:%M}" for a, b in ranges)
-
-
 def line_status():
     """(line, status) for the public pages: the line and its hours cached, the status computed now."""
     from allo.org import hours as org_hours
@@ -229,16 +213,4 @@ def line_status():
     line, hours = cached("line", LINE_VERSION_KEY, "current", _line_and_hours)
     if line is None:
         return None, None
-    now = org_hours.local_now()
-    ranges = sorted(hours.weekly.get(now.weekday(), []))
-    is_open = line.platform.active and hours.is_open(now)
-    closed_reason = hours.closed_reason(now.date()) or ""
-    return line, LineStatus(
-        is_open=is_open,
-        reason="" if is_open else closed_reason,
-        closes_at=next((end for start, end in ranges if start <= now.time() < end), None) if is_open else None,
-        next_opening=None if is_open else hours.next_opening(now),
-        today=_hours_text(ranges) if ranges and not closed_reason else "",
-        weekly=[f"{org_hours.WEEKDAY_LABELS[day]} : {_hours_text(sorted(hours.weekly[day]))}"
-                for day in range(7) if hours.weekly.get(day)],
-    )
+    return line, org_hours.status_from_hours(line.platform, hours)
