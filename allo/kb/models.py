@@ -116,14 +116,25 @@ class Fiche(models.Model):
     def search_body(self) -> str:
         return "\n".join(content.plain_text(text) for text in self.sections.values())
 
+    def save_with_reason(self, user, reason: str) -> None:
+        """Save, keeping who and why in this version's history record."""
+        self._change_reason = reason
+        self._history_user = user
+        self.save()
+
     def publish(self, user, reason: str) -> None:
         """A new published version, with who and why kept in the history."""
         self.status = Fiche.Status.PUBLISHED
         self.version += 1
         self.published_at = timezone.now()
-        self._change_reason = reason
-        self._history_user = user
-        self.save()
+        self.save_with_reason(user, reason)
+
+    def save_revision(self, user, reason: str) -> None:
+        """An edit: on a published fiche it publishes a new version, otherwise it is saved as is."""
+        if self.status == Fiche.Status.PUBLISHED:
+            self.publish(user, reason)
+        else:
+            self.save_with_reason(user, reason)
 
 
 class CorrectionProposal(models.Model):

@@ -130,16 +130,14 @@ def import_records(records: list[tuple[str, dict]], *, source: str, user=None, r
         except ImportFailed as exc:
             errors.append(str(exc))
             continue
-        fiche._change_reason = reason
-        fiche._history_user = user
         if keep_state:
             fiche.status = record.get("status") or Fiche.Status.DRAFT
             fiche.version = int(record.get("version") or 0)
-            fiche.save()
+            fiche.save_with_reason(user, reason)
         elif publish:
             fiche.publish(user, reason)
         else:
-            fiche.save()
+            fiche.save_with_reason(user, reason)
         (report.updated if existing else report.created).append(fiche.id)
     if errors:
         transaction.set_rollback(True)

@@ -107,12 +107,8 @@ def review_proposal(request, pk: int):
             proposal.save()
             if accepted and proposal.section and proposal.proposed_text.strip():
                 fiche.sections = {**fiche.sections, proposal.section: proposal.proposed_text.strip()}
-                reason = f"Correction proposée par {proposal.author.get_full_name() or proposal.author}"
-                if fiche.status == Fiche.Status.PUBLISHED:
-                    fiche.publish(request.user, f"{reason} : {proposal.reason[:200]}")
-                else:
-                    fiche._change_reason, fiche._history_user = reason, request.user
-                    fiche.save()
+                author = proposal.author.get_full_name() or proposal.author
+                fiche.save_revision(request.user, f"Correction proposée par {author} : {proposal.reason[:200]}")
         messages.success(request, "Proposition acceptée." if accepted else "Proposition refusée.")
         return redirect("space-editor")
     return render(request, "kb/review.html", {"proposal": proposal, "fiche": proposal.fiche, "form": form})
@@ -124,12 +120,7 @@ def fiche_edit(request, fiche_id: str | None = None):
     form = FicheForm(request.POST or None, instance=fiche)
     if request.method == "POST" and form.is_valid():
         fiche = form.save(commit=False)
-        reason = form.cleaned_data["reason"]
-        if fiche.status == Fiche.Status.PUBLISHED:
-            fiche.publish(request.user, reason)  # editing a published fiche publishes a new version
-        else:
-            fiche._change_reason, fiche._history_user = reason, request.user
-            fiche.save()
+        fiche.save_revision(request.user, form.cleaned_data["reason"])
         messages.success(request, "Fiche enregistrée.")
         return redirect("kb-fiche", fiche_id=fiche.pk)
     return render(request, "kb/edit.html", {"fiche": fiche, "form": form})
@@ -155,9 +146,7 @@ def fiche_transition(request, fiche_id: str, action: str):
         fiche.publish(request.user, reason or "Publication après relecture")
     else:
         fiche.status = Fiche.Status.IN_REVIEW if action == "submit" else Fiche.Status.ARCHIVED
-        fiche._change_reason = reason or {"submit": "Soumise à relecture", "archive": "Archivée"}[action]
-        fiche._history_user = request.user
-        fiche.save()
+        fiche.save_with_reason(request.user, reason or {"submit": "Soumise à relecture", "archive": "Archivée"}[action])
     messages.success(request, f"Fiche « {fiche.title} » : {fiche.get_status_display().lower()}.")
     return redirect("kb-fiche", fiche_id=fiche.pk)
 

@@ -141,3 +141,12 @@ def test_fiches_past_their_review_date_are_listed_for_editors(client, theme, dem
     client.force_login(User.objects.get(username="redacteur"))
     html = client.get(reverse("space-editor")).content.decode()
     assert "Fiche à revoir" in html and "Fiche à jour" not in html
+
+
+@pytest.mark.any_db
+def test_a_long_reason_is_kept_whole_in_the_history(theme, demo):
+    """PostgreSQL enforces column lengths: the reason of a version is free text."""
+    fiche = make_fiche(theme)
+    reason = "Correction proposée par un opérateur : " + "le montant a changé au 1er avril. " * 8
+    fiche.publish(User.objects.get(username="redacteur"), reason)
+    assert fiche.history.latest().history_change_reason == reason
