@@ -315,6 +315,13 @@ class Engine:
             for q in group:
                 q.staffed -= 1
 
+    def _withdraw(self, agent: Agent, state: AgentState) -> None:
+        """An available agent stops taking calls (logout or pause)."""
+        for pool in agent.pools:
+            del pool[agent]
+        self._unstaff(agent)
+        self._set_state(agent, state)
+
     def _agent(self, agent_id) -> Agent:
         try:
             return self.agents[agent_id]
@@ -454,10 +461,7 @@ class Engine:
         agent = self._agent(e.agent)
         state = agent.state
         if state is AVAILABLE:
-            for pool in agent.pools:
-                del pool[agent]
-            self._unstaff(agent)
-            self._set_state(agent, OFFLINE)
+            self._withdraw(agent, OFFLINE)
         elif state is PAUSED:
             self._set_state(agent, OFFLINE)
         elif state is ON_CALL or state is WRAP_UP:
@@ -467,10 +471,7 @@ class Engine:
         agent = self._agent(e.agent)
         state = agent.state
         if state is AVAILABLE:
-            for pool in agent.pools:
-                del pool[agent]
-            self._unstaff(agent)
-            self._set_state(agent, PAUSED)
+            self._withdraw(agent, PAUSED)
         elif (state is ON_CALL or state is WRAP_UP) and agent.pending is None:
             agent.pending = PAUSED  # a pending logout wins over a pause
 
