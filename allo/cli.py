@@ -27,6 +27,10 @@ Commands:
   simulate                  simulate the contact centre with the routing engine
   erlang                    Erlang C / Erlang A staffing figures
   staffing                  agents needed per interval for a scenario
+  router                    the live router as its own process (production)
+  token create --role R     an API token (telephony or supervisor)
+  callgen                   drive the telephony API like a connector
+  purge, portal_purge       delete personal data past the retention period
   <django command>          any Django management command (migrate, createsuperuser, ...)
 
 Run 'allo <command> --help' for a command's options.
