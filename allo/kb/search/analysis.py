@@ -24,7 +24,7 @@ vos votre vous y est sont suis es sommes êtes ai as avons avez ont avait avais 
 fait font faire faut doit dois dois-je peut peux puis-je pouvez veux veut voudrais vais va
 comment quel quels quelle quelles quand combien pourquoi est-ce si alors donc car aussi très trop plus
 moins bien tout tous toute toutes rien aucun aucune autre autres encore déjà ici là
-svp bonjour merci madame monsieur euh ben bah oui non voilà c'est savoir
+svp bonjour merci madame monsieur euh ben bah oui non voilà c'est savoir cherche cherchais
 depuis pendant avant après jamais toujours vraiment beaucoup peu chose choses quelque quelqu
 truc machin bon ok ah oh hein dire dit aller vas allez vont ceci lequel laquelle
 deux trois quatre cinq six sept huit neuf dix quelques plusieurs certain certaine certains
