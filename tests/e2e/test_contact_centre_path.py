@@ -3,12 +3,14 @@ to the tax centre → the N2 expert sees the context → wraps up → the wallbo
 
 The live server is WSGI (no WebSocket), so the desks are reloaded here instead of waiting for the
 push (the push itself is covered by the consumer tests). The router runs in a thread, as in
-`allo serve`. Screenshots of each desk go to docs/screenshots/.
+`allo serve`. Screenshots of each desk are taken on the way; with ALLO_UPDATE_SCREENSHOTS=1 they
+replace the README's ones in docs/screenshots/ (otherwise a test run leaves the tree clean).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 from pathlib import Path
@@ -16,7 +18,12 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shots(tmp_path):
+    return DOCS_SHOTS if os.environ.get("ALLO_UPDATE_SCREENSHOTS") == "1" else tmp_path
 
 
 @pytest.fixture
@@ -52,7 +59,7 @@ def reload_until(page, selector, timeout=10.0):
     raise AssertionError(f"{selector} never appeared")
 
 
-def test_call_answered_transferred_to_tax_centre_and_counted(browser, demo_live, live_router):
+def test_call_answered_transferred_to_tax_centre_and_counted(browser, demo_live, live_router, shots):
     from allo.contact_centre.tokens import create_token
 
     base = demo_live.url
@@ -82,15 +89,15 @@ def test_call_answered_transferred_to_tax_centre_and_counted(browser, demo_live,
     operator.click("label[for=dest-impots]")
     operator.fill("#question", "Revenus perçus à l'étranger")
     operator.fill("#note", "Appelant expatrié, déclaration 2042")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    operator.screenshot(path=str(SHOTS / "desk-operator.png"), full_page=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    operator.screenshot(path=str(shots / "desk-operator.png"), full_page=True)
     operator.click("#bouton-cloturer")
 
     context = reload_until(expert, "#contexte-transfert")
     assert "Appelant expatrié" in context.inner_text()
     assert "Revenus perçus à l'étranger" in context.inner_text()
     assert expert.locator(f"a[href$='/base/fiches/{fiche_id}/proposer/']").count() == 1
-    expert.screenshot(path=str(SHOTS / "desk-expert.png"), full_page=True)
+    expert.screenshot(path=str(shots / "desk-expert.png"), full_page=True)
     expert.click("label[for=issue-answered]")
     expert.fill("#note", "Formulaire 2047 expliqué")
     expert.click("#bouton-cloturer")
@@ -105,7 +112,7 @@ def test_call_answered_transferred_to_tax_centre_and_counted(browser, demo_live,
         time.sleep(0.3)  # the wallboard refreshes itself every 2 s: no reload
     assert supervisor.locator("[data-kpi='offered']").inner_text() == "1"
     assert "impots" in supervisor.locator("#transferts").inner_text()
-    supervisor.screenshot(path=str(SHOTS / "wallboard.png"), full_page=True)
+    supervisor.screenshot(path=str(shots / "wallboard.png"), full_page=True)
 
     from allo.contact_centre.models import Contact
 
