@@ -57,7 +57,6 @@ CSRF_TRUSTED_ORIGINS = env_list("ALLO_CSRF_TRUSTED_ORIGINS", "")
 RETENTION_DAYS = int(os.environ.get("ALLO_RETENTION_DAYS", "365"))
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -130,6 +129,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Under ASGI every request runs in a thread of its own, so Django's persistent connections are
+    # never reused: a pool keeps them (a new PostgreSQL connection costs milliseconds per request).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": int(os.environ.get("ALLO_DB_POOL_SIZE", "10")), "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -137,6 +142,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
     }
+    # rate limits, the portal's caches and the router's published wait estimate, across processes
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "allo"}}
 else:  # one process: the embedded default
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -1,15 +1,19 @@
-"""`allo serve`: the ASGI server (HTTP and WebSockets) through Daphne, with the embedded router
-and a calm built-in call generator (see allo.contact_centre)."""
+"""`allo serve`: the ASGI server (HTTP and WebSockets) through Uvicorn, with the embedded router
+and a calm built-in call generator (see allo.contact_centre).
+
+`--workers N` runs N web processes on one socket. They share what must be shared through Redis
+(REDIS_URL: channel layer and cache); the embedded router then runs once, in the parent process.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 
-from daphne.cli import CommandLineInterface
+import uvicorn
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -25,9 +29,16 @@ class Command(BaseCommand):
                             default=float(os.environ.get("ALLO_CALLGEN_RATE", "0.03")),
                             help="appels simulés par seconde (défaut : 0,03, soit ~2 par minute)")
         parser.add_argument("--virtual-agents", type=int, default=0, help="agents simulés du simulateur")
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("ALLO_WEB_WORKERS", "1")),
+                            help="processus web (défaut : 1 ; plusieurs demandent REDIS_URL)")
 
     def handle(self, *args, host: str, port: int, no_router: bool, no_callgen: bool, callgen_rate: float,
-               virtual_agents: int, **options):
+               virtual_agents: int, workers: int, **options):
+        if workers < 1:
+            raise CommandError("--workers : indiquez au moins 1 processus web.")
+        if workers > 1 and not settings.REDIS_URL:
+            raise CommandError("Plusieurs processus web doivent partager leurs messages et leur cache : "
+                               "définissez REDIS_URL (par exemple redis://127.0.0.1:6379/0) ou gardez --workers 1.")
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
         shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
@@ -47,5 +58,9 @@ class Command(BaseCommand):
             gen = CallGenerator(base, rate=callgen_rate, virtual_agents=virtual_agents)
             threading.Thread(target=gen.run, args=(0,), name="allo-callgen", daemon=True).start()
             self.stdout.write(f"  Simulateur d'appels : {callgen_rate:g} appel/s (--no-callgen pour l'arrêter).")
+        if workers > 1:
+            self.stdout.write(f"  {workers} processus web (couche de canaux et cache Redis).")
         self.stdout.flush()
-        CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", settings.ASGI_APPLICATION.rsplit(".", 1)[0] + ":application"])
+        uvicorn.run(settings.ASGI_APPLICATION.replace(".application", ":application"), host=host, port=port,
+                    workers=workers, proxy_headers=True, lifespan="on", access_log=False,
+                    log_level=os.environ.get("ALLO_LOG_LEVEL", "INFO").lower(), log_config=None)
