@@ -147,7 +147,7 @@ def main() -> int:
         use_wrk = shutil.which("wrk") and not args.no_wrk
         runner = run_wrk if use_wrk else run_threads
         print(f"Portal under load: {args.clients} concurrent clients, {duration} s per page kind, "
-              f"one `allo serve` (Daphne) on loopback, SQLite, demo KB ({len(paths)} fiches rotated, "
+              f"one `allo serve` (Uvicorn) on loopback, SQLite, demo KB ({len(paths)} fiches rotated, "
               f"{len(searches)} queries rotated); client: {'wrk' if use_wrk else 'urllib threads'}")
         results = {}
         kinds = [("fiche page", paths), ("search page", searches), ("/healthz", ["/healthz"])]

@@ -8,15 +8,19 @@ top hit and low-confidence flag, on a day (no time, no client). Fiche views are 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import threading
+from collections import Counter, deque
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import Avg, Count, F, Q, Sum
 from django.utils import timezone
 
 from allo.kb.models import Fiche
 from allo.portal.models import Feedback, FicheViewDaily, SearchLog
 
+logger = logging.getLogger(__name__)
 _EMAIL = re.compile(r"\S+@\S+")
 _DIGITS = re.compile(r"\d[\d .\-/]{3,}\d")
 _SPACES = re.compile(r"\s+")
@@ -28,25 +32,134 @@ def normalise_query(query: str) -> str:
     return _SPACES.sub(" ", text).strip().lower()[:200]
 
 
-def log_search(query: str, theme: str, response) -> None:
+def search_event(query: str, theme: str, response) -> dict:
+    """What a public search leaves for analytics (a cached results page replays it on each hit)."""
     hits = response.hits
-    SearchLog.objects.create(
-        day=timezone.localdate(), query=normalise_query(query), theme=(theme or "")[:60],
-        result_count=min(len(hits), 32767), top_hit=hits[0].id if hits else "",
-        low_confidence=bool(response.low_confidence) or not hits,
-    )
+    return {"search": {"q": normalise_query(query), "theme": (theme or "")[:60],
+                       "n": min(len(hits), 32767), "top": hits[0].id if hits else "",
+                       "low": bool(response.low_confidence) or not hits}}
+
+
+def view_event(fiche_id: str) -> dict:
+    return {"view": fiche_id}
+
+
+def log_search(query: str, theme: str, response) -> None:
+    record(search_event(query, theme, response))
 
 
 def log_fiche_view(fiche_id: str) -> None:
-    day = timezone.localdate()
+    record(view_event(fiche_id))
+
+
+# ---------------------------------------------------------------------- batching in the server
+#
+# One database write per page view would make every citizen's page wait on the database (and, on
+# SQLite, on its single writer). In the server, events are queued in memory and written every
+# FLUSH_SECONDS by one thread, views summed per fiche and day; elsewhere (tests, commands) they
+# are written at once. A kill -9 loses at most the last FLUSH_SECONDS of counts; a normal stop
+# flushes them (ASGI lifespan shutdown).
+
+FLUSH_SECONDS = 2.0
+MAX_PENDING = 200_000  # kept while the database is unreachable, beyond that the oldest are dropped
+
+_pending: deque = deque(maxlen=MAX_PENDING)
+_flusher: threading.Thread | None = None
+_flusher_lock = threading.Lock()
+_stop = threading.Event()
+
+
+def record(event: dict) -> None:
+    """Count one analytics event: {"view": fiche_id} or {"search": {...}} (see search_event)."""
+    item = (timezone.localdate(), event)
+    if _flusher is None:
+        write([item])
+    else:
+        _pending.append(item)
+
+
+def record_later(event: dict) -> None:
+    """Queue one event, never touching the database here: for the event loop (page cache hits)."""
+    _pending.append((timezone.localdate(), event))
+    if _flusher is None:
+        start_batching()
+
+
+def start_batching() -> None:
+    """Batch events from now on (each server process, at startup; it flushes before stopping)."""
+    global _flusher
+    with _flusher_lock:
+        if _flusher is not None:
+            return
+        _stop.clear()
+        _flusher = threading.Thread(target=_flush_forever, name="allo-analytics", daemon=True)
+        _flusher.start()
+
+
+def stop_batching() -> None:
+    """Write what is pending and go back to writing each event at once (server shutdown, tests)."""
+    global _flusher
+    with _flusher_lock:
+        if _flusher is not None:
+            _stop.set()
+            _flusher.join(timeout=FLUSH_SECONDS + 5)
+            _flusher = None
+    flush()
+
+
+def _flush_forever() -> None:
+    while not _stop.wait(FLUSH_SECONDS):
+        flush()
+
+
+def flush() -> int:
+    """Write what is queued; on a database error the events are queued again. Returns events written."""
+    items = []
+    while _pending:
+        try:
+            items.append(_pending.popleft())
+        except IndexError:
+            break
+    if not items:
+        return 0
+    try:
+        close_old_connections()
+        write(items)
+    except Exception:
+        logger.exception("analytics: write failed, %d events kept for the next attempt", len(items))
+        _pending.extendleft(reversed(items))
+        return 0
+    return len(items)
+
+
+def write(items: list[tuple[dt.date, dict]]) -> None:
+    views: Counter = Counter()
+    searches = []
+    for day, event in items:
+        if "view" in event:
+            views[(event["view"], day)] += 1
+        elif "search" in event:
+            s = event["search"]
+            searches.append(SearchLog(day=day, query=s["q"], theme=s["theme"], result_count=s["n"], top_hit=s["top"],
+                                      low_confidence=s["low"]))
+    existing = set(Fiche.objects.filter(pk__in={f for f, _ in views}).values_list("pk", flat=True))
+    with transaction.atomic():
+        if searches:
+            SearchLog.objects.bulk_create(searches)
+        for (fiche_id, day), n in views.items():
+            if fiche_id in existing:  # a fiche deleted since it was read has no counter left
+                _add_views(fiche_id, day, n)
+
+
+def _add_views(fiche_id: str, day: dt.date, n: int) -> None:
     counters = FicheViewDaily.objects.filter(fiche_id=fiche_id, day=day)
-    if counters.update(views=F("views") + 1):
+    if counters.update(views=F("views") + n):
         return
     try:
         with transaction.atomic():
-            FicheViewDaily.objects.create(fiche_id=fiche_id, day=day, views=1)
+            FicheViewDaily.objects.create(fiche_id=fiche_id, day=day, views=n)
     except IntegrityError:  # created concurrently
-        counters.update(views=F("views") + 1)
+        counters.update(views=F("views") + n)
 
 
 def popular_fiche_ids(days: int = 30, limit: int = 8) -> list[str]:

@@ -20,6 +20,7 @@ from django.http import Http404
 
 from allo.kb.models import Fiche, Theme
 from allo.kb.sections import AUDIENCES, SECTIONS
+from allo.web import pagecache
 
 ONLINE_SECTION = "service-en-ligne"
 CACHE_SECONDS = 30
@@ -38,10 +39,12 @@ def _version(key: str) -> int:
 
 def kb_changed(**kwargs) -> None:
     cache.set(KB_VERSION_KEY, time.time_ns(), None)
+    pagecache.clear()
 
 
 def line_changed(**kwargs) -> None:
     cache.set(LINE_VERSION_KEY, time.time_ns(), None)
+    pagecache.clear()
 
 
 def cached(kind: str, version_key: str, key: str, compute):

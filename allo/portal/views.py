@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from allo.accounts.access import public, roles
 from allo.accounts.roles import Role
@@ -26,6 +26,7 @@ from allo.portal import analytics, callbacks, catalogue, charts, ratelimit
 from allo.portal.forms import CallbackForm, FeedbackForm
 from allo.portal.live import estimated_wait_seconds
 from allo.portal.models import Feedback
+from allo.web.pagecache import replay_on_hit, shared_cache
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ PAGE_HITS = 20
 RELEVANT_SHARE = 0.2  # hits scoring under this share of the best one are not shown
 FEEDBACK_LIMIT = (20, 3600)  # feedback per client per hour
 CALLBACK_SALT = "allo.portal.callback"
+# Public pages are the same for every anonymous visitor: the shared page cache (allo.web.pagecache)
+# serves them again for this long; a change in the knowledge base clears it at once in this process.
+PAGE_SECONDS = 10
 
 
 def _line_context() -> dict:
@@ -42,6 +46,7 @@ def _line_context() -> dict:
 
 
 @public
+@shared_cache(PAGE_SECONDS)
 def home(request):
     return render(request, "portal/home.html", _line_context() | {
         "themes": catalogue.themes(), "popular": catalogue.popular_fiches(),
@@ -56,6 +61,7 @@ def _theme(slug: str) -> catalogue.ThemeEntry:
 
 
 @public
+@shared_cache(PAGE_SECONDS)
 def theme(request, theme_slug: str):
     entry = _theme(theme_slug)
     fiches = catalogue.theme_fiches(entry.slug)
@@ -64,6 +70,7 @@ def theme(request, theme_slug: str):
 
 
 @public
+@shared_cache(PAGE_SECONDS)
 def subtheme(request, theme_slug: str, subtheme_slug: str):
     entry = _theme(theme_slug)
     sub = next((s for s in entry.subthemes if s.slug == subtheme_slug), None)
@@ -81,30 +88,42 @@ def fiche_body_html(fiche: catalogue.PublicFiche) -> str:
 
 
 def _fiche_context(fiche: catalogue.PublicFiche, form: FeedbackForm | None = None, thanks: str = "") -> dict:
+    """`form` None: the page asks "did it help?" with two links (cacheable: no form, no token);
+    the form itself comes with the visitor's answer (GET .../avis), in place with htmx."""
     crumbs = [(fiche.theme_label, reverse("portal-theme", args=[fiche.theme]))]
     if fiche.subtheme:
         crumbs.append((fiche.subtheme, reverse("portal-subtheme", args=[fiche.theme, fiche.subtheme_slug])))
-    return {"fiche": fiche, "fiche_body": fiche_body_html(fiche), "form": form or FeedbackForm(), "thanks": thanks,
+    return {"fiche": fiche, "fiche_body": fiche_body_html(fiche), "form": form, "thanks": thanks,
             "crumbs": crumbs + [(fiche.title, None)],
             "related": catalogue.related_fiches(fiche), **_line_context()}
 
 
 @public
+@shared_cache(PAGE_SECONDS)
 def fiche(request, fiche_id: str):
     public_fiche = catalogue.published_fiche(fiche_id)
     thanks = {"merci": "sent", "deja": "already"}.get(request.GET.get("avis", ""), "")
     response = render(request, "portal/fiche.html", _fiche_context(public_fiche, thanks=thanks))
-    analytics.log_fiche_view(public_fiche.id)
+    event = analytics.view_event(public_fiche.id)
+    analytics.record(event)
+    replay_on_hit(response, event)
     return response
 
 
 @public
-@require_POST
+@require_http_methods(["GET", "POST"])
 def feedback(request, fiche_id: str):
-    """Anonymous yes/no + comment: nothing about the client is stored; the cache rate-limits."""
+    """Anonymous yes/no + comment: nothing about the client is stored; the cache rate-limits.
+
+    GET (a click on "Oui" or "Non" under the fiche): the form with that answer chosen, as a
+    fragment for htmx or in the fiche page without JavaScript. POST: the vote."""
     public_fiche = catalogue.published_fiche(fiche_id)
-    form = FeedbackForm(request.POST)
     template = "portal/_feedback.html" if request.htmx else "portal/fiche.html"
+    if request.method == "GET":
+        answer = request.GET.get("utile", "")
+        form = FeedbackForm(initial={"helpful": answer} if answer in {"oui", "non"} else None)
+        return render(request, template, _fiche_context(public_fiche, form))
+    form = FeedbackForm(request.POST)
     if not form.is_valid():
         return render(request, template, _fiche_context(public_fiche, form))
     once = ratelimit.check(request, f"feedback:{public_fiche.id}", 1, 24 * 3600, count=False)
@@ -130,6 +149,7 @@ def feedback(request, fiche_id: str):
 
 
 @public
+@shared_cache(PAGE_SECONDS)
 def search(request):
     query = request.GET.get("q", "")
     theme_filter = request.GET.get("theme", "")
@@ -137,6 +157,7 @@ def search(request):
     context = {"query": query, "theme_filter": theme_filter if theme_filter in labels else "",
                "themes": labels, "searched": "q" in request.GET, "crumbs": [("Recherche", None)], **_line_context()}
     context["theme_filter_label"] = labels.get(context["theme_filter"], "")
+    event = None
     if "q" in request.GET:
         from allo.kb.search import QueryError
         from allo.kb.services import search_index
@@ -164,8 +185,12 @@ def search(request):
                 "suggestion_url": (reverse("portal-search") + "?" + urlencode({"q": response.suggestion})
                                    if response.suggestion else ""),
             }
-            analytics.log_search(query, context["theme_filter"], response)
-    return render(request, "portal/search.html", context)
+            event = analytics.search_event(query, context["theme_filter"], response)
+    page = render(request, "portal/search.html", context)
+    if event is not None:
+        analytics.record(event)
+        replay_on_hit(page, event)
+    return page
 
 
 def _next_holidays(line, count: int = 6) -> list[tuple[dt.date, str]]:

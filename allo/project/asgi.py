@@ -11,12 +11,20 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from allo.portal import analytics  # noqa: E402
 from allo.project.routing import websocket_urlpatterns  # noqa: E402
+from allo.web.lifespan import Lifespan  # noqa: E402
+from allo.web.pagecache import SharedPageCache  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # public pages are served again from memory to anonymous visitors (allo.web.pagecache)
+        "http": SharedPageCache(django_asgi_app, session_cookie=settings.SESSION_COOKIE_NAME, on_hit=analytics.record_later),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # in a server process: page views and searches are counted in batches (a view must not
+        # wait on a database write), and what is pending is written before the process stops
+        "lifespan": Lifespan(on_startup=[analytics.start_batching], on_shutdown=[analytics.stop_batching]),
     }
 )

@@ -94,7 +94,10 @@ def test_feedback_is_sent_in_place_with_htmx(page, live_server):
 
     fiche = sample_fiche_id()
     page.goto(live_server.url + f"/fiches/{fiche}")
-    page.locator("label[for=avis-non]").click()
+    page.click("#avis a:has-text('Non')")
+    page.locator("#avis-commentaire").wait_for()
+    assert page.url.endswith(f"/fiches/{fiche}")  # the form came in place
+    assert page.evaluate("document.activeElement.id") == "avis-non"  # focus on the chosen answer
     page.fill("#avis-commentaire", "Le délai n'est pas indiqué.")
     page.click("button:has-text('Envoyer mon avis')")
     page.locator("#avis [role=status]").wait_for()

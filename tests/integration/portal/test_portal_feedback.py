@@ -30,6 +30,19 @@ def test_feedback_is_stored_without_anything_about_the_client(client, fiche, set
     assert "votre avis a bien été enregistré" in page
 
 
+def test_the_fiche_page_asks_without_a_form_and_the_answer_brings_it(client, fiche):
+    page = client.get(reverse("portal-fiche", args=[fiche.id])).content.decode()
+    # the same page for every visitor (it is cached): no form, no token, two links
+    assert "csrfmiddlewaretoken" not in page and "<form method=\"post\"" not in page
+    url = reverse("portal-feedback", args=[fiche.id])
+    assert f'href="{url}?utile=oui#avis"' in page and f'hx-get="{url}?utile=non"' in page
+    fragment = client.get(url, {"utile": "non"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and 'name="csrfmiddlewaretoken"' in fragment
+    assert 'value="non" checked autofocus' in fragment and 'value="oui">' in fragment
+    full = client.get(url, {"utile": "oui"}).content.decode()  # without JavaScript: the fiche with the form
+    assert "<html" in full and fiche.title in full and 'value="oui" checked autofocus' in full
+
+
 def test_feedback_requires_an_answer(client, fiche):
     response = client.post(reverse("portal-feedback", args=[fiche.id]), {"comment": "bof"})
     assert response.status_code == 200
