@@ -11,10 +11,11 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections import Counter, deque
+from collections import Counter
 
 from django.db import IntegrityError, close_old_connections, transaction
-from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from allo.kb.models import Fiche
@@ -61,9 +62,40 @@ def log_fiche_view(fiche_id: str) -> None:
 # flushes them (ASGI lifespan shutdown).
 
 FLUSH_SECONDS = 2.0
-MAX_PENDING = 200_000  # kept while the database is unreachable, beyond that the oldest are dropped
+MAX_PENDING_SEARCHES = 200_000  # distinct searches kept while the database is unreachable
 
-_pending: deque = deque(maxlen=MAX_PENDING)
+
+class _Pending:
+    """Events not yet written, already summed: views per fiche and day, searches per day and outcome."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.views: Counter = Counter()  # (fiche id, day) -> views
+        self.searches: Counter = Counter()  # (day, query, theme, results, top hit, low) -> searches
+
+    def add(self, day: dt.date, event: dict) -> None:
+        with self.lock:
+            if "view" in event:
+                self.views[(event["view"], day)] += 1
+            elif "search" in event:
+                s = event["search"]
+                key = (day, s["q"], s["theme"], s["n"], s["top"], s["low"])
+                if key in self.searches or len(self.searches) < MAX_PENDING_SEARCHES:
+                    self.searches[key] += 1
+
+    def take(self) -> tuple[Counter, Counter]:
+        with self.lock:
+            views, searches = self.views, self.searches
+            self.views, self.searches = Counter(), Counter()
+        return views, searches
+
+    def put_back(self, views: Counter, searches: Counter) -> None:
+        with self.lock:
+            self.views.update(views)
+            self.searches.update(searches)
+
+
+_pending = _Pending()
 _flusher: threading.Thread | None = None
 _flusher_lock = threading.Lock()
 _stop = threading.Event()
@@ -71,16 +103,17 @@ _stop = threading.Event()
 
 def record(event: dict) -> None:
     """Count one analytics event: {"view": fiche_id} or {"search": {...}} (see search_event)."""
-    item = (timezone.localdate(), event)
     if _flusher is None:
-        write([item])
+        one = _Pending()
+        one.add(timezone.localdate(), event)
+        write(*one.take())
     else:
-        _pending.append(item)
+        _pending.add(timezone.localdate(), event)
 
 
 def record_later(event: dict) -> None:
     """Queue one event, never touching the database here: for the event loop (page cache hits)."""
-    _pending.append((timezone.localdate(), event))
+    _pending.add(timezone.localdate(), event)
     if _flusher is None:
         start_batching()
 
@@ -113,39 +146,27 @@ def _flush_forever() -> None:
 
 
 def flush() -> int:
-    """Write what is queued; on a database error the events are queued again. Returns events written."""
-    items = []
-    while _pending:
-        try:
-            items.append(_pending.popleft())
-        except IndexError:
-            break
-    if not items:
+    """Write what is pending; on a database error it is kept for the next attempt. Returns events written."""
+    views, searches = _pending.take()
+    if not views and not searches:
         return 0
     try:
         close_old_connections()
-        write(items)
+        write(views, searches)
     except Exception:
-        logger.exception("analytics: write failed, %d events kept for the next attempt", len(items))
-        _pending.extendleft(reversed(items))
+        logger.exception("analytics: write failed, events kept for the next attempt")
+        _pending.put_back(views, searches)
         return 0
-    return len(items)
+    return sum(views.values()) + sum(searches.values())
 
 
-def write(items: list[tuple[dt.date, dict]]) -> None:
-    views: Counter = Counter()
-    searches = []
-    for day, event in items:
-        if "view" in event:
-            views[(event["view"], day)] += 1
-        elif "search" in event:
-            s = event["search"]
-            searches.append(SearchLog(day=day, query=s["q"], theme=s["theme"], result_count=s["n"], top_hit=s["top"],
-                                      low_confidence=s["low"]))
-    existing = set(Fiche.objects.filter(pk__in={f for f, _ in views}).values_list("pk", flat=True))
+def write(views: Counter, searches: Counter) -> None:
+    rows = [SearchLog(day=day, query=query, theme=theme, result_count=results, top_hit=top, low_confidence=low,
+                      searches=n) for (day, query, theme, results, top, low), n in searches.items()]
+    existing = set(Fiche.objects.filter(pk__in={f for f, _ in views}).values_list("pk", flat=True)) if views else set()
     with transaction.atomic():
-        if searches:
-            SearchLog.objects.bulk_create(searches)
+        if rows:
+            SearchLog.objects.bulk_create(rows, batch_size=500)
         for (fiche_id, day), n in views.items():
             if fiche_id in existing:  # a fiche deleted since it was read has no counter left
                 _add_views(fiche_id, day, n)
@@ -175,16 +196,19 @@ def editor_stats(days: int = 30) -> dict:
     today = timezone.localdate()
     since = today - dt.timedelta(days=days - 1)
     searches = SearchLog.objects.filter(day__gte=since)
-    total = searches.count()
-    low = searches.filter(low_confidence=True).count()
+    total = searches.aggregate(n=Sum("searches"))["n"] or 0
+    low = searches.filter(low_confidence=True).aggregate(n=Sum("searches"))["n"] or 0
     top_queries = list(
         searches.values("query").annotate(
-            n=Count("id"), results=Avg("result_count"), low=Count("id", filter=Q(low_confidence=True)))
+            n=Sum("searches"), result_sum=Sum(F("result_count") * F("searches")),
+            low=Coalesce(Sum("searches", filter=Q(low_confidence=True)), 0))
         .order_by("-n", "query")[:20]
     )
+    for row in top_queries:
+        row["results"] = row.pop("result_sum") / row["n"]
     gaps = list(
         searches.filter(low_confidence=True).values("query").annotate(
-            n=Count("id"), none=Count("id", filter=Q(result_count=0)))
+            n=Sum("searches"), none=Coalesce(Sum("searches", filter=Q(result_count=0)), 0))
         .order_by("-n", "query")[:20]
     )
     gap_top = dict(searches.filter(low_confidence=True).exclude(top_hit="").values_list("query", "top_hit"))
@@ -202,7 +226,7 @@ def editor_stats(days: int = 30) -> dict:
     )
     for row in per_fiche:
         row["share"] = round(100 * row["yes"] / (row["yes"] + row["no"])) if row["yes"] + row["no"] else None
-    daily_searches = dict(searches.values_list("day").annotate(n=Count("id")))
+    daily_searches = dict(searches.values_list("day").annotate(n=Sum("searches")))
     daily_views = dict(views.values_list("day").annotate(n=Sum("views")))
     daily = [
         (since + dt.timedelta(days=i), daily_searches.get(since + dt.timedelta(days=i), 0),

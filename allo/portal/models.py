@@ -60,7 +60,9 @@ class CallbackRequest(models.Model):
 
 
 class SearchLog(models.Model):
-    """One public search: the normalised query and what it found; no personal data, no time of day."""
+    """Public searches: the normalised query and what it found, and how many times it was asked in
+    one batch (the server writes identical searches of the same day as one row); no personal data,
+    no time of day."""
 
     day = models.DateField("jour", db_index=True)
     query = models.CharField("recherche (normalisée)", max_length=200)
@@ -68,6 +70,7 @@ class SearchLog(models.Model):
     result_count = models.PositiveSmallIntegerField("résultats")
     top_hit = models.CharField("premier résultat", max_length=80, blank=True)
     low_confidence = models.BooleanField("confiance faible")
+    searches = models.PositiveIntegerField("nombre de recherches", default=1)
 
     class Meta:
         verbose_name = "recherche publique"

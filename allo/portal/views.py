@@ -38,6 +38,7 @@ CALLBACK_SALT = "allo.portal.callback"
 # Public pages are the same for every anonymous visitor: the shared page cache (allo.web.pagecache)
 # serves them again for this long; a change in the knowledge base clears it at once in this process.
 PAGE_SECONDS = 10
+PAGE_STALE_SECONDS = 20  # after that, while one request renders the page again, others get the last copy
 
 
 def _line_context() -> dict:
@@ -46,7 +47,7 @@ def _line_context() -> dict:
 
 
 @public
-@shared_cache(PAGE_SECONDS)
+@shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def home(request):
     return render(request, "portal/home.html", _line_context() | {
         "themes": catalogue.themes(), "popular": catalogue.popular_fiches(),
@@ -61,7 +62,7 @@ def _theme(slug: str) -> catalogue.ThemeEntry:
 
 
 @public
-@shared_cache(PAGE_SECONDS)
+@shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def theme(request, theme_slug: str):
     entry = _theme(theme_slug)
     fiches = catalogue.theme_fiches(entry.slug)
@@ -70,7 +71,7 @@ def theme(request, theme_slug: str):
 
 
 @public
-@shared_cache(PAGE_SECONDS)
+@shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def subtheme(request, theme_slug: str, subtheme_slug: str):
     entry = _theme(theme_slug)
     sub = next((s for s in entry.subthemes if s.slug == subtheme_slug), None)
@@ -99,7 +100,7 @@ def _fiche_context(fiche: catalogue.PublicFiche, form: FeedbackForm | None = Non
 
 
 @public
-@shared_cache(PAGE_SECONDS)
+@shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def fiche(request, fiche_id: str):
     public_fiche = catalogue.published_fiche(fiche_id)
     thanks = {"merci": "sent", "deja": "already"}.get(request.GET.get("avis", ""), "")
@@ -149,7 +150,7 @@ def feedback(request, fiche_id: str):
 
 
 @public
-@shared_cache(PAGE_SECONDS)
+@shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def search(request):
     query = request.GET.get("q", "")
     theme_filter = request.GET.get("theme", "")

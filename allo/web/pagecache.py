@@ -6,7 +6,9 @@ says so in standard HTTP (`Cache-Control: public, max-age=0, s-maxage=N`); this 
 such a response in the process's memory and serves it again, without entering Django, to any GET
 or HEAD of the same URL that carries no session cookie and no Authorization header, until it is N
 seconds old or `clear()` is called (the knowledge base changed in this process). Logged-in staff
-always get a fresh page.
+always get a fresh page. With `stale-while-revalidate=M`, when a page expires one request renders
+it again while the others keep getting the previous copy for at most M seconds more: at a peak,
+an expiry costs one rendering, not one per waiting visitor.
 
 Per response, the CSP nonce is renewed on every hit (a fresh one in the header and in the page).
 A response that sets a cookie, holds a CSRF token or varies on anything but the cookie and the
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 REPLAY_HEADER = "Allo-Replay"
 _REPLAY = REPLAY_HEADER.lower().encode()
 _S_MAXAGE = re.compile(rb"s-maxage=(\d+)")
+_SWR = re.compile(rb"stale-while-revalidate=(\d+)")
 _NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/=]+)'")
 _VARY_OK = {b"cookie", b"accept-language"}  # the session cookie bypasses the cache; one language
 MAX_ENTRY_BYTES = 1 << 20
@@ -47,15 +50,17 @@ def clear() -> None:
     _generation += 1
 
 
-def shared_cache(seconds: int) -> Callable:
-    """View decorator: the page is the same for every anonymous visitor for `seconds`."""
+def shared_cache(seconds: int, stale: int = 0) -> Callable:
+    """View decorator: the page is the same for every anonymous visitor for `seconds`; for `stale`
+    seconds more, one request renders it again while the others still get the previous copy."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             response = view(request, *args, **kwargs)
             if response.status_code == 200:
-                patch_cache_control(response, public=True, max_age=0, s_maxage=seconds)
+                patch_cache_control(response, public=True, max_age=0, s_maxage=seconds,
+                                    **({"stale_while_revalidate": stale} if stale else {}))
             return response
 
         return wrapped
@@ -75,6 +80,7 @@ class Entry:
     body: bytes
     stored: float
     expires: float
+    stale_until: float
     generation: int
     nonce: bytes | None
     event: dict | None
@@ -89,6 +95,7 @@ class SharedPageCache:
         self.max_bytes = max_bytes
         self.clock = clock
         self.entries: OrderedDict[tuple, Entry] = OrderedDict()
+        self.refreshing: set[tuple] = set()  # keys one request is rendering again
         self.size = 0
         self.hits = 0
         self.misses = 0
@@ -102,9 +109,11 @@ class SharedPageCache:
         if key is None:  # a logged-in or authenticated request: never from the cache
             return await self.app(scope, receive, _stripping(send))
         entry = self.entries.get(key)
-        if entry is not None:
+        if entry is not None and entry.generation == _generation:
             now = self.clock()
-            if entry.expires > now and entry.generation == _generation:
+            # fresh; or stale while another request renders it again (no stampede at expiry)
+            if entry.expires > now or (entry.stale_until > now and (key in self.refreshing
+                                                                    or scope["method"] != "GET")):
                 self.entries.move_to_end(key)
                 self.hits += 1
                 await self._serve(entry, now, send)
@@ -114,11 +123,14 @@ class SharedPageCache:
                     except Exception:  # analytics must never break a page
                         logger.exception("page cache: on_hit failed")
                 return
-            self._drop(key)
         self.misses += 1
         if scope["method"] != "GET":
             return await self.app(scope, receive, _stripping(send))
-        await self._fetch(scope, receive, send, key)
+        self.refreshing.add(key)
+        try:
+            await self._fetch(scope, receive, send, key)
+        finally:
+            self.refreshing.discard(key)
 
     def _key(self, scope) -> tuple | None:
         hx = b""
@@ -173,7 +185,7 @@ class SharedPageCache:
     def _store(self, key: tuple, start: dict, body: bytes, event: bytes | None) -> None:
         if start.get("status") != 200 or len(body) > MAX_ENTRY_BYTES or b"csrfmiddlewaretoken" in body:
             return
-        seconds = 0
+        seconds = stale = 0
         nonce = None
         headers = [(name.lower(), value) for name, value in start["headers"]]  # compared lower-case on hits
         for name, value in headers:
@@ -186,6 +198,8 @@ class SharedPageCache:
                 if b"public" not in value or match is None:
                     return
                 seconds = int(match.group(1))
+                swr = _SWR.search(value)
+                stale = int(swr.group(1)) if swr else 0
             elif name == b"content-security-policy":
                 found = _NONCE.search(value)
                 nonce = found.group(1) if found else None
@@ -197,7 +211,7 @@ class SharedPageCache:
         except ValueError:
             replay = None
         self._drop(key)
-        self.entries[key] = Entry(start["status"], headers, body, now, now + seconds, _generation,
+        self.entries[key] = Entry(start["status"], headers, body, now, now + seconds, now + seconds + stale, _generation,
                                   nonce, replay)
         self.size += len(body)
         while self.size > self.max_bytes and self.entries:

@@ -29,7 +29,7 @@ def test_each_public_search_is_logged(client, demo):
     assert logs[0].query == fiche.title.lower() and logs[0].top_hit == fiche.id and logs[0].result_count > 0
     assert logs[0].day == timezone.localdate()
     assert logs[1].result_count == 0 and logs[1].low_confidence and logs[1].top_hit == ""
-    assert {f.name for f in SearchLog._meta.get_fields()} == {"id", "day", "query", "theme", "result_count",
+    assert {f.name for f in SearchLog._meta.get_fields()} == {"id", "day", "query", "theme", "result_count", "searches",
                                                             "top_hit", "low_confidence"}
 
 
@@ -64,3 +64,20 @@ def test_statistics_page_for_editors(client, login_as, demo):
 def test_statistics_are_for_editors_only(client, login_as, demo):
     assert client.get(reverse("portal-statistics")).status_code == 302
     assert login_as("operateur").get(reverse("portal-statistics")).status_code == 403
+
+
+def test_statistics_count_searches_written_as_one_row_per_batch(demo):
+    from allo.portal.analytics import editor_stats
+
+    today = timezone.localdate()
+    SearchLog.objects.create(day=today, query="prime de noel", result_count=4, top_hit="", low_confidence=False,
+                             searches=3)
+    SearchLog.objects.create(day=today, query="prime de noel", result_count=0, top_hit="", low_confidence=True,
+                             searches=1)
+    stats = editor_stats(7)
+    assert stats["total_searches"] == 4 and stats["low_searches"] == 1 and stats["low_share"] == 25
+    row = next(r for r in stats["top_queries"] if r["query"] == "prime de noel")
+    assert row["n"] == 4 and row["low"] == 1 and row["results"] == 3.0  # (3 x 4 + 1 x 0) / 4
+    gap = next(r for r in stats["gaps"] if r["query"] == "prime de noel")
+    assert gap["n"] == 1 and gap["none"] == 1
+    assert stats["daily"][-1][1] == 4
