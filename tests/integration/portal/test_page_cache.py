@@ -128,3 +128,46 @@ def test_each_query_is_its_own_page(demo):
     assert "age" in asgi_request("/recherche?q=passeport")[1]
     status, headers, _ = asgi_request("/recherche?q=passeport", method="HEAD")
     assert status == 200 and "age" in headers
+
+
+def test_at_expiry_one_request_renders_while_the_others_get_the_last_copy(fiche):
+    from allo.project.asgi import django_asgi_app
+    from allo.web.pagecache import SharedPageCache
+
+    now = [1000.0]
+    cache = SharedPageCache(django_asgi_app, clock=lambda: now[0])
+    path = f"/fiches/{fiche.id}"
+
+    def get():
+        async def run():
+            scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                     "headers": [(b"host", b"127.0.0.1")], "http_version": "1.1", "scheme": "http",
+                     "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+            messages = []
+            done = asyncio.Event()
+
+            async def receive():
+                if not done.is_set():
+                    done.set()
+                    return {"type": "http.request", "body": b""}
+                await asyncio.Event().wait()
+
+            async def send(message):
+                messages.append(message)
+
+            await cache(scope, receive, send)
+            return dict(messages[0]["headers"])
+
+        return async_to_sync(run)()
+
+    get()
+    assert cache.misses == 1
+    now[0] += 15  # past s-maxage (10 s), within stale-while-revalidate (20 s more)
+    key = next(iter(cache.entries))
+    cache.refreshing.add(key)  # another request is rendering it again
+    assert get()[b"age"] == b"15" and cache.misses == 1
+    cache.refreshing.discard(key)
+    assert b"age" not in get() and cache.misses == 2  # this one renders it
+    now[0] += 100  # far past: never served stale any more
+    cache.refreshing.add(key)
+    assert b"age" not in get() and cache.misses == 3
