@@ -65,6 +65,16 @@ def end_call(agent: str, call_id: str, *, transfer: str | None = None, question:
     return submit("CallEnded", payload, f"end:{call_id}:{agent}")
 
 
+def organisation_changed(**kwargs) -> None:
+    """Signal receiver (centres, hours, closures): once the change is committed, the router reads the
+    organisation again and applies it live (it compares, so a burst of saves costs little)."""
+    from django.db import transaction
+
+    from allo.contact_centre.router.service import ORG_CHANGED
+
+    transaction.on_commit(lambda: submit(ORG_CHANGED, {}, f"org:{uuid.uuid4().hex}"))
+
+
 def end_wrap_up(agent: str, key: str = "") -> bool:
     return submit("WrapUpEnded", {"agent": agent}, key or f"wrapup:{agent}:{uuid.uuid4().hex}")
 

@@ -156,6 +156,8 @@ class Engine:
     # ------------------------------------------------------------------ helpers
 
     def _open(self, centre: Centre) -> bool:
+        if centre.hours is None:  # no hours: always open (a timer may still ask after a reconfiguration)
+            return True
         if self.now < centre.valid_until:
             return centre.open
         # slow path once per opening boundary: ask the opening hours, cache until the next change

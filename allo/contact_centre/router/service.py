@@ -31,6 +31,7 @@ from allo.routing import events as ev
 
 logger = logging.getLogger(__name__)
 
+ORG_CHANGED = "OrganisationChanged"  # a centre, its hours or a closure changed: reconfigure live
 SNAPSHOT_EVERY = 2000  # inputs between snapshots: bounds the replay after a crash
 BATCH = 500
 ADVISORY_LOCK_ID = 3939_0001
@@ -110,12 +111,55 @@ class Router:
             logger.info("router loaded", extra={"seq": self.seq, "replayed": replayed})
             return replayed
 
-    def _reconfigure(self, config: dict) -> None:
+    def _reconfigure(self, config: dict) -> set[str]:
+        """Swap the configuration, keeping contacts and agents; returns the centres whose definition
+        changed (their cached open/closed state is dropped so their new hours apply at once)."""
         state = self.engine.snapshot()
         known = {q["id"] for q in config["queues"]}
         state["queues"] = {k: v for k, v in state["queues"].items() if k in known}
+        before = {c["id"]: c for c in self.config["centres"]}
+        changed = {c["id"] for c in config["centres"] if before.get(c["id"]) != c}
+        centres = {}
+        kept = {c["id"] for c in config["centres"]}
+        for cid, cached in state["centres"].items():
+            if cid not in kept:
+                continue
+            if cid in changed:
+                is_open, _, close_at, open_at = cached
+                cached = [is_open, -1.0, close_at, open_at]  # expired: asked again at the next decision
+            centres[cid] = cached
+        state["centres"] = centres
         self.engine = Engine.restore(config, state)
         self.config = config
+        return changed
+
+    def _apply_org_change(self, inp: RouterInput, t: float, replay: bool) -> list:
+        """The organisation changed: the router reads it (first time) or the decision that recorded it
+        (replay), so a replay rebuilds the same configuration whatever the database says today."""
+        if replay:
+            fresh = next((d["config"] for d in inp.decisions or [] if d.get("type") == "Reconfigured"), None)
+        else:
+            fresh = cfg.base_config()
+            fresh.pop("agents")
+        current = {k: v for k, v in self.config.items() if k != "agents"}
+        if fresh is None or fresh == current:
+            inp.decisions = []
+            return []
+        try:
+            changed = self._reconfigure(fresh | {"agents": self.config["agents"]})
+        except (EngineError, KeyError, ValueError, TypeError) as exc:
+            # e.g. a centre deactivated while its agents are logged in: kept as it was until they leave
+            logger.warning("organisation change not applied", extra={"error": str(exc)})
+            inp.rejected = f"configuration refusée : {exc}"[:200]
+            inp.decisions = []
+            return []
+        hours = {c["id"]: c["hours"] for c in fresh["centres"]}
+        for cid in sorted(c for c in changed if hours.get(c) is not None):
+            # re-evaluated now: callers waiting at a centre that just closed, or agents of one that opened
+            for kind in (ev.CENTRE_CLOSING, ev.CENTRE_OPENING):
+                heapq.heappush(self.timers, (t, kind, json.dumps(cid)))
+        inp.decisions = [{"type": "Reconfigured", "t": t, "centres": sorted(changed), "config": fresh}]
+        return inp.decisions
 
     def snapshot(self) -> None:
         with self.lock:
@@ -189,6 +233,8 @@ class Router:
             inp.t = t
         if inp.rejected and replay:
             return []
+        if inp.type == ORG_CHANGED:
+            return self._apply_org_change(inp, t, replay)
         if inp.type == "AgentLogin" and inp.payload.get("agent") not in engine.agents:
             profile = inp.payload.get("profile")
             if not profile:

@@ -262,3 +262,31 @@ def test_telephony_stream_needs_a_token_and_gets_bridge_commands(router, telepho
 
     call_id, command = async_to_sync(run)()
     assert command == {"command": "bridge", "call_id": call_id, "agent": "virt-001", "outbound": False}
+
+
+def test_a_closure_added_now_reaches_the_live_router_and_survives_a_replay(router, api, monkeypatch,
+                                                                          django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from allo.org.models import Centre, Closure
+
+    monkeypatch.setenv("ALLO_CC_HOURS", "real")  # opening hours and closures apply from the next change
+    centre = Centre.objects.get(code="n2-impots")
+    today = dt.date.today()
+    with django_capture_on_commit_callbacks(execute=True):
+        Closure.objects.create(centre=centre, start=today, end=today, reason="Grève")
+    assert RouterInput.objects.filter(type="OrganisationChanged", seq__isnull=True).exists()
+    drain(router)
+    assert not router.engine.is_open(centre.code)  # closed all day, whatever the hour of the test
+    reconfigured = RouterInput.objects.filter(type="OrganisationChanged").exclude(decisions=[]).get()
+    assert centre.code in reconfigured.decisions[0]["centres"]
+    assert [today.isoformat(), today.isoformat()] in next(
+        c for c in router.config["centres"] if c["id"] == centre.code)["closures"]
+    assert not RouterInput.objects.filter(type="ContactArrived").exists()
+    reborn = Router(push=False)
+    reborn.load()  # the journal again (the recorded configuration), then today's organisation: the same
+    assert reborn.config == router.config and not reborn.engine.is_open(centre.code)
+    with django_capture_on_commit_callbacks(execute=True):
+        Closure.objects.filter(reason="Grève").delete()  # the strike is called off
+    drain(router)
+    assert [] == next(c for c in router.config["centres"] if c["id"] == centre.code)["closures"]

@@ -218,6 +218,17 @@ def test_arrival_at_closed_line_and_flush_at_closing(engine):
     assert engine.queue_length("n1") == 0
 
 
+def test_an_opening_timer_for_a_centre_without_hours_changes_nothing():
+    # after a live reconfiguration a centre may lose its hours while its timers are still pending
+    config = EngineConfig([CentreConfig("line", hours=None)], [QueueConfig("n1", "line", 1)],
+                          [AgentConfig("a0", "line", 1, {"n1": 1})], {}, epoch="2026-03-02T00:00:00")
+    engine = Engine(config)
+    feed(engine, E.AgentLogin(MONDAY_9, "a0"), E.ContactArrived(MONDAY_9 + 1, 1, "n1"))
+    for kind in (E.CENTRE_CLOSING, E.CENTRE_OPENING):
+        assert feed(engine, E.TimerFired(MONDAY_9 + 2, kind, "line")) == []
+    assert engine.is_open("line") and engine.agents["a0"].state == "on_call"
+
+
 def test_agent_states_pause_logout_pending_until_wrap_up(engine):
     feed(engine, E.AgentLogin(MONDAY_9, "a0"), E.ContactArrived(MONDAY_9 + 1, 1, "n1"))
     assert engine.agents["a0"].state == "on_call"
