@@ -86,11 +86,22 @@ class Entry:
     event: dict | None
 
 
+_instances: list[SharedPageCache] = []
+
+
+def stats() -> dict:
+    """This process's page cache figures (shown by /healthz)."""
+    return {"hits": sum(c.hits for c in _instances), "misses": sum(c.misses for c in _instances),
+            "pages": sum(len(c.entries) for c in _instances), "bytes": sum(c.size for c in _instances)}
+
+
 class SharedPageCache:
-    def __init__(self, app, *, session_cookie: str = "sessionid", on_hit: Callable[[dict], None] | None = None,
-                 max_bytes: int = 64 << 20, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, app, *, session_cookie: str = "sessionid", bypass_cookies: tuple[str, ...] = ("messages",),
+                 on_hit: Callable[[dict], None] | None = None, max_bytes: int = 64 << 20,
+                 clock: Callable[[], float] = time.monotonic):
         self.app = app
-        self.session_cookie = session_cookie.encode() + b"="
+        # a visitor with a session (staff) or a pending message gets a page of their own
+        self.private_cookies = tuple(name.encode() + b"=" for name in (session_cookie, *bypass_cookies))
         self.on_hit = on_hit
         self.max_bytes = max_bytes
         self.clock = clock
@@ -99,6 +110,7 @@ class SharedPageCache:
         self.size = 0
         self.hits = 0
         self.misses = 0
+        _instances.append(self)
 
     # ------------------------------------------------------------------ ASGI
 
@@ -136,7 +148,7 @@ class SharedPageCache:
         hx = b""
         for name, value in scope["headers"]:
             if name == b"cookie":
-                if self.session_cookie in value:
+                if any(cookie in value for cookie in self.private_cookies):
                     return None
             elif name == b"authorization":
                 return None

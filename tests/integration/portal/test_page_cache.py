@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -101,6 +102,19 @@ def test_logged_in_staff_always_get_a_fresh_page(fiche):
     assert "redacteur" in body.lower() or "Se déconnecter" in body
     status, headers, _ = asgi_request(f"/fiches/{fiche.id}", headers=((b"authorization", b"Bearer x"),))
     assert "age" not in headers
+    # a message waiting for this visitor: Django renders (and consumes) it
+    status, headers, _ = asgi_request(f"/fiches/{fiche.id}", headers=((b"cookie", b"csrftoken=a; messages=x"),))
+    assert "age" not in headers
+    # a CSRF cookie alone changes nothing on a public page
+    assert "age" in asgi_request(f"/fiches/{fiche.id}", headers=((b"cookie", b"csrftoken=a"),))[1]
+
+
+def test_health_check_shows_the_page_cache_figures(fiche):
+    asgi_request(f"/fiches/{fiche.id}")
+    asgi_request(f"/fiches/{fiche.id}")
+    status, _, body = asgi_request("/healthz")
+    figures = json.loads(body)["page_cache"]
+    assert status == 200 and figures["hits"] >= 1 and figures["pages"] >= 1 and figures["bytes"] > 1000
 
 
 def test_a_published_change_is_seen_at_once(fiche):
