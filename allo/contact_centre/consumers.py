@@ -57,3 +57,27 @@ class TelephonyConsumer(AsyncJsonWebsocketConsumer):
 
     async def telephony_command(self, message):
         await self.send_json(message["command"])
+
+
+class WallboardConsumer(AsyncJsonWebsocketConsumer):
+    """ws/wallboard/: supervisors get the live figures at once, then each time the router pushes them."""
+
+    async def connect(self):
+        notifier.attach_loop(asyncio.get_running_loop())
+        user = self.scope.get("user")
+        allowed = user is not None and user.is_authenticated and await database_sync_to_async(
+            lambda: user.has_role("supervisor"))()
+        if not allowed:
+            await self.close(code=4403)
+            return
+        await self.channel_layer.group_add(notifier.WALLBOARD, self.channel_name)
+        await self.accept()
+        from allo.contact_centre.services import live_stats
+
+        await self.send_json(await database_sync_to_async(live_stats)())
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(notifier.WALLBOARD, self.channel_name)
+
+    async def wallboard_update(self, message):
+        await self.send_json(message["stats"])

@@ -8,11 +8,12 @@ or HEAD of the same URL that carries no session cookie and no Authorization head
 seconds old or `clear()` is called (the knowledge base changed in this process). Logged-in staff
 always get a fresh page. With `stale-while-revalidate=M`, when a page expires one request renders
 it again while the others keep getting the previous copy for at most M seconds more: at a peak,
-an expiry costs one rendering, not one per waiting visitor.
+an expiry costs one rendering, not one per waiting visitor. Static files, public for a year
+(WhiteNoise), are kept the same way, one copy per Accept-Encoding.
 
 Per response, the CSP nonce is renewed on every hit (a fresh one in the header and in the page).
-A response that sets a cookie, holds a CSRF token or varies on anything but the cookie and the
-language is never stored. A view may attach one analytics event to a page (`Allo-Replay` header,
+A response that sets a cookie, holds a CSRF token or varies on anything but the cookie, the
+language and the encoding is never stored. A view may attach one analytics event to a page (`Allo-Replay` header,
 JSON, always stripped before sending): on a hit the cache hands it to `on_hit`, so a page served
 from the cache still counts as a view; `on_hit` runs on the event loop and must not block.
 """
@@ -37,9 +38,11 @@ logger = logging.getLogger(__name__)
 REPLAY_HEADER = "Allo-Replay"
 _REPLAY = REPLAY_HEADER.lower().encode()
 _S_MAXAGE = re.compile(rb"s-maxage=(\d+)")
+_MAXAGE = re.compile(rb"(?<![-\w])max-age=(\d+)")
 _SWR = re.compile(rb"stale-while-revalidate=(\d+)")
 _NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/=]+)'")
-_VARY_OK = {b"cookie", b"accept-language"}  # the session cookie bypasses the cache; one language
+# the session cookie bypasses the cache; one language; the encoding is part of the key
+_VARY_OK = {b"cookie", b"accept-language", b"accept-encoding"}
 MAX_ENTRY_BYTES = 1 << 20
 _generation = 0  # bumped by clear(), from any thread; an entry of an older generation is stale
 
@@ -145,16 +148,16 @@ class SharedPageCache:
             self.refreshing.discard(key)
 
     def _key(self, scope) -> tuple | None:
-        hx = b""
+        extra = b""
         for name, value in scope["headers"]:
             if name == b"cookie":
                 if any(cookie in value for cookie in self.private_cookies):
                     return None
             elif name == b"authorization":
                 return None
-            elif name == b"hx-request" or name == b"hx-target":
-                hx += name + b"=" + value + b";"
-        return scope["path"], scope.get("query_string", b""), hx
+            elif name == b"hx-request" or name == b"hx-target" or name == b"accept-encoding":
+                extra += name + b"=" + value + b";"
+        return scope["path"], scope.get("query_string", b""), extra
 
     async def _serve(self, entry: Entry, now: float, send) -> None:
         headers = entry.headers
@@ -206,7 +209,8 @@ class SharedPageCache:
             if name == b"vary" and {v.strip().lower() for v in value.split(b",")} - _VARY_OK:
                 return
             if name == b"cache-control":
-                match = _S_MAXAGE.search(value)
+                # a shared cache honours s-maxage, else max-age (static files: a year, immutable)
+                match = _S_MAXAGE.search(value) or _MAXAGE.search(value)
                 if b"public" not in value or match is None:
                     return
                 seconds = int(match.group(1))

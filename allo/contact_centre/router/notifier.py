@@ -1,6 +1,7 @@
 """Events out: decisions pushed on the channel layer to the desks and the telephony connector.
 
-Groups: `agent.<id>` (a desk), `telephony` (connector commands), `wallboard`.
+Groups: `agent.<id>` (a desk), `telephony` (connector commands), `wallboard` (supervisors: the
+live figures, computed once by the router and pushed to every open wallboard).
 The embedded router runs in a thread; with the in-memory layer the send must run on the web
 server's event loop, which the first WebSocket consumer registers with `attach_loop()`.
 """
@@ -65,8 +66,18 @@ async def _send_all(layer, messages):
             logger.warning("push failed", extra={"group": group}, exc_info=True)
 
 
+WALLBOARD = "wallboard"
+
+
 def send_many(decisions: list[dict]) -> None:
-    messages = messages_for(decisions)
+    _dispatch(messages_for(decisions))
+
+
+def send_wallboard(stats: dict) -> None:
+    _dispatch([(WALLBOARD, {"type": "wallboard.update", "stats": stats})])
+
+
+def _dispatch(messages: list[tuple[str, dict]]) -> None:
     if not messages:
         return
     layer = get_channel_layer()

@@ -32,7 +32,8 @@ from allo.routing import events as ev
 logger = logging.getLogger(__name__)
 
 ORG_CHANGED = "OrganisationChanged"  # a centre, its hours or a closure changed: reconfigure live
-SNAPSHOT_EVERY = 2000  # inputs between snapshots: bounds the replay after a crash
+SNAPSHOT_EVERY = 2000
+WALLBOARD_EVERY = (1.0, 5.0)  # seconds between wallboard pushes: after changes, and at the least  # inputs between snapshots: bounds the replay after a crash
 BATCH = 500
 ADVISORY_LOCK_ID = 3939_0001
 
@@ -75,6 +76,8 @@ class Router:
         self._since_snapshot = 0
         self.applied = 0
         self.threaded = False  # True once run_forever() drives it
+        self._wallboard_last = float("-inf")  # monotonic time of the last wallboard push
+        self._wallboard_changed = True
         self._contacts: dict[str, dict] = {}  # projection updates of the current batch
         self._agents: dict[str, dict] = {}
 
@@ -202,7 +205,22 @@ class Router:
             self.snapshot()
         if self.push and pushes:
             notifier.send_many(pushes)
+        self._wallboard_changed = True
         return len(pending)
+
+    def push_wallboard(self, force: bool = False) -> bool:
+        """Push the live figures to the open wallboards: at most every second after a change, and
+        every 5 s anyway (waits keep growing when nothing happens). One computation for them all."""
+        now = time.monotonic()
+        wait = WALLBOARD_EVERY[0] if self._wallboard_changed else WALLBOARD_EVERY[1]
+        if not force and now - self._wallboard_last < wait:
+            return False
+        from allo.contact_centre.services import live_stats
+
+        notifier.send_wallboard(live_stats())
+        self._wallboard_last = now
+        self._wallboard_changed = False
+        return True
 
     @staticmethod
     def _record(inputs: list[RouterInput]) -> None:
@@ -354,6 +372,8 @@ class Router:
         while not self._stop.is_set():
             try:
                 n = self.step()
+                if self.push:
+                    self.push_wallboard()
                 if time.monotonic() - last_housekeeping > 10:
                     last_housekeeping = time.monotonic()
                     self.housekeeping()

@@ -290,3 +290,33 @@ def test_a_closure_added_now_reaches_the_live_router_and_survives_a_replay(route
         Closure.objects.filter(reason="Grève").delete()  # the strike is called off
     drain(router)
     assert [] == next(c for c in router.config["centres"] if c["id"] == centre.code)["closures"]
+
+
+def test_wallboard_gets_the_figures_at_once_then_pushed_by_the_router(router, api):
+    supervisor, operator = User.objects.get(username="superviseur"), User.objects.get(username="operateur")
+
+    async def run():
+        from channels.db import database_sync_to_async
+
+        from allo.contact_centre.consumers import WallboardConsumer
+
+        refused = WebsocketCommunicator(WallboardConsumer.as_asgi(), "/ws/wallboard/")
+        refused.scope["user"] = operator
+        assert (await refused.connect())[0] is False  # supervisors only
+        comm = WebsocketCommunicator(WallboardConsumer.as_asgi(), "/ws/wallboard/")
+        comm.scope["user"] = supervisor
+        assert (await comm.connect())[0]
+        first = await comm.receive_json_from(timeout=2)
+        await database_sync_to_async(services.create_call)("+33699999998", "3939")
+        await database_sync_to_async(drain)(router)
+        pushed = await database_sync_to_async(router.push_wallboard)()
+        again = await database_sync_to_async(router.push_wallboard)()  # within the second: nothing new
+        update = await comm.receive_json_from(timeout=2)
+        await comm.disconnect()
+        return first, pushed, again, update
+
+    first, pushed, again, update = async_to_sync(run)()
+    assert first["today"]["offered"] == 0 and {q["name"] for q in first["queues"]} >= {"n1"}
+    assert pushed and not again
+    assert update["today"]["offered"] == 1
+    assert next(q for q in update["queues"] if q["name"] == "n1")["waiting"] == 1

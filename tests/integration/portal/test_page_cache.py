@@ -185,3 +185,4 @@ def test_at_expiry_one_request_renders_while_the_others_get_the_last_copy(fiche)
     now[0] += 100  # far past: never served stale any more
     cache.refreshing.add(key)
     assert b"age" not in get() and cache.misses == 3
+

@@ -1,33 +1,55 @@
-// Wallboard: refresh the figures from /api/supervision/live every two seconds, without reloading.
+// Wallboard: the router pushes the live figures on ws/wallboard/ (at most every second after a
+// change, every 5 s anyway); if the WebSocket is unavailable, poll /api/supervision/live every 2 s
+// until it comes back.
 (function () {
   "use strict";
   var root = document.getElementById("mur");
   if (!root) return;
+  var status = document.getElementById("mode");
   function text(el, value) { if (el && el.textContent !== String(value)) el.textContent = value; }
-  function refresh() {
+  function render(data) {
+    var t = data.today;
+    text(root.querySelector('[data-kpi="offered"]'), t.offered);
+    text(root.querySelector('[data-kpi="answered"]'), t.answered);
+    text(root.querySelector('[data-kpi="abandoned"]'), t.abandoned);
+    text(root.querySelector('[data-kpi="service_level"]'), t.service_level === null ? "—" : Math.round(t.service_level * 100) + " %");
+    data.queues.forEach(function (q) {
+      var row = root.querySelector('tr[data-queue="' + q.name + '"]');
+      if (!row) return;
+      text(row.querySelector('[data-f="open"]'), q.open ? "Ouvert" : "Fermé");
+      text(row.querySelector('[data-f="waiting"]'), q.waiting);
+      text(row.querySelector('[data-f="longest_wait_s"]'), q.longest_wait_s + " s");
+    });
+    Object.keys(data.agents).forEach(function (k) { text(root.querySelector('[data-agents="' + k + '"]'), data.agents[k]); });
+    var body = root.querySelector("#transferts tbody");
+    var rows = Object.keys(t.transfers).map(function (d) { return "<tr><td>" + d.replace(/[<>&"]/g, "") + "</td><td>" + Number(t.transfers[d]) + "</td></tr>"; });
+    var html = rows.length ? rows.join("") : '<tr><td colspan="2">Aucun</td></tr>';
+    if (body.innerHTML !== html) body.innerHTML = html;
+    text(document.getElementById("maj"), new Date(data.generated_at).toLocaleTimeString("fr-FR"));
+  }
+  var polling = null;
+  function poll() {
     fetch(root.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) {
-        if (!data) return;
-        var t = data.today;
-        text(root.querySelector('[data-kpi="offered"]'), t.offered);
-        text(root.querySelector('[data-kpi="answered"]'), t.answered);
-        text(root.querySelector('[data-kpi="abandoned"]'), t.abandoned);
-        text(root.querySelector('[data-kpi="service_level"]'), t.service_level === null ? "—" : Math.round(t.service_level * 100) + " %");
-        data.queues.forEach(function (q) {
-          var row = root.querySelector('tr[data-queue="' + q.name + '"]');
-          if (!row) return;
-          text(row.querySelector('[data-f="waiting"]'), q.waiting);
-          text(row.querySelector('[data-f="longest_wait_s"]'), q.longest_wait_s + " s");
-        });
-        Object.keys(data.agents).forEach(function (k) { text(root.querySelector('[data-agents="' + k + '"]'), data.agents[k]); });
-        var body = root.querySelector("#transferts tbody");
-        var rows = Object.keys(t.transfers).map(function (d) { return "<tr><td>" + d.replace(/[<>&"]/g, "") + "</td><td>" + Number(t.transfers[d]) + "</td></tr>"; });
-        var html = rows.length ? rows.join("") : '<tr><td colspan="2">Aucun</td></tr>';
-        if (body.innerHTML !== html) body.innerHTML = html;
-        text(document.getElementById("maj"), new Date(data.generated_at).toLocaleTimeString("fr-FR"));
-      })
+      .then(function (data) { if (data) render(data); })
       .catch(function () {});
   }
-  setInterval(refresh, 2000);
+  function startPolling() {
+    if (polling) return;
+    text(status, "interrogation toutes les 2 secondes");
+    poll();
+    polling = setInterval(poll, 2000);
+  }
+  function connect() {
+    if (!("WebSocket" in window)) { startPolling(); return; }
+    var proto = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(proto + location.host + root.dataset.ws);
+    ws.onopen = function () {
+      if (polling) { clearInterval(polling); polling = null; }
+      text(status, "en direct");
+    };
+    ws.onmessage = function (event) { render(JSON.parse(event.data)); };
+    ws.onclose = function () { startPolling(); setTimeout(connect, 10000); };
+  }
+  connect();
 })();
