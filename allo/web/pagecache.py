@@ -11,7 +11,8 @@ it again while the others keep getting the previous copy for at most M seconds m
 an expiry costs one rendering, not one per waiting visitor. Static files, public for a year
 (WhiteNoise), are kept the same way, one copy per Accept-Encoding.
 
-Per response, the CSP nonce is renewed on every hit (a fresh one in the header and in the page).
+Per response, the CSP nonce is renewed on every hit (a fresh one in the header and in the page),
+and such a page leaves as `Cache-Control: private, max-age=0`: this is the last shared cache.
 A response that sets a cookie, holds a CSRF token or varies on anything but the cookie, the
 language and the encoding is never stored. A view may attach one analytics event to a page (`Allo-Replay` header,
 JSON, always stripped before sending): on a hit the cache hands it to `on_hit`, so a page served
@@ -180,14 +181,11 @@ class SharedPageCache:
         async def capture(message):
             nonlocal size
             if message["type"] == "http.response.start":
-                headers = []
+                start.update(message)
                 for name, value in message.get("headers", []):
                     if name.lower() == _REPLAY:
                         event[0] = value
-                    else:
-                        headers.append((name, value))
-                message = {**message, "headers": headers}
-                start.update(message)
+                message = {**message, "headers": _outbound(message.get("headers", []))}
             elif message["type"] == "http.response.body" and size <= MAX_ENTRY_BYTES:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
@@ -202,8 +200,8 @@ class SharedPageCache:
             return
         seconds = stale = 0
         nonce = None
-        headers = [(name.lower(), value) for name, value in start["headers"]]  # compared lower-case on hits
-        for name, value in headers:
+        for name, value in start["headers"]:
+            name = name.lower()
             if name == b"set-cookie":
                 return
             if name == b"vary" and {v.strip().lower() for v in value.split(b",")} - _VARY_OK:
@@ -227,6 +225,7 @@ class SharedPageCache:
         except ValueError:
             replay = None
         self._drop(key)
+        headers = [(name.lower(), value) for name, value in _outbound(start["headers"])]  # lower-case: see _serve
         self.entries[key] = Entry(start["status"], headers, body, now, now + seconds, now + seconds + stale, _generation,
                                   nonce, replay)
         self.size += len(body)
@@ -239,14 +238,27 @@ class SharedPageCache:
             self.size -= len(entry.body)
 
 
+def _outbound(headers: list) -> list:
+    """Headers as clients get them: without the internal replay header; a page with a CSP nonce is
+    `private` beyond this cache (a CDN would hand the same nonce to everyone)."""
+    nonce = any(n.lower() == b"content-security-policy" and b"'nonce-" in v for n, v in headers)
+    out = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower == _REPLAY:
+            continue
+        if nonce and lower == b"cache-control" and b"s-maxage" in value:
+            value = b"private, max-age=0"
+        out.append((name, value))
+    return out
+
+
 def _stripping(send):
-    """Remove the internal replay header from a response that bypasses the cache."""
+    """Outbound headers for a response that bypasses the cache."""
 
     async def wrapped(message):
         if message["type"] == "http.response.start":
-            headers = message.get("headers", [])
-            if any(name.lower() == _REPLAY for name, _ in headers):
-                message = {**message, "headers": [(n, v) for n, v in headers if n.lower() != _REPLAY]}
+            message = {**message, "headers": _outbound(message.get("headers", []))}
         await send(message)
 
     return wrapped
