@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -221,6 +222,8 @@ LOGGING = {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            # Uvicorn adds a terminal-coloured copy of its messages: not for JSON lines
+            "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
