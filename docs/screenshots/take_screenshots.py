@@ -67,15 +67,15 @@ def main() -> None:
             for fiche in ["aah", "aah", "aah", "apa"]:
                 page.goto(base + f"/fiches/{fiche}")
             page.goto(base + "/fiches/apa")
-            page.check("#avis-non", force=True)
+            page.click("#avis a:has-text('Non')")  # the form comes in place with the answer chosen
             page.fill("#avis-commentaire", "Il manque le délai de réponse du département.")
             page.click("button:has-text('Envoyer mon avis')")
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(2500)  # the server writes views and searches every 2 s
             page.goto(base + "/connexion/?next=/redaction/statistiques/")
             page.fill("input[name=username]", "redacteur")
             page.fill("input[name=password]", "allo-demo-2026")
             page.keyboard.press("Enter")
-            page.wait_for_url("**/redaction/statistiques/")
+            page.locator("h1:has-text('Statistiques du portail')").wait_for()
             page.screenshot(path=str(OUT / "portal-statistics.png"), full_page=True)
             browser.close()
     finally:
