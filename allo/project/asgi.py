@@ -21,7 +21,8 @@ from allo.web.pagecache import SharedPageCache  # noqa: E402
 application = ProtocolTypeRouter(
     {
         # public pages are served again from memory to anonymous visitors (allo.web.pagecache)
-        "http": SharedPageCache(django_asgi_app, session_cookie=settings.SESSION_COOKIE_NAME, on_hit=analytics.record_later),
+        "http": SharedPageCache(django_asgi_app, session_cookie=settings.SESSION_COOKIE_NAME,
+                                on_hit=analytics.record_later, max_bytes=settings.PAGE_CACHE_MB << 20),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         # in a server process: page views and searches are counted in batches (a view must not
         # wait on a database write), and what is pending is written before the process stops

@@ -138,6 +138,9 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
         "min_size": 2, "max_size": int(os.environ.get("ALLO_DB_POOL_SIZE", "10")), "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# memory each web process gives the shared page cache (allo.web.pagecache), least recently used out first
+PAGE_CACHE_MB = int(os.environ.get("ALLO_PAGE_CACHE_MB", "64"))
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {

@@ -76,6 +76,7 @@ class Router:
         self._since_snapshot = 0
         self.applied = 0
         self.threaded = False  # True once run_forever() drives it
+        self.wallboard_every = WALLBOARD_EVERY
         self._wallboard_last = float("-inf")  # monotonic time of the last wallboard push
         self._wallboard_changed = True
         self._contacts: dict[str, dict] = {}  # projection updates of the current batch
@@ -212,7 +213,7 @@ class Router:
         """Push the live figures to the open wallboards: at most every second after a change, and
         every 5 s anyway (waits keep growing when nothing happens). One computation for them all."""
         now = time.monotonic()
-        wait = WALLBOARD_EVERY[0] if self._wallboard_changed else WALLBOARD_EVERY[1]
+        wait = self.wallboard_every[0] if self._wallboard_changed else self.wallboard_every[1]
         if not force and now - self._wallboard_last < wait:
             return False
         from allo.contact_centre.services import live_stats

@@ -67,7 +67,7 @@ def test_second_anonymous_view_comes_from_the_cache_with_a_fresh_nonce(fiche):
     status1, headers1, body1 = asgi_request(f"/fiches/{fiche.id}")
     status2, headers2, body2 = asgi_request(f"/fiches/{fiche.id}")
     assert status1 == status2 == 200
-    assert "age" not in headers1 and headers2["age"] == "0"
+    assert "age" not in headers1 and 0 <= int(headers2["age"]) < 10
     # the last shared cache: beyond it, a page with a nonce must not be kept (a CDN would reuse the nonce)
     assert headers1["cache-control"] == headers2["cache-control"] == "private, max-age=0"
     for headers, body in ((headers1, body1), (headers2, body2)):
