@@ -20,8 +20,12 @@ pytestmark = pytest.mark.django_db
 NONCE = re.compile(r"nonce=\"([^\"]+)\"")
 
 
-def asgi_request(path: str, *, method: str = "GET", headers: tuple = (), body: bytes = b"") -> tuple[int, dict, str]:
+def asgi_request(path: str, *, method: str = "GET", headers: tuple = (), body: bytes = b"",
+                 app=None) -> tuple[int, dict, str]:
+    """One request through `app` (default: the application `allo serve` runs)."""
     from allo.project.asgi import application
+
+    app = app or application
 
     async def run():
         path_only, _, query = path.partition("?")
@@ -41,7 +45,7 @@ def asgi_request(path: str, *, method: str = "GET", headers: tuple = (), body: b
         async def send(message):
             messages.append(message)
 
-        await application(scope, receive, send)
+        await app(scope, receive, send)
         start = messages[0]
         content = b"".join(m.get("body", b"") for m in messages[1:])
         return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content.decode()
@@ -154,36 +158,17 @@ def test_at_expiry_one_request_renders_while_the_others_get_the_last_copy(fiche)
     path = f"/fiches/{fiche.id}"
 
     def get():
-        async def run():
-            scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-                     "headers": [(b"host", b"127.0.0.1")], "http_version": "1.1", "scheme": "http",
-                     "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
-            messages = []
-            done = asyncio.Event()
-
-            async def receive():
-                if not done.is_set():
-                    done.set()
-                    return {"type": "http.request", "body": b""}
-                await asyncio.Event().wait()
-
-            async def send(message):
-                messages.append(message)
-
-            await cache(scope, receive, send)
-            return dict(messages[0]["headers"])
-
-        return async_to_sync(run)()
+        return asgi_request(path, app=cache)[1]
 
     get()
     assert cache.misses == 1
     now[0] += 15  # past s-maxage (10 s), within stale-while-revalidate (20 s more)
     key = next(iter(cache.entries))
     cache.refreshing.add(key)  # another request is rendering it again
-    assert get()[b"age"] == b"15" and cache.misses == 1
+    assert get()["age"] == "15" and cache.misses == 1
     cache.refreshing.discard(key)
-    assert b"age" not in get() and cache.misses == 2  # this one renders it
+    assert "age" not in get() and cache.misses == 2  # this one renders it
     now[0] += 100  # far past: never served stale any more
     cache.refreshing.add(key)
-    assert b"age" not in get() and cache.misses == 3
+    assert "age" not in get() and cache.misses == 3
 
