@@ -13,6 +13,10 @@ import os
 
 import pytest
 
+# In-process requests through the ASGI application run in the test's own thread, inside its
+# transaction (allo.web.wsgi_bridge); tests/integration/test_server.py runs the real pool.
+os.environ.setdefault("ALLO_WEB_THREADS", "0")
+
 TEST_DATA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 os.makedirs(os.path.join(TEST_DATA_DIR, "static"), exist_ok=True)
 

@@ -1,27 +1,31 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django (its WSGI handler, see allo.web.wsgi_bridge), WebSockets
+through Channels."""
 
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "allo.project.settings")
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+django_app = get_wsgi_application()  # sets Django up before the imports below
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from allo.portal import analytics  # noqa: E402
 from allo.project.routing import websocket_urlpatterns  # noqa: E402
 from allo.web.lifespan import Lifespan  # noqa: E402
 from allo.web.pagecache import SharedPageCache  # noqa: E402
+from allo.web.wsgi_bridge import PooledWsgiToAsgi  # noqa: E402
+
+http_app = PooledWsgiToAsgi(django_app)
 
 application = ProtocolTypeRouter(
     {
         # public pages are served again from memory to anonymous visitors (allo.web.pagecache)
-        "http": SharedPageCache(django_asgi_app, session_cookie=settings.SESSION_COOKIE_NAME,
+        "http": SharedPageCache(http_app, session_cookie=settings.SESSION_COOKIE_NAME,
                                 on_hit=analytics.record_later, max_bytes=settings.PAGE_CACHE_MB << 20),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         # in a server process: page views and searches are counted in batches (a view must not

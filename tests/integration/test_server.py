@@ -36,6 +36,7 @@ def server(tmp_path_factory):
     env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
                         "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
+    env.pop("ALLO_WEB_THREADS", None)  # the server's own pool of threads
     subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
     port = _port()
     proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen"], env=env,

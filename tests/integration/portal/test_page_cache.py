@@ -150,11 +150,11 @@ def test_each_query_is_its_own_page(demo):
 
 
 def test_at_expiry_one_request_renders_while_the_others_get_the_last_copy(fiche):
-    from allo.project.asgi import django_asgi_app
+    from allo.project.asgi import http_app
     from allo.web.pagecache import SharedPageCache
 
     now = [1000.0]
-    cache = SharedPageCache(django_asgi_app, clock=lambda: now[0])
+    cache = SharedPageCache(http_app, clock=lambda: now[0])
     path = f"/fiches/{fiche.id}"
 
     def get():
