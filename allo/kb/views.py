@@ -20,6 +20,9 @@ STAFF = (Role.OPERATOR, Role.EXPERT, Role.EDITOR, Role.SUPERVISOR)
 REVIEWERS = (Role.EXPERT, Role.EDITOR)
 
 
+MIN_TYPED = 3  # characters typed before the panel searches as the operator types
+
+
 def _run_search(request):
     from allo.kb.search import QueryError
 
@@ -53,7 +56,10 @@ def search_api(request):
 
 @roles(*STAFF)
 def search_panel(request):
-    """The operator's search panel (full page, or the results partial when asked by htmx)."""
+    """The operator's search panel (full page, or the results partial when asked by htmx, as the
+    operator types: from the third character, so the panel does not flicker on the first ones)."""
+    if request.htmx and len(request.GET.get("q", "").strip()) < MIN_TYPED:
+        return render(request, "kb/_search_results.html", {"query": request.GET.get("q", ""), "too_short": True})
     query, response, error = _run_search(request) if "q" in request.GET else ("", None, None)
     template = "kb/_search_results.html" if request.htmx else "kb/search.html"
     labels = dict(Theme.objects.values_list("slug", "label"))

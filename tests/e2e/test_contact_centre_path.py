@@ -117,3 +117,19 @@ def test_call_answered_transferred_to_tax_centre_and_counted(browser, demo_live,
     from allo.contact_centre.models import Contact
 
     assert Contact.objects.get(pk=call_id).outcome == "completed"
+
+
+def test_desk_search_answers_as_the_operator_types(page, demo_live):
+    """htmx triggers without eval (the CSP forbids it): results come while typing, no Enter."""
+    page.goto(demo_live.url + "/connexion/")
+    page.fill("#id_username", "operateur")
+    page.fill("#id_password", "allo-demo-2026")
+    page.click("button[type=submit]:has-text('Se connecter')")
+    page.goto(demo_live.url + "/operateur/")
+    page.locator("#recherche-kb").press_sequentially("ca", delay=30)
+    page.locator("#resultats:has-text('au moins trois caractères')").wait_for()
+    page.locator("#recherche-kb").press_sequentially("rte grise perdue", delay=30)
+    page.locator("#resultats li a").first.wait_for()
+    assert "carte" in page.locator("#resultats li a").first.inner_text().lower()
+    csp = [e for e in page.console_errors if "Content Security Policy" in e]
+    assert not csp, csp
