@@ -98,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fiches", default=None)
     parser.add_argument("--size", type=int, default=5000)
     parser.add_argument("--extra", default=str(DEFAULT_EXTRA), help="another question CSV to report")
+    parser.add_argument("--quick", action="store_true", help="a 1,000-fiche synthetic base instead of 5,000 (make bench)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.size = 1000
 
     docs = load_demo_docs(args.fiches)
     synonyms = load_synonyms()

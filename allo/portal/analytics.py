@@ -45,14 +45,6 @@ def view_event(fiche_id: str) -> dict:
     return {"view": fiche_id}
 
 
-def log_search(query: str, theme: str, response) -> None:
-    record(search_event(query, theme, response))
-
-
-def log_fiche_view(fiche_id: str) -> None:
-    record(view_event(fiche_id))
-
-
 # ---------------------------------------------------------------------- batching in the server
 #
 # One database write per page view would make every citizen's page wait on the database (and, on

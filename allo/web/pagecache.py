@@ -14,9 +14,10 @@ an expiry costs one rendering, not one per waiting visitor. Static files, public
 Per response, the CSP nonce is renewed on every hit (a fresh one in the header and in the page),
 and such a page leaves as `Cache-Control: private, max-age=0`: this is the last shared cache.
 A response that sets a cookie, holds a CSRF token or varies on anything but the cookie, the
-language and the encoding is never stored. A view may attach one analytics event to a page (`Allo-Replay` header,
-JSON, always stripped before sending): on a hit the cache hands it to `on_hit`, so a page served
-from the cache still counts as a view; `on_hit` runs on the event loop and must not block.
+language and the encoding is never stored. A view may attach one analytics event to a page
+(`Allo-Replay` header, JSON, always stripped before sending): on a hit the cache hands it to
+`on_hit`, so a page served from the cache still counts as a view; `on_hit` runs on the event loop
+and must not block.
 """
 
 from __future__ import annotations
