@@ -80,3 +80,13 @@ def test_views_served_from_the_cache_are_written_when_the_server_stops(server):
     with sqlite3.connect(Path(server.db)) as db:
         views = db.execute("SELECT SUM(views) FROM portal_ficheviewdaily WHERE fiche_id = 'apl'").fetchone()[0]
     assert views == 6
+
+
+def test_several_workers_need_redis(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.REDIS_URL = ""
+    with pytest.raises(CommandError, match="REDIS_URL"):
+        call_command("serve", "--workers", "2", "--no-router", "--no-callgen")
+    with pytest.raises(CommandError, match="au moins 1"):
+        call_command("serve", "--workers", "0", "--no-router", "--no-callgen")
