@@ -131,8 +131,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Under ASGI every request runs in a thread of its own, so Django's persistent connections are
-    # never reused: a pool keeps them (a new PostgreSQL connection costs milliseconds per request).
+    # Web requests (a pool of threads), WebSocket consumers and the router's threads all reach the
+    # database: a pool shares a bounded set of open connections among them (a new PostgreSQL
+    # connection costs milliseconds; Django's ASGI handler used to open one per request).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2, "max_size": int(os.environ.get("ALLO_DB_POOL_SIZE", "10")), "timeout": 10}

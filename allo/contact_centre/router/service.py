@@ -32,8 +32,8 @@ from allo.routing import events as ev
 logger = logging.getLogger(__name__)
 
 ORG_CHANGED = "OrganisationChanged"  # a centre, its hours or a closure changed: reconfigure live
-SNAPSHOT_EVERY = 2000
-WALLBOARD_EVERY = (1.0, 5.0)  # seconds between wallboard pushes: after changes, and at the least  # inputs between snapshots: bounds the replay after a crash
+SNAPSHOT_EVERY = 2000  # inputs between snapshots: bounds the replay after a crash
+WALLBOARD_EVERY = (1.0, 5.0)  # seconds between wallboard pushes: after a change, and at the least
 BATCH = 500
 ADVISORY_LOCK_ID = 3939_0001
 
