@@ -54,6 +54,12 @@ def home(request):
     })
 
 
+@public
+def browse(request):
+    """/themes/ or /fiches/ (an address shortened by hand): every theme, on the home page."""
+    return redirect(reverse("home") + "#themes")
+
+
 def _theme(slug: str) -> catalogue.ThemeEntry:
     for entry in catalogue.themes():
         if entry.slug == slug:

@@ -133,3 +133,9 @@ def test_pages_carry_csp_nonce_and_no_inline_style(client, demo):
 def test_staff_home_moved_and_still_public(client, demo):
     html = client.get(reverse("staff-home")).content.decode()
     assert "Espace agents" in html and f'href="{reverse("login")}?next={reverse("staff-home")}"' in html
+
+
+def test_a_shortened_address_leads_to_the_themes(client, demo):
+    for path in ("/themes/", "/fiches/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"] == "/#themes"
