@@ -8,7 +8,8 @@ warms it up, then drives the fiche pages (rotating over published fiches) and th
 otherwise a thread pool of urllib clients. Prints p50, p95, p99 latency and throughput.
 
 Repeated pages come from the shared page cache (allo.web.pagecache), as they do for citizens; the
-"new search" line asks every query once, so each page is rendered by Django: the cost of a miss.
+"new search" line asks every query once, so each page is rendered by Django: the cost of a miss;
+"peak mix" asks one query in ten for the first time, the others being the everyday ones.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def fiche_paths(env: dict) -> list[str]:
 
 WRK_SCRIPT = textwrap.dedent("""
     local paths = {%s}
-    local unique = %s
+    local unique_every = %d  -- every Nth request asks a query never asked before (0: never)
     local i = 0
     local threads = 0
     setup = function(thread)
@@ -77,7 +78,7 @@ WRK_SCRIPT = textwrap.dedent("""
     request = function()
       i = i + 1
       local path = paths[(i %% #paths) + 1]
-      if unique then path = path .. "+" .. i end  -- a query never asked before: the cache cannot help
+      if unique_every > 0 and i %% unique_every == 0 then path = path .. "+" .. i end  -- the cache cannot help
       return wrk.format("GET", path)
     end
     done = function(summary, latency, requests)
@@ -89,9 +90,9 @@ WRK_SCRIPT = textwrap.dedent("""
 """)
 
 
-def run_wrk(base: str, paths: list[str], clients: int, duration: int, unique: bool = False) -> dict:
+def run_wrk(base: str, paths: list[str], clients: int, duration: int, unique_every: int = 0) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(WRK_SCRIPT % (", ".join(json.dumps(p) for p in paths), "true" if unique else "false"))
+        fh.write(WRK_SCRIPT % (", ".join(json.dumps(p) for p in paths), unique_every))
         script = fh.name
     try:
         out = subprocess.run(["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{duration}s", "--timeout", "10s",
@@ -104,7 +105,7 @@ def run_wrk(base: str, paths: list[str], clients: int, duration: int, unique: bo
             "rps": data["requests"] / data["seconds"], "tool": "wrk"}
 
 
-def run_threads(base: str, paths: list[str], clients: int, duration: int, unique: bool = False) -> dict:
+def run_threads(base: str, paths: list[str], clients: int, duration: int, unique_every: int = 0) -> dict:
     stop = time.time() + duration
     latencies: list[float] = []
     errors = 0
@@ -115,6 +116,7 @@ def run_threads(base: str, paths: list[str], clients: int, duration: int, unique
         i = k
         while time.time() < stop:
             start = time.perf_counter()
+            unique = unique_every and (i // clients) % unique_every == 0
             path = paths[i % len(paths)] + (f"+{k}x{i}" if unique else "")
             try:
                 with urllib.request.urlopen(base + path, timeout=10) as r:
@@ -170,20 +172,22 @@ def main() -> int:
         results = {}
         # fiche and search pages as citizens ask them (the shared page cache serves repeats), then
         # searches never asked before (every one rendered by Django) and the server's Django floor
-        kinds = [("fiche page", paths, False), ("search page", searches, False),
-                 ("new search", searches, True), ("/healthz", ["/healthz"], False)]
+        # and a topical peak: one search in ten never asked before, the others the everyday ones
+        kinds = [("fiche page", paths, 0), ("search page", searches, 0), ("peak mix", searches, 10),
+                 ("new search", searches, 1), ("/healthz", ["/healthz"], 0)]
         for clients in (1, args.clients):
             print(f" {clients} client{'s' if clients > 1 else ''}:")
-            for label, page_paths, unique in kinds:
-                r = runner(base, page_paths, clients, duration if clients > 1 else max(3, duration // 2), unique)
+            for label, page_paths, unique_every in kinds:
+                r = runner(base, page_paths, clients, duration if clients > 1 else max(3, duration // 2), unique_every)
                 if clients == args.clients:
                     results[label] = r
                 print(f"  {label:<12} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms"
                       f"   max {r['max_ms']:7.1f} ms   {r['rps']:7.1f} req/s   {r['requests']} requests, "
                       f"{r['errors']} errors")
         target = 100.0
-        print("  (new search: each query asked once, so never from the page cache; /healthz: the smallest\n"
-              "   Django view with a database query, through the same middleware: the floor of a cache miss)")
+        print("  (peak mix: 1 search in 10 never asked before; new search: each query asked once, so never\n"
+              "   from the page cache; /healthz: the smallest Django view with a database query, through\n"
+              "   the same middleware: the floor of a cache miss)")
         for label, r in results.items():
             if label not in {"fiche page", "search page"}:
                 continue
