@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,9 +202,17 @@ def import_json(text: str, source_name: str, user=None) -> ImportReport:
 
 # --- Search -----------------------------------------------------------------------------------------
 # The ranking is the pure engine of allo.kb.search; this adapter feeds it the published fiches and
-# the editors' synonyms, and rebuilds it when either changes (checked by one cheap query per search).
+# the editors' synonyms, and rebuilds it when either changes. Whether they changed is asked of the
+# database at most once a second (another process may have changed them); a change saved in this
+# process is seen at once (index_may_be_stale, on the models' signals).
 
+STAMP_SECONDS = 1.0
 _index_cache: dict[str, object] = {}
+_stamp_checked: dict[str, float] = {}  # database alias -> monotonic time of the last check
+
+
+def index_may_be_stale(**kwargs) -> None:
+    _stamp_checked.clear()
 
 
 def _index_stamp(using: str) -> tuple:
@@ -234,8 +243,12 @@ def search_index(using: str = "default"):
     """The current search index of the published knowledge base (built once per change)."""
     from allo.kb.search import SearchIndex
 
-    stamp = _index_stamp(using)
     cached = _index_cache.get(using)
+    now = time.monotonic()
+    if cached is not None and now - _stamp_checked.get(using, float("-inf")) < STAMP_SECONDS:
+        return cached[1]
+    stamp = _index_stamp(using)
+    _stamp_checked[using] = now
     if cached is None or cached[0] != stamp:
         cached = (stamp, SearchIndex(search_docs(using), synonyms=editor_synonyms(using)))
         _index_cache[using] = cached

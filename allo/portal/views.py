@@ -170,9 +170,13 @@ def search(request):
         from allo.kb.services import search_index
 
         try:
+            # all hits count in the theme facets; only a page of them is shown, with its snippets
+            # (a theme filter may show hits from further down: then every hit gets one)
+            shown = None if context["theme_filter"] else PAGE_HITS
             response = catalogue.cached(
-                "search", catalogue.KB_VERSION_KEY, hashlib.sha256(query.strip().lower().encode()).hexdigest(),
-                lambda: search_index().search(query, limit=SEARCH_LIMIT))
+                "search", catalogue.KB_VERSION_KEY,
+                hashlib.sha256(f"{query.strip().lower()}|{shown}".encode()).hexdigest(),
+                lambda: search_index().search(query, limit=SEARCH_LIMIT, snippets=shown))
         except QueryError as exc:
             context["error"] = str(exc)
         else:

@@ -329,7 +329,10 @@ class SearchIndex:
         return _Query(weights, units, set(stems) | concepts, suggestion)
 
     # ---------------------------------------------------------------- search
-    def search(self, query: str, limit: int = 10, theme: str | None = None) -> SearchResponse:
+    def search(self, query: str, limit: int = 10, theme: str | None = None,
+               snippets: int | None = None) -> SearchResponse:
+        """The best `limit` fiches for `query`; only the first `snippets` hits (all by default) get
+        their highlighted snippet, the costliest part of a search."""
         query = validate(query)
         limit = max(1, min(int(limit), 100))
         q = self._analyze_query(query)
@@ -350,11 +353,12 @@ class SearchIndex:
         top = order[0]
         conf = self._confidence(q, top, float(scores[top]))
         hits = []
-        for i in order:
+        with_snippet = len(order) if snippets is None else snippets
+        for rank, i in enumerate(order):
             d = self.docs[i]
             rel = float(scores[i] / scores[top])
             hits.append(Hit(d.id, d.title, d.theme, round(float(scores[i]), 4), round(conf * rel, 3),
-                            self._snippet(i, q.highlight)))
+                            self._snippet(i, q.highlight) if rank < with_snippet else ""))
         return SearchResponse(query, hits, conf < LOW_CONFIDENCE, q.suggestion, round(conf, 3))
 
     def _nearest_question(self, q: _Query) -> np.ndarray:

@@ -86,3 +86,12 @@ def test_results_do_not_depend_on_hash_seed():
     outputs = {run.communicate(timeout=60)[0] for run in runs}
     assert all(run.returncode == 0 for run in runs)
     assert len(outputs) == 1
+
+
+def test_only_the_first_hits_get_a_snippet_when_asked(demo):
+    _, index = demo
+    full = index.search("carte grise perdue", limit=30)
+    short = index.search("carte grise perdue", limit=30, snippets=5)
+    assert [(h.id, h.score) for h in short.hits] == [(h.id, h.score) for h in full.hits]  # same ranking
+    assert [h.snippet for h in short.hits[:5]] == [h.snippet for h in full.hits[:5]]
+    assert all(h.snippet for h in full.hits) and not any(h.snippet for h in short.hits[5:])
