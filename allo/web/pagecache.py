@@ -178,19 +178,26 @@ class SharedPageCache:
         chunks: list[bytes] = []
         event: list = [None]
         size = 0
+        length = -1  # the declared Content-Length
+        stored = False
 
         async def capture(message):
-            nonlocal size
+            nonlocal size, length, stored
             if message["type"] == "http.response.start":
                 start.update(message)
                 for name, value in message.get("headers", []):
                     if name.lower() == _REPLAY:
                         event[0] = value
+                    elif name.lower() == b"content-length" and value.isdigit():
+                        length = int(value)
                 message = {**message, "headers": _outbound(message.get("headers", []))}
-            elif message["type"] == "http.response.body" and size <= MAX_ENTRY_BYTES:
+            elif message["type"] == "http.response.body" and size <= MAX_ENTRY_BYTES and not stored:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
-                if not message.get("more_body", False):
+                # stored before the client has it all: its next request finds it (the final empty
+                # message of a WSGI response may come after the client has read the whole body)
+                if size == length or not message.get("more_body", False):
+                    stored = True
                     self._store(key, start, b"".join(chunks), event[0])
             await send(message)
 
