@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 from django.http import JsonResponse
 from django.shortcuts import render
 
 from allo.accounts.access import api
 from allo.accounts.roles import Role
 from allo.contact_centre import services
+from allo.contact_centre.router import config as cfg
 
 
 def wallboard(request):
-    return render(request, "contact_centre/wallboard.html", {"live": services.live_stats()})
+    live = services.live_stats()
+    labels = dict(cfg.DOMAINS)  # transfers are counted by domain: supervisors read its name
+    return render(request, "contact_centre/wallboard.html", {
+        "live": live, "domain_labels": json.dumps(labels, ensure_ascii=False),
+        "transfers": [(labels.get(domain, domain), n) for domain, n in live["today"]["transfers"].items()],
+    })
 
 
 @api(tokens=("supervisor",), sessions=(Role.SUPERVISOR,))

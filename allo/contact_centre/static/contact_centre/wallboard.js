@@ -6,6 +6,7 @@
   var root = document.getElementById("mur");
   if (!root) return;
   var status = document.getElementById("mode");
+  var labels = JSON.parse(root.dataset.domains || "{}");
   function text(el, value) { if (el && el.textContent !== String(value)) el.textContent = value; }
   function render(data) {
     var t = data.today;
@@ -22,7 +23,7 @@
     });
     Object.keys(data.agents).forEach(function (k) { text(root.querySelector('[data-agents="' + k + '"]'), data.agents[k]); });
     var body = root.querySelector("#transferts tbody");
-    var rows = Object.keys(t.transfers).map(function (d) { return "<tr><td>" + d.replace(/[<>&"]/g, "") + "</td><td>" + Number(t.transfers[d]) + "</td></tr>"; });
+    var rows = Object.keys(t.transfers).map(function (d) { return "<tr><td>" + (labels[d] || d).replace(/[<>&"]/g, "") + "</td><td>" + Number(t.transfers[d]) + "</td></tr>"; });
     var html = rows.length ? rows.join("") : '<tr><td colspan="2">Aucun</td></tr>';
     if (body.innerHTML !== html) body.innerHTML = html;
     text(document.getElementById("maj"), new Date(data.generated_at).toLocaleTimeString("fr-FR"));
