@@ -23,6 +23,11 @@ os.makedirs(os.path.join(TEST_DATA_DIR, "static"), exist_ok=True)
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "any_db: run on SQLite and again in the PostgreSQL pass")
+    from django.conf import settings
+
+    # WhiteNoise warns when the configured static root is missing (servers built outside a test's
+    # settings override, e.g. the live server's handler)
+    os.makedirs(settings.STATIC_ROOT, exist_ok=True)
 
 
 def _on_postgres() -> bool:

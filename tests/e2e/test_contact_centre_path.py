@@ -39,14 +39,26 @@ def live_router(demo_live, monkeypatch):
 
 
 
-def login(browser, base, username):
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.goto(base + "/connexion/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "allo-demo-2026")
-    page.click("button[type=submit]:has-text('Se connecter')")
-    return page
+@pytest.fixture
+def login(browser):
+    """A logged-in page per staff member; their browser contexts are closed after the test, so no
+    kept-alive connection outlives the live server (its threads would close a connection it no
+    longer shares)."""
+    contexts = []
+
+    def _login(base, username):
+        context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(base + "/connexion/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", "allo-demo-2026")
+        page.click("button[type=submit]:has-text('Se connecter')")
+        return page
+
+    yield _login
+    for context in contexts:
+        context.close()
 
 
 def reload_until(page, selector, timeout=10.0):
@@ -59,15 +71,15 @@ def reload_until(page, selector, timeout=10.0):
     raise AssertionError(f"{selector} never appeared")
 
 
-def test_call_answered_transferred_to_tax_centre_and_counted(browser, demo_live, live_router, shots):
+def test_call_answered_transferred_to_tax_centre_and_counted(login, demo_live, live_router, shots):
     from allo.contact_centre.tokens import create_token
 
     base = demo_live.url
     token = create_token("telephony", "e2e")
-    operator = login(browser, base, "operateur")
+    operator = login(base, "operateur")
     operator.goto(base + "/operateur/")
     operator.click("#bouton-pret")
-    expert = login(browser, base, "expert-impots")
+    expert = login(base, "expert-impots")
     expert.goto(base + "/expert/")
     expert.click("#bouton-pret")
 
@@ -102,7 +114,7 @@ def test_call_answered_transferred_to_tax_centre_and_counted(browser, demo_live,
     expert.fill("#note", "Formulaire 2047 expliqué")
     expert.click("#bouton-cloturer")
 
-    supervisor = login(browser, base, "superviseur")
+    supervisor = login(base, "superviseur")
     supervisor.goto(base + "/supervision/")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
