@@ -41,6 +41,13 @@ PAGE_SECONDS = 10
 PAGE_STALE_SECONDS = 20  # after that, while one request renders the page again, others get the last copy
 
 
+def _counted(response, event: dict):
+    """A cacheable page's analytics event: counted now, and again on each hit of its cached copy."""
+    analytics.record(event)
+    replay_on_hit(response, event)
+    return response
+
+
 def _line_context() -> dict:
     line, status = catalogue.line_status()
     return {"line": line, "line_status": status}
@@ -111,10 +118,7 @@ def fiche(request, fiche_id: str):
     public_fiche = catalogue.published_fiche(fiche_id)
     thanks = {"merci": "sent", "deja": "already"}.get(request.GET.get("avis", ""), "")
     response = render(request, "portal/fiche.html", _fiche_context(public_fiche, thanks=thanks))
-    event = analytics.view_event(public_fiche.id)
-    analytics.record(event)
-    replay_on_hit(response, event)
-    return response
+    return _counted(response, analytics.view_event(public_fiche.id))
 
 
 @public
@@ -198,10 +202,7 @@ def search(request):
             }
             event = analytics.search_event(query, context["theme_filter"], response)
     page = render(request, "portal/search.html", context)
-    if event is not None:
-        analytics.record(event)
-        replay_on_hit(page, event)
-    return page
+    return page if event is None else _counted(page, event)
 
 
 def _next_holidays(line, count: int = 6) -> list[tuple[dt.date, str]]:
