@@ -10,7 +10,7 @@ class KbConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from allo.kb.models import Fiche, Synonym
-        from allo.kb.services import index_may_be_stale
+        from allo.kb.search_service import index_may_be_stale
 
         for model in (Fiche, Synonym):  # the search index of this process is checked again at once
             post_save.connect(index_may_be_stale, sender=model, dispatch_uid=f"kb-index-{model.__name__}")

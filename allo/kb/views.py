@@ -14,7 +14,7 @@ from allo.accounts.roles import Role
 from allo.kb.diff import diff_versions
 from allo.kb.forms import FicheForm, ProposalForm, ReviewForm, SynonymForm
 from allo.kb.models import CorrectionProposal, Fiche, Synonym, Theme
-from allo.kb.services import search_index
+from allo.kb.search_service import search_index
 
 STAFF = (Role.OPERATOR, Role.EXPERT, Role.EDITOR, Role.SUPERVISOR)
 REVIEWERS = (Role.EXPERT, Role.EDITOR)

@@ -171,7 +171,7 @@ def search(request):
     event = None
     if "q" in request.GET:
         from allo.kb.search import QueryError
-        from allo.kb.services import search_index
+        from allo.kb.search_service import search_index
 
         try:
             # all hits count in the theme facets; only a page of them is shown, with its snippets

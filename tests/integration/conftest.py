@@ -32,6 +32,6 @@ def login_as(client, demo):
 def _search_index_checked_again():
     """Each test rolls its changes back, which sends no signal: the search index of this process is
     checked against the database again at each test's start, not up to a second later."""
-    from allo.kb.services import index_may_be_stale
+    from allo.kb.search_service import index_may_be_stale
 
     index_may_be_stale()

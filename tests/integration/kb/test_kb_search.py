@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from allo.kb.models import Fiche, Synonym
-from allo.kb.services import search_docs, search_index
+from allo.kb.search_service import search_docs, search_index
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from allo.kb.importers.dila import DilaFormatError, parse_archive
-from allo.kb.services import ImportFailed, export_json, import_json, import_records, load_themes, search_index
+from allo.kb.search_service import search_index
+from allo.kb.services import ImportFailed, export_json, import_json, import_records, load_themes
 
 
 class Command(BaseCommand):
