@@ -22,9 +22,27 @@ from allo.kb.sections import AUDIENCES, LEVEL2, SECTIONS, SHORT_ANSWER_MAX_WORDS
 
 
 class Theme(models.Model):
+    """A node of the theme tree. Top-level themes are ours (stable slugs, `themes.yaml`) and each is
+    tied to service-public.fr's own theme by `dila_id`; below them, the sous-thèmes, dossiers and
+    sous-dossiers come from DILA's N files (slug = their lower-cased id), in DILA's order."""
+
+    class Kind(models.TextChoices):
+        THEME = "theme", "Thème"
+        SUBTHEME = "sous-theme", "Sous-thème"
+        DOSSIER = "dossier", "Dossier"
+        SUBDOSSIER = "sous-dossier", "Sous-dossier"
+
     slug = models.SlugField("identifiant", primary_key=True, max_length=60)
-    label = models.CharField("libellé", max_length=120)
+    label = models.CharField("libellé", max_length=200)
     position = models.PositiveSmallIntegerField("ordre", default=0)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children",
+                               verbose_name="parent")
+    kind = models.CharField("niveau", max_length=12, choices=Kind.choices, default=Kind.THEME)
+    audience = models.CharField("public", max_length=20, choices=AUDIENCES.items(), blank=True)
+    dila_id = models.CharField("identifiant DILA", max_length=30, unique=True, null=True, blank=True)
+    introduction = models.TextField("introduction", blank=True)
+    active = models.BooleanField("présent dans l'archive", default=True,
+                                 help_text="Faux pour un nœud que la dernière archive DILA ne contient plus.")
 
     class Meta:
         verbose_name = "thème"
@@ -39,16 +57,41 @@ class FicheQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Fiche.Status.PUBLISHED)
 
+    def official(self):
+        return self.filter(collection=Fiche.Collection.OFFICIAL)
+
+    def local(self):
+        return self.filter(collection=Fiche.Collection.LOCAL)
+
     def due_for_review(self, today: dt.date | None = None):
         return self.exclude(status=Fiche.Status.ARCHIVED).filter(review_by__lt=today or timezone.localdate())
 
 
 class Fiche(models.Model):
+    """A fiche of the knowledge base. Two collections share this table: the official service-public.fr
+    fiches (DILA's text in `OfficialText`, written only by the importer; id = DILA's, F1234) and
+    the line's own local fiches (Markdown `sections`, edited here; id = a slug)."""
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Brouillon"
         IN_REVIEW = "review", "En relecture"
         PUBLISHED = "published", "Publiée"
         ARCHIVED = "archived", "Archivée"
+
+    class Collection(models.TextChoices):
+        OFFICIAL = "service-public", "Service-public.fr (DILA)"
+        LOCAL = "locale", "Fiches du 3939"
+
+    class Kind(models.TextChoices):
+        INFORMATION = "information", "Fiche d'information"
+        QUESTION = "question-reponse", "Question-réponse"
+        GUIDED = "recherche-guidee", "Recherche guidée"
+        HOW_TO = "comment-faire-si", "Comment faire si"
+        LINKS = "liens-externes", "Fiche avec liens externes"
+
+    class DilaStatus(models.TextChoices):
+        UPCOMING = "a-venir", "Mise à jour à venir"
+        ONGOING = "en-cours", "Mise à jour en cours"
 
     id = models.SlugField("identifiant", primary_key=True, max_length=80)
     theme = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="fiches", verbose_name="thème")
@@ -72,6 +115,17 @@ class Fiche(models.Model):
     )
     version = models.PositiveIntegerField("version publiée", default=0)
     source = models.CharField("origine", max_length=40, blank=True, help_text="demo, service-public.fr, ...")
+    collection = models.CharField("collection", max_length=20, choices=Collection.choices, default=Collection.LOCAL)
+    kind = models.CharField("type de fiche", max_length=20, choices=Kind.choices, blank=True)
+    audiences = models.JSONField("publics", default=list, blank=True,
+                                 help_text="Tous les publics de la fiche (un même texte publié sur plusieurs sites).")
+    paths = models.JSONField("chemins dans les thèmes", default=list, blank=True,
+                             help_text="Par public : les nœuds (identifiant, libellé) du thème à la fiche.")
+    dila_status = models.CharField("état DILA", max_length=12, choices=DilaStatus.choices, blank=True)
+    modified_on = models.DateField("modifiée le", null=True, blank=True,
+                                   help_text="Date de dernière modification du texte (celle de la DILA pour une fiche "
+                                             "service-public.fr).")
+    important_change_on = models.DateField("dernière modification importante", null=True, blank=True)
     is_demo = models.BooleanField("contenu de démonstration", default=False)
     updated_at = models.DateTimeField("mis à jour le", auto_now=True)
     published_at = models.DateTimeField("publiée le", null=True, blank=True)
@@ -83,7 +137,8 @@ class Fiche(models.Model):
         verbose_name = "fiche"
         verbose_name_plural = "fiches"
         ordering = ["theme", "title"]
-        indexes = [models.Index(fields=["status", "theme"]), models.Index(fields=["review_by"])]
+        indexes = [models.Index(fields=["status", "theme"]), models.Index(fields=["review_by"]),
+                   models.Index(fields=["collection", "status"])]
 
     def __str__(self) -> str:
         return self.title
@@ -97,7 +152,8 @@ class Fiche(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if content.word_count(self.short_answer) > SHORT_ANSWER_MAX_WORDS:
+        # DILA's own summary of an official fiche is what it is; the limit is for our spoken answers.
+        if not self.is_official and content.word_count(self.short_answer) > SHORT_ANSWER_MAX_WORDS:
             errors["short_answer"] = (
                 f"La réponse courte compte {content.word_count(self.short_answer)} mots : "
                 f"{SHORT_ANSWER_MAX_WORDS} au plus, pour être lue en moins d'une minute."
@@ -112,6 +168,10 @@ class Fiche(models.Model):
     def ordered_sections(self) -> list[tuple[str, str, str]]:
         """(key, French label, safe HTML) in display order."""
         return [(key, SECTIONS[key], self.sections_html.get(key, "")) for key in SECTIONS if key in self.sections]
+
+    @property
+    def is_official(self) -> bool:
+        return self.collection == Fiche.Collection.OFFICIAL
 
     def search_body(self) -> str:
         return "\n".join(content.plain_text(text) for text in self.sections.values())
@@ -135,6 +195,130 @@ class Fiche(models.Model):
             self.publish(user, reason)
         else:
             self.save_with_reason(user, reason)
+
+
+class OfficialText(models.Model):
+    """DILA's text of an official fiche, as the importer parsed it: never edited in Allô.
+
+    `document` is the parsed structure (allo/kb/importers/dila/document.py), rendered to HTML at
+    display time; `text` is all of it as plain text (search, snippets, the coverage check); `digest`
+    names the source files' bytes and the parser version, so a re-import skips what did not change.
+    """
+
+    fiche = models.OneToOneField(Fiche, primary_key=True, on_delete=models.CASCADE, related_name="official")
+    document = models.JSONField("texte structuré", default=dict)
+    text = models.TextField("texte brut", blank=True)
+    search = models.JSONField("champs de recherche", default=dict, blank=True)
+    digest = models.CharField("empreinte des sources", max_length=64, blank=True)
+    files = models.JSONField("fichiers sources", default=list, blank=True)
+    imported_at = models.DateTimeField("importé le", default=timezone.now)
+
+    class Meta:
+        verbose_name = "texte officiel"
+        verbose_name_plural = "textes officiels"
+
+    def __str__(self) -> str:
+        return f"Texte DILA de {self.fiche_id}"
+
+
+class Placement(models.Model):
+    """A fiche listed under a node of the theme tree, at DILA's position."""
+
+    node = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="placements")
+    fiche = models.ForeignKey(Fiche, on_delete=models.CASCADE, related_name="placements")
+    position = models.PositiveIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "place dans l'arborescence"
+        verbose_name_plural = "places dans l'arborescence"
+        ordering = ["node", "position"]
+        constraints = [models.UniqueConstraint(fields=["node", "fiche"], name="kb_placement_node_fiche")]
+
+    def __str__(self) -> str:
+        return f"{self.fiche_id} dans {self.node_id}"
+
+
+class Resource(models.Model):
+    """A DILA resource a fiche points to: form (cerfa number and notice), online service, simulator,
+    model letter, search tool, or an "où s'adresser" contact."""
+
+    class Kind(models.TextChoices):
+        FORM = "formulaire", "Formulaire"
+        ONLINE = "teleservice", "Service en ligne"
+        SIMULATOR = "simulateur", "Simulateur"
+        MODEL = "modele", "Modèle de document"
+        TOOL = "outil", "Outil de recherche"
+        CONTACT = "contact", "Centre de contact"
+        OTHER = "autre", "Autre"
+
+    id = models.CharField("identifiant DILA", primary_key=True, max_length=30)
+    kind = models.CharField("type", max_length=12, choices=Kind.choices)
+    title = models.CharField("titre", max_length=400)
+    url = models.URLField("adresse", max_length=1000, blank=True)
+    cerfa = models.CharField("numéro cerfa", max_length=40, blank=True)
+    other_number = models.CharField("autre numéro", max_length=80, blank=True)
+    description = models.TextField("description", blank=True)
+    notices = models.JSONField("notices", default=list, blank=True, help_text="[{titre, adresse, cerfa}]")
+    audiences = models.JSONField("publics", default=list, blank=True)
+    modified_on = models.DateField("modifiée le", null=True, blank=True)
+    digest = models.CharField("empreinte", max_length=64, blank=True)
+    active = models.BooleanField("présent dans l'archive", default=True)
+
+    class Meta:
+        verbose_name = "ressource DILA"
+        verbose_name_plural = "ressources DILA"
+        ordering = ["title"]
+        indexes = [models.Index(fields=["cerfa"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Redirect(models.Model):
+    """An old DILA id that now leads elsewhere (a fiche merged into another, or replaced by a dossier)."""
+
+    old_id = models.CharField("ancien identifiant", primary_key=True, max_length=30)
+    new_id = models.CharField("nouvel identifiant", max_length=30)
+    kind = models.CharField("type de la cible", max_length=80, blank=True)
+    date = models.DateField("date", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "redirection DILA"
+        verbose_name_plural = "redirections DILA"
+
+    def __str__(self) -> str:
+        return f"{self.old_id} → {self.new_id}"
+
+
+class ImportRun(models.Model):
+    """One import (or daily sync) of DILA archives: what came in, what it changed, how it ended."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "En cours"
+        DONE = "done", "Terminé"
+        FAILED = "failed", "Échec"
+
+    started_at = models.DateTimeField("commencé le", default=timezone.now)
+    finished_at = models.DateTimeField("terminé le", null=True, blank=True)
+    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.RUNNING)
+    sources = models.JSONField("archives", default=list, blank=True,
+                               help_text="[{name, site, date, sha256, size}] : date = celle des données DILA.")
+    archive_date = models.DateField("données DILA du", null=True, blank=True)
+    counts = models.JSONField("décompte", default=dict, blank=True)
+    report = models.JSONField("rapport", default=dict, blank=True)
+    message = models.TextField("message", blank=True)
+
+    class Meta:
+        verbose_name = "import DILA"
+        verbose_name_plural = "imports DILA"
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Import DILA du {self.started_at:%d/%m/%Y %H:%M} ({self.get_status_display()})"
+
+    @classmethod
+    def last_done(cls) -> ImportRun | None:
+        return cls.objects.filter(status=cls.Status.DONE).order_by("-started_at").first()
 
 
 class CorrectionProposal(models.Model):

@@ -40,9 +40,12 @@ class ImportReport:
 
 
 def load_themes(path: Path | None = None) -> int:
+    """The top-level themes (themes.yaml): created when missing, their DILA tie and order kept up to date."""
     data = yaml.safe_load((path or DEMO_DIR / "themes.yaml").read_text(encoding="utf-8"))
-    for position, (slug, label) in enumerate(data["themes"].items()):
-        Theme.objects.update_or_create(slug=slug, defaults={"label": label, "position": position})
+    for position, entry in enumerate(data["themes"]):
+        Theme.objects.update_or_create(slug=entry["slug"], defaults={
+            "label": entry["label"], "position": position, "dila_id": entry.get("dila"),
+            "audience": entry.get("audience", ""), "kind": Theme.Kind.THEME, "parent": None})
     return len(data["themes"])
 
 

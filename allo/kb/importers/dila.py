@@ -51,7 +51,7 @@ SECTION_ORDER = (
 THEMES = (
     "papiers-citoyennete", "famille-scolarite", "social-sante", "travail-formation", "logement",
     "transports-mobilite", "argent-impots-consommation", "justice", "etranger-europe",
-    "loisirs-associations",
+    "loisirs-sports-culture", "associations",
 )
 
 # Words of a DILA theme label (accents stripped) -> our theme. First match wins, so the more
@@ -66,14 +66,15 @@ _THEME_WORDS = (
     ("argent-impots-consommation", ("argent", "impots", "consommation", "fiscalite")),
     ("justice", ("justice",)),
     ("etranger-europe", ("etranger", "europe")),
-    ("loisirs-associations", ("loisirs", "associations", "sports", "culture")),
+    ("associations", ("associations",)),
+    ("loisirs-sports-culture", ("loisirs", "sports", "culture")),
 )
 
 # No theme recognised: file by audience; the original label is kept as the sub-theme for editors.
 _DEFAULT_THEME = {
     "particulier": "papiers-citoyennete",
     "professionnel": "travail-formation",
-    "association": "loisirs-associations",
+    "association": "associations",
 }
 
 _AUDIENCES = (

@@ -57,7 +57,7 @@ def test_simple_fiche_header_fields():
     assert fiche["id"] == "F1001"
     assert fiche["title"] == "Carte de bibliothèque municipale"
     assert fiche["audience"] == "particulier"
-    assert (fiche["theme"], fiche["subtheme"]) == ("loisirs-associations", "Bibliothèques")
+    assert (fiche["theme"], fiche["subtheme"]) == ("loisirs-sports-culture", "Bibliothèques")
     assert fiche["short_answer"].startswith("La carte de bibliothèque permet")
     assert "**" not in fiche["short_answer"]  # read aloud: plain text
     assert {"médiathèque", "emprunt de livres"} <= set(fiche["keywords"])
@@ -108,8 +108,8 @@ def test_bytes_input_and_audience_mapping():
     ("Argent - Impôts - Consommation", "argent-impots-consommation"),
     ("Justice", "justice"),
     ("Étranger - Europe", "etranger-europe"),
-    ("Loisirs - Sports - Culture", "loisirs-associations"),
-    ("Associations", "loisirs-associations"),
+    ("Loisirs - Sports - Culture", "loisirs-sports-culture"),
+    ("Associations", "associations"),
     ("Création d'entreprise", None),
 ])
 def test_theme_labels_map_to_our_themes(label, slug):
