@@ -1,64 +1,49 @@
-"""In-memory French search over fiches: BM25F on stems, bigrams and synonym concepts.
+"""French search over fiches: BM25F on stems and bigrams, query-side synonyms, a "closest question"
+boost, typo tolerance, and a calibrated confidence.
 
-Built once from a list of `SearchDoc`, immutable afterwards. Docs are sorted by id at build time
-and ties are broken by id, so results only depend on the docs' content, never on the order in
-which a database returned them.
+An index is a base (`IndexData`, built from documents or memory-mapped from files) plus an optional
+small overlay of fiches changed since the base was built: searching it never rebuilds anything.
+Synonyms (the shipped dictionary, the groups read from the corpus, the editors') act on the query
+only, so adding one is immediate. Docs are numbered by id and ties are broken by id, so results
+depend only on the content, never on the order a database returned it.
 """
 
 from __future__ import annotations
 
+import bisect
 import html
 import math
 import re
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from .analysis import is_stop, stem, words
+from .build import IndexData, build, keys_of
+from .document import SearchDoc
+from .lexicon import corpus_groups
 from .synonyms import SynonymMatcher
 
 MAX_QUERY_CHARS = 500
 
-# field -> (weight, length normalisation b)
-FIELDS: dict[str, tuple[float, float]] = {
-    "title": (4.0, 0.5),
-    "phrasings": (2.5, 0.5),
-    "keywords": (2.5, 0.5),
-    "subtheme": (1.0, 0.3),
-    "short_answer": (1.2, 0.6),
-    "body": (0.5, 0.75),
-}
-K1 = 1.2
 BIGRAM_WEIGHT = 0.6
-CONCEPT_WEIGHT = 1.0
+ALT_WEIGHT = 0.9  # a synonym's match counts a little less than the caller's own word
 CORRECTED_WEIGHT = 0.85
 NUMBER_WEIGHT = 0.5  # numbers in a query (ages, amounts, years) are weak evidence
 PHRASE_BOOST = 1.0  # score *= 1 + PHRASE_BOOST * similarity to the closest title/phrasing
-POPULARITY_STEP = 0.03  # +/-3 % per popularity point around 3
-# confidence (see SearchIndex._confidence); below LOW_CONFIDENCE the response says so
-CONF_COVERAGE_MID, CONF_SCORE_MID, CONF_SCORE_RATIO, CONF_SLOPE = 0.25, 10.0, 1.0, 6.0
+# confidence = logistic(a + b*coverage + c*ln(score) + d*margin): see _confidence and docs/search.md
+CONFIDENCE = (-4.0, 3.0, 1.2, 2.0)
 LOW_CONFIDENCE = 0.5
+SNIPPET_SCAN_CHARS = 20_000
+
+__all__ = ["Hit", "QueryError", "SearchDoc", "SearchIndex", "SearchResponse"]
 
 
 class QueryError(ValueError):
     """The query cannot be searched; `str(error)` is a French message for the operator."""
-
-
-@dataclass
-class SearchDoc:
-    id: str
-    title: str
-    theme: str = ""
-    subtheme: str = ""
-    audience: str = ""
-    short_answer: str = ""
-    body: str = ""
-    keywords: list[str] = field(default_factory=list)
-    phrasings: list[str] = field(default_factory=list)
-    popularity: int = 3
 
 
 @dataclass
@@ -81,11 +66,12 @@ class SearchResponse:
 
 
 @dataclass
-class _Query:
-    weights: dict[str, float]  # term -> query weight
-    units: list[tuple[float, set[str], float]]  # per query word: (idf, terms satisfying it, credit)
-    highlight: set[str]  # stems and concepts to mark in snippets
-    suggestion: str | None
+class _Unit:
+    """One query word, or a run of words a synonym group matched."""
+    phrases: list[tuple[tuple[str, ...], float]]  # (stem sequence, weight): the words, then synonyms
+    weight: float
+    idf: float
+    span: tuple[int, int]
 
 
 def validate(query: object) -> str:
@@ -102,11 +88,6 @@ def validate(query: object) -> str:
     return query
 
 
-def _segment_terms(stems: list[str], matches: list[tuple[int, int, str]]) -> list[str]:
-    """Index terms of one segment: stems, adjacent-stem bigrams, synonym concepts."""
-    return stems + [f"{a}|{b}" for a, b in zip(stems, stems[1:], strict=False)] + [c for _, _, c in matches]
-
-
 _DOUBLE = re.compile(r"(.)\1+")
 
 
@@ -114,130 +95,89 @@ def _skeleton(word: str) -> str:
     return _DOUBLE.sub(r"\1", word)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_NEWLINES = re.compile(r"\n+")
+_FOLDED_WORD = re.compile(r"[^\W_]+")
 
 
 class SearchIndex:
-    def __init__(self, docs: list[SearchDoc], synonyms: dict[str, list[str]] | None = None):
-        self.docs: tuple[SearchDoc, ...] = tuple(sorted(docs, key=lambda d: d.id))
-        ids = [d.id for d in self.docs]
-        if len(set(ids)) != len(ids):
-            raise ValueError("duplicate fiche ids")
-        self.matcher = SynonymMatcher(synonyms)
-        n = len(self.docs)
-        self.n = n
-        self.themes = np.array([d.theme for d in self.docs], dtype=object)
-        self.prior = np.array([1.0 + POPULARITY_STEP * (min(max(int(d.popularity or 3), 1), 5) - 3)
-                               for d in self.docs])
+    def __init__(self, docs: list[SearchDoc] | None = None, synonyms: dict[str, list[str]] | None = None, *,
+                 data: IndexData | None = None, overlay: IndexData | None = None, removed: frozenset = frozenset()):
+        if data is None:
+            data = build(list(docs or []))
+            data.meta["lexicon"] = corpus_groups(list(docs or []))
+        self.data = data
+        self.overlay = overlay
+        self.synonyms = synonyms or {}
+        self.matcher = SynonymMatcher(self.synonyms, data.meta.get("lexicon") or [])
+        self.parts = [data] + ([overlay] if overlay is not None else [])
+        self.offsets = [0, data.n] + ([data.n + overlay.n] if overlay is not None else [])
+        self.n = self.offsets[-1]
+        self.removed = frozenset(removed)
+        shadowed = set(self.removed) | (set(overlay.ids) if overlay is not None else set())
+        self.ids = list(data.ids) + (list(overlay.ids) if overlay is not None else [])
+        self.alive = np.array([i not in shadowed for i in data.ids] + [True] * (self.n - data.n), dtype=bool)
+        self.prior = np.concatenate([np.asarray(p.a["prior"], dtype=np.float64) for p in self.parts])
+        self.id_rank = np.argsort(np.argsort(np.array(self.ids, dtype=object), kind="stable"), kind="stable")
+        self.n_stats = int(data.meta["n_stats"])
+        self.idf_unknown = 0.75 * math.log(1 + (self.n_stats + 0.5) / 1.5)
 
-        # per doc, per field term frequencies and lengths
-        self._sentences: list[tuple] = []  # per doc: (text, word spans, stems, concept spans, prior)
-        doc_questions: list[list[set[str]]] = []  # per doc: term sets of its title and phrasings
-        field_tf: dict[str, list[Counter]] = {f: [] for f in FIELDS}
-        field_len: dict[str, list[int]] = {f: [] for f in FIELDS}
-        surface: Counter = Counter()
-        display: dict[str, str] = {}  # folded word -> its first spelling in the docs
-        for d in self.docs:
-            segments = {
-                "title": [d.title],
-                "phrasings": list(d.phrasings),
-                "keywords": list(d.keywords),
-                "subtheme": [d.subtheme],
-                "short_answer": _SENTENCE.split(d.short_answer or ""),
-                "body": _SENTENCE.split(d.body or ""),
-            }
-            seen_words: set[str] = set()
-            sentences = []
-            questions: list[set[str]] = []
-            for f, segs in segments.items():
-                tf: Counter = Counter()
-                length = 0
-                for seg in segs:
-                    ws = [(s, e, w) for s, e, w in words(seg or "") if not is_stop(w)]
-                    for s, e, w in ws:
-                        if w not in seen_words:
-                            seen_words.add(w)
-                            if w not in display:
-                                display[w] = seg[s:e].lower()
-                    stems = [stem(w) for _, _, w in ws]
-                    length += len(stems)
-                    matches = self.matcher.match(stems)
-                    terms = _segment_terms(stems, matches)
-                    tf.update(terms)
-                    if f in ("title", "phrasings") and stems:
-                        questions.append({t for t in terms if "|" not in t})
-                    if f in ("short_answer", "body") and ws:
-                        spans = [(s, e) for s, e, _ in ws]
-                        concepts = tuple(matches)
-                        prior = (1.2 if f == "short_answer" else 1.0) * (0.6 if len(ws) < 6 else 1.0)
-                        sentences.append((seg, tuple(spans), tuple(stems), concepts, prior))
-                field_tf[f].append(tf)
-                field_len[f].append(length)
-            surface.update(seen_words)
-            self._sentences.append(tuple(sentences))
-            doc_questions.append(questions or [set()])
-        avg = {f: max(sum(v) / max(n, 1), 1.0) for f, v in field_len.items()}
+    # ---------------------------------------------------------------- derived views
+    def with_changes(self, docs: list[SearchDoc], removed: set[str] | frozenset = frozenset()) -> SearchIndex:
+        """This base with `docs` added or replacing theirs and `removed` ids gone (an overlay scored
+        with the base's statistics: built in milliseconds, not the base's half-minute)."""
+        overlay = build(docs, base=self.data) if docs else None
+        return SearchIndex(synonyms=self.synonyms, data=self.data, overlay=overlay,
+                           removed=frozenset(removed) | {d.id for d in docs})
 
-        df: Counter = Counter()
-        for i in range(n):
-            terms = set()
-            for f in FIELDS:
-                terms.update(field_tf[f][i])
-            df.update(terms)
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        # an unknown query word weighs like a fairly rare term in the confidence
-        self.idf_unknown = 0.75 * math.log(1 + (n + 0.5) / 1.5)
+    def with_synonyms(self, synonyms: dict[str, list[str]]) -> SearchIndex:
+        return SearchIndex(synonyms=synonyms, data=self.data, overlay=self.overlay, removed=self.removed)
 
-        postings: dict[str, tuple[list[int], list[float]]] = {}
-        for i in range(n):
-            pseudo: Counter = Counter()
-            for f, (w, b) in FIELDS.items():
-                norm = 1 - b + b * field_len[f][i] / avg[f]
-                for t, c in field_tf[f][i].items():
-                    pseudo[t] += w * c / norm
-            for t in sorted(pseudo):
-                x = pseudo[t]
-                p = postings.setdefault(t, ([], []))
-                p[0].append(i)
-                p[1].append(self.idf[t] * x * (K1 + 1) / (K1 + x))
-        self.postings = {t: (np.array(ix, dtype=np.int32), np.array(v)) for t, (ix, v) in postings.items()}
+    @property
+    def docs_count(self) -> int:
+        return int(self.alive.sum())
 
-        # title and phrasings, one by one: how closely the query matches the nearest of them
-        q_post: dict[str, list[int]] = {}
-        starts, norms = [], []
-        for qs in doc_questions:
-            starts.append(len(norms))
-            for terms in qs:
-                for t in terms:
-                    q_post.setdefault(t, []).append(len(norms))
-                norms.append(sum(self.idf[t] for t in sorted(terms)))
-        self.q_post = {t: np.array(v, dtype=np.int32) for t, v in q_post.items()}
-        self.q_norm = np.array(norms)
-        self.q_starts = np.array(starts, dtype=np.int64)
-
-        # vocabulary for typo tolerance: folded words of the docs and of the synonym terms
+    @cached_property
+    def _vocab(self) -> dict[str, int]:
+        """Folded surface word -> document frequency (base and overlay), and the synonyms' words."""
+        out: dict[str, int] = {}
+        for part in self.parts:
+            for w, df in zip(part.words, np.asarray(part.a["words_df"]).tolist(), strict=True):
+                out[w] = out.get(w, 0) + int(df)
         for w in self.matcher.surface:
             if not is_stop(w):
-                surface[w] += 0
-        self.surface_df = dict(surface)
-        self.vocab = sorted(w for w in surface if len(w) >= 4 and not w.isdigit())
-        self.vocab_by_len: dict[int, list[str]] = {}
-        for w in self.vocab:
-            self.vocab_by_len.setdefault(len(w), []).append(w)
-        self.words_by_prefix: dict[str, list[str]] = {}
-        for w in self.vocab:
+                out.setdefault(w, 0)
+        return out
+
+    @cached_property
+    def _by_len(self) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for w in sorted(self._vocab):
+            if len(w) >= 4 and not w.isdigit():
+                out.setdefault(len(w), []).append(w)
+        return out
+
+    @cached_property
+    def _by_prefix(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for w in sorted(self._vocab):
             if len(w) >= 5:
-                self.words_by_prefix.setdefault(w[:5], []).append(w)
-        self.by_skeleton: dict[str, str] = {}
-        for w in sorted(self.vocab, key=lambda w: (-self.surface_df[w], w)):
-            self.by_skeleton.setdefault(_skeleton(w), w)
-        self.display = display
-        self.stems_by_prefix: dict[str, list[str]] = {}
-        for t in self.postings:
-            if "|" not in t and not t.startswith("~") and len(t) >= 5:
-                self.stems_by_prefix.setdefault(t[:5], []).append(t)
-        # upper bound of a query term's contribution, for score normalisation
-        self.max_impact = {t: float(v.max()) for t, (_, v) in self.postings.items()}
+                out.setdefault(w[:5], []).append(w)
+        return out
+
+    @cached_property
+    def _by_skeleton(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for w in sorted(self._vocab, key=lambda w: (-self._vocab[w], w)):
+            if len(w) >= 4:
+                out.setdefault(_skeleton(w), w)
+        return out
+
+    def _rows(self, terms: list[str]) -> list[np.ndarray]:
+        keys = keys_of(terms)
+        return [p.find(keys) for p in self.parts]
+
+    def _known(self, st: str) -> bool:
+        return any(int(r[0]) >= 0 for r in self._rows([st])) or st in self.matcher.stems
 
     # ---------------------------------------------------------------- query analysis
     def _correct(self, w: str) -> str | None:
@@ -245,79 +185,74 @@ class SearchIndex:
         if len(w) < 5 or any(ch.isdigit() for ch in w):
             return None
         max_d = 1 if len(w) <= 8 else 2
-        pool = [v for n in range(len(w) - max_d, len(w) + max_d + 1) for v in self.vocab_by_len.get(n, ())]
+        pool = [v for n in range(len(w) - max_d, len(w) + max_d + 1) for v in self._by_len.get(n, ())]
         cands = process.extract(w, pool, scorer=Levenshtein.distance, score_cutoff=max_d, limit=20)
         if not cands:
             return None
-        best = min(cands, key=lambda c: (c[1], c[0][0] != w[0], -self.surface_df.get(c[0], 0), c[0]))
+        best = min(cands, key=lambda c: (c[1], c[0][0] != w[0], -self._vocab.get(c[0], 0), c[0]))
         return best[0]
-
-    def _near_stem(self, s: str) -> str | None:
-        """A known stem that differs from an unknown one by its ending (stemmer inconsistencies)."""
-        if len(s) < 6:
-            return None
-        cands = [t for t in self.stems_by_prefix.get(s[:5], ())
-                 if (t.startswith(s) or s.startswith(t)) and abs(len(t) - len(s)) <= 2]
-        if not cands:
-            return None
-        return min(cands, key=lambda t: (abs(len(t) - len(s)), -len(self.postings[t][0]), t))
 
     def _near_word(self, w: str) -> str | None:
         """An indexed word that extends or shortens an unknown one by a few letters (conjugation)."""
         if len(w) < 6:
             return None
-        cands = [v for v in self.words_by_prefix.get(w[:5], ())
+        cands = [v for v in self._by_prefix.get(w[:5], ())
                  if (v.startswith(w) or w.startswith(v)) and abs(len(v) - len(w)) <= 3]
         if not cands:
             return None
-        return min(cands, key=lambda v: (abs(len(v) - len(w)), -self.surface_df[v], v))
+        return min(cands, key=lambda v: (abs(len(v) - len(w)), -self._vocab[v], v))
 
-    def _analyze_query(self, query: str) -> _Query:
+    def _idf(self, terms: list[str]) -> list[float | None]:
+        out: list[float | None] = [None] * len(terms)
+        for part, rows in zip(self.parts, self._rows(terms), strict=True):
+            idf = part.a["idf"]
+            for k, r in enumerate(rows.tolist()):
+                if r >= 0 and out[k] is None:
+                    out[k] = float(idf[r])
+        return out
+
+    def _analyze_query(self, query: str) -> tuple[list[_Unit], list[str], str | None]:
         stems: list[str] = []
-        stem_weight: list[float] = []
+        weights: list[float] = []
         corrections: list[tuple[int, int, str]] = []
         for s, e, w in words(query):
             if is_stop(w):
                 continue
             st = stem(w)
             weight = 1.0
-            if w not in self.surface_df and st not in self.postings and st not in self.matcher.stems:
-                same = self.by_skeleton.get(_skeleton(w)) if len(w) >= 5 else None
-                near = None
-                if not same:
-                    near = self._near_stem(st)
-                    if near is None and (nw := self._near_word(w)) is not None:
-                        near = stem(nw)
+            if w not in self._vocab and not self._known(st):
+                same = self._by_skeleton.get(_skeleton(w)) if len(w) >= 5 else None
+                near = None if same else self._near_word(w)
                 fixed = same or (None if near is not None else self._correct(w))
                 if near is not None:  # another form of a known word: no suggestion needed
-                    st = near
+                    st = stem(near)
                 elif fixed is not None:
                     if stem(fixed) != st:
-                        corrections.append((s, e, self.display.get(fixed, fixed)))
+                        corrections.append((s, e, fixed))
                     st, weight = stem(fixed), CORRECTED_WEIGHT
             stems.append(st)
-            stem_weight.append(weight)
+            weights.append(weight * (NUMBER_WEIGHT if st.isdigit() else 1.0))
 
-        weights: dict[str, float] = {}
-
-        def add(term: str, wt: float) -> None:
-            weights[term] = max(weights.get(term, 0.0), wt)
-
-        for st, wt in zip(stems, stem_weight, strict=True):
-            add(st, wt * NUMBER_WEIGHT if st.isdigit() else wt)
-        for a, b in zip(stems, stems[1:], strict=False):
-            add(f"{a}|{b}", BIGRAM_WEIGHT)
-        covers: list[set[str]] = [{st} for st in stems]
-        concepts = set()
-        for i, j, c in self.matcher.match(stems):
-            add(c, CONCEPT_WEIGHT)
-            concepts.add(c)
-            for k in range(i, j):
-                covers[k].add(c)
-        units = []
-        for cov, wt in zip(covers, stem_weight, strict=True):
-            idf = max([self.idf.get(t, 0.0) for t in cov if t in self.idf] or [self.idf_unknown])
-            units.append((idf, cov, wt))
+        idfs = self._idf(stems)
+        # synonym runs: longest first, no overlap
+        spans: dict[tuple[int, int], set[str]] = {}
+        for i, j, concept in self.matcher.match(stems):
+            spans.setdefault((i, j), set()).add(concept)
+        taken = [False] * len(stems)
+        units: list[_Unit] = []
+        for (i, j), concepts in sorted(spans.items(), key=lambda x: (-(x[0][1] - x[0][0]), x[0])):
+            if any(taken[i:j]):
+                continue
+            taken[i:j] = [True] * (j - i)
+            own = tuple(stems[i:j])
+            alts = sorted({seq for c in concepts for seq in self.matcher.members.get(c, ())} - {own})
+            idf = sum(x if x is not None else self.idf_unknown for x in idfs[i:j])
+            units.append(_Unit([(own, 1.0)] + [(a, ALT_WEIGHT) for a in alts], min(weights[i:j]), idf, (i, j)))
+        for k, st in enumerate(stems):
+            if not taken[k]:
+                idf = idfs[k] if idfs[k] is not None else self.idf_unknown
+                units.append(_Unit([((st,), 1.0)], weights[k], idf, (k, k + 1)))
+        units.sort(key=lambda u: u.span)
 
         suggestion = None
         if corrections:
@@ -326,7 +261,77 @@ class SearchIndex:
                 out += [query[pos:s], rep]
                 pos = e
             suggestion = "".join(out) + query[pos:]
-        return _Query(weights, units, set(stems) | concepts, suggestion)
+        return units, stems, suggestion
+
+    # ---------------------------------------------------------------- scoring
+    def _impacts(self, terms: list[str]) -> np.ndarray:
+        """(len(terms), n) BM25F impacts of each term in each doc."""
+        out = np.zeros((len(terms), self.n), dtype=np.float64)
+        for part, off, rows in zip(self.parts, self.offsets, self._rows(terms), strict=False):
+            for k, r in enumerate(rows.tolist()):
+                if r >= 0:
+                    d, v = part.postings(r)
+                    out[k, off + np.asarray(d)] = v
+        return out
+
+    def _question_sim(self, units: list[_Unit]) -> np.ndarray:
+        """Per doc, Dice similarity (idf-weighted) between the query and its closest question-like
+        segment (title, or a caller's phrasing); a synonym of a query word counts as that word."""
+        sims = []
+        for part in self.parts:
+            n_seg = len(part.a["seg_norm"])
+            shared = np.zeros(n_seg)
+            q_norm = 0.0
+            for u in units:
+                w = u.idf * min(u.weight, 1.0)
+                q_norm += w
+                has = np.zeros(n_seg, dtype=bool)
+                for seq, _ in u.phrases:
+                    rows = part.find(keys_of(list(seq)))
+                    if (rows < 0).any():
+                        continue
+                    present = np.ones(n_seg, dtype=bool)
+                    for r in rows.tolist():
+                        mask = np.zeros(n_seg, dtype=bool)
+                        mask[np.asarray(part.segments(r))] = True
+                        present &= mask
+                    has |= present
+                shared[has] += w
+            if q_norm == 0 or not n_seg:
+                sims.append(np.zeros(part.n))
+                continue
+            sim = 2 * shared / (q_norm + np.asarray(part.a["seg_norm"]) + 1e-9)
+            sims.append(np.maximum.reduceat(sim, np.asarray(part.a["seg_start"])) if part.n else np.zeros(0))
+        return np.concatenate(sims)
+
+    def _score(self, units: list[_Unit]) -> tuple[np.ndarray, np.ndarray]:
+        """(scores per doc, matched per unit and doc)."""
+        terms: list[str] = []
+        for u in units:
+            for seq, _ in u.phrases:
+                terms.extend(seq)
+                terms.extend(f"{a}|{b}" for a, b in zip(seq, seq[1:], strict=False))
+        for a, b in zip(units, units[1:], strict=False):  # bigrams across units (query word order)
+            terms.append(f"{a.phrases[0][0][-1]}|{b.phrases[0][0][0]}")
+        terms = sorted(set(terms))
+        col = {t: k for k, t in enumerate(terms)}
+        imp = self._impacts(terms)
+        scores = np.zeros(self.n)
+        matched = np.zeros((len(units), self.n), dtype=bool)
+        for k, u in enumerate(units):
+            span = u.span[1] - u.span[0]
+            best = np.zeros(self.n)
+            for seq, alt_w in u.phrases:
+                v = imp[[col[t] for t in seq]].sum(axis=0)
+                if len(seq) > 1:
+                    v += BIGRAM_WEIGHT * imp[[col[f"{a}|{b}"] for a, b in zip(seq, seq[1:], strict=False)]].sum(axis=0)
+                    v *= span / len(seq)
+                np.maximum(best, alt_w * v, out=best)
+            scores += u.weight * best
+            matched[k] = best > 0
+        for a, b in zip(units, units[1:], strict=False):
+            scores += BIGRAM_WEIGHT * imp[col[f"{a.phrases[0][0][-1]}|{b.phrases[0][0][0]}"]]
+        return scores, matched
 
     # ---------------------------------------------------------------- search
     def search(self, query: str, limit: int = 10, theme: str | None = None,
@@ -335,105 +340,103 @@ class SearchIndex:
         their highlighted snippet, the costliest part of a search."""
         query = validate(query)
         limit = max(1, min(int(limit), 100))
-        q = self._analyze_query(query)
-        scores = np.zeros(self.n)
-        for t in sorted(q.weights):
-            p = self.postings.get(t)
-            if p is not None:
-                scores[p[0]] += q.weights[t] * p[1]
-        scores *= self.prior * (1.0 + PHRASE_BOOST * self._nearest_question(q))
+        units, stems, suggestion = self._analyze_query(query)
+        if not units:
+            return SearchResponse(query, [], True, suggestion, 0.0)
+        scores, matched = self._score(units)
+        scores *= self.prior * (1.0 + PHRASE_BOOST * self._question_sim(units))
+        scores[~self.alive] = 0.0
         if theme:
-            scores[self.themes != theme] = 0.0
+            themes = np.array([t == theme for p in self.parts for t in p.themes], dtype=bool)
+            scores[~themes] = 0.0
         scores = np.round(scores, 9)
-        order = np.argsort(-scores, kind="stable")[:limit]
-        order = [int(i) for i in order if scores[i] > 0]
-        if not order:
-            return SearchResponse(query, [], True, q.suggestion, 0.0)
-
-        top = order[0]
-        conf = self._confidence(q, top, float(scores[top]))
+        candidates = np.flatnonzero(scores > 0)
+        if not len(candidates):
+            return SearchResponse(query, [], True, suggestion, 0.0)
+        order = candidates[np.lexsort((self.id_rank[candidates], -scores[candidates]))][:limit]
+        top = int(order[0])
+        second = float(scores[order[1]]) if len(order) > 1 else 0.0
+        conf = self._confidence(units, matched[:, top], float(scores[top]), second)
+        marks = {st for u in units for seq, _ in u.phrases for st in seq}
+        idf_of = {st: u.idf / max(len(u.phrases[0][0]), 1) for u in units for seq, _ in u.phrases for st in seq}
+        prefixes = sorted({m[:4] for m in marks if m}, key=len, reverse=True)
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")[^\W_]*") if prefixes else None
         hits = []
         with_snippet = len(order) if snippets is None else snippets
-        for rank, i in enumerate(order):
-            d = self.docs[i]
+        for rank, i in enumerate(order.tolist()):
+            part, j = self._locate(i)
             rel = float(scores[i] / scores[top])
-            hits.append(Hit(d.id, d.title, d.theme, round(float(scores[i]), 4), round(conf * rel, 3),
-                            self._snippet(i, q.highlight) if rank < with_snippet else ""))
-        return SearchResponse(query, hits, conf < LOW_CONFIDENCE, q.suggestion, round(conf, 3))
+            hits.append(Hit(part.ids[j], part.titles[j], part.themes[j], round(float(scores[i]), 4),
+                            round(conf * rel, 3), self._snippet(part, j, marks, idf_of, pattern) if rank < with_snippet else ""))
+        return SearchResponse(query, hits, conf < LOW_CONFIDENCE, suggestion, round(conf, 3))
 
-    def _nearest_question(self, q: _Query) -> np.ndarray:
-        """Per doc, Dice similarity (idf-weighted) between the query and its closest title/phrasing."""
-        shared = np.zeros(len(self.q_norm))
-        q_norm = 0.0
-        for t in sorted(q.weights):
-            if "|" in t or t not in self.idf:
-                continue
-            w = self.idf[t] * min(q.weights[t], 1.0)
-            q_norm += w
-            p = self.q_post.get(t)
-            if p is not None:
-                shared[p] += w
-        if q_norm == 0:
-            return np.zeros(self.n)
-        sim = 2 * shared / (q_norm + self.q_norm + 1e-9)
-        return np.maximum.reduceat(sim, self.q_starts)
+    def _locate(self, i: int) -> tuple[IndexData, int]:
+        if i >= self.data.n and self.overlay is not None:
+            return self.overlay, i - self.data.n
+        return self.data, i
 
-    def _has(self, term: str, i: int) -> bool:
-        p = self.postings.get(term)
-        if p is None:
-            return False
-        k = int(np.searchsorted(p[0], i))
-        return k < len(p[0]) and p[0][k] == i
-
-    def _features(self, q: _Query, top: int) -> tuple[float, float]:
-        """(coverage, matched): idf-weighted share of the query words the fiche contains, and their
-        summed idf (unknown words weigh as much as the rarest indexed term)."""
-        total = sum(w for w, _, _ in q.units) or 1.0
-        matched = sum(w * credit for w, cov, credit in q.units if any(self._has(t, top) for t in cov))
-        return matched / total, matched
-
-    def _confidence(self, q: _Query, top: int, score: float) -> float:
-        """0..1 from how much of the query the best fiche covers and how strongly it scores.
-
-        logistic(CONF_SLOPE * ((coverage - CONF_COVERAGE_MID) + CONF_SCORE_RATIO * ln(score / CONF_SCORE_MID))),
-        calibrated so that 0.5 (the low-confidence threshold) separates questions the knowledge base
-        answers from unrelated ones: unrelated questions share one or two generic words with a fiche.
-        """
-        coverage, _ = self._features(q, top)
-        x = (coverage - CONF_COVERAGE_MID) + CONF_SCORE_RATIO * math.log(max(score, 1e-9) / CONF_SCORE_MID)
-        return 1.0 / (1.0 + math.exp(-CONF_SLOPE * x))
+    def _confidence(self, units: list[_Unit], matched: np.ndarray, score: float, second: float) -> float:
+        """0..1: logistic of how much of the query the best fiche covers (idf-weighted), how strongly
+        it scores, and how far ahead of the next it is. Coefficients and the reliability table of
+        this figure on the dev set are in docs/search.md."""
+        total = sum(u.idf * u.weight for u in units) or 1.0
+        coverage = sum(u.idf * u.weight for u, m in zip(units, matched.tolist(), strict=True) if m) / total
+        margin = 1.0 - second / score if score > 0 else 0.0
+        a, b, c, d = CONFIDENCE
+        x = a + b * coverage + c * math.log(max(score, 1e-9)) + d * margin
+        return 1.0 / (1.0 + math.exp(-x))
 
     # ---------------------------------------------------------------- snippets
-    def _snippet(self, i: int, marks: set[str], max_words: int = 32) -> str:
-        best, best_key = None, None
-        for rank, (sent, spans, stems, concepts, prior) in enumerate(self._sentences[i]):
-            hit = {k for k, st in enumerate(stems) if st in marks}
-            found = {stems[k] for k in hit}
-            for a, b, c in concepts:
-                if c in marks:
-                    hit.update(range(a, b))
-                    found.add(c)
-            if not hit and best is not None:
-                continue
-            key = (-round(prior * sum(self.idf.get(t, 1.0) for t in sorted(found)), 9), rank)
-            if best_key is None or key < best_key:
-                best, best_key = (sent, spans, hit), key
+    def _snippet(self, part: IndexData, j: int, marks: set[str], idf_of: dict[str, float],
+                 pattern: re.Pattern | None, max_words: int = 32) -> str:
+        """The sentence of the fiche that holds most of the query's words (idf-weighted), with them
+        marked; read from the text of this one fiche, never from all of them."""
+        text, folded = part.text(j)
+        if len(folded) > SNIPPET_SCAN_CHARS:  # huge fiches: the best sentence is nearly always early
+            cut = folded.rfind("\n", 0, SNIPPET_SCAN_CHARS)
+            cut = cut if cut > 0 else SNIPPET_SCAN_CHARS
+            text, folded = text[:cut], folded[:cut]
+        if not text.strip():
+            return html.escape(part.titles[j])
+        # candidate words by prefix in one regex pass, then checked by their stem
+        hits: list[tuple[int, int, str]] = []
+        if pattern is not None:
+            for w in pattern.finditer(folded):
+                st = stem(w.group())
+                if st in marks and not is_stop(w.group()):
+                    hits.append((w.start(), w.end(), st))
+        # a "sentence" is a line (a paragraph or list item of the fiche): cheap to find
+        bounds = [0] + [m.end() for m in _NEWLINES.finditer(folded)] + [len(folded)]
+        best = None  # (score, -rank, start, end)
+        by_sentence: dict[int, list[tuple[int, int, str]]] = {}
+        for h in hits:
+            by_sentence.setdefault(bisect.bisect_right(bounds, h[0]) - 1, []).append(h)
+        for k, hs in by_sentence.items():
+            start, end = bounds[k], bounds[k + 1]
+            found = {st for _, _, st in hs}
+            key = sum(idf_of.get(st, 1.0) for st in sorted(found)) * (0.7 if end - start < 40 else 1.0)
+            if best is None or (key, -k) > (best[0], -best[1]):
+                best = (key, k, start, end)
         if best is None:
-            return html.escape(self.docs[i].title)
-        sent, spans, hit = best
-        lo, hi = 0, len(spans)
-        if len(spans) > max_words:
-            first = min(hit) if hit else 0
-            lo = max(0, min(first - 5, len(spans) - max_words))
+            k = next((k for k in range(len(bounds) - 1) if folded[bounds[k]:bounds[k + 1]].strip()), 0)
+            best = (0.0, k, bounds[k], bounds[k + 1])
+        _, k, start, end = best
+        spans = [(s, e) for s, e, _ in by_sentence.get(k, [])]
+        sent_words = [(w.start(), w.end()) for w in _FOLDED_WORD.finditer(folded, start, end)]
+        if not sent_words:
+            return html.escape(part.titles[j])
+        lo, hi = 0, len(sent_words)
+        if len(sent_words) > max_words:
+            first = next((x for x, (s, _) in enumerate(sent_words) if spans and s == spans[0][0]), 0)
+            lo = max(0, min(first - 5, len(sent_words) - max_words))
             hi = lo + max_words
-        start = spans[lo][0] if lo else 0
-        end = spans[hi - 1][1] if hi < len(spans) else len(sent)
-        out, pos = [], start
-        for k in sorted(hit):
-            if lo <= k < hi:
-                s, e = spans[k]
-                out += [html.escape(sent[pos:s]), "<mark>", html.escape(sent[s:e]), "</mark>"]
+        cut_start = sent_words[lo][0]
+        cut_end = sent_words[hi - 1][1] if hi < len(sent_words) else end
+        out, pos = [], cut_start
+        for s, e in spans:
+            if s >= cut_start and e <= cut_end:
+                out += [html.escape(text[pos:s]), "<mark>", html.escape(text[s:e]), "</mark>"]
                 pos = e
-        out.append(html.escape(sent[pos:end]))
-        text = "".join(out).strip()
-        return ("… " if lo else "") + text + (" …" if hi < len(spans) else "")
+        out.append(html.escape(text[pos:cut_end]))
+        snippet = "".join(out).strip()
+        return ("… " if lo else "") + snippet + (" …" if hi < len(sent_words) else "")

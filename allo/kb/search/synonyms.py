@@ -50,7 +50,7 @@ def load_synonyms(path: str | Path | None = None) -> dict[str, list[str]]:
 class SynonymMatcher:
     """Finds group terms in a stem sequence and names the concept tokens they stand for."""
 
-    def __init__(self, synonyms: dict[str, list[str]] | None):
+    def __init__(self, synonyms: dict[str, list[str]] | None, extra_groups: list[list[str]] | None = None):
         groups: set[frozenset[str]] = set()
         for term, others in (synonyms or {}).items():
             group = frozenset(fold(t).strip() for t in [term, *others] if str(t).strip())
@@ -59,7 +59,13 @@ class SynonymMatcher:
         # A term listed in several groups maps to their union: keep the original groups only.
         groups = {g for g in groups
                   if not ((subs := [h for h in groups if h < g]) and frozenset().union(*subs) == g)}
+        # groups read from the corpus (lexicon.py) are kept apart: an acronym's two meanings stay two
+        for group in extra_groups or []:
+            g = frozenset(fold(t).strip() for t in group if str(t).strip())
+            if len(g) >= 2:
+                groups.add(g)
         self.phrases: dict[tuple[str, ...], set[str]] = {}
+        self.members: dict[str, list[tuple[str, ...]]] = {}  # concept -> its terms' stem sequences
         self.surface: set[str] = set()  # folded words appearing in any term
         used: set[str] = set()
         for group in sorted(groups, key=sorted):
@@ -70,6 +76,7 @@ class SynonymMatcher:
             while concept in used:
                 concept += "'"
             used.add(concept)
+            self.members[concept] = seqs
             for seq in seqs:
                 self.phrases.setdefault(seq, set()).add(concept)
             for t in group:
