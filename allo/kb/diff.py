@@ -1,4 +1,5 @@
-"""Word-level comparison of two fiche versions, rendered as escaped HTML with <del>/<ins>."""
+"""Word-level comparison of two fiche versions, or of a fiche and a change waiting to be applied,
+rendered as escaped HTML with <del>/<ins>."""
 
 from __future__ import annotations
 
@@ -9,20 +10,17 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from allo.kb.sections import SECTIONS
+from allo.kb.workflow import as_text, fiche_targets, notes_targets, read, read_from, target_label
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
-
-FIELD_LABELS = {"title": "Titre", "short_answer": "Réponse courte", "keywords": "Mots-clés",
-                "phrasings": "Formulations des usagers", "level2": "Destination de niveau 2",
-                "review_by": "À revoir avant le", "status": "Statut", "theme": "Thème", "subtheme": "Sous-thème",
-                "references": "Références"}
 
 
 @dataclass(frozen=True)
 class FieldDiff:
     label: str
     html: SafeString
+    target: str = ""
+    changed_since: bool = False  # the current text is no longer the one the change was written against
 
 
 def diff_text(old: str, new: str) -> SafeString:
@@ -39,26 +37,22 @@ def diff_text(old: str, new: str) -> SafeString:
     return mark_safe("".join(out))  # every piece of text above is escaped
 
 
-def _as_text(value) -> str:
-    if isinstance(value, list):
-        return "\n".join(
-            f"{item.get('title', '')} — {item.get('url', '')}" if isinstance(item, dict) else str(item) for item in value
-        )
-    return "" if value is None else str(value)
-
-
-def diff_versions(old, new) -> list[FieldDiff]:
-    """Changed fields between two historical records (or fiches), in reading order."""
+def diff_versions(old, new, *, notes: bool = False) -> list[FieldDiff]:
+    """Changed targets between two historical records (or fiches, or notes), in reading order."""
+    targets = notes_targets() if notes else ["status", *fiche_targets()]
     diffs = []
-    for name, label in FIELD_LABELS.items():
-        a, b = _as_text(getattr(old, name + "_id", None) or getattr(old, name, None)), _as_text(
-            getattr(new, name + "_id", None) or getattr(new, name, None)
-        )
+    for target in targets:
+        a, b = as_text(target, read_from(old, target)), as_text(target, read_from(new, target))
         if a != b:
-            diffs.append(FieldDiff(label, diff_text(a, b)))
-    old_sections, new_sections = old.sections or {}, new.sections or {}
-    for key, label in SECTIONS.items():
-        a, b = old_sections.get(key, ""), new_sections.get(key, "")
-        if a != b:
-            diffs.append(FieldDiff(f"Rubrique « {label} »", diff_text(a, b)))
+            diffs.append(FieldDiff(target_label(target), diff_text(a, b), target))
+    return diffs
+
+
+def diff_revision(fiche, revision) -> list[FieldDiff]:
+    """What a change would do to the fiche as it is now (current -> proposed), target by target."""
+    diffs = []
+    for target, value in revision.changes.items():
+        current = read(fiche, target)
+        diffs.append(FieldDiff(target_label(target), diff_text(as_text(target, current), as_text(target, value)),
+                               target, changed_since=revision.is_open and current != revision.base.get(target)))
     return diffs

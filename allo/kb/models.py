@@ -322,16 +322,23 @@ class ImportRun(models.Model):
 
 
 class CorrectionProposal(models.Model):
-    """A correction proposed from a fiche by an operator or an expert (possibly during a call)."""
+    """A correction proposed from a fiche by an operator or an expert (possibly during a call).
+
+    It targets one piece of text (`target`, named as in allo/kb/workflow.py): a section or the short
+    answer of a local fiche, or a text field of Allô's notes; empty for a general remark. `base_text`
+    is that text when the proposal was written, so the reviewer sees what changed since.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", "À examiner"
         ACCEPTED = "accepted", "Acceptée"
         REJECTED = "rejected", "Refusée"
+        TO_DILA = "dila", "Transmise à la DILA"
 
     fiche = models.ForeignKey(Fiche, on_delete=models.CASCADE, related_name="proposals")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kb_proposals")
-    section = models.CharField("rubrique concernée", max_length=40, blank=True, choices=SECTIONS.items())
+    target = models.CharField("texte concerné", max_length=60, blank=True)
+    base_text = models.TextField("texte au moment de la proposition", blank=True)
     proposed_text = models.TextField("texte proposé", blank=True)
     reason = models.TextField("ce qui ne va pas")
     status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.OPEN)
@@ -349,6 +356,11 @@ class CorrectionProposal(models.Model):
 
     def __str__(self) -> str:
         return f"Correction de « {self.fiche} » par {self.author}"
+
+    def get_target_display(self) -> str:
+        from allo.kb.workflow import target_label
+
+        return target_label(self.target) if self.target else "Remarque générale"
 
 
 class Synonym(models.Model):
@@ -376,3 +388,176 @@ class Synonym(models.Model):
     def clean(self) -> None:
         if len(self.term_list) < 2:
             raise ValidationError({"terms": "Indiquez au moins deux termes équivalents, séparés par des virgules."})
+
+
+# --- Allô's own layer: what the line adds above the official text, and its editorial workflow ---
+
+
+class FicheNotes(models.Model):
+    """Allô's own notes on a fiche (official or local): what an N1 operator may say on the phone,
+    when and where to transfer, the words callers use, the centre whose experts own these notes and
+    when to review them.
+
+    Keyed to the fiche, never to DILA's text: no importer writes here, so every re-import leaves
+    them as they are; `move_notes` makes them follow a fiche DILA redirects to a new id.
+    """
+
+    fiche = models.OneToOneField(Fiche, on_delete=models.CASCADE, related_name="notes", verbose_name="fiche")
+    script = models.TextField("ce qu'on peut dire au téléphone", blank=True,
+                              help_text="Les phrases que l'opérateur N1 peut dire à l'appelant. Markdown simple.")
+    transfer_when = models.TextField("quand transférer", blank=True,
+                                     help_text="Les situations où l'appel doit passer au niveau 2.")
+    transfer_to = models.CharField("transférer vers", max_length=20, choices=LEVEL2.items(), blank=True)
+    synonyms = models.JSONField("termes des appelants", default=list, blank=True,
+                                help_text="Les mots que les appelants emploient pour cette fiche (la recherche s'en sert).")
+    owner = models.ForeignKey("org.Centre", null=True, blank=True, on_delete=models.SET_NULL, related_name="kb_notes",
+                              verbose_name="centre propriétaire",
+                              help_text="Ses experts tiennent ces notes à jour et agissent sur la fiche.")
+    review_by = models.DateField("à revoir avant le", null=True, blank=True)
+    script_html = models.TextField(blank=True, editable=False)
+    transfer_when_html = models.TextField(blank=True, editable=False)
+    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+    history = HistoricalRecords(excluded_fields=["script_html", "transfer_when_html", "updated_at"])
+
+    class Meta:
+        verbose_name = "notes Allô d'une fiche"
+        verbose_name_plural = "notes Allô des fiches"
+        indexes = [models.Index(fields=["review_by"])]
+
+    def __str__(self) -> str:
+        return f"Notes Allô de {self.fiche_id}"
+
+    def save(self, *args, **kwargs):
+        # Rendered and sanitised once here, never at display time (as a fiche's sections).
+        self.synonyms = [term.strip() for term in self.synonyms or [] if str(term).strip()]
+        self.script_html = content.render(self.script)
+        self.transfer_when_html = content.render(self.transfer_when)
+        super().save(*args, **kwargs)
+
+    def save_with_reason(self, user, reason: str) -> None:
+        self._change_reason = reason
+        self._history_user = user
+        self.save()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.script or self.transfer_when or self.transfer_to or self.synonyms or self.owner_id
+                    or self.review_by)
+
+    @property
+    def review_overdue(self) -> bool:
+        return bool(self.review_by) and self.review_by < timezone.localdate()
+
+    @property
+    def transfer_destination(self) -> str:
+        """Where to transfer: these notes' choice, else the local fiche's own level-2 destination."""
+        return self.transfer_to or self.fiche.level2
+
+
+class Revision(models.Model):
+    """A change to a fiche or to its notes that is not applied yet, or was applied by the workflow.
+
+    `changes` maps a target (allo/kb/workflow.py: "title", "section:conditions", "notes:script", ...)
+    to its new value; `base` holds each target's value when the change was written. A change to a
+    published fiche waits for a second person (PENDING); once approved it is applied, or SCHEDULED
+    until `effective_on` and then applied by `allo kb apply-scheduled` or the running server.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "À valider par une autre personne"
+        SCHEDULED = "scheduled", "Programmée"
+        APPLIED = "applied", "Appliquée"
+        REJECTED = "rejected", "Refusée"
+        CANCELLED = "cancelled", "Annulée"
+
+    class Kind(models.TextChoices):
+        EDIT = "edit", "Modification"
+        PROPOSAL = "proposal", "Proposition de correction"
+        RESTORE = "restore", "Restauration d'une version"
+
+    fiche = models.ForeignKey(Fiche, on_delete=models.CASCADE, related_name="revisions")
+    kind = models.CharField("nature", max_length=10, choices=Kind.choices, default=Kind.EDIT)
+    changes = models.JSONField("modifications", default=dict)
+    base = models.JSONField("valeurs d'origine", default=dict, blank=True)
+    reason = models.TextField("motif")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kb_revisions",
+                               verbose_name="auteur")
+    created_at = models.DateTimeField("proposée le", auto_now_add=True)
+    effective_on = models.DateField("date d'effet", null=True, blank=True)
+    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.PENDING)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name="validée par")
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True)
+    decision_note = models.TextField("réponse", blank=True)
+    applied_at = models.DateTimeField("appliquée le", null=True, blank=True)
+    proposal = models.ForeignKey(CorrectionProposal, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="revisions")
+
+    class Meta:
+        verbose_name = "modification en attente"
+        verbose_name_plural = "modifications en attente"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "effective_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} de « {self.fiche_id} » ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (Revision.Status.PENDING, Revision.Status.SCHEDULED)
+
+    @property
+    def summary(self) -> str:
+        """What it changes, in words (« Rubrique « Montant », Notes Allô : quand transférer »)."""
+        from allo.kb.workflow import target_label
+
+        return ", ".join(target_label(target) for target in self.changes)
+
+
+class DilaReport(models.Model):
+    """An error in the official text itself, to be sent to DILA (Allô never edits DILA's text)."""
+
+    class Status(models.TextChoices):
+        TO_SEND = "a-transmettre", "À transmettre"
+        SENT = "transmis", "Transmis à la DILA"
+        FIXED = "corrige", "Corrigé par la DILA"
+        DROPPED = "sans-suite", "Sans suite"
+
+    fiche = models.ForeignKey(Fiche, on_delete=models.CASCADE, related_name="dila_reports", verbose_name="fiche")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kb_dila_reports",
+                               verbose_name="signalé par")
+    passage = models.TextField("passage concerné", help_text="Copiez la phrase ou le paragraphe du texte officiel.")
+    problem = models.TextField("ce qui est faux", help_text="Ce qui est inexact, et ce qui serait juste.")
+    source = models.TextField("source", blank=True, help_text="Facultatif : le texte de loi, le site ou le document "
+                                                                   "qui montre l'erreur.")
+    status = models.CharField("état", max_length=14, choices=Status.choices, default=Status.TO_SEND)
+    note = models.TextField("suivi", blank=True, help_text="Référence de l'envoi, réponse de la DILA…")
+    proposal = models.ForeignKey(CorrectionProposal, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="dila_reports")
+    created_at = models.DateTimeField("signalé le", auto_now_add=True)
+    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+    sent_at = models.DateTimeField("transmis le", null=True, blank=True)
+    closed_at = models.DateTimeField("clos le", null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = "signalement à la DILA"
+        verbose_name_plural = "signalements à la DILA"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"Signalement DILA sur {self.fiche_id} ({self.get_status_display()})"
+
+    def set_status(self, status: str, user, note: str | None = None) -> None:
+        """A new status, its date, and who changed it (kept in the history)."""
+        self.status = status
+        if note is not None:
+            self.note = note
+        now = timezone.now()
+        if status == DilaReport.Status.SENT and not self.sent_at:
+            self.sent_at = now
+        self.closed_at = now if status in (DilaReport.Status.FIXED, DilaReport.Status.DROPPED) else None
+        self._history_user = user
+        self._change_reason = f"État : {self.get_status_display()}"
+        self.save()

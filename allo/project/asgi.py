@@ -14,13 +14,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from allo.kb.workflow import apply_due  # noqa: E402
 from allo.portal import analytics  # noqa: E402
 from allo.project.routing import websocket_urlpatterns  # noqa: E402
-from allo.web.lifespan import Lifespan  # noqa: E402
+from allo.web.lifespan import Lifespan, PeriodicJob  # noqa: E402
 from allo.web.pagecache import SharedPageCache  # noqa: E402
 from allo.web.wsgi_bridge import PooledWsgiToAsgi  # noqa: E402
 
 http_app = PooledWsgiToAsgi(django_app)
+# A change takes effect on a date: checked every minute (one indexed query), so at most a minute late.
+scheduled_changes = PeriodicJob("allo-kb-scheduled", 60, apply_due)
 
 application = ProtocolTypeRouter(
     {
@@ -29,7 +32,9 @@ application = ProtocolTypeRouter(
                                 on_hit=analytics.record_later, max_bytes=settings.PAGE_CACHE_MB << 20),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         # in a server process: page views and searches are counted in batches (a view must not
-        # wait on a database write), and what is pending is written before the process stops
-        "lifespan": Lifespan(on_startup=[analytics.start_batching], on_shutdown=[analytics.stop_batching]),
+        # wait on a database write), and what is pending is written before the process stops;
+        # knowledge-base changes scheduled for a date are applied when it comes, even without cron
+        "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start],
+                             on_shutdown=[analytics.stop_batching, scheduled_changes.stop]),
     }
 )

@@ -67,10 +67,10 @@ def expert_space(request):
 
 @roles(Role.EDITOR, Role.EXPERT)
 def editor_space(request):
-    """Editors' desk; N2 experts review corrections here too."""
+    """Editors' desk; N2 experts review the corrections of the fiches their centre owns here too."""
     from allo.kb.views import editor_dashboard_context
 
-    context = editor_dashboard_context() | {"can_write": request.user.has_role(Role.EDITOR)}
+    context = editor_dashboard_context(request.user) | {"can_write": request.user.has_role(Role.EDITOR)}
     return render(request, "web/space_editor.html", context)
 
 

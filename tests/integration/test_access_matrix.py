@@ -23,6 +23,7 @@ SAMPLE_KWARGS: dict[str, str] = {"action": "submit", "call_id": "appel-inconnu"}
 
 # URLs that only answer another method than GET: an allowed POST answers with a redirect.
 METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post", "portal-feedback": "post",
+           "kb-restore": "post", "kb-dila-status": "post", "kb-dila-mark-sent": "post",
            "desk-state": "post", "desk-end-call": "post", "api-telephony-calls": "post",
            "api-telephony-hangup": "post", "api-telephony-callback-answer": "post"}
 # Public URLs that only send the visitor elsewhere.
@@ -34,18 +35,28 @@ API_ALLOWED_STATUSES = {200, 400, 404, 405}
 
 @pytest.fixture
 def samples(demo):
-    """Per-URL parameters and query strings that need objects of their own."""
-    from allo.kb.models import CorrectionProposal, Fiche, Synonym
+    """Per-URL parameters and query strings that need objects of their own. The sample fiche is one
+    the matrix's expert (expert-impots) owns: experts act only on their centre's fiches, which
+    test_kb_workflow.py checks; here each role's access to each URL."""
+    from allo.kb.models import CorrectionProposal, DilaReport, Fiche, Revision, Synonym
 
-    fiche = Fiche.objects.published().order_by("id").first()
+    fiche = Fiche.objects.published().local().filter(level2="impots").order_by("id").first()
+    editor = User.objects.get(username="redacteur")
     proposal = CorrectionProposal.objects.create(
         fiche=fiche, author=User.objects.get(username="operateur"), reason="Le tarif a changé."
     )
     fiche.publish(None, "second version for the matrix")
     first, second = fiche.history.order_by("history_id")[:2]
+    revision = Revision.objects.create(fiche=fiche, changes={"title": "Autre titre"}, base={"title": fiche.title},
+                                       reason="Pour la matrice", author=editor)
+    official = Fiche.objects.create(id="F99999", theme=fiche.theme, title="Fiche officielle", short_answer="Texte.",
+                                    collection=Fiche.Collection.OFFICIAL, status=Fiche.Status.PUBLISHED)
+    report = DilaReport.objects.create(fiche=official, author=editor, passage="Un passage", problem="Faux.")
     return {
         "fiche_id": fiche.pk,
         "kwargs": {"kb-review": {"pk": proposal.pk}, "kb-synonym-toggle": {"pk": Synonym.objects.first().pk},
+                   "kb-revision": {"pk": revision.pk}, "kb-dila-status": {"pk": report.pk},
+                   "kb-dila-report": {"fiche_id": official.pk},
                    "portal-theme": {"theme_slug": fiche.theme_id},
                    "portal-subtheme": {"theme_slug": fiche.theme_id, "subtheme_slug": fiche.subtheme_slug or "autres"}},
         "query": {"kb-compare": f"?a={first.history_id}&b={second.history_id}", "kb-search-api": "?q=carte",

@@ -1,4 +1,4 @@
-"""`allo kb import|export|eval`: knowledge-base tools."""
+"""`allo kb import|export|eval|apply-scheduled`: knowledge-base tools."""
 
 from __future__ import annotations
 
@@ -27,9 +27,18 @@ class Command(BaseCommand):
         ev = sub.add_parser("eval", help="mesurer la recherche sur un jeu de questions")
         ev.add_argument("--questions", required=True, help="CSV à colonnes question,expected")
         ev.add_argument("--json", action="store_true", help="afficher un objet JSON")
+        sub.add_parser("apply-scheduled", help="appliquer les modifications programmées dont la date est venue (cron)")
 
     def handle(self, *args, action: str, **options):
-        return getattr(self, f"_{action}")(**options)
+        return getattr(self, f"_{action.replace('-', '_')}")(**options)
+
+    def _apply_scheduled(self, **_):
+        from allo.kb.workflow import apply_due
+
+        applied = apply_due()
+        for revision in applied:
+            self.stdout.write(f"  {revision.fiche_id} : {revision.summary} (date d'effet {revision.effective_on:%d/%m/%Y})")
+        self.stdout.write(self.style.SUCCESS(f"{len(applied)} modification(s) programmée(s) appliquée(s)."))
 
     def _import(self, path: str, draft: bool = False, **_):
         source = Path(path)
