@@ -92,6 +92,7 @@ class Fiche(models.Model):
     class DilaStatus(models.TextChoices):
         UPCOMING = "a-venir", "Mise à jour à venir"
         ONGOING = "en-cours", "Mise à jour en cours"
+        WITHDRAWN = "retiree", "Retirée de service-public.fr"
 
     id = models.SlugField("identifiant", primary_key=True, max_length=80)
     theme = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="fiches", verbose_name="thème")
@@ -249,6 +250,8 @@ class Resource(models.Model):
         MODEL = "modele", "Modèle de document"
         TOOL = "outil", "Outil de recherche"
         CONTACT = "contact", "Centre de contact"
+        DEFINITION = "definition", "Définition"
+        SIGLE = "sigle", "Sigle ou acronyme"
         OTHER = "autre", "Autre"
 
     id = models.CharField("identifiant DILA", primary_key=True, max_length=30)
