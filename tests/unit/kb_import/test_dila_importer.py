@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from allo.kb.importers import dila
-from allo.kb.importers.dila import DilaFormatError, parse_archive, parse_fiche, parse_node
+from allo.kb.importers import dila_legacy as dila
+from allo.kb.importers.dila_legacy import DilaFormatError, parse_archive, parse_fiche, parse_node
 
 SAMPLES = Path(__file__).parent / "samples"
 REAL = Path(__file__).resolve().parents[4] / "shared" / "kb" / "service-public-samples"
@@ -237,7 +237,7 @@ def test_table_cells_with_several_paragraphs_stay_on_their_row():
 
 
 def test_parser_does_not_need_django():
-    code = "import sys, allo.kb.importers.dila; sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))"
+    code = "import sys, allo.kb.importers.dila_legacy; sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3]).returncode == 0
 
 

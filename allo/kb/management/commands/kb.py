@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from allo.kb.importers.dila import DilaFormatError, parse_archive
+from allo.kb.importers.dila_legacy import DilaFormatError, parse_archive
 from allo.kb.search_service import search_index
 from allo.kb.services import ImportFailed, export_json, import_json, import_records, load_themes
 
