@@ -19,6 +19,7 @@ DEMO_USERS = [
     ("expert-conso", "Julien", "Petit", Role.EXPERT, "n2-consommation"),
     ("expert-cira", "Sophie", "Moreau", Role.EXPERT, "cira-lyon"),
     ("redacteur", "Louise", "Bernard", Role.EDITOR, None),
+    ("redacteur2", "Paul", "Girard", Role.EDITOR, None),  # a second pair of eyes: publishing needs one
     ("superviseur", "Marc", "Lefèvre", Role.SUPERVISOR, None),
     ("admin", "Alex", "Admin", Role.ADMINISTRATOR, None),
 ]
@@ -38,17 +39,17 @@ def ensure_role_groups() -> None:
 
 @transaction.atomic
 def load_demo_users() -> list[tuple[str, str]]:
+    """The demo accounts, each created once: an account that exists is left as it is (its name,
+    centre, roles and password may have been changed by an administrator)."""
     ensure_role_groups()
-    created = []
+    accounts = []
     for username, first, last, role, centre_code in DEMO_USERS:
-        user, _ = User.objects.get_or_create(username=username)
-        user.first_name, user.last_name = first, last
-        user.email = f"{username}@allo.example"
-        user.centre = Centre.objects.filter(code=centre_code).first() if centre_code else None
-        user.is_staff = user.is_superuser = role == Role.ADMINISTRATOR
-        if not user.password:  # a demo account keeps a password someone changed
+        if not User.objects.filter(username=username).exists():
+            user = User(username=username, first_name=first, last_name=last, email=f"{username}@allo.example",
+                        centre=Centre.objects.filter(code=centre_code).first() if centre_code else None)
+            user.is_staff = user.is_superuser = role == Role.ADMINISTRATOR
             user.set_password(DEMO_PASSWORD)
-        user.save()
-        user.groups.set([Group.objects.get(name=role)])
-        created.append((username, Role(role).label))
-    return created
+            user.save()
+            user.groups.set([Group.objects.get(name=role)])
+        accounts.append((username, Role(role).label))
+    return accounts

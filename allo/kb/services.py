@@ -160,19 +160,40 @@ def read_demo_records(folder: Path | None = None) -> list[tuple[str, dict]]:
 
 
 def load_demo_kb() -> ImportReport:
-    """Demo knowledge base: themes, synonyms and the published demo fiches."""
+    """Demo knowledge base: themes, synonyms, the published demo fiches and a few of Allô's notes.
+
+    Seeded, never imposed: a missing fiche is created; an existing one is brought up to its YAML
+    only while nobody has touched it (every version so far written by a loader, with no user), so
+    running `allo init --demo` again never reverts a correction, an archive or a restored version.
+    """
     load_themes()
     load_default_synonyms()
-    return import_records(read_demo_records(), source="demo", is_demo=True,
-                          reason="Chargement du contenu de démonstration")
+    records = read_demo_records()
+    ids = [record.get("id") for _, record in records]
+    existing = set(Fiche.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    touched = set(Fiche.history.model.objects.filter(id__in=existing, history_user__isnull=False)
+                  .values_list("id", flat=True))
+    touched |= set(Fiche.objects.filter(pk__in=existing).exclude(is_demo=True).values_list("pk", flat=True))
+    seeded = [(name, record) for name, record in records if record.get("id") not in touched]
+    report = import_records(seeded, source="demo", is_demo=True, reason="Chargement du contenu de démonstration")
+    report.unchanged.extend(sorted(touched))
+    from allo.kb.demo_notes import load_demo_notes
+
+    load_demo_notes()
+    return report
 
 
 def load_default_synonyms() -> int:
+    """The default synonym groups, each created once: a group an editor changed, switched off or
+    deleted stays as they left it (its terms are in the history)."""
     from allo.kb.search import load_groups
 
     groups = load_groups()
+    known = set(Synonym.history.model.objects.values_list("terms", flat=True))
     for group in groups:
-        Synonym.objects.get_or_create(terms=", ".join(group))
+        terms = ", ".join(group)
+        if terms not in known:
+            Synonym.objects.get_or_create(terms=terms)
     return len(groups)
 
 

@@ -1,7 +1,9 @@
 """Demo organisation: the line, the N1 platform, the N2 specialised centres and the informant network.
 
 Figures follow the default simulation scenario (see allo/simulation/scenarios/default.toml).
-Loading is idempotent: records are matched on their code and updated in place.
+Seeded, never imposed: a centre missing from the database is created with its opening hours and the
+line is created when there is none; what exists is left as an administrator set it, so running
+`allo init --demo` again never reverts an edited opening hour, a capacity or a deactivated centre.
 """
 
 from __future__ import annotations
@@ -39,26 +41,26 @@ def _time(value: str) -> dt.time:
 
 @transaction.atomic
 def load_demo_organisation() -> dict[str, int]:
+    created = 0
     for code, name, kind, domain, city, provider, capacity, hours, subdivision in CENTRES:
-        centre, _ = Centre.objects.update_or_create(
+        centre, is_new = Centre.objects.get_or_create(
             code=code,
             defaults={
                 "name": name, "kind": kind, "domain": domain, "city": city, "provider": provider,
                 "capacity": capacity, "holiday_subdivision": subdivision, "active": True,
             },
         )
-        centre.opening_periods.all().delete()
+        if not is_new:
+            continue
+        created += 1
         OpeningPeriod.objects.bulk_create(
             OpeningPeriod(centre=centre, weekday=day, opens=_time(opens), closes=_time(closes))
             for day, ranges in hours.items()
             for opens, closes in ranges
         )
-    ServiceLine.objects.update_or_create(
-        phone_number="39 39",
-        defaults={
-            "name": "Allô Service Public",
-            "price_note": "Coût d'un appel local depuis un poste fixe",
-            "platform": Centre.objects.get(code="n1-plateforme"),
-        },
-    )
-    return {"centres": len(CENTRES)}
+    if not ServiceLine.objects.exists():
+        ServiceLine.objects.create(
+            phone_number="39 39", name="Allô Service Public", price_note="Coût d'un appel local depuis un poste fixe",
+            platform=Centre.objects.get(code="n1-plateforme"),
+        )
+    return {"centres": len(CENTRES), "créés": created}
