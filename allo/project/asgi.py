@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from allo.kb.search_service import warm as warm_search_index  # noqa: E402
 from allo.kb.workflow import apply_due  # noqa: E402
 from allo.portal import analytics  # noqa: E402
 from allo.project.routing import websocket_urlpatterns  # noqa: E402
@@ -33,8 +34,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         # in a server process: page views and searches are counted in batches (a view must not
         # wait on a database write), and what is pending is written before the process stops;
-        # knowledge-base changes scheduled for a date are applied when it comes, even without cron
-        "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start],
+        # knowledge-base changes scheduled for a date are applied when it comes, even without cron;
+        # the search index is mapped (or its build started) before the first search, not in it
+        "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start, warm_search_index],
                              on_shutdown=[analytics.stop_batching, scheduled_changes.stop]),
     }
 )

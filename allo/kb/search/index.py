@@ -101,14 +101,15 @@ _FOLDED_WORD = re.compile(r"[^\W_]+")
 
 class SearchIndex:
     def __init__(self, docs: list[SearchDoc] | None = None, synonyms: dict[str, list[str]] | None = None, *,
-                 data: IndexData | None = None, overlay: IndexData | None = None, removed: frozenset = frozenset()):
+                 data: IndexData | None = None, overlay: IndexData | None = None, removed: frozenset = frozenset(),
+                 matcher: SynonymMatcher | None = None):
         if data is None:
             data = build(list(docs or []))
             data.meta["lexicon"] = corpus_groups(list(docs or []))
         self.data = data
         self.overlay = overlay
         self.synonyms = synonyms or {}
-        self.matcher = SynonymMatcher(self.synonyms, data.meta.get("lexicon") or [])
+        self.matcher = matcher or SynonymMatcher(self.synonyms, data.meta.get("lexicon") or [])
         self.parts = [data] + ([overlay] if overlay is not None else [])
         self.offsets = [0, data.n] + ([data.n + overlay.n] if overlay is not None else [])
         self.n = self.offsets[-1]
@@ -123,14 +124,16 @@ class SearchIndex:
 
     # ---------------------------------------------------------------- derived views
     def with_changes(self, docs: list[SearchDoc], removed: set[str] | frozenset = frozenset()) -> SearchIndex:
-        """This base with `docs` added or replacing theirs and `removed` ids gone (an overlay scored
-        with the base's statistics: built in milliseconds, not the base's half-minute)."""
+        """The base of this index with `docs` added or replacing theirs and `removed` ids gone (an
+        overlay scored with the base's statistics: milliseconds, not the base's half-minute). Any
+        previous overlay is dropped: pass every doc changed since the base."""
         overlay = build(docs, base=self.data) if docs else None
         return SearchIndex(synonyms=self.synonyms, data=self.data, overlay=overlay,
-                           removed=frozenset(removed) | {d.id for d in docs})
+                           removed=frozenset(removed) | {d.id for d in docs}, matcher=self.matcher)
 
     def with_synonyms(self, synonyms: dict[str, list[str]]) -> SearchIndex:
-        return SearchIndex(synonyms=synonyms, data=self.data, overlay=self.overlay, removed=self.removed)
+        return SearchIndex(synonyms=synonyms, data=self.data, overlay=self.overlay, removed=self.removed,
+                           matcher=SynonymMatcher(synonyms, self.data.meta.get("lexicon") or []))
 
     @property
     def docs_count(self) -> int:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from .analysis import analyze, fold, words
+from .analysis import _fold_word as fold
+from .analysis import folded_words_fast, stems_fast
 
 DEFAULT_SYNONYMS = Path(__file__).with_name("synonyms_fr.yaml")
 
@@ -69,7 +70,7 @@ class SynonymMatcher:
         self.surface: set[str] = set()  # folded words appearing in any term
         used: set[str] = set()
         for group in sorted(groups, key=sorted):
-            seqs = sorted({tuple(analyze(t)) for t in group} - {()})
+            seqs = sorted({tuple(stems_fast(t)) for t in group} - {()})
             if len(seqs) < 2:
                 continue
             concept = "~" + "_".join(seqs[0])
@@ -80,7 +81,7 @@ class SynonymMatcher:
             for seq in seqs:
                 self.phrases.setdefault(seq, set()).add(concept)
             for t in group:
-                self.surface.update(w for _, _, w in words(t))
+                self.surface.update(folded_words_fast(t))
         self.stems = {st for seq in self.phrases for st in seq}
         by_first: dict[str, set[int]] = {}
         for seq in self.phrases:
