@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import fold_same_length, folded_words_fast, is_stop, stems_fast
+from . import semantic
 from .document import OFFICIAL, SearchDoc
 
-FORMAT = 3  # bump when the arrays or their meaning change: older files are rebuilt, never misread
+FORMAT = 4  # bump when the arrays or their meaning change: older files are rebuilt, never misread
 
 # field -> (weight, length normalisation b) of BM25F
 FIELDS: dict[str, tuple[float, float]] = {
@@ -51,7 +52,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n+")
 _QUESTION_PREFIX = re.compile(r"^[^-–:?]{3,60}\s[-–]\s")  # "Impôt sur le revenu - Faut-il ... ?"
 
 ARRAYS = ("keys", "ptr", "pdoc", "pimp", "idf", "df", "qptr", "qseg", "seg_norm", "seg_start", "prior",
-          "theme_idx", "official", "text", "text_off", "ftext", "ftext_off", "words_df")
+          "theme_idx", "official", "text", "text_off", "ftext", "ftext_off", "words_df",
+          "lsa_keys", "lsa_idf", "lsa_tvec", "dvec")
 
 
 def term_key(term: str) -> int:
@@ -274,6 +276,16 @@ def build(docs: list[SearchDoc], base: IndexData | None = None) -> IndexData:
         "text": blob, "text_off": off, "ftext": fblob, "ftext_off": foff,
         "words_df": np.array([surface[w] for w in vocab], dtype=np.int32),
     }
+    if base is None:
+        space = semantic.train(docs)
+        if space is None:
+            space = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32), np.zeros((0, 0), dtype=np.float32),
+                     np.zeros((n, 0), dtype=np.float32))
+        arrays.update(zip(("lsa_keys", "lsa_idf", "lsa_tvec", "dvec"), space, strict=True))
+    else:  # an overlay's fiches are projected on the base's space
+        arrays.update(lsa_keys=np.zeros(0, dtype=np.uint64), lsa_idf=np.zeros(0, dtype=np.float32),
+                      lsa_tvec=np.zeros((0, 0), dtype=np.float32),
+                      dvec=semantic.project(docs, base.a["lsa_keys"], base.a["lsa_idf"], base.a["lsa_tvec"]))
     meta = {
         "format": FORMAT, "ids": ids, "titles": [d.title for d in docs], "themes": [d.theme for d in docs],
         "theme_names": themes, "n_stats": int(n_stats), "avg_len": [float(x) for x in avg],

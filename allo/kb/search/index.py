@@ -21,6 +21,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from . import semantic
 from .analysis import is_stop, stem, words
 from .build import IndexData, build, keys_of
 from .document import SearchDoc
@@ -33,6 +34,7 @@ BIGRAM_WEIGHT = 0.6
 ALT_WEIGHT = 0.9  # a synonym's match counts a little less than the caller's own word
 CORRECTED_WEIGHT = 0.85
 NUMBER_WEIGHT = 0.5  # numbers in a query (ages, amounts, years) are weak evidence
+SEMANTIC_WEIGHT = 1.0  # the corpus-trained latent cosine, fused with the lexical score (max 1)
 PHRASE_BOOST = 1.0  # score *= 1 + PHRASE_BOOST * similarity to the closest title/phrasing
 # confidence = logistic(a + b*coverage + c*ln(score) + d*margin): see _confidence and docs/search.md
 CONFIDENCE = (-4.0, 3.0, 1.2, 2.0)
@@ -120,6 +122,9 @@ class SearchIndex:
         self.prior = np.concatenate([np.asarray(p.a["prior"], dtype=np.float64) for p in self.parts])
         self.id_rank = np.argsort(np.argsort(np.array(self.ids, dtype=object), kind="stable"), kind="stable")
         self.n_stats = int(data.meta["n_stats"])
+        dims = {p.a["dvec"].shape[1] for p in self.parts if p.n}
+        self.dvec = (np.concatenate([np.asarray(p.a["dvec"]) for p in self.parts]) if len(dims) == 1 and 0 not in dims
+                     else None)
         self.idf_unknown = 0.75 * math.log(1 + (self.n_stats + 0.5) / 1.5)
 
     # ---------------------------------------------------------------- derived views
@@ -348,6 +353,13 @@ class SearchIndex:
             return SearchResponse(query, [], True, suggestion, 0.0)
         scores, matched = self._score(units)
         scores *= self.prior * (1.0 + PHRASE_BOOST * self._question_sim(units))
+        lexical_top = float(scores[self.alive].max()) if self.alive.any() else 0.0
+        if self.dvec is not None:
+            qv = semantic.query_vector([st for u in units for seq, _ in u.phrases for st in seq],
+                                       self.data.a["lsa_keys"], self.data.a["lsa_idf"], self.data.a["lsa_tvec"])
+            if qv is not None:
+                cos = np.maximum(self.dvec @ qv.astype(np.float32), 0.0)
+                scores = scores / (lexical_top or 1.0) + SEMANTIC_WEIGHT * cos
         scores[~self.alive] = 0.0
         if theme:
             themes = np.array([t == theme for p in self.parts for t in p.themes], dtype=bool)
