@@ -76,6 +76,7 @@ class Corpus:
     census: Counter  # element kinds met in the parsed fiches -> number of files
     unknown: Counter  # element kinds the importer does not know -> number of files
     unknown_files: dict[str, list[str]] = field(default_factory=dict)
+    coverage: dict[str, list[int]] = field(default_factory=dict)  # kind -> [words rendered, words], with census
 
 
 def open_archives(paths: list[str | Path], stack: contextlib.ExitStack) -> list[Archive]:
@@ -250,6 +251,7 @@ def _read(archives: list[Archive], known: dict[str, str], progress: Progress | N
     kinds: Counter = Counter()
     unknown: Counter = Counter()
     unknown_files: dict[str, list[str]] = {}
+    coverage: dict[str, list[int]] = {}
     total = len(files_of)
     for done, (fiche_id, members) in enumerate(sorted(files_of.items(), key=lambda kv: _id_key(kv[0])), 1):
         if progress:
@@ -277,6 +279,8 @@ def _read(archives: list[Archive], known: dict[str, str], progress: Progress | N
             for kind in unknown_kinds(root):
                 unknown[kind] += 1
                 unknown_files.setdefault(kind, []).append(member.name)
+            if census:
+                _measure(root, record, coverage)
             records.append((archive, record))
         if len(records) != len(members) and parse:
             continue  # its error is in `errors`
@@ -308,7 +312,16 @@ def _read(archives: list[Archive], known: dict[str, str], progress: Progress | N
     logger.info("DILA archives read: %d fiches (%d parsed, %d unchanged), %d nodes, %d resources",
                 len(digests), len(fiches), len(unchanged), len(tree.nodes), len(res))
     return Corpus(archives, fiches, unchanged, digests, tree, res, _dedupe_redirects(redirects), lists, labels,
-                  kinds, unknown, unknown_files)
+                  kinds, unknown, unknown_files, coverage)
+
+
+def _measure(root: ET.Element, record: dict, totals: dict[str, list[int]]) -> None:
+    from .coverage import html_words, measure
+    from .render import render_html
+
+    page = " ".join([record["title"], record.get("description", ""),
+                     render_html(record["document"], lambda target, kind: "#")])
+    measure(root, html_words(page), totals)
 
 
 def _root(data: bytes, name: str) -> ET.Element:

@@ -1,4 +1,4 @@
-"""`allo kb import|export|eval|apply-scheduled`: knowledge-base tools."""
+"""`allo kb import|sync|export|eval|apply-scheduled`: knowledge-base tools."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from allo.kb.importers.dila_legacy import DilaFormatError, parse_archive
+from allo.kb.importers.dila import ELEMENTS, DilaFormatError
 from allo.kb.search_service import search_index
-from allo.kb.services import ImportFailed, export_json, import_json, import_records, load_themes
+from allo.kb.services import ImportFailed, export_json, import_json
 
 
 class Command(BaseCommand):
@@ -19,9 +19,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
-        imp = sub.add_parser("import", help="importer un dossier ou un zip de fiches service-public.fr, ou un export JSON")
-        imp.add_argument("path", help="dossier, fichier .zip, fichier F*.xml, ou export .json d'Allô")
-        imp.add_argument("--draft", action="store_true", help="importer en brouillon au lieu de publier")
+        imp = sub.add_parser("import", help="importer les archives service-public.fr (toutes ensemble), ou un export JSON")
+        imp.add_argument("paths", nargs="+", metavar="path",
+                         help="archives .zip de la DILA (part.zip pro.zip…), dossiers, fichiers F*.xml, ou un export .json")
+        imp.add_argument("--report", action="store_true",
+                         help="lire toutes les fiches et afficher chaque type d'élément rencontré et son rendu")
+        syn = sub.add_parser("sync", help="mise à jour quotidienne : télécharger les archives DILA et importer ce qui a changé")
+        syn.add_argument("sources", nargs="*", metavar="URL|PATH",
+                         help="adresses ou chemins des archives (par défaut : ALLO_DILA_SOURCES, sinon celles de la DILA)")
         exp = sub.add_parser("export", help="exporter toute la base au format JSON d'Allô")
         exp.add_argument("--output", "-o", help="fichier de sortie (par défaut : sortie standard)")
         ev = sub.add_parser("eval", help="mesurer la recherche sur un jeu de questions")
@@ -40,23 +45,62 @@ class Command(BaseCommand):
             self.stdout.write(f"  {revision.fiche_id} : {revision.summary} (date d'effet {revision.effective_on:%d/%m/%Y})")
         self.stdout.write(self.style.SUCCESS(f"{len(applied)} modification(s) programmée(s) appliquée(s)."))
 
-    def _import(self, path: str, draft: bool = False, **_):
-        source = Path(path)
-        if not source.exists():
-            raise CommandError(f"{path} : fichier ou dossier introuvable.")
-        try:
-            if source.suffix.lower() == ".json":
-                report = import_json(source.read_text(encoding="utf-8"), source.name)
-            else:
-                load_themes()  # imported fiches are filed under the ten themes
-                records = [(r.get("source", {}).get("file", r["id"]) if isinstance(r.get("source"), dict) else r["id"], r)
-                           for r in parse_archive(source)]
-                report = import_records(records, source="service-public.fr", publish=not draft,
-                                        reason=f"Import service-public.fr ({source.name})")
-        except (DilaFormatError, ImportFailed) as exc:
-            raise CommandError(str(exc)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Import terminé : {report}."))
+    def _import(self, paths: list[str], report: bool = False, **_):
+        missing = [p for p in paths if not Path(p).exists()]
+        if missing:
+            raise CommandError(f"{', '.join(missing)} : fichier ou dossier introuvable.")
+        if any(Path(p).suffix.lower() == ".json" for p in paths):
+            if len(paths) > 1:
+                raise CommandError("Un export JSON d'Allô s'importe seul.")
+            source = Path(paths[0])
+            try:
+                result = import_json(source.read_text(encoding="utf-8"), source.name)
+            except ImportFailed as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(self.style.SUCCESS(f"Import terminé : {result}."))
+            return
+        self._import_official(paths, report)
 
+    def _sync(self, sources: list[str], **_):
+        from allo.kb.official_sync import SyncError, configured_sources, fetch
+
+        sources = sources or configured_sources()
+        paths = []
+        with _Bars(self.stderr) as bars:
+            for source in sources:
+                try:
+                    path, changed = fetch(source, progress=bars)
+                except SyncError as exc:
+                    raise CommandError(str(exc)) from exc
+                self.stderr.write(f"{source} : {'nouvelle archive' if changed else 'inchangée depuis la dernière fois'}.")
+                paths.append(str(path))
+        self._import_official(paths, report=False)
+
+    def _import_official(self, paths: list[str], report: bool) -> None:
+        from allo.kb.official_import import import_archives
+
+        try:
+            with _Bars(self.stderr) as bars:
+                summary, corpus = import_archives(paths, progress=bars, census=report)
+        except DilaFormatError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(self.style.SUCCESS(f"Import terminé : {summary}."))
+        if summary.unknown:
+            self.stdout.write(self.style.WARNING(
+                "Éléments inconnus de l'importeur (leur texte est gardé comme paragraphe) : "
+                + ", ".join(f"{kind} ({n} fiche(s))" for kind, n in sorted(summary.unknown.items()))))
+        if report:
+            self._report(corpus)
+
+    def _report(self, corpus) -> None:
+        self.stdout.write("")
+        self.stdout.write(f"Éléments rencontrés dans {len(corpus.fiches)} fiches, et leur rendu :")
+        self.stdout.write(f"  {'élément':<24} {'rôle':<11} {'fiches':>6} {'mots rendus':>12}  rendu")
+        for kind, files in sorted(corpus.census.items(), key=lambda kv: (-kv[1], kv[0])):
+            role, how = ELEMENTS.get(kind, ("INCONNU", "non rendu : ajouter à allo/kb/importers/dila/elements.py"))
+            found, total = corpus.coverage.get(kind, [0, 0])
+            share = f"{100 * found / total:.2f} %" if total else "—"
+            self.stdout.write(f"  {kind:<24} {role:<11} {files:>6} {share:>12}  {how}")
     def _export(self, output: str | None = None, **_):
         text = export_json()
         if output:
@@ -86,6 +130,38 @@ class Command(BaseCommand):
                            ("oos_precision", "précision hors champ")]:
             self.stdout.write(f"  {label:<22} {metrics[key]:.3f}")
         self.stdout.write(f"  {'latence p50 / p95':<22} {metrics['p50_ms']:.1f} ms / {metrics['p95_ms']:.1f} ms")
+
+
+class _Bars:
+    """tqdm progress bars on stderr, one per phase (reading, writing, downloading)."""
+
+    def __init__(self, stream):
+        self.stream, self.bar, self.phase = stream, None, None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(total=total, desc=phase.capitalize(), unit="", file=sys.stderr, leave=False,
+                            dynamic_ncols=True, mininterval=0.5)
+        if self.bar is not None:
+            self.bar.total = max(total, done)
+            self.bar.n = done
+            self.bar.refresh() if done == total else self.bar.update(0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 def _json_dumps(data) -> str:
