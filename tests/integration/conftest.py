@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 
@@ -35,3 +37,40 @@ def _search_index_checked_again():
     from allo.kb.search_service import index_may_be_stale
 
     index_may_be_stale()
+
+
+# A few real service-public.fr fiches, chosen for what they exercise: F1 (a warning, "mise à jour à
+# venir"), F10027 (a questionnaire and conditional passages), F34300 (a guided search), F10041 (a
+# fiche of commented external links), F1420 (an online service inside a sentence), F10403 (published
+# on both sites), with their dossier pages, the themes' pages and each site's index files.
+REAL_ARCHIVES = Path(__file__).resolve().parents[2].parent / "shared" / "kb" / "service-public-real"
+DILA_SAMPLE = {
+    "part.zip": ["F1", "F10027", "F34300", "F10041", "F1420", "F10403", "N19785", "N20286", "N367", "N10481",
+                 "N275", "N449", "N19803", "N19811", "N19812", "N19806", "menu", "redirections", "centresDeContact"],
+    "pro.zip": ["F10403", "N22781", "N24267", "menu", "redirections"],
+}
+
+
+def dila_sample_archives(folder: Path) -> list[Path]:
+    """Two small archives cut from the real ones (same files, same bytes), as zips in `folder`."""
+    import zipfile
+
+    if not REAL_ARCHIVES.exists():
+        pytest.skip(f"the real DILA archives are not at {REAL_ARCHIVES} (../shared/ of the project)")
+    paths = []
+    for name, wanted in DILA_SAMPLE.items():
+        target = folder / name
+        with zipfile.ZipFile(REAL_ARCHIVES / name) as source, zipfile.ZipFile(target, "w") as out:
+            for stem in wanted:
+                out.writestr(f"{stem}.xml", source.read(f"{stem}.xml"))
+        paths.append(target)
+    return paths
+
+
+@pytest.fixture
+def dila_sample(demo, tmp_path):
+    """The sample of real fiches imported (inside the test's transaction): the import summary."""
+    from allo.kb.official_import import import_archives
+
+    summary, _ = import_archives(dila_sample_archives(tmp_path))
+    return summary
