@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import fold_same_length, folded_words_fast, is_stop, stems_fast
 from . import semantic
+from .analysis import fold_same_length, folded_words_fast, is_stop, stems_fast
 from .document import OFFICIAL, SearchDoc
 
 FORMAT = 4  # bump when the arrays or their meaning change: older files are rebuilt, never misread

@@ -36,9 +36,13 @@ CORRECTED_WEIGHT = 0.85
 NUMBER_WEIGHT = 0.5  # numbers in a query (ages, amounts, years) are weak evidence
 SEMANTIC_WEIGHT = 1.0  # the corpus-trained latent cosine, fused with the lexical score (max 1)
 PHRASE_BOOST = 1.0  # score *= 1 + PHRASE_BOOST * similarity to the closest title/phrasing
-# confidence = logistic(a + b*coverage + c*ln(score) + d*margin): see _confidence and docs/search.md
-CONFIDENCE = (-4.0, 3.0, 1.2, 2.0)
-LOW_CONFIDENCE = 0.5
+# logistic(w0 + w . features) of SearchIndex._features, fitted on questions written for the purpose
+# (bench/real_heldout_questions.csv, never the dev set): CONFIDENCE estimates the chance that the
+# first hit answers, OUT_OF_SCOPE whether no fiche does. Fitting and reliability: docs/search.md.
+CONFIDENCE = (-3.46, 1.04, 1.19, 0.53, 0.18, -2.23, 0.02)
+# flagged from 0.7 (intercept 12.71 - ln(0.7/0.3)): on held-out questions the 0.5 cut flagged 4 of the
+# 127 answerable questions for 9 of 10 out-of-scope ones, 0.7 flags 2 for 5
+OUT_OF_SCOPE = (11.86, -1.49, -3.52, -1.51, -1.78, -1.13, 0.06)
 SNIPPET_SCAN_CHARS = 20_000
 
 __all__ = ["Hit", "QueryError", "SearchDoc", "SearchIndex", "SearchResponse"]
@@ -74,6 +78,11 @@ class _Unit:
     weight: float
     idf: float
     span: tuple[int, int]
+
+
+def _logistic(weights: tuple[float, ...], features: tuple[float, ...]) -> float:
+    x = weights[0] + sum(w * f for w, f in zip(weights[1:], features, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
 def validate(query: object) -> str:
@@ -352,8 +361,10 @@ class SearchIndex:
         if not units:
             return SearchResponse(query, [], True, suggestion, 0.0)
         scores, matched = self._score(units)
-        scores *= self.prior * (1.0 + PHRASE_BOOST * self._question_sim(units))
+        qsim = self._question_sim(units)
+        scores *= self.prior * (1.0 + PHRASE_BOOST * qsim)
         lexical_top = float(scores[self.alive].max()) if self.alive.any() else 0.0
+        cos = None
         if self.dvec is not None:
             qv = semantic.query_vector([st for u in units for seq, _ in u.phrases for st in seq],
                                        self.data.a["lsa_keys"], self.data.a["lsa_idf"], self.data.a["lsa_tvec"])
@@ -370,8 +381,12 @@ class SearchIndex:
             return SearchResponse(query, [], True, suggestion, 0.0)
         order = candidates[np.lexsort((self.id_rank[candidates], -scores[candidates]))][:limit]
         top = int(order[0])
-        second = float(scores[order[1]]) if len(order) > 1 else 0.0
-        conf = self._confidence(units, matched[:, top], float(scores[top]), second)
+        features = self._features(units, matched[:, top], lexical_top, float(qsim[top]),
+                                  float(cos[top]) if cos is not None else 0.0,
+                                  float(scores[order[1]] / scores[top]) if len(order) > 1 else 0.0)
+        self.last_features = features
+        conf = _logistic(CONFIDENCE, features)
+        out_of_scope = _logistic(OUT_OF_SCOPE, features) >= 0.5
         marks = {st for u in units for seq, _ in u.phrases for st in seq}
         idf_of = {st: u.idf / max(len(u.phrases[0][0]), 1) for u in units for seq, _ in u.phrases for st in seq}
         prefixes = sorted({m[:4] for m in marks if m}, key=len, reverse=True)
@@ -383,23 +398,22 @@ class SearchIndex:
             rel = float(scores[i] / scores[top])
             hits.append(Hit(part.ids[j], part.titles[j], part.themes[j], round(float(scores[i]), 4),
                             round(conf * rel, 3), self._snippet(part, j, marks, idf_of, pattern) if rank < with_snippet else ""))
-        return SearchResponse(query, hits, conf < LOW_CONFIDENCE, suggestion, round(conf, 3))
+        return SearchResponse(query, hits, out_of_scope, suggestion, round(conf, 3))
 
     def _locate(self, i: int) -> tuple[IndexData, int]:
         if i >= self.data.n and self.overlay is not None:
             return self.overlay, i - self.data.n
         return self.data, i
 
-    def _confidence(self, units: list[_Unit], matched: np.ndarray, score: float, second: float) -> float:
-        """0..1: logistic of how much of the query the best fiche covers (idf-weighted), how strongly
-        it scores, and how far ahead of the next it is. Coefficients and the reliability table of
-        this figure on the dev set are in docs/search.md."""
+    def _features(self, units: list[_Unit], matched: np.ndarray, lexical: float, qsim: float, cos: float,
+                  ratio: float) -> tuple[float, ...]:
+        """What the confidence and the out-of-scope decision read: how much of the query (idf-weighted)
+        the best fiche holds, how strongly it matches (log lexical score), how close its title is to
+        the question, its latent cosine, and how far it is ahead of the next (score ratio)."""
         total = sum(u.idf * u.weight for u in units) or 1.0
         coverage = sum(u.idf * u.weight for u, m in zip(units, matched.tolist(), strict=True) if m) / total
-        margin = 1.0 - second / score if score > 0 else 0.0
-        a, b, c, d = CONFIDENCE
-        x = a + b * coverage + c * math.log(max(score, 1e-9)) + d * margin
-        return 1.0 / (1.0 + math.exp(-x))
+        unknown = sum(1 for u in units if u.idf == self.idf_unknown) / len(units)
+        return (coverage, math.log(max(lexical, 1e-3)), qsim, cos, ratio, unknown)
 
     # ---------------------------------------------------------------- snippets
     def _snippet(self, part: IndexData, j: int, marks: set[str], idf_of: dict[str, float],
