@@ -12,6 +12,12 @@ from allo.kb.sections import SECTIONS, SHORT_ANSWER_MAX_WORDS
 from allo.kb.workflow import fiche_targets, notes_targets, read_from, target_label, to_value
 
 
+def _text(value: str | None) -> str:
+    """A textarea's text with the newlines stored in the database: browsers send CRLF, and a text
+    that only differs by them must not count as a change (nor show in a diff)."""
+    return (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
@@ -85,6 +91,9 @@ class FicheForm(forms.ModelForm):
     def section_fields(self):
         return [self[f"section_{key}"] for key in SECTIONS]
 
+    def clean_short_answer(self):
+        return _text(self.cleaned_data.get("short_answer"))
+
     def clean_effective_on(self):
         return _check_effective_on(self.cleaned_data.get("effective_on"))
 
@@ -107,7 +116,7 @@ class FicheForm(forms.ModelForm):
 
     def _post_clean(self):
         data = self.cleaned_data
-        self.instance.sections = {key: data.get(f"section_{key}", "") for key in SECTIONS}
+        self.instance.sections = {key: _text(data.get(f"section_{key}", "")) for key in SECTIONS}
         self.instance.keywords = _lines(data.get("keywords_text", ""))
         self.instance.phrasings = _lines(data.get("phrasings_text", ""))
         self.instance.references = data.get("references_text", [])
@@ -138,8 +147,8 @@ class ProposalForm(forms.ModelForm):
                            + (" Un terme par ligne." if target == "notes:synonyms" else ""))
 
     def clean_proposed_text(self):
-        text = self.cleaned_data.get("proposed_text", "").strip()
-        if text == self.current_text.strip():
+        text = _text(self.cleaned_data.get("proposed_text"))
+        if text == _text(self.current_text):
             raise forms.ValidationError("Le texte proposé est identique au texte actuel : corrigez-le avant d'envoyer.")
         error = value_error(self.target, text)
         if error:
@@ -166,9 +175,13 @@ class ReviewForm(forms.Form):
         else:
             del self.fields["text"]
             del self.fields["effective_on"]
+        self.order_fields(["text", "effective_on", "note", "decision"])  # read and retouch, then decide
 
     def clean_effective_on(self):
         return _check_effective_on(self.cleaned_data.get("effective_on"))
+
+    def clean_text(self):
+        return _text(self.cleaned_data.get("text"))
 
     def clean(self):
         data = super().clean()
@@ -219,8 +232,8 @@ class NotesForm(forms.ModelForm):
         values = {name: data.get(name) for name in ("script", "transfer_to", "owner", "review_by")}
         values["transfer_when"] = data.get("transfer_when", "")
         values["synonyms"] = _lines(data.get("synonyms_text", ""))
-        values["script"] = (values["script"] or "").strip()
-        values["transfer_when"] = (values["transfer_when"] or "").strip()
+        values["script"] = _text(values["script"])
+        values["transfer_when"] = _text(values["transfer_when"])
         return {target: to_value(target, values[target.partition(":")[2]]) for target in notes_targets()}
 
 

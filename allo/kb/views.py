@@ -111,7 +111,8 @@ def french_refusals(view):
 def _outcome_message(request, revision: Revision) -> None:
     """Tell the author what became of their change."""
     if revision.status == Revision.Status.APPLIED:
-        messages.success(request, "Modification enregistrée et publiée.")
+        published = revision.fiche.status == Fiche.Status.PUBLISHED
+        messages.success(request, "Modification publiée." if published else "Modification enregistrée.")
     elif revision.status == Revision.Status.SCHEDULED:
         messages.success(request, f"Modification programmée : elle s'appliquera le {revision.effective_on:%d/%m/%Y}.")
     else:
@@ -278,7 +279,7 @@ def revision_detail(request, pk: int):
                 return redirect("kb-fiche", fiche_id=fiche.pk)
             if form.is_valid():
                 if form.cleaned_data["decision"] == "approve":
-                    workflow.approve(revision, request.user, form.cleaned_data["note"])
+                    revision = workflow.approve(revision, request.user, form.cleaned_data["note"])
                     _outcome_message(request, revision)
                 else:
                     workflow.reject(revision, request.user, form.cleaned_data["note"])

@@ -245,7 +245,7 @@ def propose_change(fiche: Fiche, changes: dict, *, author, reason: str, kind: st
         effective_on=effective_on, proposal=proposal,
     )
     if approver is not None or not needs_second_person(fiche):
-        _approve(revision, approver or author, today=today)
+        return _approve(revision, approver or author, today=today)
     return revision
 
 

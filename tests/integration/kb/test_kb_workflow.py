@@ -143,8 +143,8 @@ def test_a_proposal_is_prefilled_reviewed_on_a_diff_edited_and_published(client,
 def test_a_proposal_identical_to_the_current_text_is_refused_and_nothing_typed_is_lost(client, theme, demo):
     fiche = published(theme)
     client.force_login(user("operateur"))
-    url = reverse("kb-propose", args=[fiche.id]) + "?cible=section:conditions"
-    response = client.post(url, {"proposed_text": "Être locataire.", "reason": "Un motif que je garde"})
+    url = reverse("kb-propose", args=[fiche.id]) + "?cible=section:demarche"
+    response = client.post(url, {"proposed_text": "- En ligne\r\n- Par courrier", "reason": "Un motif que je garde"})
     html = response.content.decode()
     assert response.status_code == 200 and "identique au texte actuel" in html
     assert "Un motif que je garde" in html
@@ -213,7 +213,8 @@ def test_an_editors_change_to_a_published_fiche_waits_for_another_editor(client,
     client.force_login(user("redacteur2"))
     page = client.get(reverse("kb-revision", args=[revision.pk])).content.decode()
     assert "<ins> (APL)</ins>" in page
-    client.post(reverse("kb-revision", args=[revision.pk]), {"decision": "approve"})
+    response = client.post(reverse("kb-revision", args=[revision.pk]), {"decision": "approve"}, follow=True)
+    assert "Modification publiée." in response.content.decode()
     fiche.refresh_from_db()
     revision.refresh_from_db()
     assert revision.status == "applied" and revision.approved_by.username == "redacteur2"
@@ -227,7 +228,9 @@ def test_an_editors_change_to_a_published_fiche_waits_for_another_editor(client,
 def test_an_edit_that_changes_nothing_says_so_and_keeps_the_form(client, theme, demo):
     fiche = published(theme)
     client.force_login(user("redacteur"))
-    response = client.post(reverse("kb-edit", args=[fiche.id]), edit_data(fiche, reason="Rien de neuf"))
+    # Browsers send textareas with CRLF newlines: not a change.
+    response = client.post(reverse("kb-edit", args=[fiche.id]), edit_data(
+        fiche, reason="Rien de neuf", section_demarche="- En ligne\r\n- Par courrier\r\n"))
     html = response.content.decode()
     assert response.status_code == 200 and "Aucune modification" in html and "Rien de neuf" in html
     assert not Revision.objects.exists()
@@ -256,7 +259,9 @@ def test_a_draft_is_published_by_someone_other_than_its_last_author(client, them
 def test_a_draft_is_edited_at_once(client, theme, demo):
     fiche = make_fiche(theme)
     client.force_login(user("redacteur"))
-    client.post(reverse("kb-edit", args=[fiche.id]), edit_data(fiche, title="Aide au logement (brouillon)"))
+    response = client.post(reverse("kb-edit", args=[fiche.id]), edit_data(fiche, title="Aide au logement (brouillon)"),
+                           follow=True)
+    assert "Modification enregistrée." in response.content.decode()
     fiche.refresh_from_db()
     assert fiche.title == "Aide au logement (brouillon)" and fiche.status == "draft"
 
