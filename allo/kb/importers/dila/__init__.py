@@ -22,8 +22,3 @@ __all__ = [
     "guided_step", "parse_fiche", "read_corpus", "render_html", "render_text", "search_fields",
 ]
 
-
-def parse_archive(path):  # pragma: no cover - transitional: the search benchmark's old loader
-    from allo.kb.importers.dila_legacy import parse_archive as legacy
-
-    return legacy(path)

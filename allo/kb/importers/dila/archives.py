@@ -32,6 +32,7 @@ from .safexml import MAX_FILE_BYTES, DilaFormatError, Source
 
 logger = logging.getLogger(__name__)
 
+_PARENT = re.compile(rb'<DossierPere ID="([^"]+)"')
 _FILE = re.compile(r"^(?P<kind>[FNR])\d[\w-]*\.xml$", re.IGNORECASE)
 INDEX_FILES = ("accueil.xml", "menu.xml", "centresDeContact.xml", "commentFaireSi.xml", "questionsReponses.xml",
                "servicesEnLigne.xml", "redirections.xml", "idxDateModifImp.xml")
@@ -264,7 +265,12 @@ def _read(archives: list[Archive], known: dict[str, str], progress: Progress | N
             if data is None:
                 continue
             if not parse:
-                # Unchanged: only its place in the tree (its dossier's list) is read, cheaply.
+                # Unchanged: only its place in the tree matters. Its dossier's page usually lists it
+                # already; the file is parsed only when that page is missing from the archive.
+                match = _PARENT.search(data)
+                if match and tree.is_listed(match.group(1).decode()):
+                    tree.note_parent(fiche_id, match.group(1).decode())
+                    continue
                 root = guard(_root, data, member.name)
                 if root is not None:
                     tree.add_fiche_parent(root, archive.site)

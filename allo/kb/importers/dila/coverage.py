@@ -30,44 +30,40 @@ def html_words(fragment: str) -> set[str]:
     return set(words(html.unescape(_TAG.sub(" ", fragment)) + " " + titles))
 
 
-def _own_words(elem: ET.Element) -> list[str]:
-    out: list[str] = []
-
-    def walk(e: ET.Element) -> None:
-        if e.text:
-            out.extend(words(e.text))
-        for child in e:
-            if local(child.tag) not in NOT_TEXT:
-                walk(child)
-            if child.tail:
-                out.extend(words(child.tail))
-
-    walk(elem)
-    return out
-
-
 def measure(root: ET.Element, rendered: set[str], totals: dict[str, list[int]] | None = None,
             missing: Counter | None = None) -> dict[str, list[int]]:
-    """Add to `totals` {kind: [words found, words in all]} for every content element of one fiche."""
+    """Add to `totals` {kind: [words found, words in all]} for every content element of one fiche.
+
+    One pass: an element's counts are its own text's plus its measured children's (a navigation,
+    metadata or logic child is skipped with its subtree; the text after it still counts)."""
     totals = totals if totals is not None else {}
 
-    def walk(e: ET.Element) -> None:
-        kind = local(e.tag)
-        if kind in NOT_TEXT:
-            return
-        ws = _own_words(e)
-        if ws:
-            found = sum(1 for w in ws if w in rendered)
-            entry = totals.setdefault(kind, [0, 0])
-            entry[0] += found
-            entry[1] += len(ws)
-            if missing is not None and found < len(ws):
-                missing.update(w for w in ws if w not in rendered)
+    def count(text: str | None) -> tuple[int, int]:
+        if not text:
+            return 0, 0
+        ws = words(text)
+        found = sum(1 for w in ws if w in rendered)
+        if missing is not None and found < len(ws):
+            missing.update(w for w in ws if w not in rendered)
+        return found, len(ws)
+
+    def walk(e: ET.Element) -> tuple[int, int]:
+        found, total = count(e.text)
         for child in e:
-            walk(child)
+            if local(child.tag) not in NOT_TEXT:
+                f, t = walk(child)
+                found, total = found + f, total + t
+            f, t = count(child.tail)
+            found, total = found + f, total + t
+        if total:
+            entry = totals.setdefault(local(e.tag), [0, 0])
+            entry[0] += found
+            entry[1] += total
+        return found, total
 
     for child in root:  # the root's own attributes are metadata; its children are the fiche
-        walk(child)
+        if local(child.tag) not in NOT_TEXT:
+            walk(child)
     return totals
 
 

@@ -133,6 +133,12 @@ class Tree:
         if fiche_id:
             self._own_parent.setdefault(fiche_id, dossier_id)
 
+    def is_listed(self, dossier_id: str) -> bool:
+        return dossier_id in self._listed
+
+    def note_parent(self, fiche_id: str, dossier_id: str) -> None:
+        self._own_parent.setdefault(fiche_id, dossier_id)
+
     def place_orphans(self) -> None:
         """A fiche no page lists is placed under its own parent dossier, after the others."""
         placed = {fiche for _, fiche in self.placements}
