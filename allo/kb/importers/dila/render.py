@@ -162,7 +162,14 @@ class Renderer:
             meaning = _blocks_text(self.glossary[target].get("c", []))
             return f'<abbr title="{esc(meaning)}">{inner}</abbr>'
         url = self.link(target, kind) if target else None
-        return f'<a href="{esc(url)}">{inner}</a>' if url else inner
+        return self.anchor(url, inner) if url else inner
+
+    def anchor(self, url: str, inner: str) -> str:
+        """A link the `link` function resolved: a page of ours, or a resource on another site (a form,
+        an online service), which opens in a new window like every other external link."""
+        if url.startswith(("http://", "https://")):
+            return self.external(url, inner)
+        return f'<a href="{esc(url)}">{inner}</a>'
 
     # -- blocks
 
@@ -373,26 +380,29 @@ class Renderer:
 
     # -- the fiche's parts
 
-    def parts(self, guided_path: list[int] | None = None) -> dict[str, str]:
+    def parts(self, guided_path: list[int] | None = None, level: int = 2) -> dict[str, str]:
+        """`level`: the heading level of the fiche's sections (2 on a page of its own; 3 in a panel
+        whose own title is an h2), so headings never skip a level."""
         doc = self.doc
         out: dict[str, str] = {}
-        out["warnings"] = "".join(self.warning(w) for w in doc.get("warnings") or [])
-        out["intro"] = self.blocks(doc.get("intro", []), 2)
+        sub = min(level + 1, 6)
+        out["warnings"] = "".join(self.warning(w, level) for w in doc.get("warnings") or [])
+        out["intro"] = self.blocks(doc.get("intro", []), level)
         out["questionnaire"] = self.questionnaire_fields()
         out["guided"] = self.guided_tree()
-        out["body"] = self.blocks(doc.get("body", []), 2)
+        out["body"] = self.blocks(doc.get("body", []), level)
         out["links"] = "".join(self.commented_link(lk) for lk in doc.get("links") or [])
         out["links"] = f'<ul class="allo-links">{out["links"]}</ul>' if out["links"] else ""
-        services = "".join(self.block(s, 3) if s.get("cond") else self.service(s, 3)
+        services = "".join(self.block(s, sub) if s.get("cond") else self.service(s, sub)
                            for s in doc.get("services") or [])
         out["services"] = f'<ul class="allo-services">{services}</ul>' if services else ""
-        out["contacts"] = "".join(self.block(c, 3) for c in doc.get("contacts") or [])
-        out["helpers"] = "".join(self.block(c, 3) for c in doc.get("helpers") or [])
-        refs = "".join(f"<li>{_unwrap_single_p(self.block(r, 3))}</li>" for r in doc.get("references") or [])
+        out["contacts"] = "".join(self.block(c, sub) for c in doc.get("contacts") or [])
+        out["helpers"] = "".join(self.block(c, sub) for c in doc.get("helpers") or [])
+        refs = "".join(f"<li>{_unwrap_single_p(self.block(r, sub))}</li>" for r in doc.get("references") or [])
         refs += "".join(f'<li>{self.external(u, esc(_host(u)))} (texte de référence)</li>'
                         for u in doc.get("sources") or [])
         out["references"] = f"<ul>{refs}</ul>" if refs else ""
-        more = "".join(f"<li>{_unwrap_single_p(self.block(m, 3))}</li>" for m in doc.get("more") or [])
+        more = "".join(f"<li>{_unwrap_single_p(self.block(m, sub))}</li>" for m in doc.get("more") or [])
         out["more"] = f"<ul>{more}</ul>" if more else ""
         out["questions"] = self.related(doc.get("questions"), "Fiche Question-réponse")
         out["howto"] = self.related(doc.get("howto"), "Fiche Comment faire si")
@@ -402,18 +412,19 @@ class Renderer:
         out["see_also"] = f"<ul>{see}</ul>" if see else ""
         glossary = []
         for g in doc.get("glossary") or []:
-            refs_html = "".join(_unwrap_single_p(self.block(r, 3)) for r in g.get("refs", []))
+            refs_html = "".join(_unwrap_single_p(self.block(r, sub)) for r in g.get("refs", []))
             glossary.append(f'<dt id="{self.prefix}-def-{esc(g["id"])}"><strong>{esc(g.get("title", ""))}</strong></dt>'
-                            f"<dd>{self.blocks(g.get('c', []), 3)}{refs_html}</dd>")
+                            f"<dd>{self.blocks(g.get('c', []), sub)}{refs_html}</dd>")
         out["glossary"] = f'<dl class="allo-glossary">{"".join(glossary)}</dl>' if glossary else ""
         out["targets"] = "".join(f'<li><p class="fr-tag fr-tag--sm">{esc(t)}</p></li>' for t in doc.get("targets") or [])
         out["targets"] = f'<ul class="fr-tags-group">{out["targets"]}</ul>' if out["targets"] else ""
         return out
 
-    def warning(self, w: dict) -> str:
+    def warning(self, w: dict, level: int = 2) -> str:
         dated = f'<p class="fr-text--sm">Avertissement du {french_date(w["date"])}</p>' if w.get("date") else ""
-        return (f'<div class="fr-alert fr-alert--warning fr-mb-3w allo-warning"><h2 class="fr-alert__title">'
-                f'{esc(w.get("title") or "Avertissement")}</h2>{dated}{self.blocks(w.get("c", []), 3)}</div>')
+        return (f'<div class="fr-alert fr-alert--warning fr-mb-3w allo-warning"><h{level} class="fr-alert__title">'
+                f'{esc(w.get("title") or "Avertissement")}</h{level}>{dated}{self.blocks(w.get("c", []), level + 1)}'
+                f"</div>")
 
     def commented_link(self, lk: dict) -> str:
         source = f" — {esc(lk['source'])}" if lk.get("source") else ""
@@ -463,10 +474,10 @@ class Renderer:
             target = node.get("target")
             if target:
                 url = self.link(target["id"], target.get("k", ""))
-                if url and path_answers:
+                if url and path_answers and not url.startswith(("http://", "https://")):  # ours only
                     url += ("&" if "?" in url else "?") + situation_query(path_answers)
                 label = self.runs(target.get("c", [])) if target.get("c") else ""
-                title = f'<a href="{esc(url)}">{title}</a>' if url else title
+                title = self.anchor(url, title) if url else title
                 if label:
                     title += f' <span class="fr-text--sm">({label})</span>'
             help_html = (f'<div class="fr-text--sm allo-help">{self.blocks(node["help"], level)}</div>'
