@@ -16,6 +16,9 @@ import pytest
 # In-process requests through the ASGI application run in the test's own thread, inside its
 # transaction (allo.web.wsgi_bridge); tests/integration/test_server.py runs the real pool.
 os.environ.setdefault("ALLO_WEB_THREADS", "0")
+# `allo init --demo` imports the shipped DILA archives (about a minute): tests load the demo without
+# them, and import a sample of real fiches where they need some (tests/integration/conftest.py).
+os.environ.setdefault("ALLO_DEMO_ARCHIVES", "")
 
 TEST_DATA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 os.makedirs(os.path.join(TEST_DATA_DIR, "static"), exist_ok=True)

@@ -87,10 +87,12 @@ def import_archives(paths: list[str | Path], *, progress: Progress | None = None
     started = time.monotonic()
     run = ImportRun.objects.create(sources=[{"name": Path(p).name} for p in paths])
     try:
-        known = dict(OfficialText.objects.values_list("fiche_id", "digest"))
+        # A withdrawn fiche that comes back is read again, even with the very same bytes.
+        known = dict(OfficialText.objects.exclude(fiche__dila_status=Fiche.DilaStatus.WITHDRAWN)
+                     .values_list("fiche_id", "digest"))
         corpus = read_corpus(paths, known, progress=progress, census=census)
         with transaction.atomic():
-            summary = _apply(corpus, progress)
+            summary = _apply(corpus, known, progress)
     except Exception as exc:
         run.status, run.finished_at = ImportRun.Status.FAILED, timezone.now()
         run.message = str(exc)[:10_000]
@@ -114,12 +116,12 @@ def import_archives(paths: list[str | Path], *, progress: Progress | None = None
     return summary, corpus
 
 
-def _apply(corpus: Corpus, progress: Progress | None) -> ImportSummary:
+def _apply(corpus: Corpus, known: dict[str, str], progress: Progress | None) -> ImportSummary:
     summary = ImportSummary()
     load_themes()
     slugs = _write_nodes(corpus, summary)
     summary.resources = _write_resources(corpus)
-    _write_fiches(corpus, slugs, summary, progress)
+    _write_fiches(corpus, known, slugs, summary, progress)
     summary.placements_changed = _write_placements(corpus, slugs)
     summary.redirects = _write_redirects(corpus)
     _withdraw_departed(corpus, summary)
@@ -248,22 +250,27 @@ def _values(record: dict, slugs: dict[str, str], defaults: dict[str, str]) -> di
     }
 
 
-def _write_fiches(corpus: Corpus, slugs: dict[str, str], summary: ImportSummary, progress: Progress | None) -> None:
+def _write_fiches(corpus: Corpus, known: dict[str, str], slugs: dict[str, str], summary: ImportSummary,
+                  progress: Progress | None) -> None:
     defaults = {}
     for theme in Theme.objects.filter(kind=Theme.Kind.THEME, parent=None).order_by("position"):
         defaults.setdefault(theme.audience or "particulier", theme.slug)
     now = timezone.now()
     reason = _reason(corpus)
-    ids = list(corpus.fiches)
+    # A full read (the report's) parses unchanged fiches too: they are still not written.
+    ids = [i for i in corpus.fiches if known.get(i) != corpus.fiches[i]["digest"]]
     existing = Fiche.objects.in_bulk(ids)
     withdrawn = {i for i, f in existing.items() if f.dila_status == Fiche.DilaStatus.WITHDRAWN}
     stored = _stored_other_sites(corpus, ids)
-    summary.unchanged = len(corpus.unchanged)
+    summary.unchanged = len(corpus.unchanged) + len(corpus.fiches) - len(ids)
     creates, updates, texts_new, texts_changed = [], [], [], []
     for fiche_id in ids:
         record = corpus.fiches[fiche_id]
         if fiche_id in stored:
             record = _keep_other_sites(record, stored[fiche_id])
+            if record["digest"] == known.get(fiche_id):
+                summary.unchanged += 1  # one site's archive said what the full import had said
+                continue
         record["document"]["urls"] = record.get("urls", {})
         values = _values(record, slugs, defaults)
         text = OfficialText(fiche_id=fiche_id, document=record["document"], text=render_text(record["document"]),
@@ -280,13 +287,12 @@ def _write_fiches(corpus: Corpus, slugs: dict[str, str], summary: ImportSummary,
         if fiche.collection != Fiche.Collection.OFFICIAL:
             raise DilaFormatError(f"{fiche_id} : cet identifiant est déjà celui d'une fiche locale d'Allô ; "
                                   "renommez la fiche locale avant d'importer")
-        for k, v in values.items():
-            setattr(fiche, k, v)
-        if fiche.dila_status == Fiche.DilaStatus.WITHDRAWN or (
-                fiche.status == Fiche.Status.ARCHIVED and fiche_id in withdrawn):
+        if fiche_id in withdrawn:
             # Back in DILA's archive: published again (an archive decided in Allô is kept).
             fiche.status = Fiche.Status.PUBLISHED
             summary.restored.append(fiche_id)
+        for k, v in values.items():
+            setattr(fiche, k, v)
         fiche.version += 1
         fiche.published_at = now
         fiche.source = SOURCE
@@ -339,7 +345,8 @@ def _keep_other_sites(record: dict, stored: OfficialText) -> dict:
     full = OfficialText.objects.get(pk=stored.pk)
     kept = dict(record)
     old_paths = [p for p in full.fiche.paths if p.get("audience") not in sites]
-    kept["paths"] = record["paths"] + [p for p in old_paths if p not in record["paths"]]
+    kept["paths"] = sorted(record["paths"] + [p for p in old_paths if p not in record["paths"]],
+                           key=lambda p: SITE_ORDER.get(p.get("audience"), 3))
     kept["audiences"] = sorted(set(record["audiences"]) | set(full.fiche.audiences), key=lambda a: SITE_ORDER.get(a, 3))
     kept["files"] = record["files"] + others
     kept["digest"] = digest_of([(f["site"], f["name"].rsplit("/", 1)[-1], f["crc"], f["size"]) for f in kept["files"]])
@@ -417,3 +424,35 @@ def _write_redirects(corpus: Corpus) -> int:
                  date=date.fromisoformat(wanted[old]["date"]) if wanted[old].get("date") else None)
         for old in changed], batch_size=BATCH)
     return len(wanted)
+
+
+# --- the demo ----------------------------------------------------------------------------------------
+
+SHIPPED_ARCHIVES = Path(__file__).resolve().parent / "dila_data"
+
+
+def demo_archives() -> list[Path]:
+    """The archives `allo init --demo` imports: ALLO_DEMO_ARCHIVES (comma-separated paths; empty for
+    none), else the ones shipped in allo/kb/dila_data/."""
+    import os
+
+    raw = os.environ.get("ALLO_DEMO_ARCHIVES")
+    if raw is not None:
+        return [Path(p.strip()) for p in raw.split(",") if p.strip()]
+    return sorted(SHIPPED_ARCHIVES.glob("*.zip"))
+
+
+def load_demo_archives(progress: Progress | None = None) -> str:
+    """The official fiches of the demo: imported once; run again, only what changed (nothing,
+    unless the shipped archives were replaced) is applied, and Allô's own layer is never touched."""
+    paths = demo_archives()
+    if not paths:
+        return "aucune archive (ALLO_DEMO_ARCHIVES est vide)"
+    from allo.kb.importers.dila.archives import _sha256
+
+    wanted = sorted(_sha256(p) for p in paths)
+    last = ImportRun.last_done()
+    if last is not None and sorted(s.get("sha256", "") for s in last.sources) == wanted:
+        return f"archives déjà importées ({last.message.split(' ; ')[0] if last.message else 'inchangées'})"
+    summary, _ = import_archives(paths, progress=progress)
+    return str(summary)

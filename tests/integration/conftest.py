@@ -68,9 +68,17 @@ def dila_sample_archives(folder: Path) -> list[Path]:
 
 
 @pytest.fixture
-def dila_sample(demo, tmp_path):
+def dila_archives(tmp_path):
+    """The two sample archives (fresh copies a test may rewrite): [part.zip, pro.zip]."""
+    folder = tmp_path / "dila-sample"
+    folder.mkdir()
+    return dila_sample_archives(folder)
+
+
+@pytest.fixture
+def dila_sample(demo, dila_archives):
     """The sample of real fiches imported (inside the test's transaction): the import summary."""
     from allo.kb.official_import import import_archives
 
-    summary, _ = import_archives(dila_sample_archives(tmp_path))
+    summary, _ = import_archives(dila_archives)
     return summary

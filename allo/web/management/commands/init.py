@@ -44,5 +44,23 @@ def _knowledge_base() -> str:
     return str(load_demo_kb())
 
 
+def _official_archives() -> str:
+    """Fiches service-public.fr (archives DILA livrées avec Allô)"""
+    import sys
+
+    from allo.kb.official_import import load_demo_archives
+
+    bars = None
+    if sys.stderr.isatty():  # a first import takes about a minute: show it moving
+        from allo.kb.management.commands.kb import _Bars
+
+        bars = _Bars(sys.stderr)
+    try:
+        return load_demo_archives(progress=bars)
+    finally:
+        if bars is not None:
+            bars.close()
+
+
 # Each capability adds its demo loader here, in dependency order.
-DEMO_LOADERS = [_organisation, _knowledge_base]
+DEMO_LOADERS = [_organisation, _knowledge_base, _official_archives]
