@@ -106,16 +106,22 @@ def fiche_doc(fiche: Fiche):
     from allo.kb.search import doc_from_mapping
 
     record = fiche_to_record(fiche, with_state=False)
-    for name in ("collection", "kind", "search"):
+    for name in ("collection", "kind"):
         value = getattr(fiche, name, None)
         if value:
             record[name] = value
+    official = getattr(fiche, "official", None) if fiche.is_official else None
+    if official is not None and official.search:
+        record["search"] = official.search  # the importer's fields (title, description, headings, body...)
     return doc_from_mapping(record)
 
 
 def search_docs(using: str = "default", ids=None):
     """The published fiches (or those of `ids`) as the engine's documents."""
-    qs = _published(using).order_by("id")
+    from allo.kb.models import OfficialText
+
+    qs = _published(using).order_by("id").select_related("official").defer(
+        *[f"official__{f.name}" for f in OfficialText._meta.concrete_fields if f.name in ("document", "text", "files")])
     if ids is not None:
         qs = qs.filter(id__in=list(ids))
     return [fiche_doc(f) for f in qs.iterator(chunk_size=200)]

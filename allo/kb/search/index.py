@@ -42,6 +42,8 @@ PHRASE_BOOST = 1.0  # score *= 1 + PHRASE_BOOST * similarity to the closest titl
 CONFIDENCE = (-3.46, 1.04, 1.19, 0.53, 0.18, -2.23, 0.02)
 # flagged from 0.7 (intercept 12.71 - ln(0.7/0.3)): on held-out questions the 0.5 cut flagged 4 of the
 # 127 answerable questions for 9 of 10 out-of-scope ones, 0.7 flags 2 for 5
+# a corpus too small for a latent space (the demo) reads the mean cosine of answered questions instead
+COSINE_WITHOUT_SPACE = 0.55
 OUT_OF_SCOPE = (11.86, -1.49, -3.52, -1.51, -1.78, -1.13, 0.06)
 SNIPPET_SCAN_CHARS = 20_000
 
@@ -382,7 +384,7 @@ class SearchIndex:
         order = candidates[np.lexsort((self.id_rank[candidates], -scores[candidates]))][:limit]
         top = int(order[0])
         features = self._features(units, matched[:, top], lexical_top, float(qsim[top]),
-                                  float(cos[top]) if cos is not None else 0.0,
+                                  float(cos[top]) if cos is not None else COSINE_WITHOUT_SPACE,
                                   float(scores[order[1]] / scores[top]) if len(order) > 1 else 0.0)
         self.last_features = features
         conf = _logistic(CONFIDENCE, features)

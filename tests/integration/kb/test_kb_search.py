@@ -99,3 +99,31 @@ def test_eval_command_prints_the_metrics_as_json(demo, tmp_path, capsys):
     metrics = json.loads(capsys.readouterr().out)
     assert set(metrics) >= {"hit_at_1", "hit_at_3", "mrr", "oos_precision", "p50_ms", "p95_ms", "n"}
     assert metrics["n"] == 3
+
+
+def test_a_big_knowledge_base_is_searched_from_saved_files_and_an_edit_reaches_it(demo, settings, tmp_path,
+                                                                                  monkeypatch):
+    """Above SMALL_KB fiches the index is the one `allo search_index` saved (memory-mapped), and a
+    saved fiche is searchable through the overlay, without rebuilding the saved index."""
+    from allo.kb import search_service
+
+    settings.DATA_DIR = tmp_path
+    monkeypatch.setattr(search_service, "SMALL_KB", 10)
+    monkeypatch.setattr(search_service, "_states", {})
+    call_command("search_index")
+    folder = search_service.index_dir()
+    assert (folder / "meta.json").exists() and folder.is_relative_to(tmp_path)
+    index = search_service.search_index()
+    assert type(index.data.a["pimp"]).__name__ == "memmap"
+    assert index.docs_count == Fiche.objects.published().count()
+
+    fiche = Fiche.objects.published().order_by("id").first()
+    fiche.title = f"{fiche.title} zorglubium"
+    fiche.save()
+    edited = search_service.search_index()
+    assert edited.data is index.data  # the same saved index, with an overlay
+    assert edited.search("zorglubium").hits[0].id == fiche.id
+
+    fiche.status = Fiche.Status.ARCHIVED
+    fiche.save()
+    assert fiche.id not in [h.id for h in search_service.search_index().search("zorglubium").hits]
