@@ -148,7 +148,7 @@ class _Bars:
             self.close()
             self.phase = phase
             self.bar = tqdm(total=total, desc=phase.capitalize(), unit="", file=sys.stderr, leave=False,
-                            dynamic_ncols=True, mininterval=0.5)
+                            dynamic_ncols=True, mininterval=0.5, disable=None)  # off when not a terminal
         if self.bar is not None:
             self.bar.total = max(total, done)
             self.bar.n = done
