@@ -120,6 +120,11 @@ class Command(BaseCommand):
             if not reader.fieldnames or not {"question", "expected"} <= set(reader.fieldnames):
                 raise CommandError(f"{questions} : colonnes « question,expected » attendues.")
             rows = [(row["question"], [i for i in (row["expected"] or "").split("|") if i]) for row in reader]
+        from allo.kb import search_service
+        from allo.kb.models import Fiche
+
+        if Fiche.objects.published().count() > search_service.SMALL_KB:
+            search_service.build_index()  # a command may build (not a request): no-op if the saved index is current
         index = search_index()
         metrics = evaluate(index, rows)
         if json:
@@ -127,7 +132,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"Questions : {metrics['n']}")
         for key, label in [("hit_at_1", "hit@1"), ("hit_at_3", "hit@3"), ("mrr", "MRR"),
-                           ("oos_precision", "précision hors champ")]:
+                           ("oos_precision", "précision hors champ"), ("oos_recall", "rappel hors champ"),
+                           ("in_scope_flagged", "pertinentes signalées")]:
             self.stdout.write(f"  {label:<22} {metrics[key]:.3f}")
         self.stdout.write(f"  {'latence p50 / p95':<22} {metrics['p50_ms']:.1f} ms / {metrics['p95_ms']:.1f} ms")
 
