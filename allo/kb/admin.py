@@ -1,7 +1,18 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from allo.kb.models import CorrectionProposal, Fiche, ImportRun, Redirect, Resource, Synonym, Theme
+from allo.kb.models import (
+    CorrectionProposal,
+    DilaReport,
+    Fiche,
+    FicheNotes,
+    ImportRun,
+    Redirect,
+    Resource,
+    Revision,
+    Synonym,
+    Theme,
+)
 
 
 @admin.register(Theme)
@@ -60,3 +71,38 @@ class CorrectionProposalAdmin(admin.ModelAdmin):
 @admin.register(Synonym)
 class SynonymAdmin(SimpleHistoryAdmin):
     list_display = ["terms", "active"]
+
+
+class _WorkflowOnly(SimpleHistoryAdmin):
+    """Allô's notes, pending changes and reports to DILA change through the staff pages, where the
+    second-person rule and centre ownership apply: the admin shows them and their history only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FicheNotes)
+class FicheNotesAdmin(_WorkflowOnly):
+    list_display = ["fiche", "owner", "transfer_to", "review_by", "updated_at"]
+    list_filter = ["owner", "transfer_to"]
+    search_fields = ["fiche__id", "fiche__title"]
+
+
+@admin.register(Revision)
+class RevisionAdmin(_ReadOnly):  # the workflow keeps its trace in the row itself
+    list_display = ["fiche", "kind", "status", "author", "approved_by", "effective_on", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["fiche__id", "fiche__title"]
+
+
+@admin.register(DilaReport)
+class DilaReportAdmin(_WorkflowOnly):
+    list_display = ["fiche", "status", "author", "created_at", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["fiche__id", "fiche__title", "passage"]
