@@ -302,7 +302,8 @@ def revision_detail(request, pk: int):
 @require_POST
 def fiche_transition(request, fiche_id: str, action: str):
     """draft -> review (submit), review or archived -> published (publish, by someone other than
-    whoever made the last change), any -> archived (archive)."""
+    whoever made the last change), any -> archived (archive). An official fiche is only archived
+    or published again (the import keeps that decision)."""
     fiche = get_object_or_404(Fiche, pk=fiche_id)
     allowed = {
         "submit": {Fiche.Status.DRAFT},
@@ -312,9 +313,10 @@ def fiche_transition(request, fiche_id: str, action: str):
     if action not in allowed:
         raise Http404("Action inconnue")
     workflow.check_owner(request.user, fiche)
-    if fiche.is_official:
-        raise workflow.NotAllowed("L'état d'une fiche service-public.fr suit l'archive de la DILA : il ne se change "
-                                  "pas dans Allô.")
+    if fiche.is_official and action == "submit":
+        # DILA's fiches are published by the import; Allô may only withdraw one and bring it back.
+        raise workflow.NotAllowed("Une fiche service-public.fr n'a pas de brouillon dans Allô : elle peut seulement "
+                                  "être archivée, puis publiée à nouveau.")
     reason = request.POST.get("reason", "").strip()
     if fiche.status not in allowed[action]:
         messages.error(request, f"Action impossible : la fiche est « {fiche.get_status_display()} ».")
