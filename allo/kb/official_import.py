@@ -455,4 +455,15 @@ def load_demo_archives(progress: Progress | None = None) -> str:
     if last is not None and sorted(s.get("sha256", "") for s in last.sources) == wanted:
         return f"archives déjà importées ({last.message.split(' ; ')[0] if last.message else 'inchangées'})"
     summary, _ = import_archives(paths, progress=progress)
-    return str(summary)
+    return f"{summary} ; index de recherche {refresh_search_index()}"
+
+
+def refresh_search_index() -> str:
+    """Build and save the search index now, so the web processes load it instead of building it
+    (without this, the first process to notice the import starts the build and the previous index
+    answers meanwhile)."""
+    from allo.kb.search_service import build_index
+
+    started = time.monotonic()
+    build_index()
+    return f"à jour ({time.monotonic() - started:.0f} s)"

@@ -77,7 +77,7 @@ class Command(BaseCommand):
         self._import_official(paths, report=False)
 
     def _import_official(self, paths: list[str], report: bool) -> None:
-        from allo.kb.official_import import import_archives
+        from allo.kb.official_import import import_archives, refresh_search_index
 
         try:
             with _Bars(self.stderr) as bars:
@@ -85,6 +85,8 @@ class Command(BaseCommand):
         except DilaFormatError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Import terminé : {summary}."))
+        if summary.changed:
+            self.stdout.write(f"Index de recherche : {refresh_search_index()}.")
         if summary.unknown:
             self.stdout.write(self.style.WARNING(
                 "Éléments inconnus de l'importeur (leur texte est gardé comme paragraphe) : "
