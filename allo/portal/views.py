@@ -10,7 +10,7 @@ import holidays
 import nh3
 from django.conf import settings
 from django.core import signing
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,9 +20,11 @@ from django.views.decorators.http import require_http_methods
 
 from allo.accounts.access import public, roles
 from allo.accounts.roles import Role
+from allo.kb.importers.dila.render import SECTION_TITLES
+from allo.kb.models import Theme
 from allo.org.hours import local_now
 from allo.org.models import Closure
-from allo.portal import analytics, callbacks, catalogue, charts, ratelimit
+from allo.portal import analytics, callbacks, catalogue, charts, official_text, ratelimit
 from allo.portal.forms import CallbackForm, FeedbackForm
 from allo.portal.live import estimated_wait_seconds
 from allo.portal.models import Feedback
@@ -57,7 +59,8 @@ def _line_context() -> dict:
 @shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def home(request):
     return render(request, "portal/home.html", _line_context() | {
-        "themes": catalogue.themes(), "popular": catalogue.popular_fiches(),
+        "audiences": catalogue.audiences(), "popular": catalogue.popular_fiches(),
+        "howto": catalogue.dila_lists().get("particulier", {}).get("howto", [])[:8],
     })
 
 
@@ -67,57 +70,104 @@ def browse(request):
     return redirect(reverse("home") + "#themes")
 
 
-def _theme(slug: str) -> catalogue.ThemeEntry:
-    for entry in catalogue.themes():
-        if entry.slug == slug:
-            return entry
-    raise Http404("Thème inconnu.")
-
-
 @public
 @shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def theme(request, theme_slug: str):
-    entry = _theme(theme_slug)
-    fiches = catalogue.theme_fiches(entry.slug)
-    groups = [(sub, [f for f in fiches if (f.subtheme or "Autres") == sub.label]) for sub in entry.subthemes]
-    return render(request, "portal/theme.html", {"theme": entry, "groups": groups, "crumbs": [(entry.label, None)]})
+    """Any node of the theme tree: a theme, a sous-thème or a dossier (a sous-dossier is a part of
+    its dossier's page)."""
+    tree = catalogue.tree()
+    node = tree.nodes.get(theme_slug) or tree.nodes.get(tree.by_dila.get(theme_slug.upper(), ""))
+    if node is None or node.slug not in tree.populated:
+        raise Http404("Thème inconnu.")
+    if node.kind == Theme.Kind.SUBDOSSIER or node.slug != theme_slug:
+        return HttpResponsePermanentRedirect(node.url)
+    crumbs = tree.crumbs(node.slug)
+    crumbs[-1] = (node.label, None)
+    context = {"node": node, "crumbs": crumbs, **_line_context()}
+    if node.kind == Theme.Kind.THEME:
+        return render(request, "portal/theme.html", context | {
+            "sections": catalogue.theme_sections(node.slug), "local": catalogue.local_fiches(node.slug)})
+    if node.kind == Theme.Kind.SUBTHEME:
+        return render(request, "portal/subtheme_node.html", context | {"dossiers": tree.kids(node.slug)})
+    return render(request, "portal/dossier.html", context | {"groups": catalogue.dossier_groups(node.slug)})
 
 
 @public
 @shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def subtheme(request, theme_slug: str, subtheme_slug: str):
-    entry = _theme(theme_slug)
-    sub = next((s for s in entry.subthemes if s.slug == subtheme_slug), None)
-    if sub is None:
+    """A sub-theme of the line's own fiches (« Fiches du 3939 »)."""
+    node = catalogue.tree().nodes.get(theme_slug)
+    found = catalogue.local_subtheme(theme_slug, subtheme_slug) if node else None
+    if found is None:
         raise Http404("Sous-thème inconnu.")
-    return render(request, "portal/subtheme.html", {
-        "theme": entry, "subtheme": sub, "fiches": catalogue.theme_fiches(entry.slug, sub.slug),
-        "crumbs": [(entry.label, reverse("portal-theme", args=[entry.slug])), (sub.label, None)]})
+    label, fiches = found
+    return render(request, "portal/subtheme.html", _line_context() | {
+        "theme": node, "subtheme_label": label, "fiches": fiches,
+        "crumbs": [(node.label, node.url), (f"Fiches du 3939 : {label}", None)]})
 
 
 def fiche_body_html(fiche: catalogue.PublicFiche) -> str:
-    """The fiche's content (no form, nothing per request), rendered once per KB version."""
+    """A local fiche's content (no form, nothing per request), rendered once per KB version."""
     return catalogue.cached("fiche-html", catalogue.KB_VERSION_KEY, fiche.id,
                             lambda: mark_safe(render_to_string("portal/_fiche_body.html", {"fiche": fiche})))
 
 
-def _fiche_context(fiche: catalogue.PublicFiche, form: FeedbackForm | None = None, thanks: str = "") -> dict:
+def _crumbs(fiche: catalogue.PublicFiche) -> list[tuple[str, str | None]]:
+    tree = catalogue.tree()
+    if fiche.official and fiche.node in tree.nodes:
+        crumbs = tree.crumbs(fiche.node)
+    else:
+        crumbs = [(fiche.theme_label, reverse("portal-theme", args=[fiche.theme]))]
+        if fiche.subtheme:
+            crumbs.append((f"Fiches du 3939 : {fiche.subtheme}",
+                           reverse("portal-subtheme", args=[fiche.theme, fiche.subtheme_slug])))
+    return crumbs + [(fiche.title, None)]
+
+
+def _official_context(request, fiche: catalogue.PublicFiche) -> dict:
+    """DILA's text for the page: its parts for the visitor's situation, the guided-search walk."""
+    source = official_text.Source(fiche.id)
+    shape = official_text.shape(fiche.id, source)
+    where = official_text.situation(request.GET, shape)
+    context = {"parts": official_text.parts(fiche.id, official_text.PORTAL, where, source), "situation": where,
+               "fiche_url": reverse("portal-fiche", args=[fiche.id])}
+    if shape and shape.guided.get("items"):
+        context["walk"] = official_text.walk(fiche.id, shape, request.GET.get("chemin", ""), official_text.PORTAL,
+                                             context["fiche_url"])
+        context["walking"] = "chemin" in request.GET
+    parts = context["parts"]
+    context["sections"] = [(key, title, parts[key]) for key, title in SECTION_TITLES if parts.get(key)]
+    context["summary"] = ([("parcours", "Quelle est votre situation ?")] if "walk" in context else []) + (
+        [("votre-situation", "Votre situation")] if parts.get("questionnaire") else []) + [
+        (f"partie-{key}", title) for key, title, _ in context["sections"]]
+    return context
+
+
+def _fiche_context(request, fiche: catalogue.PublicFiche, form: FeedbackForm | None = None, thanks: str = "") -> dict:
     """`form` None: the page asks "did it help?" with two links (cacheable: no form, no token);
     the form itself comes with the visitor's answer (GET .../avis), in place with htmx."""
-    crumbs = [(fiche.theme_label, reverse("portal-theme", args=[fiche.theme]))]
-    if fiche.subtheme:
-        crumbs.append((fiche.subtheme, reverse("portal-subtheme", args=[fiche.theme, fiche.subtheme_slug])))
-    return {"fiche": fiche, "fiche_body": fiche_body_html(fiche), "form": form, "thanks": thanks,
-            "crumbs": crumbs + [(fiche.title, None)],
-            "related": catalogue.related_fiches(fiche), **_line_context()}
+    context = {"fiche": fiche, "form": form, "thanks": thanks, "crumbs": _crumbs(fiche),
+               "related": catalogue.related_fiches(fiche, 8 if fiche.official else 5), **_line_context()}
+    if fiche.official:
+        return context | _official_context(request, fiche)
+    return context | {"fiche_body": fiche_body_html(fiche)}
 
 
 @public
 @shared_cache(PAGE_SECONDS, stale=PAGE_STALE_SECONDS)
 def fiche(request, fiche_id: str):
-    public_fiche = catalogue.published_fiche(fiche_id)
+    try:
+        public_fiche = catalogue.published_fiche(fiche_id)
+    except Http404:
+        # an old DILA id (a fiche merged into another, or replaced by a dossier) leads to its successor
+        target = catalogue.redirect_url(fiche_id)
+        if target is None:
+            raise
+        return HttpResponsePermanentRedirect(target)
     thanks = {"merci": "sent", "deja": "already"}.get(request.GET.get("avis", ""), "")
-    response = render(request, "portal/fiche.html", _fiche_context(public_fiche, thanks=thanks))
+    template = "portal/_fiche_main.html" if request.htmx and request.htmx.target == "fiche-principale" else \
+        "portal/fiche.html"
+    response = render(request, template, _fiche_context(request, public_fiche, thanks=thanks))
     return _counted(response, analytics.view_event(public_fiche.id))
 
 
@@ -133,16 +183,16 @@ def feedback(request, fiche_id: str):
     if request.method == "GET":
         answer = request.GET.get("utile", "")
         form = FeedbackForm(initial={"helpful": answer} if answer in {"oui", "non"} else None)
-        return render(request, template, _fiche_context(public_fiche, form))
+        return render(request, template, _fiche_context(request, public_fiche, form))
     form = FeedbackForm(request.POST)
     if not form.is_valid():
-        return render(request, template, _fiche_context(public_fiche, form))
+        return render(request, template, _fiche_context(request, public_fiche, form))
     once = ratelimit.check(request, f"feedback:{public_fiche.id}", 1, 24 * 3600, count=False)
     overall = ratelimit.check(request, "feedback", *FEEDBACK_LIMIT, count=False)
     if not overall.allowed:
         form.add_error(None, "Vous avez envoyé beaucoup d'avis en peu de temps. Merci de réessayer dans "
                              f"{overall.retry_minutes} minute(s).")
-        response = render(request, template, _fiche_context(public_fiche, form))
+        response = render(request, template, _fiche_context(request, public_fiche, form))
         response.status_code = 429
         return response
     state = "deja"
@@ -155,7 +205,7 @@ def feedback(request, fiche_id: str):
         state = "merci"
     if request.htmx:
         thanks = "sent" if state == "merci" else "already"
-        return render(request, template, _fiche_context(public_fiche, thanks=thanks))
+        return render(request, template, _fiche_context(request, public_fiche, thanks=thanks))
     return redirect(reverse("portal-fiche", args=[public_fiche.id]) + f"?avis={state}#avis")
 
 
