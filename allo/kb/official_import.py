@@ -453,7 +453,10 @@ def load_demo_archives(progress: Progress | None = None) -> str:
     wanted = sorted(_sha256(p) for p in paths)
     last = ImportRun.last_done()
     if last is not None and sorted(s.get("sha256", "") for s in last.sources) == wanted:
-        return f"archives déjà importées ({last.message.split(' ; ')[0] if last.message else 'inchangées'})"
+        official = Fiche.objects.official().published().count()
+        when = f", données DILA du {last.archive_date:%d/%m/%Y}" if last.archive_date else ""
+        return (f"déjà importées le {timezone.localtime(last.started_at):%d/%m/%Y} ({official} fiches publiées{when}) ; "
+                f"index de recherche {refresh_search_index()}")
     summary, _ = import_archives(paths, progress=progress)
     return f"{summary} ; index de recherche {refresh_search_index()}"
 
@@ -465,5 +468,6 @@ def refresh_search_index() -> str:
     from allo.kb.search_service import build_index
 
     started = time.monotonic()
-    build_index()
-    return f"à jour ({time.monotonic() - started:.0f} s)"
+    build_index()  # returns at once when the saved index already holds exactly the published fiches
+    seconds = time.monotonic() - started
+    return "à jour" if seconds < 1 else f"reconstruit ({seconds:.0f} s)"

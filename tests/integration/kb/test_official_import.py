@@ -198,7 +198,7 @@ def test_the_demo_imports_its_archives_once(demo, dila_archives, monkeypatch):
     monkeypatch.setenv("ALLO_DEMO_ARCHIVES", ",".join(map(str, dila_archives)))
     assert "6 fiche(s) créée(s)" in load_demo_archives()
     runs = ImportRun.objects.count()
-    assert load_demo_archives().startswith("archives déjà importées")
+    assert load_demo_archives().startswith("déjà importées le ")
     assert ImportRun.objects.count() == runs
 
 
