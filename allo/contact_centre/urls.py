@@ -1,5 +1,6 @@
 from django.urls import path
 
+from allo.contact_centre.desks import fiche_panel
 from allo.contact_centre.desks import views as desks
 from allo.contact_centre.supervision import views as supervision
 from allo.contact_centre.telephony import http as telephony
@@ -14,4 +15,7 @@ urlpatterns = [
     path("api/supervision/live", supervision.live, name="api-supervision-live"),
     path("poste/etat/", desks.set_state, name="desk-state"),
     path("poste/appels/<str:call_id>/fin/", desks.end_call, name="desk-end-call"),
+    path("poste/base/recherche/", fiche_panel.search, name="desk-kb-search"),
+    path("poste/base/fiches/<slug:fiche_id>/", fiche_panel.fiche, name="desk-fiche"),
+    path("poste/base/themes/<slug:slug>/", fiche_panel.node, name="desk-node"),
 ]

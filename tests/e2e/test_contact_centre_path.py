@@ -93,10 +93,13 @@ def test_call_answered_transferred_to_tax_centre_and_counted(login, demo_live, l
     assert operator.locator("#numero-appelant").inner_text() == "+33612345678"
     operator.fill("#recherche-kb", "impôt sur le revenu déclaration")
     operator.locator("#barre-recherche button").click()
-    first = operator.locator("#resultats a[href*='/base/fiches/']").first
+    first = operator.locator("#zone-kb a[href*='/poste/base/fiches/']").first
     first.wait_for()
-    fiche_id = first.get_attribute("href").rstrip("/").split("/")[-1]
-    operator.fill("#fiches", fiche_id)
+    fiche_id = first.get_attribute("href").split("?")[0].rstrip("/").split("/")[-1]
+    # the hit opens in the desk's panel; its button fills the wrap-up's « Fiche(s) utilisée(s) »
+    first.click()
+    operator.locator(f"[data-use-fiche='{fiche_id}']").click()
+    assert operator.input_value("#fiches") == fiche_id
     operator.click("label[for=issue-transferred]")
     operator.click("label[for=dest-impots]")
     operator.fill("#question", "Revenus perçus à l'étranger")
@@ -139,10 +142,10 @@ def test_desk_search_answers_as_the_operator_types(page, demo_live):
     page.click("button[type=submit]:has-text('Se connecter')")
     page.goto(demo_live.url + "/operateur/")
     page.locator("#recherche-kb").press_sequentially("ca", delay=30)
-    page.locator("#resultats:has-text('au moins trois caractères')").wait_for()
+    page.locator("#zone-kb:has-text('au moins trois caractères')").wait_for()
     page.locator("#recherche-kb").press_sequentially("rte grise perdue", delay=30)
     # results of a shorter prefix may show first while typing: wait for the whole query's
-    page.locator("#resultats li a", has_text="arte grise").first.wait_for()
-    assert "carte grise" in page.locator("#resultats li a").first.inner_text().lower()
+    page.locator("#zone-kb li a", has_text="arte grise").first.wait_for()
+    assert "carte grise" in page.locator("#zone-kb li a").first.inner_text().lower()
     csp = [e for e in page.console_errors if "Content Security Policy" in e]
     assert not csp, csp

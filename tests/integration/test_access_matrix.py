@@ -57,10 +57,10 @@ def samples(demo):
         "kwargs": {"kb-review": {"pk": proposal.pk}, "kb-synonym-toggle": {"pk": Synonym.objects.first().pk},
                    "kb-revision": {"pk": revision.pk}, "kb-dila-status": {"pk": report.pk},
                    "kb-dila-report": {"fiche_id": official.pk},
-                   "portal-theme": {"theme_slug": fiche.theme_id},
+                   "portal-theme": {"theme_slug": fiche.theme_id}, "desk-node": {"slug": fiche.theme_id},
                    "portal-subtheme": {"theme_slug": fiche.theme_id, "subtheme_slug": fiche.subtheme_slug or "autres"}},
         "query": {"kb-compare": f"?a={first.history_id}&b={second.history_id}", "kb-search-api": "?q=carte",
-                  "portal-search": "?q=carte", "portal-statistics": "?jours=7"},
+                  "portal-search": "?q=carte", "portal-statistics": "?jours=7", "desk-kb-search": "?q=carte grise"},
     }
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from allo.accounts.access import roles
@@ -47,7 +48,11 @@ def _destinations():
     return out
 
 
-def desk(request, level: int):
+def desk(request, level: int, kb: dict | None = None):
+    """The desk page. `kb`: what its knowledge-base panel shows (allo/contact_centre/desks/fiche_panel.py);
+    by default the hits of `?q=`."""
+    from allo.contact_centre.desks import fiche_panel
+
     user = request.user
     profile = cfg.agent_profile(user)
     state = services.agent_state(user.username)
@@ -70,6 +75,8 @@ def desk(request, level: int):
         "destinations": _destinations() if level == 1 else [],
         "outcomes": WrapUp.Outcome.choices, "ctx": (contact.context or {}) if contact else {},
         "waited_total": round(contact.waited_s or 0) if contact else None,
+        "kb": kb if kb is not None else fiche_panel.search_context(request.GET.get("q", "")[:500]),
+        "space_url": reverse("space-expert" if level == 2 else "space-operator"),
     }
     if contact is not None and level == 2 and contact.context:
         context["fiche_for_proposal"] = contact.context.get("fiche") or ""
