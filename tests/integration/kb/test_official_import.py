@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from allo.kb.models import Fiche, FicheNotes, ImportRun, OfficialText, Placement, Redirect, Resource, Theme
+from allo.kb.official import condition_labels, render_official
 from allo.kb.official_import import import_archives, load_demo_archives
 
 pytestmark = pytest.mark.django_db
@@ -54,8 +55,14 @@ def test_both_archives_import_into_one_knowledge_base_with_dila_dates_and_tree(d
     run = ImportRun.last_done()
     assert str(run.archive_date) == "2024-03-06" and run.counts["created"] == 6
     assert {s["site"] for s in run.sources} == {"particulier", "professionnel"}
+    # What pages need from the database: the situations' labels (read from every fiche's JSON) and links.
+    labels = condition_labels()
+    assert labels["T11713"][0] == "Vous touchez le RSA"
+    html = render_official(Fiche.objects.get(pk="F10027"))
+    assert "Si</span> Vous touchez le RSA" in html and html.startswith("<div class=\"fr-alert")
 
 
+@pytest.mark.any_db
 def test_a_reimport_with_no_change_writes_nothing(dila_sample, dila_archives):
     fiches = list(Fiche.objects.official().order_by("pk").values_list("pk", "version", "updated_at"))
     history = Fiche.history.count()
@@ -83,6 +90,7 @@ def test_a_changed_fiche_gets_a_new_version_and_allo_notes_survive(dila_sample, 
     assert FicheNotes.objects.get(pk=notes.pk).script == notes.script  # Allô's layer untouched
 
 
+@pytest.mark.any_db
 def test_a_withdrawn_fiche_is_archived_its_notes_follow_the_redirection_and_it_can_come_back(dila_sample, dila_archives):
     FicheNotes.objects.create(fiche_id="F1420", script="Rappeler que le bulletin n°3 est gratuit.",
                               synonyms=["casier"])
