@@ -297,7 +297,7 @@ def _history_reason(revision: Revision) -> str:
 @transaction.atomic
 def _apply(revision: Revision) -> Revision:
     # Locked and re-read: with several web processes, each one's periodic job may try the same change.
-    revision = Revision.objects.select_for_update().select_related("author", "approved_by").get(pk=revision.pk)
+    revision = Revision.objects.select_for_update().get(pk=revision.pk)  # no select_related: PostgreSQL cannot lock the nullable side of an outer join
     if revision.status == Revision.Status.APPLIED:
         return revision
     fiche = Fiche.objects.select_for_update().get(pk=revision.fiche_id)

@@ -12,7 +12,7 @@ from allo.accounts.models import User
 from allo.kb.models import CorrectionProposal, Fiche, FicheNotes, Synonym
 from allo.org.models import Centre
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.any_db]
 
 
 def init_demo_again():

@@ -43,6 +43,7 @@ def notes_form(**changes) -> dict:
     return data | changes
 
 
+@pytest.mark.any_db
 def test_notes_are_written_through_a_second_person_and_shown_before_the_official_text(client, official, demo):
     client.force_login(user("redacteur"))
     response = client.post(reverse("kb-notes-edit", args=[official.id]), notes_form(
@@ -164,6 +165,7 @@ def test_a_local_fiche_has_no_dila_report_but_a_proposal(client, demo):
     assert response.status_code == 302 and response["Location"] == reverse("kb-propose", args=[fiche.id])
 
 
+@pytest.mark.any_db  # moved under select_for_update
 def test_notes_follow_a_fiche_dila_redirects(official, theme, demo):
     new = Fiche.objects.create(id="F99200", theme=theme, title="Nouvelle fiche", short_answer="x",
                                collection=Fiche.Collection.OFFICIAL, status=Fiche.Status.PUBLISHED)

@@ -105,6 +105,7 @@ def test_publishing_keeps_every_version_with_who_and_why(theme, demo):
 # --- proposals -------------------------------------------------------------------------------
 
 
+@pytest.mark.any_db
 def test_a_proposal_is_prefilled_reviewed_on_a_diff_edited_and_published(client, theme, demo):
     fiche = published(theme, level2="cira")
     client.force_login(user("operateur"))
@@ -193,6 +194,7 @@ def test_an_accepted_proposal_over_120_words_is_refused(client, theme, demo):
 # --- a second person ------------------------------------------------------------------------
 
 
+@pytest.mark.any_db  # the change is applied under select_for_update
 def test_an_editors_change_to_a_published_fiche_waits_for_another_editor(client, theme, demo):
     fiche = published(theme)
     client.force_login(user("redacteur"))
@@ -299,6 +301,7 @@ def test_restoring_the_current_content_says_there_is_nothing_to_restore(client, 
 # --- scheduled changes ----------------------------------------------------------------------
 
 
+@pytest.mark.any_db  # the change is applied under select_for_update
 def test_a_change_scheduled_for_a_date_applies_on_that_date(client, theme, demo):
     fiche = published(theme)
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
