@@ -8,6 +8,7 @@ the module, so later tests in the session still find it.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,83 @@ def page(browser, demo_live):
     page.console_errors = errors
     yield page
     context.close()
+
+
+@pytest.fixture
+def live_router(demo_live, monkeypatch):
+    from allo.contact_centre.router import service
+
+    monkeypatch.setenv("ALLO_CC_HOURS", "always")
+    router = service.start_embedded()
+    yield router
+    router.stop()
+    time.sleep(0.1)
+    service.install(None)
+
+
+@pytest.fixture
+def login(browser):
+    """A logged-in page per staff member; their browser contexts are closed after the test, so no
+    kept-alive connection outlives the live server (its threads would close a connection it no
+    longer shares)."""
+    contexts = []
+
+    def _login(base, username):
+        context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(base + "/connexion/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", "allo-demo-2026")
+        page.click("button[type=submit]:has-text('Se connecter')")
+        return page
+
+    yield _login
+    for context in contexts:
+        context.close()
+
+
+def _reload_until(page, selector, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page.reload()
+        if page.locator(selector).count():
+            return page.locator(selector)
+        time.sleep(0.2)
+    raise AssertionError(f"{selector} never appeared")
+
+
+@pytest.fixture
+def reload_until():
+    """Reload a page until `selector` shows (this live server has no WebSocket to push changes)."""
+    return _reload_until
+
+
+# A few real service-public.fr fiches with their dossier and theme pages (the integration tests'
+# dila_sample, plus F10293 where F34300's guided search leads), cut from the shared archives.
+REAL_ARCHIVES = Path(__file__).resolve().parents[2].parent / "shared" / "kb" / "service-public-real"
+DILA_SAMPLE = {
+    "part.zip": ["F1", "F10027", "F34300", "F10041", "F1420", "F10403", "F10293", "N19785", "N20286", "N367",
+                 "N10481", "N275", "N449", "N19803", "N19811", "N19812", "N19806", "menu", "redirections",
+                 "centresDeContact"],
+    "pro.zip": ["F10403", "N22781", "N24267", "menu", "redirections"],
+}
+
+
+@pytest.fixture
+def dila_live(demo_live, tmp_path):
+    """The demo and those real fiches, in the database the live server reads."""
+    import zipfile
+
+    from allo.kb.official_import import import_archives
+
+    if not REAL_ARCHIVES.exists():
+        pytest.skip(f"the real DILA archives are not at {REAL_ARCHIVES} (../shared/ of the project)")
+    paths = []
+    for name, wanted in DILA_SAMPLE.items():
+        with zipfile.ZipFile(REAL_ARCHIVES / name) as source, zipfile.ZipFile(tmp_path / name, "w") as out:
+            for stem in wanted:
+                out.writestr(f"{stem}.xml", source.read(f"{stem}.xml"))
+        paths.append(tmp_path / name)
+    import_archives(paths)
+    return demo_live

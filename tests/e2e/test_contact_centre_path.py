@@ -26,52 +26,7 @@ def shots(tmp_path):
     return DOCS_SHOTS if os.environ.get("ALLO_UPDATE_SCREENSHOTS") == "1" else tmp_path
 
 
-@pytest.fixture
-def live_router(demo_live, monkeypatch):
-    from allo.contact_centre.router import service
-
-    monkeypatch.setenv("ALLO_CC_HOURS", "always")
-    router = service.start_embedded()
-    yield router
-    router.stop()
-    time.sleep(0.1)
-    service.install(None)
-
-
-
-@pytest.fixture
-def login(browser):
-    """A logged-in page per staff member; their browser contexts are closed after the test, so no
-    kept-alive connection outlives the live server (its threads would close a connection it no
-    longer shares)."""
-    contexts = []
-
-    def _login(base, username):
-        context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 1000})
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(base + "/connexion/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", "allo-demo-2026")
-        page.click("button[type=submit]:has-text('Se connecter')")
-        return page
-
-    yield _login
-    for context in contexts:
-        context.close()
-
-
-def reload_until(page, selector, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page.reload()
-        if page.locator(selector).count():
-            return page.locator(selector)
-        time.sleep(0.2)
-    raise AssertionError(f"{selector} never appeared")
-
-
-def test_call_answered_transferred_to_tax_centre_and_counted(login, demo_live, live_router, shots):
+def test_call_answered_transferred_to_tax_centre_and_counted(login, demo_live, live_router, shots, reload_until):
     from allo.contact_centre.tokens import create_token
 
     base = demo_live.url
