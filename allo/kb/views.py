@@ -335,11 +335,18 @@ def fiche_transition(request, fiche_id: str, action: str):
     return redirect("kb-fiche", fiche_id=fiche.pk)
 
 
+def _notes_history(fiche: Fiche):
+    """The versions of this fiche's notes, those written before they followed it from a fiche DILA
+    redirected included (same row, another fiche id then)."""
+    notes = workflow.notes_of(fiche)
+    return FicheNotes.history.filter(Q(fiche_id=fiche.pk) | Q(id=notes.pk) if notes else Q(fiche_id=fiche.pk))
+
+
 @roles(*STAFF)
 def fiche_history(request, fiche_id: str):
     fiche = _visible_fiche(request, fiche_id)
     versions = fiche.history.select_related("history_user").order_by("-history_date", "-history_id")
-    notes_versions = FicheNotes.history.filter(fiche_id=fiche.pk).select_related("history_user", "owner") \
+    notes_versions = _notes_history(fiche).select_related("history_user", "owner") \
         .order_by("-history_date", "-history_id")
     return render(request, "kb/history.html", {
         "fiche": fiche, "versions": versions, "notes_versions": notes_versions,
@@ -353,7 +360,7 @@ def fiche_history(request, fiche_id: str):
 def fiche_compare(request, fiche_id: str):
     fiche = _visible_fiche(request, fiche_id)
     notes = request.GET.get("couche") == "notes"
-    history = FicheNotes.history.filter(fiche_id=fiche.pk) if notes else fiche.history
+    history = _notes_history(fiche) if notes else fiche.history
     try:
         old = history.get(history_id=int(request.GET.get("a", "")))
         new = history.get(history_id=int(request.GET.get("b", "")))
@@ -375,7 +382,7 @@ def fiche_restore(request, fiche_id: str):
     fiche = get_object_or_404(Fiche, pk=fiche_id)
     workflow.check_owner(request.user, fiche)
     notes = request.POST.get("couche") == "notes"
-    history = FicheNotes.history.filter(fiche_id=fiche.pk) if notes else fiche.history
+    history = _notes_history(fiche) if notes else fiche.history
     try:
         record = history.get(history_id=int(request.POST.get("version", "")))
     except (ValueError, history.model.DoesNotExist):

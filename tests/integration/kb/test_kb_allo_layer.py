@@ -166,10 +166,12 @@ def test_a_local_fiche_has_no_dila_report_but_a_proposal(client, demo):
 
 
 @pytest.mark.any_db  # moved under select_for_update
-def test_notes_follow_a_fiche_dila_redirects(official, theme, demo):
+def test_notes_follow_a_fiche_dila_redirects(client, official, theme, demo):
     new = Fiche.objects.create(id="F99200", theme=theme, title="Nouvelle fiche", short_answer="x",
                                collection=Fiche.Collection.OFFICIAL, status=Fiche.Status.PUBLISHED)
-    FicheNotes(fiche=official, script="Consigne.", synonyms=["prime"], owner=Centre.objects.get(code="n2-impots")).save()
+    first = FicheNotes(fiche=official, script="Consigne.", synonyms=["prime"], owner=Centre.objects.get(code="n2-impots"))
+    first.save()
+    written_under_old_id = first.history.latest().history_id
     proposal = CorrectionProposal.objects.create(fiche=official, author=user("operateur"), target="notes:script",
                                                  reason="x", proposed_text="y")
     moved = workflow.move_notes(official.id, new.id)
@@ -179,6 +181,9 @@ def test_notes_follow_a_fiche_dila_redirects(official, theme, demo):
     proposal.refresh_from_db()
     assert proposal.fiche_id == "F99200"
     assert workflow.move_notes(official.id, new.id) is None  # nothing left to move: a re-import is a no-op
+    client.force_login(user("redacteur"))
+    versions = client.get(reverse("kb-history", args=[new.id])).content.decode()
+    assert f"restaurer-notes-{written_under_old_id}" in versions  # the versions written under F99100 too
 
     # Both ids had notes: the target's are kept, the old ones added.
     FicheNotes(fiche=official, script="Ancienne consigne.", synonyms=["prime", "bonus"], transfer_to="cira").save()
