@@ -56,8 +56,6 @@ def test_a_theme_lists_its_sous_themes_dossiers_and_the_lines_own_fiches_apart(c
     assert f'href="/fiches/{local.id}"' not in html[:html.index('id="fiches-du-3939"')]
 
 
-@pytest.mark.xfail(strict=True, reason="importer (allo/kb/importers/dila/nodes.py, Tree.node): a sous-thème "
-                   "first met on a dossier page keeps position 0; the theme page's order never replaces it")
 def test_sous_themes_come_in_dilas_order(client, dila_portal):
     # N19803's own page lists: Assurance, Banque, Consommation, Crédit, Épargne, Impôts (F1 is under Impôts)
     stub("F990001", "Une fiche bancaire", "n98", 0)

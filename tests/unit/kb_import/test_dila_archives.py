@@ -133,3 +133,12 @@ def test_a_folder_of_files_is_an_archive_too():
     corpus = read_corpus([SAMPLES])  # bad_F1003.xml is not named like a DILA file: ignored
     assert set(corpus.fiches) == {"F1001", "F1002", "F1004"}
     assert ("N1100-A", "F1004") in corpus.tree.placements
+
+
+@needs_real
+def test_sous_themes_come_in_their_theme_page_order_even_when_a_dossier_page_names_them_first(tmp_path):
+    # N19785 (a dossier) names its sous-thème N20073 before N19803 (the theme page) lists them all.
+    corpus = read_corpus([cut(tmp_path, "part", ["F1", "N19785", "N19803"])])
+    subs = sorted((n for n in corpus.tree.nodes.values() if n["parent"] == "N19803"), key=lambda n: n["position"])
+    assert [n["title"] for n in subs] == ["Assurance", "Banque", "Consommation", "Crédit et surendettement",
+                                          "Épargne", "Impôts, taxes et douane"]

@@ -36,19 +36,26 @@ class Tree:
         self._listed: set[str] = set()  # nodes whose fiches came from their own page
         self._own_parent: dict[str, str] = {}  # fiche -> the dossier its own file names
 
-    def node(self, node_id: str, kind: str, title: str, parent: str | None, position: int, audience: str) -> None:
+    def node(self, node_id: str, kind: str, title: str, parent: str | None, position: int, audience: str,
+             listed: bool = False) -> None:
+        """Record a node. `listed`: the position comes from the parent's own list (a theme page, the
+        menu, a dossier page), which decides the child's place over what a child's page says of its
+        parent (a dossier page names its sous-thème, not where that sous-thème comes in its theme)."""
         if not node_id:
             return
         existing = self.nodes.get(node_id)
         if existing is None:
             self.nodes[node_id] = {"id": node_id, "kind": kind, "title": title, "parent": parent,
-                                   "position": position, "audience": audience, "introduction": ""}
+                                   "position": position, "audience": audience, "introduction": "",
+                                   "listed": listed}
             return
-        # First met wins for the parent; a better (longer) title or a known parent fills gaps only.
         if not existing["title"] and title:
             existing["title"] = title
-        if existing["parent"] is None and parent and parent != node_id:
-            existing["parent"], existing["position"] = parent, position
+        if not parent or parent == node_id:
+            return
+        if existing["parent"] is None or (listed and not existing["listed"]):
+            # The first listing wins (the Particuliers site is read first); a mention never moves a node.
+            existing["parent"], existing["position"], existing["listed"] = parent, position, listed
 
     def place(self, node_id: str, fiche_id: str, position: int) -> None:
         self.placements.setdefault((node_id, fiche_id), position)
@@ -68,12 +75,13 @@ class Tree:
                 tag = local(child.tag)
                 if tag == "SousTheme":
                     sub_id = child.get("ID", "")
-                    self.node(sub_id, "sous-theme", _title(child), page_id, position, audience)
+                    self.node(sub_id, "sous-theme", _title(child), page_id, position, audience, listed=True)
                     position += 1
                     for i, dossier in enumerate(child.findall("Dossier")):
-                        self.node(dossier.get("ID", ""), "dossier", _title(dossier), sub_id, i, audience)
+                        self.node(dossier.get("ID", ""), "dossier", _title(dossier), sub_id, i, audience,
+                                  listed=True)
                 elif tag == "Dossier":
-                    self.node(child.get("ID", ""), "dossier", _title(child), page_id, position, audience)
+                    self.node(child.get("ID", ""), "dossier", _title(child), page_id, position, audience, listed=True)
                     position += 1
             return
         # A dossier page: its place (theme > sous-thème > dossier), then its lists.
@@ -98,7 +106,7 @@ class Tree:
             tag = local(child.tag)
             if tag == "SousDossier":
                 sub_id = child.get("ID", "")
-                self.node(sub_id, "sous-dossier", _title(child), dossier_id, position, audience)
+                self.node(sub_id, "sous-dossier", _title(child), dossier_id, position, audience, listed=True)
                 position += 1
                 for i, fiche in enumerate(child.findall("Fiche")):
                     self.place(sub_id, fiche.get("ID", ""), i)
@@ -151,12 +159,13 @@ class Tree:
         root = Source(data, name).root
         audience = AUDIENCE_KEYS.get(_text(root.find("Audience")), "")
         for i, theme in enumerate(root.findall("ItemMenu")):
-            self.node(theme.get("ID", ""), "theme", _title(theme), None, i, audience)
+            self.node(theme.get("ID", ""), "theme", _title(theme), None, i, audience, listed=True)
             for j, sub in enumerate(theme.findall("ItemMenu")):
                 kind = "sous-theme" if sub.get("type", "").lower().startswith("sous") else "dossier"
-                self.node(sub.get("ID", ""), kind, _title(sub), theme.get("ID"), j, audience)
+                self.node(sub.get("ID", ""), kind, _title(sub), theme.get("ID"), j, audience, listed=True)
                 for k, dossier in enumerate(sub.findall("ItemMenu")):
-                    self.node(dossier.get("ID", ""), "dossier", _title(dossier), sub.get("ID"), k, audience)
+                    self.node(dossier.get("ID", ""), "dossier", _title(dossier), sub.get("ID"), k, audience,
+                              listed=True)
 
 
 def _audience(root: ET.Element) -> str:
