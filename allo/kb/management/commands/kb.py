@@ -96,13 +96,15 @@ class Command(BaseCommand):
 
     def _report(self, corpus) -> None:
         self.stdout.write("")
-        self.stdout.write(f"Éléments rencontrés dans {len(corpus.fiches)} fiches, et leur rendu :")
-        self.stdout.write(f"  {'élément':<24} {'rôle':<11} {'fiches':>6} {'mots rendus':>12}  rendu")
-        for kind, files in sorted(corpus.census.items(), key=lambda kv: (-kv[1], kv[0])):
+        files = corpus.census.get("Publication", 0)
+        self.stdout.write(f"Éléments rencontrés dans les {files} fichiers de fiches ({len(corpus.fiches)} fiches), "
+                          "et leur rendu :")
+        self.stdout.write(f"  {'élément':<24} {'rôle':<11} {'fichiers':>8} {'mots rendus':>12}  rendu")
+        for kind, count in sorted(corpus.census.items(), key=lambda kv: (-kv[1], kv[0])):
             role, how = ELEMENTS.get(kind, ("INCONNU", "non rendu : ajouter à allo/kb/importers/dila/elements.py"))
             found, total = corpus.coverage.get(kind, [0, 0])
             share = f"{100 * found / total:.2f} %" if total else "—"
-            self.stdout.write(f"  {kind:<24} {role:<11} {files:>6} {share:>12}  {how}")
+            self.stdout.write(f"  {kind:<24} {role:<11} {count:>8} {share:>12}  {how}")
     def _export(self, output: str | None = None, **_):
         text = export_json()
         if output:
