@@ -158,7 +158,13 @@ def build_index(using: str = "default", *, force: bool = False) -> Path | None:
             except (OSError, ValueError):
                 pass
         t0 = time.monotonic()
-        index = SearchIndex(search_docs(using))
+        try:  # the previous index's dense vectors serve the fiches whose text did not change
+            from allo.kb.search import IndexData
+
+            previous = IndexData.load(folder)
+        except (OSError, ValueError):
+            previous = None
+        index = SearchIndex(search_docs(using), reuse=previous)
         index.data.meta["stamps"] = stamps
         index.data.save(folder)
         logger.info("search index: %d fiches built and saved in %.1f s (%s)", len(stamps), time.monotonic() - t0,

