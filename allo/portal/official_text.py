@@ -38,7 +38,7 @@ from allo.kb.importers.dila.render import (
 from allo.kb.models import Fiche, OfficialText, Resource
 from allo.portal.catalogue import KB_VERSION_KEY, cached, tree
 
-MAX_PATH = 30  # steps of a guided search walked from an address (DILA's deepest has 8)
+MAX_PATH = 30  # steps of a guided search read from an address (DILA's deepest, F34708, has 10)
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class Space:
 
 
 def _portal_node_url(slug: str) -> str:
-    node = tree().nodes.get(slug)
-    return node.url if node else reverse("portal-theme", args=[slug])
+    # a sous-dossier's address answers with its dossier's page, at its heading (see views.theme)
+    return reverse("portal-theme", args=[slug])
 
 
 PORTAL = Space("portal", official.public_fiche_url, _portal_node_url)

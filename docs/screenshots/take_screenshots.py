@@ -2,12 +2,15 @@
 
     .venv/bin/python docs/screenshots/take_screenshots.py
 
-Loads the demo into a temporary database, serves it with `allo serve` on a spare port, records a few
-searches, views and feedback (so the editors' statistics page has figures), and saves one PNG per page here.
+Loads the demo into a temporary database (the real service-public.fr archives it ships, and the
+line's own fiches: `allo init --demo` takes a minute or two), serves it with `allo serve` on a spare
+port, records a few searches, views and feedback (so the editors' statistics page has figures), and
+saves one PNG per page here, with the operator's desk reading a real fiche beside a call.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -25,7 +28,15 @@ ALLO = ROOT / ".venv" / "bin" / "allo"
 PAGES = [
     ("portal-home", "/"),
     ("portal-search", "/recherche?q=j%27ai+perdu+ma+carte+grise"),
-    ("portal-fiche", "/fiches/aah"),
+    # a real fiche: DILA's warning first, its questionnaire, conditions, services, attribution
+    ("portal-fiche", "/fiches/F10027"),
+    ("portal-fiche-avertissement", "/fiches/F1"),
+    # the same fiche once the visitor answered: only what concerns them
+    ("portal-fiche-situation", "/fiches/F10027?q0=2&q1=0&q4=0#texte"),
+    ("portal-recherche-guidee", "/fiches/F34300?chemin=1.0#parcours"),
+    ("portal-theme", "/themes/logement/"),
+    ("portal-dossier", "/themes/n19424/"),
+    ("portal-fiche-locale", "/fiches/aah"),
     ("portal-contact", "/contact/"),
 ]
 
@@ -38,22 +49,29 @@ def main() -> None:
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     subprocess.run([str(ALLO), "init", "--demo"], env=env, check=True, capture_output=True)
-    server = subprocess.Popen([str(ALLO), "serve", "--port", str(port)], env=env,
+    created = subprocess.run([str(ALLO), "token", "create", "--role", "telephony"], env=env, check=True,
+                             capture_output=True, text=True)
+    token = created.stdout.strip().split()[-1]  # printed last
+    server = subprocess.Popen([str(ALLO), "serve", "--port", str(port), "--no-callgen"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 300  # with the real corpus the server loads its search index first
+        while True:
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=1)
                 break
             except OSError:
-                time.sleep(0.2)
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("allo serve did not start") from None
+                time.sleep(0.5)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                         args=["--headless", "--no-sandbox", "--disable-background-networking"])
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
             for name, path in PAGES:
                 page.goto(base + path)
-                page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+                full = "#" not in path  # an anchor: the part it points to, as a visitor lands on it
+                page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
             # the callback form with its French error messages
             page.goto(base + "/contact/")
             page.fill("#id_phone", "06 12 34")
@@ -77,12 +95,41 @@ def main() -> None:
             page.keyboard.press("Enter")
             page.locator("h1:has-text('Statistiques du portail')").wait_for()
             page.screenshot(path=str(OUT / "portal-statistics.png"), full_page=True)
+            desk_reading_a_fiche(browser, base, token)
             browser.close()
     finally:
         server.terminate()
         server.wait(10)
         shutil.rmtree(data, ignore_errors=True)
-    print("\n".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("portal-*.png"))))
+    print("\n".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("*-*.png"))))
+
+
+def desk_reading_a_fiche(browser, base: str, token: str) -> None:
+    """The operator on a call opens a real fiche in the desk's panel and notes it for the wrap-up."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    page.goto(base + "/connexion/?next=/operateur/")
+    page.fill("input[name=username]", "operateur")
+    page.fill("input[name=password]", "allo-demo-2026")
+    page.click("button[type=submit]:has-text('Se connecter')")
+    page.locator("h1:has-text('Poste opérateur')").wait_for()
+    if page.locator("#bouton-pret").count():
+        page.click("#bouton-pret")
+    request = urllib.request.Request(base + "/api/telephony/calls", method="POST",
+                                     data=json.dumps({"caller": "+33612345678", "dialed": "3939"}).encode(),
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    urllib.request.urlopen(request).close()
+    for _ in range(50):
+        page.reload()
+        if page.locator("#appel-en-cours").count():
+            break
+        time.sleep(0.2)
+    page.fill("#recherche-kb", "complémentaire santé solidaire")
+    page.locator("#zone-kb a", has_text="Complémentaire santé solidaire (ex-CMU-C)").click()
+    page.locator("#panneau-titre").wait_for()
+    page.click("[data-use-fiche]")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(OUT / "desk-fiche.png"))
+    page.close()
 
 
 if __name__ == "__main__":
