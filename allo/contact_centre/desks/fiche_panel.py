@@ -76,7 +76,7 @@ def search_context(query: str, back: bool = False) -> dict:
                      "official": collection == Fiche.Collection.OFFICIAL,
                      "kind": catalogue.KIND_LABELS.get(kind, "") if collection == Fiche.Collection.OFFICIAL else "",
                      "status": catalogue.STATUS_LABELS.get(status, "")})
-    return kb | {"response": response, "hits": hits}
+    return kb | {"response": response, "hits": hits, "any_official": any(h["official"] for h in hits)}
 
 
 @roles(Role.OPERATOR, Role.EXPERT)

@@ -81,6 +81,7 @@ def test_search_hits_open_in_the_panel_and_the_way_back(dila_sample):
     html = client.get(reverse("desk-kb-search"), {"q": "complémentaire santé solidaire"}, headers=HTMX).content.decode()
     assert re.search(r'href="/poste/base/fiches/F10027/\?q=', html)
     assert "/base/fiches/F10027/\"" not in html  # not the staff page, which would leave the desk
+    assert "Licence Ouverte" in html  # DILA's titles and snippets: its attribution
     assert 'hx-swap-oob="innerHTML:#annonce-kb"' in html  # the count, said by the persistent live region
     back = client.get(reverse("desk-kb-search"), {"q": "complémentaire santé solidaire", "retour": "1"},
                       headers=HTMX).content.decode()
@@ -92,7 +93,7 @@ def test_search_hits_open_in_the_panel_and_the_way_back(dila_sample):
 def test_a_dossier_opens_in_the_panel_and_an_unknown_fiche_says_so(dila_sample):
     client = staff("expert-impots")
     html = client.get(reverse("desk-node", args=["n19785"]), headers=HTMX).content.decode()
-    assert 'href="/poste/base/fiches/F1/"' in html and 'id="panneau-titre"' in html
+    assert 'href="/poste/base/fiches/F1/"' in html and 'id="panneau-titre"' in html and "Licence Ouverte" in html
     missing = client.get(reverse("desk-fiche", args=["F404404"]), headers=HTMX)
     assert missing.status_code == 200 and "Fiche introuvable" in missing.content.decode()
     assert client.get(reverse("desk-fiche", args=["F404404"])).status_code == 404
