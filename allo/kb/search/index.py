@@ -398,9 +398,10 @@ class SearchIndex:
                             self._snippet(part, j, marks, idf_of, pattern) if rank < with_snippet else ""))
         return SearchResponse(query, hits, out_of_scope, first.suggestion, round(conf, 3))
 
-    def first_pass(self, query: str, theme: str | None = None) -> _FirstPass:
+    def first_pass(self, query: str, theme: str | None = None, dense_query: np.ndarray | None = None) -> _FirstPass:
         """The lexical and latent scores of every fiche, and the dense vector's cosine when the index
-        has dense vectors (`scores` None when nothing in the query can be searched or nothing matches)."""
+        has dense vectors (`scores` None when nothing in the query can be searched or nothing matches).
+        `dense_query`: the question's dense vector when the caller has it (bench/fit_search.py)."""
         units, stems, suggestion = self._analyze_query(query)
         nothing = _FirstPass(units, suggestion, None, None, 0.0, None, None, None, None, None)
         if not units:
@@ -426,9 +427,9 @@ class SearchIndex:
             return nothing
         dense_cos = None
         if self.uvec is not None and cos is not None:
-            qd = dense.encode([query])
+            qd = dense_query if dense_query is not None else dense.query_vector(query)
             if qd is not None:
-                dense_cos = self.uvec @ qd[0]
+                dense_cos = self.uvec @ qd
         return _FirstPass(units, suggestion, scores, lexical, lexical_top, cos, qsim, matched, allowed, dense_cos)
 
     def _first_pass_ranked(self, first: _FirstPass, limit: int):

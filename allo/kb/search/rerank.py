@@ -23,13 +23,13 @@ DENSE_CANDIDATES = 15
 
 RANK_FEATURES = ("first_pass", "lexical", "latent", "title_closeness", "coverage", "log_rank", "dense", "dense_gap")
 # fitted by bench/fit_search.py on bench/real_fit_questions.csv
-RANK = (1.608, 2.014, 1.737, -0.572, 3.245, -0.332, 6.774, 6.774)
+RANK = (1.842, 1.663, 1.775, -0.086, 2.352, -0.242, 8.109, 8.109)
 
 TOP_FEATURES = ("coverage", "log_lexical", "title_closeness", "latent", "dense", "unknown_words", "margin",
                 "dense_best")
-CONFIDENCE = (-5.951, 0.182, 1.176, 0.012, 0.674, 0.877, -0.459, 0.577, 0.308)  # intercept, then TOP_FEATURES
-OUT_OF_SCOPE = (8.669, -1.197, -2.554, -0.621, -0.197, -2.445, 0.722, 0.147, -2.299)
-OUT_OF_SCOPE_FROM = 0.5
+CONFIDENCE = (-5.897, -0.070, 1.248, 0.112, 0.303, 1.002, -0.799, 0.548, 0.592)  # intercept, then TOP_FEATURES
+OUT_OF_SCOPE = (8.387, -1.282, -2.589, -0.469, 0.071, -2.767, 0.753, 0.230, -2.117)
+OUT_OF_SCOPE_FROM = 0.6
 
 
 def logistic(weights: tuple[float, ...], features) -> float:
