@@ -27,6 +27,10 @@ DIM = 512
 # bench/fit_search.py on our fit questions (bench/real_fit_questions.csv: a few gradient steps from the
 # identity of a softmax over all fiches); the fiches' vectors are the model's own.
 ADAPTER = Path(__file__).resolve().parent / "data" / "dense_adapter.npy"
+# Whether a question is about public services at all: a logistic regression on the question's raw vector
+# (intercept, then 512 weights), fitted by bench/fit_search.py on our answerable and out-of-scope
+# questions. Its logit is one of the out-of-scope model's features (rerank.py).
+DOMAIN = Path(__file__).resolve().parent / "data" / "dense_domain.npy"
 INTRO_CHARS = 300  # the start of the introduction says what the fiche is for; more blurs it
 BATCH = 64
 
@@ -34,6 +38,7 @@ _lock = threading.Lock()
 _model = None
 _unavailable = False
 _adapter: np.ndarray | None = None
+_domain: np.ndarray | None = None
 
 
 def available() -> bool:
@@ -89,14 +94,24 @@ def adapter() -> np.ndarray | None:
     return _adapter
 
 
-def query_vector(query: str, matrix: np.ndarray | None = None) -> np.ndarray | None:
-    """The question's unit vector, through the fitted adapter (`matrix`: another one, for fitting)."""
-    v = encode([query])
-    if v is None:
-        return None
+def domain() -> np.ndarray | None:
+    global _domain
+    if _domain is None and DOMAIN.exists():
+        _domain = np.load(DOMAIN).astype(np.float32)
+    return _domain
+
+
+def adapt(raw: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
+    """A question's raw vector through the fitted adapter (`matrix`: another one, for fitting), unit length."""
     m = adapter() if matrix is None else matrix
-    q = v[0] @ m if m is not None else v[0]
+    q = raw @ m if m is not None else raw
     return q / (np.linalg.norm(q) or 1.0)
+
+
+def off_domain(raw: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The logit of "this question is about nothing the line answers" (0 without a fitted model)."""
+    w = domain() if weights is None else weights
+    return float(w[0] + raw @ w[1:]) if w is not None else 0.0
 
 
 def fit_adapter(questions: np.ndarray, answers: np.ndarray, docs: np.ndarray, steps: int = 4,

@@ -85,6 +85,7 @@ class _FirstPass:
     matched: np.ndarray | None  # (units, docs): which query units each fiche holds
     allowed: np.ndarray | None  # fiches alive and in the theme asked
     dense: np.ndarray | None  # dense cosine (None: no dense vectors)
+    off_domain: float  # logit of "the question is about nothing the line answers" (dense.off_domain)
 
 
 @dataclass
@@ -398,12 +399,14 @@ class SearchIndex:
                             self._snippet(part, j, marks, idf_of, pattern) if rank < with_snippet else ""))
         return SearchResponse(query, hits, out_of_scope, first.suggestion, round(conf, 3))
 
-    def first_pass(self, query: str, theme: str | None = None, dense_query: np.ndarray | None = None) -> _FirstPass:
+    def first_pass(self, query: str, theme: str | None = None, dense_query: np.ndarray | None = None,
+                   off_domain: float | None = None) -> _FirstPass:
         """The lexical and latent scores of every fiche, and the dense vector's cosine when the index
         has dense vectors (`scores` None when nothing in the query can be searched or nothing matches).
-        `dense_query`: the question's dense vector when the caller has it (bench/fit_search.py)."""
+        `dense_query`, `off_domain`: the question's adapted dense vector and domain logit when the caller
+        has them (bench/fit_search.py)."""
         units, stems, suggestion = self._analyze_query(query)
-        nothing = _FirstPass(units, suggestion, None, None, 0.0, None, None, None, None, None)
+        nothing = _FirstPass(units, suggestion, None, None, 0.0, None, None, None, None, None, 0.0)
         if not units:
             return nothing
         scores, matched = self._score(units)
@@ -425,12 +428,16 @@ class SearchIndex:
         scores = np.round(scores, 9)
         if not (scores > 0).any():
             return nothing
-        dense_cos = None
+        dense_cos, domain = None, 0.0
         if self.uvec is not None and cos is not None:
-            qd = dense_query if dense_query is not None else dense.query_vector(query)
-            if qd is not None:
-                dense_cos = self.uvec @ qd
-        return _FirstPass(units, suggestion, scores, lexical, lexical_top, cos, qsim, matched, allowed, dense_cos)
+            if dense_query is None:
+                raw = dense.encode([query])
+                if raw is not None:
+                    dense_query, off_domain = dense.adapt(raw[0]), dense.off_domain(raw[0])
+            if dense_query is not None:
+                dense_cos, domain = self.uvec @ dense_query, float(off_domain or 0.0)
+        return _FirstPass(units, suggestion, scores, lexical, lexical_top, cos, qsim, matched, allowed, dense_cos,
+                          domain)
 
     def _first_pass_ranked(self, first: _FirstPass, limit: int):
         """Without dense vectors (a small knowledge base, or the encoder not installed): the fused
@@ -472,7 +479,8 @@ class SearchIndex:
         unknown = sum(1 for u in first.units if u.idf == self.idf_unknown) / len(first.units)
         best = float(first.dense[first.allowed].max()) if first.allowed.any() else 0.0
         return rerank.top_features(float(features[t, 4]), first.lexical_top, float(features[t, 3]),
-                                   float(features[t, 2]), float(features[t, 6]), unknown, margin, best)
+                                   float(features[t, 2]), float(features[t, 6]), unknown, margin, best,
+                                   first.off_domain)
 
     def _reranked(self, first: _FirstPass, limit: int):
         cand, features = self.rerank_inputs(first)

@@ -23,13 +23,13 @@ DENSE_CANDIDATES = 15
 
 RANK_FEATURES = ("first_pass", "lexical", "latent", "title_closeness", "coverage", "log_rank", "dense", "dense_gap")
 # fitted by bench/fit_search.py on bench/real_fit_questions.csv
-RANK = (1.842, 1.663, 1.775, -0.086, 2.352, -0.242, 8.109, 8.109)
+RANK = (1.084, 1.504, 2.123, 0.053, 2.761, -0.351, 8.020, 8.020)
 
 TOP_FEATURES = ("coverage", "log_lexical", "title_closeness", "latent", "dense", "unknown_words", "margin",
-                "dense_best")
-CONFIDENCE = (-5.897, -0.070, 1.248, 0.112, 0.303, 1.002, -0.799, 0.548, 0.592)  # intercept, then TOP_FEATURES
-OUT_OF_SCOPE = (8.387, -1.282, -2.589, -0.469, 0.071, -2.767, 0.753, 0.230, -2.117)
-OUT_OF_SCOPE_FROM = 0.6
+                "dense_best", "off_domain")
+CONFIDENCE = (-5.780, -0.675, 0.978, 0.695, 0.600, 0.903, -0.827, 0.611, 0.395, -0.295)  # intercept, then TOP_FEATURES
+OUT_OF_SCOPE = (7.720, -0.489, -1.659, -0.551, 0.150, -0.367, 0.196, -0.212, -0.234, 2.347)
+OUT_OF_SCOPE_FROM = 0.5
 
 
 def logistic(weights: tuple[float, ...], features) -> float:
@@ -49,5 +49,6 @@ def candidate_features(first_pass: np.ndarray, lexical: np.ndarray, latent: np.n
 
 
 def top_features(coverage: float, lexical_raw: float, closeness: float, latent: float, dense: float,
-                 unknown: float, margin: float, dense_best: float) -> tuple[float, ...]:
-    return (coverage, math.log(max(lexical_raw, 1e-3)), closeness, latent, dense, unknown, margin, dense_best)
+                 unknown: float, margin: float, dense_best: float, off_domain: float) -> tuple[float, ...]:
+    return (coverage, math.log(max(lexical_raw, 1e-3)), closeness, latent, dense, unknown, margin, dense_best,
+            off_domain)
