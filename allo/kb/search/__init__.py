@@ -8,6 +8,7 @@ An index can be saved (`index.data.save(folder)`) and memory-mapped back (`Index
 searched with a small overlay of changed fiches (`index.with_changes`): see docs/search.md.
 """
 
+from . import dense, rerank
 from .analysis import analyze, fold
 from .build import IndexData
 from .document import LOCAL, OFFICIAL, SearchDoc, doc_from_mapping
@@ -18,5 +19,5 @@ from .synonyms import load_groups, load_synonyms
 
 __all__ = [
     "LOCAL", "OFFICIAL", "Hit", "IndexData", "QueryError", "SearchDoc", "SearchIndex", "SearchResponse", "analyze",
-    "doc_from_mapping", "evaluate", "fold", "load_demo_docs", "load_groups", "load_synonyms", "read_questions",
+    "dense", "doc_from_mapping", "evaluate", "fold", "load_demo_docs", "load_groups", "load_synonyms", "read_questions", "rerank",
 ]

@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from . import dense, rerank, semantic
+from . import blas, dense, rerank, semantic
 from .analysis import is_stop, stem, words
 from .build import IndexData, build, keys_of
 from .document import SearchDoc
@@ -155,6 +155,8 @@ class SearchIndex:
         udims = {p.a["uvec"].shape[1] for p in self.parts if p.n}
         self.uvec = (np.concatenate([np.asarray(p.a["uvec"], dtype=np.float32) for p in self.parts])
                      if self.dvec is not None and len(udims) == 1 and 0 not in udims else None)
+        if self.uvec is not None:
+            dense.preload()  # in the background: searches rank without it until it is there
         self.idf_unknown = 0.75 * math.log(1 + (self.n_stats + 0.5) / 1.5)
 
     # ---------------------------------------------------------------- derived views
@@ -378,13 +380,14 @@ class SearchIndex:
         their highlighted snippet, the costliest part of a search."""
         query = validate(query)
         limit = max(1, min(int(limit), 100))
-        first = self.first_pass(query, theme)
-        if first.scores is None:
-            return SearchResponse(query, [], True, first.suggestion, 0.0)
-        if first.dense is not None:
-            order, shown, conf, out_of_scope = self._reranked(first, limit)
-        else:
-            order, shown, conf, out_of_scope = self._first_pass_ranked(first, limit)
+        with blas.single_thread():
+            first = self.first_pass(query, theme)
+            if first.scores is None:
+                return SearchResponse(query, [], True, first.suggestion, 0.0)
+            if first.dense is not None:
+                order, shown, conf, out_of_scope = self._reranked(first, limit)
+            else:
+                order, shown, conf, out_of_scope = self._first_pass_ranked(first, limit)
         units = first.units
         marks = {st for u in units for seq, _ in u.phrases for st in seq}
         idf_of = {st: u.idf / max(len(u.phrases[0][0]), 1) for u in units for seq, _ in u.phrases for st in seq}
@@ -431,9 +434,9 @@ class SearchIndex:
         dense_cos, domain = None, 0.0
         if self.uvec is not None and cos is not None:
             if dense_query is None:
-                raw = dense.encode([query])
+                raw = dense.query_raw(query)  # None while the model loads (a process's first seconds)
                 if raw is not None:
-                    dense_query, off_domain = dense.adapt(raw[0]), dense.off_domain(raw[0])
+                    dense_query, off_domain = dense.adapt(raw), dense.off_domain(raw)
             if dense_query is not None:
                 dense_cos, domain = self.uvec @ dense_query, float(off_domain or 0.0)
         return _FirstPass(units, suggestion, scores, lexical, lexical_top, cos, qsim, matched, allowed, dense_cos,
