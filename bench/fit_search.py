@@ -114,20 +114,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dense adapter and domain model saved: {dense.ADAPTER}, {dense.DOMAIN}")
     data = collect(index, rows, vectors, domains)
 
-    diffs = []
-    for expected, cand, features, _ in data:
-        if not expected or cand is None:
-            continue
-        label = np.array([ids[c] in expected for c in cand])
-        if label.any():
-            diffs.append(features[np.flatnonzero(label)[0]] - features[~label])
-    rank = pairwise(np.vstack(diffs))
+    def pairs(members):
+        out = []
+        for k in members:
+            expected, cand, features, _ = data[k]
+            if not expected or cand is None:
+                continue
+            label = np.array([ids[c] in expected for c in cand])
+            if label.any():
+                out.append(features[np.flatnonzero(label)[0]] - features[~label])
+        return np.vstack(out)
+
+    everyone = np.arange(len(data))
+    diffs = pairs(everyone)
+    rank = pairwise(diffs)
+    # the confidence and out-of-scope models read the first hit as ranked by weights fitted on the other
+    # half (in-sample, the first hit's lead over the second looks surer than it will be)
+    rank_of = {}
+    for k in (0, 1):
+        other = pairwise(pairs(everyone[halves[1 - k]]))
+        rank_of.update({int(i): other for i in everyone[halves[k]]})
 
     x, right, oos = [], [], []
-    for expected, cand, features, first in data:
+    for k, (expected, cand, features, first) in enumerate(data):
         if cand is None:
             continue  # nothing matched: the engine says « aucune fiche » without the models
-        s = np.round(features @ rank, 9)
+        s = np.round(features @ rank_of[k], 9)
         ranked = np.lexsort((index.id_rank[cand], -s))
         margin = float(s[ranked[0]] - s[ranked[1]]) if len(ranked) > 1 else 5.0
         x.append(index.top_inputs(first, cand, features, ranked, margin))
@@ -145,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             threshold = t
             break
     n_in = int(sum(1 for e, *_ in data if e))
-    print(f"{len(rows)} questions ({n_in} answerable); pairs {sum(len(d) for d in diffs)}")
+    print(f"{len(rows)} questions ({n_in} answerable); pairs {len(diffs)}")
     print(f"on these questions: first hit right {right.sum() / max(n_in, 1):.3f}; out of scope flagged from "
           f"{threshold}: precision {((p >= threshold) & (oos == 1)).sum() / max((p >= threshold).sum(), 1):.2f}, "
           f"recall {((p >= threshold) & (oos == 1)).sum() / max(oos.sum(), 1):.2f}")

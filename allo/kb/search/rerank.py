@@ -27,8 +27,8 @@ RANK = (1.084, 1.504, 2.123, 0.053, 2.761, -0.351, 8.020, 8.020)
 
 TOP_FEATURES = ("coverage", "log_lexical", "title_closeness", "latent", "dense", "unknown_words", "margin",
                 "dense_best", "off_domain")
-CONFIDENCE = (-5.780, -0.675, 0.978, 0.695, 0.600, 0.903, -0.827, 0.611, 0.395, -0.295)  # intercept, then TOP_FEATURES
-OUT_OF_SCOPE = (7.720, -0.489, -1.659, -0.551, 0.150, -0.367, 0.196, -0.212, -0.234, 2.347)
+CONFIDENCE = (-5.800, -0.383, 0.887, 0.564, 0.826, 0.977, -0.828, 0.668, 0.208, -0.297)  # intercept, then TOP_FEATURES
+OUT_OF_SCOPE = (7.791, -0.966, -1.640, -0.380, 0.390, -0.297, 0.178, -0.233, -0.241, 2.345)
 OUT_OF_SCOPE_FROM = 0.5
 
 
