@@ -49,14 +49,15 @@ def pairwise(diffs: np.ndarray, l2: float = 1.0) -> np.ndarray:
     return minimize(loss, np.zeros(diffs.shape[1]), jac=True, method="L-BFGS-B").x
 
 
-def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 0.5) -> np.ndarray:
+def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 0.5, weight: np.ndarray | None = None) -> np.ndarray:
     x1 = np.column_stack([np.ones(len(x)), x])
     reg = np.r_[0.0, np.ones(x.shape[1])]
+    weight = np.ones(len(y)) if weight is None else weight
 
     def loss(b):
         z = x1 @ b
-        return ((np.logaddexp(0, z) - y * z).sum() + l2 * ((reg * b) @ b),
-                x1.T @ (1 / (1 + np.exp(-z)) - y) + 2 * l2 * reg * b)
+        return ((weight * (np.logaddexp(0, z) - y * z)).sum() + l2 * ((reg * b) @ b),
+                x1.T @ (weight * (1 / (1 + np.exp(-z)) - y)) + 2 * l2 * reg * b)
     return minimize(loss, np.zeros(x1.shape[1]), jac=True, method="L-BFGS-B").x
 
 
@@ -98,15 +99,24 @@ def main(argv: list[str] | None = None) -> int:
     docs = index.uvec
     halves = [np.arange(len(rows)) % 2 == k for k in (0, 1)]
     off = np.array([not e for _, e in rows], dtype=float)
+    # the fiches' titles are in the domain too: short and formal, they keep the domain model from
+    # reading "short" as "off topic" ("comment se pacser" was flagged); weighed as half the questions
+    titles = dense.encode(sorted(set(index.data.titles)))
+    title_weight = 0.5 * answered.sum() / len(titles)
+
+    def domain_fit(members):
+        return logistic_fit(np.vstack([raw[members], titles]), np.r_[off[members], np.zeros(len(titles))],
+                            DOMAIN_L2, np.r_[np.ones(members.sum()), np.full(len(titles), title_weight)])
+
     vectors, domains = np.zeros_like(raw), np.zeros(len(rows))
     for k in (0, 1):
         learn = halves[1 - k] & answered
         w = dense.fit_adapter(raw[learn], target[learn], docs)
         vectors[halves[k]] = np.array([dense.adapt(v, w) for v in raw[halves[k]]])
-        d = logistic_fit(raw[halves[1 - k]], off[halves[1 - k]], DOMAIN_L2)
+        d = domain_fit(halves[1 - k])
         domains[halves[k]] = [dense.off_domain(v, d) for v in raw[halves[k]]]
     adapter = dense.fit_adapter(raw[answered], target[answered], docs)
-    domain = logistic_fit(raw, off, DOMAIN_L2)
+    domain = domain_fit(np.ones(len(rows), dtype=bool))
     if args.save:
         dense.ADAPTER.parent.mkdir(parents=True, exist_ok=True)
         np.save(dense.ADAPTER, adapter.astype(np.float32))

@@ -146,6 +146,7 @@ class SearchIndex:
         self.ids = list(data.ids) + (list(overlay.ids) if overlay is not None else [])
         self.alive = np.array([i not in shadowed for i in data.ids] + [True] * (self.n - data.n), dtype=bool)
         self.prior = np.concatenate([np.asarray(p.a["prior"], dtype=np.float64) for p in self.parts])
+        self.local = ~np.concatenate([np.asarray(p.a["official"], dtype=bool) for p in self.parts])
         self.id_rank = np.argsort(np.argsort(np.array(self.ids, dtype=object), kind="stable"), kind="stable")
         self.n_stats = int(data.meta["n_stats"])
         dims = {p.a["dvec"].shape[1] for p in self.parts if p.n}
@@ -487,7 +488,7 @@ class SearchIndex:
 
     def _reranked(self, first: _FirstPass, limit: int):
         cand, features = self.rerank_inputs(first)
-        s = np.round(features @ np.array(rerank.RANK), 9)
+        s = np.round(features @ np.array(rerank.RANK) + rerank.LOCAL_BONUS * self.local[cand], 9)
         ranked = np.lexsort((self.id_rank[cand], -s))
         margin = float(s[ranked[0]] - s[ranked[1]]) if len(ranked) > 1 else 5.0
         top = self.top_inputs(first, cand, features, ranked, margin)
