@@ -497,7 +497,7 @@ class SearchIndex:
         out_of_scope = rerank.logistic(rerank.OUT_OF_SCOPE, top) >= rerank.OUT_OF_SCOPE_FROM
         ranked = ranked[:limit]
         # shown scores: 1 for the first hit, exp(-difference) below it (the portal hides hits under a share)
-        shown = np.exp(s[ranked] - s[ranked[0]])
+        shown = np.exp((s[ranked] - s[ranked[0]]) / rerank.SCORE_SCALE)
         return cand[ranked].tolist(), shown, conf, out_of_scope
 
     def _locate(self, i: int) -> tuple[IndexData, int]:

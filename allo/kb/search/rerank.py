@@ -35,6 +35,9 @@ TOP_FEATURES = ("coverage", "log_lexical", "title_closeness", "latent", "dense",
                 "dense_best", "off_domain")
 CONFIDENCE = (-5.923, -0.417, 0.882, 0.534, 0.802, 0.904, -0.844, 0.679, 0.134, -0.321)  # intercept, then TOP_FEATURES
 OUT_OF_SCOPE = (9.226, -0.885, -1.941, -0.307, 0.469, -0.270, 0.308, -0.101, -0.246, 2.154)
+# shown scores: exp((s - best) / SCORE_SCALE), 1 for the first hit; the portal hides hits under 0.2 of the
+# best, i.e. more than 2 x 1.6 = 3.2 below it (1.0 showed only 3 to 5 hits for a short query, 3.0 up to 35)
+SCORE_SCALE = 2.0
 OUT_OF_SCOPE_FROM = 0.5
 
 
