@@ -118,6 +118,7 @@ def login(browser):
         page.fill("#id_username", username)
         page.fill("#id_password", "allo-demo-2026")
         page.click("button[type=submit]:has-text('Se connecter')")
+        page.locator("button:has-text('Se déconnecter')").first.wait_for()  # logged in before the next page
         return page
 
     yield _login

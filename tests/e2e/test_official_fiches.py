@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,12 +38,14 @@ def wait_focus(page, element_id: str, timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-def test_the_operator_reads_a_fiche_inside_the_desk_and_keeps_the_call(login, dila_live, live_router,
-                                                                      reload_until):
+def test_the_operator_reads_a_fiche_inside_the_desk_and_keeps_the_call(request, login, dila_live, reload_until):
     from allo.contact_centre.tokens import create_token
 
     base = dila_live.url
     operator = login(base, "operateur")
+    # the router's thread starts once logged in: the in-memory test database locks a table while it
+    # writes, and a login saving its session meanwhile failed now and then ("database table is locked")
+    request.getfixturevalue("live_router")
     errors: list[str] = []
     operator.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     operator.goto(base + "/operateur/")
@@ -65,7 +68,7 @@ def test_the_operator_reads_a_fiche_inside_the_desk_and_keeps_the_call(login, di
 
     operator.click("[data-use-fiche='F10027']")
     assert operator.input_value("#fiches") == "F10027"
-    assert "F10027" in operator.locator("#annonce-kb").inner_text()
+    expect(operator.locator("#annonce-kb")).to_contain_text("F10027")  # said by the live region
 
     # the questionnaire filters the fiche in the panel
     rsa = operator.locator("legend", has_text="Touchez-vous le RSA").get_attribute("id").split("-")[1]
