@@ -35,7 +35,7 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from allo.kb.search import IndexData, SearchIndex, dense, load_synonyms, read_questions  # noqa: E402
+from allo.kb.search import IndexData, SearchIndex, dense, load_demo_docs, load_synonyms, read_questions  # noqa: E402
 
 FIT = Path(__file__).resolve().parent / "real_fit_questions.csv"
 DOMAIN_L2 = 0.1  # of the domain model on 512 raw dimensions (1.0 and more: it flags almost nothing)
@@ -100,8 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     halves = [np.arange(len(rows)) % 2 == k for k in (0, 1)]
     off = np.array([not e for _, e in rows], dtype=float)
     # the fiches' titles are in the domain too: short and formal, they keep the domain model from
-    # reading "short" as "off topic" ("comment se pacser" was flagged); weighed as half the questions
-    titles = dense.encode(sorted(set(index.data.titles)))
+    # reading "short" as "off topic" ("comment se pacser" was flagged); so are the line's own fiches'
+    # titles and callers' phrasings (the demo's, shipped with the product); weighed as half the questions
+    local = load_demo_docs()
+    titles = dense.encode(sorted(set(index.data.titles) | {d.title for d in local}
+                                 | {p for d in local for p in d.phrasings}))
     title_weight = 0.5 * answered.sum() / len(titles)
 
     def domain_fit(members):
