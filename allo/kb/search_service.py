@@ -64,7 +64,17 @@ def index_may_be_stale(**kwargs) -> None:
 
 def _state(using: str) -> _State:
     with _lock:
+        if not _states:
+            _encoder_cache()
         return _states.setdefault(using, _State())
+
+
+def _encoder_cache() -> None:
+    from django.conf import settings
+
+    from allo.kb.search import dense
+
+    dense.set_cache_dir(Path(settings.DATA_DIR) / "search")
 
 
 def index_dir(using: str = "default") -> Path:
@@ -146,6 +156,7 @@ def build_index(using: str = "default", *, force: bool = False) -> Path | None:
 
     folder = index_dir(using)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    _encoder_cache()
     with open(folder.parent / f"{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time across processes: the next one finds it done
         stamps = _stamps(using)
@@ -274,7 +285,9 @@ def search_index(using: str = "default"):
 
 
 def warm(using: str = "default") -> None:
-    """Load (or start building) the index when a server process starts, before its first search."""
+    """Load (or start building) the index when a server process starts, before its first search. The
+    dense encoder loads in the background meanwhile (under a second with its tokenizer cached under
+    ALLO_DATA_DIR); the searches of that second rank by the first pass alone."""
     try:
         search_index(using).search("carte d'identité", limit=1, snippets=1)
     except Exception:  # a server must start even if the knowledge base is not there yet

