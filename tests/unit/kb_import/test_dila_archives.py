@@ -129,6 +129,42 @@ def test_an_oversized_member_is_refused_whatever_its_header_says(tmp_path, monke
         read_corpus([path])
 
 
+def test_an_archive_that_inflates_far_beyond_dilas_is_refused_before_it_is_read(tmp_path):
+    # 120 members of 5 MB each in a 3 MB zip: 600 MB once inflated (DILA's part.zip: 81 MB)
+    bomb = tmp_path / "part.zip"
+    data = b"<x>" + b" " * (5 * 2**20) + b"</x>"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for i in range(120):
+            out.writestr(f"F{1000 + i}.xml", data)
+    with pytest.raises(DilaFormatError, match="part.zip : archive refusée, plus de 512 Mo une fois décompressée"):
+        read_corpus([bomb])
+
+
+def test_an_archive_of_too_many_members_is_refused(tmp_path, monkeypatch):
+    from allo.kb.importers.dila import archives
+
+    monkeypatch.setattr(archives, "MAX_MEMBERS", 3)
+    path = tmp_path / "part.zip"
+    with zipfile.ZipFile(path, "w") as out:
+        for i in range(4):
+            out.writestr(f"F{1000 + i}.xml", b"<x/>")
+    with pytest.raises(DilaFormatError, match="archive refusée, plus de 3 fichiers"):
+        read_corpus([path])
+
+
+def test_the_bytes_actually_read_count_against_the_archive_limit_whatever_the_headers_say(tmp_path, monkeypatch):
+    from allo.kb.importers.dila import archives
+
+    monkeypatch.setattr(archives, "_check_limits", lambda *args: None)  # as if the headers lied
+    monkeypatch.setattr(archives, "MAX_ARCHIVE_BYTES", 2 * len((SAMPLES / "F1001.xml").read_bytes()))
+    path = tmp_path / "part.zip"
+    with zipfile.ZipFile(path, "w") as out:
+        for name in ("F1001", "F1002", "F1004"):
+            out.writestr(f"{name}.xml", (SAMPLES / "F1001.xml").read_bytes())
+    with pytest.raises(DilaFormatError, match="archive refusée"):
+        read_corpus([path])
+
+
 def test_a_folder_of_files_is_an_archive_too():
     corpus = read_corpus([SAMPLES])  # bad_F1003.xml is not named like a DILA file: ignored
     assert set(corpus.fiches) == {"F1001", "F1002", "F1004"}

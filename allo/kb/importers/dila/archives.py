@@ -36,6 +36,11 @@ _PARENT = re.compile(rb'<DossierPere ID="([^"]+)"')
 _FILE = re.compile(r"^(?P<kind>[FNR])\d[\w-]*\.xml$", re.IGNORECASE)
 INDEX_FILES = ("accueil.xml", "menu.xml", "centresDeContact.xml", "commentFaireSi.xml", "questionsReponses.xml",
                "servicesEnLigne.xml", "redirections.xml", "idxDateModifImp.xml")
+# An archive's limits, well above DILA's (part.zip: 5,271 files, 81 MB once uncompressed), so that a
+# crafted zip (thousands of members, or a few that inflate a thousandfold) is refused before it is
+# read, not after it has filled the memory. Declared sizes can lie: the bytes actually read count too.
+MAX_MEMBERS = 50_000
+MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
 SITE_ORDER = {"particulier": 0, "association": 1, "professionnel": 2, "": 3}
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -106,6 +111,7 @@ def _open(path: Path, stack: contextlib.ExitStack) -> Archive:
                 stat = file.stat()
                 archive.members.append(Member(str(path), str(file.relative_to(path)), _file_crc(file), stat.st_size,
                                               lambda file=file: _read_file(file)))
+        _check_limits(archive, len(archive.members), sum(m.size for m in archive.members))
         return archive
     if path.suffix.lower() == ".xml":
         stat = path.stat()
@@ -117,22 +123,42 @@ def _open(path: Path, stack: contextlib.ExitStack) -> Archive:
         raise DilaFormatError(f"{path.name} : ni dossier, ni archive .zip lisible, ni fichier XML",
                               filename=path.name) from None
     archive = Archive(str(path), sha256=_sha256(path), size=path.stat().st_size)
-    for info in sorted(zf.infolist(), key=lambda i: i.filename):
+    budget = [MAX_ARCHIVE_BYTES]
+    infos = zf.infolist()
+    _check_limits(archive, len(infos), sum(i.file_size for i in infos))
+    for info in sorted(infos, key=lambda i: i.filename):
         base = info.filename.rsplit("/", 1)[-1]
         if info.is_dir() or not (_FILE.match(base) or base in INDEX_FILES):
             continue
-        archive.members.append(Member(str(path), info.filename, info.CRC, info.file_size, _zip_reader(zf, info)))
+        archive.members.append(Member(str(path), info.filename, info.CRC, info.file_size, _zip_reader(zf, info, budget)))
     return archive
 
 
-def _zip_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+def _check_limits(archive: Archive, members: int, declared_bytes: int) -> None:
+    name = Path(archive.path).name
+    if members > MAX_MEMBERS:
+        count = f"{MAX_MEMBERS:,}".replace(",", "\u202f")  # French digit grouping
+        raise DilaFormatError(f"{name} : archive refusée, plus de {count} fichiers",
+                              filename=name)
+    if declared_bytes > MAX_ARCHIVE_BYTES:
+        raise DilaFormatError(f"{name} : archive refusée, plus de {MAX_ARCHIVE_BYTES // 2**20} Mo une fois décompressée",
+                              filename=name)
+
+
+def _zip_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]):
+    """Reads one member, at most the cap plus one byte whatever its header says, and takes what it
+    read from the archive's budget (shared by its members)."""
     def read() -> bytes:
-        # Declared sizes can lie: read at most the cap plus one byte, whatever the header says.
         with zf.open(info) as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
             raise DilaFormatError(f"{info.filename} : fichier trop volumineux ({MAX_FILE_BYTES} octets au plus)",
                                   filename=info.filename)
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            name = Path(zf.filename or "").name
+            raise DilaFormatError(f"{name} : archive refusée, plus de {MAX_ARCHIVE_BYTES // 2**20} Mo une fois "
+                                  f"décompressée", filename=name)
         return data
     return read
 
