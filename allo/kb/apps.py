@@ -9,9 +9,9 @@ class KbConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from allo.kb.models import Fiche, Synonym
+        from allo.kb.models import Fiche, FicheNotes, Synonym
         from allo.kb.search_service import index_may_be_stale
 
-        for model in (Fiche, Synonym):  # the search index of this process is checked again at once
+        for model in (Fiche, FicheNotes, Synonym):  # the search index of this process is checked again at once
             post_save.connect(index_may_be_stale, sender=model, dispatch_uid=f"kb-index-{model.__name__}")
             post_delete.connect(index_may_be_stale, sender=model, dispatch_uid=f"kb-index-del-{model.__name__}")

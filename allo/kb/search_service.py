@@ -96,8 +96,8 @@ def _published(using: str):
 def _db_stamp(using: str) -> tuple:
     from django.db.models import Count, Max
 
-    fiches = _published(using).aggregate(n=Count("id"), last=Max("updated_at"))
-    return (fiches["n"], fiches["last"])
+    fiches = _published(using).aggregate(n=Count("id"), last=Max("updated_at"), notes=Max("notes__updated_at"))
+    return (fiches["n"], fiches["last"], fiches["notes"])
 
 
 def _synonyms_stamp(using: str) -> tuple:
@@ -108,7 +108,10 @@ def _synonyms_stamp(using: str) -> tuple:
 
 
 def _stamps(using: str) -> dict[str, str]:
-    return {i: u.isoformat() for i, u in _published(using).values_list("id", "updated_at")}
+    """Each published fiche's version as the index sees it: its own and its Allô notes' (the
+    callers' words an editor adds there are searched with the fiche)."""
+    return {i: u.isoformat() + (f"+{n.isoformat()}" if n else "")
+            for i, u, n in _published(using).values_list("id", "updated_at", "notes__updated_at")}
 
 
 def fiche_doc(fiche: Fiche):
@@ -120,6 +123,9 @@ def fiche_doc(fiche: Fiche):
         value = getattr(fiche, name, None)
         if value:
             record[name] = value
+    notes = getattr(fiche, "notes", None)
+    if notes is not None and notes.synonyms:  # the line's own words for a fiche, official or local
+        record["phrasings"] = [*(record.get("phrasings") or []), *notes.synonyms]
     official = getattr(fiche, "official", None) if fiche.is_official else None
     if official is not None and official.search:
         record["search"] = official.search  # the importer's fields (title, description, headings, body...)
@@ -130,7 +136,7 @@ def search_docs(using: str = "default", ids=None):
     """The published fiches (or those of `ids`) as the engine's documents."""
     from allo.kb.models import OfficialText
 
-    qs = _published(using).order_by("id").select_related("official").defer(
+    qs = _published(using).order_by("id").select_related("official", "notes").defer(
         *[f"official__{f.name}" for f in OfficialText._meta.concrete_fields if f.name in ("document", "text", "files")])
     if ids is not None:
         qs = qs.filter(id__in=list(ids))

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from allo.kb import search_service
-from allo.kb.models import Fiche, Synonym
+from allo.kb.models import Fiche, FicheNotes, Synonym
 from allo.kb.search_service import search_docs, search_index
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +74,17 @@ def test_editor_synonyms_change_the_index(demo):
     assert via_synonym.hits[0].id == after.search("carte d'identité").hits[0].id
 
 
+def test_callers_words_in_a_fiches_notes_find_that_fiche(demo):
+    fiche = Fiche.objects.get(pk="passeport-majeur")
+    assert fiche.id not in [h.id for h in search_index().search("bidule à tampons").hits[:3]]
+    FicheNotes.objects.create(fiche=fiche, synonyms=["bidule à tampons"])
+    assert search_index().search("bidule à tampons").hits[0].id == fiche.id
+    notes = FicheNotes.objects.get(fiche=fiche)
+    notes.synonyms = []
+    notes.save()
+    assert fiche.id not in [h.id for h in search_index().search("bidule à tampons").hits[:3]]
+
+
 @pytest.mark.any_db
 def test_results_are_identical_to_the_pure_engine_on_this_database(demo):
     """The ranking is the pure engine over the published fiches, so SQLite and PostgreSQL agree."""
@@ -85,7 +96,12 @@ def test_results_are_identical_to_the_pure_engine_on_this_database(demo):
     search_service._states.clear()
     from_db = search_index()
     groups = sorted(s.term_list for s in Synonym.objects.all())
-    from_files = SearchIndex(load_demo_docs(), synonyms=groups_to_dict(groups))
+    callers_words = dict(FicheNotes.objects.exclude(synonyms=[]).values_list("fiche_id", "synonyms"))
+    assert callers_words  # the demo's notes add callers' words to a few fiches: the index has them too
+    docs = load_demo_docs()
+    for doc in docs:
+        doc.phrasings = [*doc.phrasings, *callers_words.get(doc.id, [])]
+    from_files = SearchIndex(docs, synonyms=groups_to_dict(groups))
     assert len(search_docs()) == len(load_demo_docs())
     for query in ["carte grise", "allocation logement étudiant", "pacs", "impots en ligne", "perte permis"]:
         got = [(h.id, round(h.score, 9)) for h in from_db.search(query).hits]
@@ -127,6 +143,12 @@ def test_a_big_knowledge_base_is_searched_from_saved_files_and_an_edit_reaches_i
     edited = search_service.search_index()
     assert edited.data is index.data  # the same saved index, with an overlay
     assert edited.search("zorglubium").hits[0].id == fiche.id
+
+    other = Fiche.objects.published().exclude(pk=fiche.pk).order_by("id").last()
+    FicheNotes.objects.create(fiche=other, synonyms=["truc à zigouigoui"])
+    with_notes = search_service.search_index()
+    assert with_notes.data is index.data
+    assert with_notes.search("truc à zigouigoui").hits[0].id == other.id
 
     fiche.status = Fiche.Status.ARCHIVED
     fiche.save()
