@@ -22,8 +22,11 @@ IVR_TOPICS = {"1": "impots", "2": "consommation", "3": "cira"}
 
 
 def create_call(caller: str, dialed: str, ivr_choice: str = "", event_id: str = "") -> tuple[str, bool]:
-    """A call reaches the line; returns (call_id, created). Same event_id: same call, nothing new."""
-    key = f"call:{event_id}" if event_id else None
+    """A call reaches the line; returns (call_id, created). Same event_id: same call, nothing new.
+
+    The connector's event ids have their own key space ("event:"), apart from the calls' own
+    ("call:<call_id>"): an event id equal to another call's id must not return that call."""
+    key = f"event:{event_id}" if event_id else None
     if key:
         existing = RouterInput.objects.filter(key=key).values_list("payload", flat=True).first()
         if existing is not None:

@@ -20,8 +20,10 @@ SCHEMA = {
             "NouvelAppel": {"type": "object", "required": ["caller", "dialed"], "additionalProperties": False,
                             "properties": {"caller": {"type": "string", "pattern": r"^\+?[0-9]{2,15}$"},
                                            "dialed": {"type": "string", "pattern": r"^\+?[0-9]{2,15}$"},
-                                           "ivr_choice": {"type": "string", "maxLength": 20},
+                                           "ivr_choice": {"type": "string", "maxLength": 20,
+                                                          "pattern": r"^[0-9A-Za-z*#._-]*$"},
                                            "event_id": {"type": "string", "maxLength": 80,
+                                                        "pattern": r"^[\x21-\x7e]*$",
                                                         "description": "Rejouer le même event_id ne crée rien."}}},
             "Commande": {"type": "object", "required": ["command", "call_id"], "properties": {
                 "command": {"enum": ["bridge", "transfer", "play", "hangup"]}, "call_id": {"type": "string"},

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import re
 
+import phonenumbers
+
 PHONE = re.compile(r"^\+?[0-9]{2,15}$")
+# What a PBX sends: key presses (digits, * and #) or a short label of its menu; never markup.
+IVR_CHOICE = re.compile(r"^[0-9A-Za-z*#._-]+$")
+# A PBX's own event identifier (Asterisk's "1712345678.42", a UUID...): visible ASCII, no space.
+EVENT_ID = re.compile(r"^[\x21-\x7e]+$")
+# Control characters (NUL above all: PostgreSQL refuses it in text and jsonb).
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class PayloadError(ValueError):
@@ -15,26 +23,49 @@ class PayloadError(ValueError):
 def parse_json(body: bytes) -> dict:
     try:
         data = json.loads(body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting too deep
         raise PayloadError("Le corps de la requête n'est pas du JSON valide.") from None
     if not isinstance(data, dict):
         raise PayloadError("Le corps de la requête doit être un objet JSON.")
     return data
 
 
-def _text(data: dict, name: str, *, required: bool, max_length: int, pattern=None) -> str:
+def _text(data: dict, name: str, *, required: bool, max_length: int, pattern=None, invalid: str = "") -> str:
+    """A string field; `pattern` checks its shape (`invalid`: the French message when it does not match)."""
     value = data.get(name)
     if value is None or value == "":
         if required:
             raise PayloadError(f"Le champ « {name} » est obligatoire.")
         return ""
-    if not isinstance(value, str | int) or isinstance(value, bool):
+    if not isinstance(value, str):
         raise PayloadError(f"Le champ « {name} » doit être une chaîne de caractères.")
-    value = str(value).strip()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate such as "\ud800": valid JSON, not storable text
+        raise PayloadError(f"Le champ « {name} » contient un caractère invalide.") from None
+    if CONTROL.search(value):
+        raise PayloadError(f"Le champ « {name} » contient un caractère de contrôle non autorisé.")
+    value = value.strip()
     if len(value) > max_length:
         raise PayloadError(f"Le champ « {name} » dépasse {max_length} caractères.")
     if pattern is not None and not pattern.match(value):
-        raise PayloadError(f"Le champ « {name} » n'est pas un numéro de téléphone valide (chiffres, + en tête).")
+        raise PayloadError(invalid)
+    return value
+
+
+def _phone(data: dict, name: str) -> str:
+    """A phone number as the PBX presents it: digits with an optional leading +, of a length some
+    numbering plan allows ("00" or "0611" are not numbers; an overseas or foreign caller is)."""
+    invalid = f"Le champ « {name} » n'est pas un numéro de téléphone valide (chiffres, + en tête)."
+    value = _text(data, name, required=True, max_length=16, pattern=PHONE, invalid=invalid)
+    if name == "dialed":  # the line's own short number (3939) is dialled too
+        return value
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_possible_number(number):
+        raise PayloadError(invalid)
     return value
 
 
@@ -43,10 +74,14 @@ def call_payload(data: dict) -> dict:
     if unknown:
         raise PayloadError(f"Champ(s) inconnu(s) : {', '.join(sorted(unknown))}.")
     return {
-        "caller": _text(data, "caller", required=True, max_length=16, pattern=PHONE),
-        "dialed": _text(data, "dialed", required=True, max_length=16, pattern=PHONE),
-        "ivr_choice": _text(data, "ivr_choice", required=False, max_length=20),
-        "event_id": _text(data, "event_id", required=False, max_length=80),
+        "caller": _phone(data, "caller"),
+        "dialed": _phone(data, "dialed"),
+        "ivr_choice": _text(data, "ivr_choice", required=False, max_length=20, pattern=IVR_CHOICE,
+                            invalid="Le champ « ivr_choice » n'est pas valide : touches du clavier "
+                                    "(chiffres, * et #) ou lettres, sans espace."),
+        "event_id": _text(data, "event_id", required=False, max_length=80, pattern=EVENT_ID,
+                          invalid="Le champ « event_id » n'est pas valide : caractères ASCII "
+                                  "visibles, sans espace."),
     }
 
 
