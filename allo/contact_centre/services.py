@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from allo.contact_centre.models import AgentStatus, Contact, RouterInput, WrapUp
@@ -153,9 +153,15 @@ def queue_waits() -> dict[str, dict]:
             for r in rows}
 
 
-def live_stats(service_level_s: int = 20) -> dict:
-    """What the wallboard shows and GET /api/supervision/live returns."""
+def live_stats() -> dict:
+    """What the wallboard shows and GET /api/supervision/live returns.
+
+    Today's figures are counted on the contacts' projection and computed by `allo.routing.kpi`, the
+    one place that defines them (docs/routing.md): service level = N1 calls answered within
+    kpi.SERVICE_LEVEL_S / (offered − abandoned within kpi.SHORT_ABANDON_S), on the N1 wait (a
+    transferred call keeps it: its N2 wait is `waited_n2_s`)."""
     from allo.org.models import Centre
+    from allo.routing import kpi
 
     waits = queue_waits()
     queues = []
@@ -169,21 +175,26 @@ def live_stats(service_level_s: int = 20) -> dict:
     for row in AgentStatus.objects.values("state").annotate(n=Count("pk")):
         agents[row["state"]] = row["n"]
     today = Contact.objects.filter(created__gte=today_start(), channel="call")
-    agg = today.aggregate(
-        n_offered=Count("pk"),
-        n_answered=Count("pk", filter=Q(answered=True)),
-        n_abandoned=Count("pk", filter=Q(outcome="abandoned")),
-        in_time=Count("pk", filter=Q(answered=True, waited_s__lte=service_level_s)),
+    answered1 = Q(answered=True, waited_s__isnull=False)  # answered at N1 (N2 answers keep the N1 wait)
+    abandoned1 = Q(outcome="abandoned", level=1)
+    agg = today.aggregate(  # names unlike the fields' (an aggregate may not shadow a field)
+        n_arrived=Count("pk"),
+        n_closed=Count("pk", filter=Q(outcome="closed", level=1)),
+        n_answered=Count("pk", filter=answered1),
+        n_answered_within=Count("pk", filter=answered1 & Q(waited_s__lte=kpi.SERVICE_LEVEL_S)),
+        n_waited_total=Sum("waited_s", filter=answered1),
+        n_abandoned=Count("pk", filter=abandoned1),
+        n_abandoned_short=Count("pk", filter=abandoned1 & Q(waited_s__lt=kpi.SHORT_ABANDON_S)),
     )
-    handled = agg["n_answered"] + agg["n_abandoned"]
+    figures = kpi.counted_figures(**{k.removeprefix("n_"): v or 0 for k, v in agg.items()})
     transfers = {r["transferred_to"]: r["n"] for r in today.exclude(transferred_to="").values("transferred_to")
                  .annotate(n=Count("pk"))}
     return {
         "queues": queues,
         "agents": agents,
-        "today": {"offered": agg["n_offered"], "answered": agg["n_answered"], "abandoned": agg["n_abandoned"],
-                  "service_level": round(agg["in_time"] / handled, 3) if handled else None,
-                  "service_level_target_s": service_level_s, "transfers": transfers},
+        "today": {"offered": figures["offered"], "answered": figures["answered"], "abandoned": figures["abandoned"],
+                  "service_level": None if figures["service_level"] is None else round(figures["service_level"], 3),
+                  "service_level_target_s": round(kpi.SERVICE_LEVEL_S), "transfers": transfers},
         "generated_at": timezone.now().isoformat(),
     }
 

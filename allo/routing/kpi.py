@@ -12,8 +12,9 @@ from collections.abc import Iterable
 
 from allo.routing import events as ev
 
-SHORT_ABANDON_S = 5.0
-N1_FAST_S = 180.0
+SERVICE_LEVEL_S = 20.0  # the service level's threshold T: N1 calls answered within it
+SHORT_ABANDON_S = 5.0  # abandons this quick are left out of the service level's denominator
+N1_FAST_S = 180.0  # the seed's "precise answer in under 3 minutes" (the desks' chronometer target too)
 
 # per-bin counter slots
 (OFFERED1, CLOSED1, ANSWERED1, ANSWERED1_T, NOWAIT1, WAIT1, ABANDONED1, SHORT1, TALK1, WRAP1, HANDLED1,
@@ -24,10 +25,31 @@ NSLOTS = 33
 
 
 
+def service_level(answered_within: float, offered: float, abandoned_short: float) -> float | None:
+    """Answered within T / (offered − abandoned within SHORT_ABANDON_S); None when nothing counts."""
+    counted = offered - abandoned_short
+    return answered_within / counted if counted else None
+
+
+def counted_figures(*, arrived: int, closed: int, answered: int, answered_within: int, waited_total: float,
+                    abandoned: int, abandoned_short: int) -> dict[str, float | None]:
+    """The N1 figures of counts made elsewhere (the live wallboard counts them on its projection of
+    today's contacts) through the same formulas as the collector: one definition of each KPI.
+
+    arrived: calls offered to N1, closed: those the line closed before queueing them (subtracted, as
+    the collector does), answered_within: N1 answers within the collector's default T."""
+    b = [0.0] * NSLOTS
+    b[OFFERED1], b[CLOSED1], b[ANSWERED1], b[ANSWERED1_T] = arrived, closed, answered, answered_within
+    b[WAIT1], b[ABANDONED1], b[SHORT1] = waited_total, abandoned, abandoned_short
+    figures = KpiCollector().figures(b)
+    return {k: figures[k] for k in ("offered", "answered", "abandoned", "abandoned_short", "abandon_rate",
+                                    "service_level", "asa_s")}
+
+
 class KpiCollector:
     """Feed it every event and decision in order (`feed` / `feed_many`), then `summary()`."""
 
-    def __init__(self, interval_s: float = 900.0, target_s: float = 20.0, target2_s: float = 60.0):
+    def __init__(self, interval_s: float = 900.0, target_s: float = SERVICE_LEVEL_S, target2_s: float = 60.0):
         self.width = float(interval_s)
         self.target = target_s
         self.target2 = target2_s
@@ -205,7 +227,7 @@ class KpiCollector:
             "abandoned": int(b[ABANDONED1]),
             "abandoned_short": int(b[SHORT1]),
             "abandon_rate": ratio(b[ABANDONED1], offered),
-            "service_level": ratio(b[ANSWERED1_T], offered - b[SHORT1]),
+            "service_level": service_level(b[ANSWERED1_T], offered, b[SHORT1]),
             "p_wait": ratio(offered - b[NOWAIT1], offered),
             "asa_s": ratio(b[WAIT1], b[ANSWERED1]),
             "aht_n1_s": ratio(b[TALK1] + b[WRAP1], handled1),
@@ -216,7 +238,7 @@ class KpiCollector:
             "offered_n2": int(b[OFFERED2]),
             "answered_n2": int(b[ANSWERED2]),
             "abandoned_n2": int(b[ABANDONED2]),
-            "service_level_n2": ratio(b[ANSWERED2_T], b[OFFERED2] - b[SHORT2]),
+            "service_level_n2": service_level(b[ANSWERED2_T], b[OFFERED2], b[SHORT2]),
             "asa_n2_s": ratio(b[WAIT2], b[ANSWERED2]),
             "aht_n2_s": ratio(b[TALK2] + b[WRAP2], b[HANDLED2]),
             "callbacks_proposed": int(b[CB_PROPOSED]),

@@ -19,9 +19,9 @@ from allo.accounts.roles import Role
 from allo.contact_centre import services
 from allo.contact_centre.models import CallerCardView, Contact, WrapUp
 from allo.contact_centre.router import config as cfg
+from allo.routing import kpi
 
 PAUSE_REASONS = ["Pause", "Repas", "Formation", "Réunion", "Problème technique"]
-TARGET_S = 180
 
 
 def _space(user) -> str:
@@ -71,10 +71,11 @@ def desk(request, level: int, kb: dict | None = None):
             elapsed = max(0, round(cfg.now_t() - contact.offered_t))
     context = {
         "level": level, "profile": profile, "state": state, "contact": contact, "history": history,
-        "elapsed": elapsed, "target_s": TARGET_S, "pause_reasons": PAUSE_REASONS,
+        "elapsed": elapsed, "target_s": round(kpi.N1_FAST_S), "pause_reasons": PAUSE_REASONS,
         "destinations": _destinations() if level == 1 else [],
         "outcomes": WrapUp.Outcome.choices, "ctx": (contact.context or {}) if contact else {},
-        "waited_total": round(contact.waited_s or 0) if contact else None,
+        # the wait before this agent answered: at N2, the N2 wait (the N1 wait stays in waited_s)
+        "waited_total": round((contact.waited_n2_s if level == 2 else contact.waited_s) or 0) if contact else None,
         "kb": kb if kb is not None else fiche_panel.search_context(request.GET.get("q", "")[:500]),
         "space_url": reverse("space-expert" if level == 2 else "space-operator"),
     }

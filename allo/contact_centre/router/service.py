@@ -302,8 +302,10 @@ class Router:
             if kind == "Queued":
                 fields.update(state="queued", queue=d["queue"], level=d["level"], queued_t=d["t"])
             elif kind == "Assign":
+                # the N1 wait is kept after a transfer: the service level is computed on it
                 fields.update(state="connected", queue=d["queue"], level=d["level"], agent=d["agent"],
-                              offered_t=d["t"], waited_s=d["waited"], answered=True, context=d["context"])
+                              offered_t=d["t"], answered=True, context=d["context"])
+                fields["waited_s" if d["level"] == 1 else "waited_n2_s"] = d["waited"]
                 agent = self.engine.agents.get(d["agent"])
                 if agent is not None:
                     self._agents.setdefault(d["agent"], {"state": "on_call", "since_t": d["t"], "level": d["level"]})
@@ -320,7 +322,7 @@ class Router:
             elif kind == "ContactEnded":
                 fields.update(state=d["state"], outcome=d["state"])
                 if d.get("waited") is not None and d["state"] == "abandoned":
-                    fields["waited_s"] = d["waited"]
+                    fields["waited_s" if d["level"] == 1 else "waited_n2_s"] = d["waited"]
 
     def _flush_projections(self) -> None:
         """Write the batch's projection changes: one executemany per shape (pipelined on psycopg 3)."""

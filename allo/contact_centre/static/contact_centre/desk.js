@@ -6,13 +6,13 @@
   var chrono = document.getElementById("chrono");
   if (chrono) {
     var start = Date.now() - 1000 * parseInt(chrono.dataset.elapsed || "0", 10);
-    var target = parseInt(chrono.dataset.target || "180", 10);
+    var target = parseInt(chrono.dataset.target, 10);
     setInterval(function () {
       var s = Math.floor((Date.now() - start) / 1000);
       var m = Math.floor(s / 60);
       chrono.textContent = m + " min " + String(s % 60).padStart(2, "0") + " s";
       chrono.classList.toggle("allo-depasse", s > target);
-      if (s === target) document.getElementById("annonce").textContent = "Objectif de trois minutes dépassé.";
+      if (s === target) document.getElementById("annonce").textContent = "Objectif de " + Math.round(target / 60) + " minutes dépassé.";
     }, 1000);
   }
   var shownState = root.dataset.state;
