@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "allo.web.context_processors.site",
             ],
+            "builtins": ["allo.web.templatetags.french_dates"],
         },
     },
 ]

@@ -39,7 +39,7 @@ def test_a_hit_opens_in_the_panel_with_allos_notes_before_dilas_text(dila_sample
     assert not re.search(r'href="/(fiches|themes)/', html)
     assert 'data-use-fiche="F1"' in html  # the button that fills the wrap-up's « Fiche(s) utilisée(s) »
     words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    assert "Vérifié le 1 janvier 2024" in words and "Licence Ouverte" in words  # DILA's date and attribution
+    assert "Vérifié le 1er janvier 2024" in words and "Licence Ouverte" in words  # DILA's date and attribution
 
 
 def test_the_questionnaire_filters_the_fiche_in_the_panel(dila_sample):

@@ -102,7 +102,7 @@ def test_an_official_fiche_says_its_status_and_warnings_first_then_its_text(clie
     assert page.index("Impôt sur le revenu - Versement de cotisations syndicales") < status < warning < intro < body
     assert 'class="fr-alert fr-alert--warning fr-mb-3w allo-warning"' in html
     # DILA's own date, never the import's; the attribution with the data's date
-    assert "Vérifié le 1 janvier 2024" in page
+    assert "Vérifié le 1er janvier 2024" in page
     run = ImportRun.last_done()
     assert f"données du {run.archive_date.day}" in page and "Licence Ouverte" in page
     assert "Direction de l'information légale et administrative (DILA) — service-public.fr" in page
