@@ -13,7 +13,14 @@ import re
 import threading
 from collections import Counter
 
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -25,10 +32,17 @@ logger = logging.getLogger(__name__)
 _EMAIL = re.compile(r"\S+@\S+")
 _DIGITS = re.compile(r"\d[\d .\-/]{3,}\d")
 _SPACES = re.compile(r"\s+")
+# Control characters (PostgreSQL refuses NUL in text) and lone surrogates (not encodable as UTF-8)
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` without what a database refuses to store: control characters become spaces."""
+    return _UNSTORABLE.sub(" ", text or "")
 
 
 def normalise_query(query: str) -> str:
-    text = _EMAIL.sub("[courriel]", query or "")
+    text = _EMAIL.sub("[courriel]", storable(query))
     text = _DIGITS.sub("[nombre]", text)
     return _SPACES.sub(" ", text).strip().lower()[:200]
 
@@ -36,7 +50,7 @@ def normalise_query(query: str) -> str:
 def search_event(query: str, theme: str, response) -> dict:
     """What a public search leaves for analytics (a cached results page replays it on each hit)."""
     hits = response.hits
-    return {"search": {"q": normalise_query(query), "theme": (theme or "")[:60],
+    return {"search": {"q": normalise_query(query), "theme": storable(theme).strip()[:60],
                        "n": min(len(hits), 32767), "top": hits[0].id if hits else "",
                        "low": bool(response.low_confidence) or not hits}}
 
@@ -55,6 +69,10 @@ def view_event(fiche_id: str) -> dict:
 
 FLUSH_SECONDS = 2.0
 MAX_PENDING_SEARCHES = 200_000  # distinct searches kept while the database is unreachable
+# A batch refused this many times in a row is written one row at a time, and the rows the database
+# still refuses are dropped: one bad event must not stop a process's analytics (issue 14: a search
+# for "impot%00" was retried forever, PostgreSQL refusing NUL).
+MAX_ATTEMPTS = 3
 
 
 class _Pending:
@@ -64,6 +82,7 @@ class _Pending:
         self.lock = threading.Lock()
         self.views: Counter = Counter()  # (fiche id, day) -> views
         self.searches: Counter = Counter()  # (day, query, theme, results, top hit, low) -> searches
+        self.failures = 0  # writes refused in a row
 
     def add(self, day: dt.date, event: dict) -> None:
         with self.lock:
@@ -82,9 +101,12 @@ class _Pending:
         return views, searches
 
     def put_back(self, views: Counter, searches: Counter) -> None:
+        """Events a write did not take, summed again with those that came since (within the cap)."""
         with self.lock:
             self.views.update(views)
-            self.searches.update(searches)
+            for key, n in searches.items():
+                if key in self.searches or len(self.searches) < MAX_PENDING_SEARCHES:
+                    self.searches[key] += n
 
 
 _pending = _Pending()
@@ -138,18 +160,56 @@ def _flush_forever() -> None:
 
 
 def flush() -> int:
-    """Write what is pending; on a database error it is kept for the next attempt. Returns events written."""
+    """Write what is pending; returns events written.
+
+    A refused write is kept for the next flush; after MAX_ATTEMPTS refusals in a row the events
+    are written one row at a time and those the database still refuses are dropped (logged). While
+    the database is unreachable (OperationalError, InterfaceError) events are kept, within the cap.
+    """
     views, searches = _pending.take()
     if not views and not searches:
         return 0
     try:
-        close_old_connections()
+        if not connection.in_atomic_block:  # the flusher thread; a caller's transaction is left alone
+            close_old_connections()
         write(views, searches)
     except Exception:
-        logger.exception("analytics: write failed, events kept for the next attempt")
-        _pending.put_back(views, searches)
-        return 0
+        _pending.failures += 1
+        if _pending.failures < MAX_ATTEMPTS:
+            logger.exception("analytics: write failed, events kept for the next attempt",
+                             extra={"attempt": _pending.failures})
+            _pending.put_back(views, searches)
+            return 0
+        logger.exception("analytics: write failed again, writing the events one by one",
+                         extra={"attempt": _pending.failures})
+        return _write_each(views, searches)
+    _pending.failures = 0
     return sum(views.values()) + sum(searches.values())
+
+
+def _write_each(views: Counter, searches: Counter) -> int:
+    """Write each row in its own transaction; drop the rows refused, keep the rest if the database
+    is gone. Returns events written."""
+    written = dropped = 0
+    rows = [(Counter({key: n}), Counter()) for key, n in searches.items()]
+    rows += [(Counter(), Counter({key: n})) for key, n in views.items()]
+    for i, (one_search, one_view) in enumerate(rows):
+        try:
+            write(one_view, one_search)
+        except (OperationalError, InterfaceError):
+            logger.exception("analytics: database unreachable, events kept for the next attempt")
+            for later_search, later_view in rows[i:]:
+                _pending.put_back(later_view, later_search)
+            break
+        except Exception:
+            dropped += sum(one_search.values()) + sum(one_view.values())
+            continue
+        written += sum(one_search.values()) + sum(one_view.values())
+    else:
+        _pending.failures = 0
+    if dropped:
+        logger.error("analytics: events refused by the database, dropped", extra={"dropped": dropped})
+    return written
 
 
 def write(views: Counter, searches: Counter) -> None:
