@@ -232,8 +232,11 @@ LOGGING = {
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    # API tokens never reach the logs (Uvicorn writes WebSocket paths with their ?token=...)
+    "filters": {"secrets": {"()": "allo.web.logging.RedactSecrets"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": os.environ.get("ALLO_LOG_FORMAT", "json")},
+        "console": {"class": "logging.StreamHandler", "formatter": os.environ.get("ALLO_LOG_FORMAT", "json"),
+                    "filters": ["secrets"]},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("ALLO_LOG_LEVEL", "INFO")},
     "loggers": {
