@@ -50,8 +50,9 @@ def load_themes(path: Path | None = None) -> int:
 
 
 def fiche_to_record(fiche: Fiche, *, with_state: bool = True) -> dict:
-    record = {"id": fiche.id, **{name: getattr(fiche, name) for name in CONTENT_FIELDS}}
-    record["theme"] = fiche.theme_id
+    # the theme's id, never the object: reading `fiche.theme` costs a query per fiche (3,539 at an index build)
+    record = {"id": fiche.id, **{name: fiche.theme_id if name == "theme" else getattr(fiche, name)
+                                 for name in CONTENT_FIELDS}}
     record["review_by"] = fiche.review_by.isoformat() if fiche.review_by else None
     if with_state:
         record.update(status=fiche.status, version=fiche.version, source=fiche.source, is_demo=fiche.is_demo)
