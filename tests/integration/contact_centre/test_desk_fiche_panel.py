@@ -71,7 +71,7 @@ def test_without_javascript_the_panel_comes_with_the_whole_desk_and_the_call(rou
     drain(router)
     page = operator.get(reverse("desk-fiche", args=["F10027"])).content.decode()
     assert "<html" in page and "+33611223344" in page  # the call's context
-    assert f'action="{reverse("desk-end-call", args=[call])}"' in page and 'id="fiches"' in page  # its wrap-up
+    assert f'action="{reverse("desk-end-call", args=[call])}"' in page and 'id="choix-fiches"' in page  # its wrap-up
     assert 'id="panneau-titre"' in page and "Complémentaire santé solidaire" in page
     assert 'hx-history="false"' in page  # htmx never copies the caller's card into the browser's storage
 
@@ -82,6 +82,8 @@ def test_search_hits_open_in_the_panel_and_the_way_back(dila_sample):
     assert re.search(r'href="/poste/base/fiches/F10027/\?q=', html)
     assert "/base/fiches/F10027/\"" not in html  # not the staff page, which would leave the desk
     assert "Licence Ouverte" in html  # DILA's titles and snippets: its attribution
+    hits = html.count("<li>")
+    assert hits > 1 and html.count("confiance") == 1  # the first hit's alone is calibrated
     assert 'hx-swap-oob="innerHTML:#annonce-kb"' in html  # the count, said by the persistent live region
     back = client.get(reverse("desk-kb-search"), {"q": "complémentaire santé solidaire", "retour": "1"},
                       headers=HTMX).content.decode()
