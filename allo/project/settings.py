@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "simple_history",
+    "axes",
     "allo.accounts",
     "allo.org",
     "allo.kb",
@@ -94,6 +96,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "allo.accounts.access.AccessPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out sign-in (django-axes' rule)
 ]
 
 ROOT_URLCONF = "allo.project.urls"
@@ -170,6 +173,19 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "staff-home"
 LOGOUT_REDIRECT_URL = "home"
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords in a row an account is
+# locked for AXES_COOLOFF_TIME, whatever the address they come from (agents of one centre share an
+# address, and an attacker changes his: the account is what a guesser aims at). A success clears
+# the count. Only failures are stored (no log of every sign-in), in the database, across processes.
+AUTHENTICATION_BACKENDS = ["allo.accounts.throttling.SignInThrottle", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "allo.accounts.throttling.locked_out"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
