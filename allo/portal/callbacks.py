@@ -2,7 +2,9 @@
 
 Settings (all optional): CALLBACK_SLOT_MINUTES (60), CALLBACK_SLOT_CAPACITY (requests per slot, 20),
 CALLBACK_DAYS (days with slots offered, 3), CALLBACK_LEAD_MINUTES (earliest slot start from now, 30),
-CALLBACK_RATE_LIMIT (attempts per client per hour, 5); RETENTION_DAYS for the purge.
+CALLBACK_RATE_LIMIT (valid requests per client address and phone number per hour, 5),
+CALLBACK_RATE_LIMIT_PER_ADDRESS (valid requests per client address per hour, 30); RETENTION_DAYS for
+the purge.
 """
 
 from __future__ import annotations

@@ -293,17 +293,25 @@ def contact(request):
     confirmed = None
     if request.method == "POST":
         form = _callback_form(request, line, request.POST)
-        limit = callbacks.setting("CALLBACK_RATE_LIMIT", 5)
-        verdict = ratelimit.check(request, "callback", limit, 3600)
+        # Only valid requests count (a typo shown again costs nothing), per address and number (a
+        # France Services desk files for many citizens from one address), within a looser cap per address.
+        per_number = callbacks.setting("CALLBACK_RATE_LIMIT", 5)
+        per_address = callbacks.setting("CALLBACK_RATE_LIMIT_PER_ADDRESS", 30)
+        valid = form.is_valid()
+        number = form.cleaned_data.get("phone", "") if valid else ""
+        verdict = ratelimit.peek(request, "callback", per_address, 3600)
+        if verdict.allowed and valid:
+            verdict = ratelimit.peek(request, "callback-number", per_number, 3600, per=number)
         if not verdict.allowed:
-            form.is_valid()
             form.add_error(None, "Vous avez fait trop de demandes de rappel en peu de temps. Pour éviter les abus, "
                                  f"une nouvelle demande sera possible dans {verdict.retry_minutes} minute(s). "
                                  f"Vous pouvez aussi nous appeler au {line.phone_number if line else '39 39'}.")
             response = render(request, "portal/contact.html", _contact_context(form, line))
             response.status_code = 429
             return response
-        if form.is_valid():
+        if valid:
+            ratelimit.check(request, "callback", per_address, 3600)
+            ratelimit.check(request, "callback-number", per_number, 3600, per=number)
             data = form.cleaned_data
             try:
                 booked = callbacks.book(data["phone"], data["slot"], data["subject"], data.get("theme", ""))

@@ -54,6 +54,9 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("ALLO_CSRF_TRUSTED_ORIGINS", "")
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks): the client is the
+# rightmost address they did not add (allo.web.client).
+ALLO_TRUSTED_PROXIES = env_list("ALLO_TRUSTED_PROXIES", "127.0.0.1,::1")
 
 # Personal data (callers' numbers, notes) is purged after this many days.
 RETENTION_DAYS = int(os.environ.get("ALLO_RETENTION_DAYS", "365"))
@@ -186,6 +189,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "allo.accounts.throttling.locked_out"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "allo.web.client.client_ip_for_axes"
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]

@@ -62,5 +62,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {workers} processus web (couche de canaux et cache Redis).")
         self.stdout.flush()
         uvicorn.run(settings.ASGI_APPLICATION.replace(".application", ":application"), host=host, port=port,
-                    workers=workers, proxy_headers=True, lifespan="on", access_log=False,
+                    # the peer stays in REMOTE_ADDR: Django reads X-Forwarded-For itself, believing only
+                    # ALLO_TRUSTED_PROXIES (allo.web.client), whatever FORWARDED_ALLOW_IPS says
+                    workers=workers, proxy_headers=False, lifespan="on", access_log=False,
                     log_level=os.environ.get("ALLO_LOG_LEVEL", "INFO").lower(), log_config=None)
