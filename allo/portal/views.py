@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from allo.accounts.access import public, roles
 from allo.accounts.roles import Role
 from allo.kb.importers.dila.render import SECTION_TITLES
-from allo.kb.models import Theme
+from allo.kb.models import Fiche, Theme
 from allo.org.hours import local_now
 from allo.org.models import Closure
 from allo.portal import analytics, callbacks, catalogue, charts, official_text, ratelimit
@@ -241,9 +241,12 @@ def search(request):
             for hit in relevant:
                 facets[hit.theme] = facets.get(hit.theme, 0) + 1
             hits = [h for h in relevant if not context["theme_filter"] or h.theme == context["theme_filter"]]
+            # a guided search or a question-réponse may bear the title of the fiche it leads to: say which it is
+            kinds = {link.id: link.kind_label for link in catalogue.fiche_links([h.id for h in hits[:PAGE_HITS]])
+                     if link.kind != Fiche.Kind.INFORMATION}
             context |= {
                 "response": response,
-                "hits": [{"id": h.id, "title": h.title, "theme": labels.get(h.theme, ""),
+                "hits": [{"id": h.id, "title": h.title, "theme": labels.get(h.theme, ""), "kind": kinds.get(h.id, ""),
                           "snippet": nh3.clean(h.snippet, tags={"mark"}, attributes={})} for h in hits[:PAGE_HITS]],
                 "total": len(hits),
                 "facets": [(slug, labels[slug], facets[slug]) for slug in labels if slug in facets],

@@ -215,3 +215,12 @@ def test_the_shared_page_cache_keeps_each_situation_apart(request, dila_portal):
     assert "Vous touchez le RSA." in text(first[2]) and "Vous ne touchez pas le RSA" in text(other[2])
     again = asgi_request(rsa)
     assert "age" in again[1] and "Vous touchez le RSA." in text(again[2])
+
+
+def test_a_search_hit_says_when_it_is_a_guided_search(client, dila_portal):
+    page = client.get(reverse("portal-search"), {"q": "carte grise démarches"}).content.decode()
+    rows = re.findall(r'<li class="fr-mb-3w">(.*?)</li>', page, re.S)
+    guided = next(row for row in rows if 'href="/fiches/F34300"' in row)
+    assert '<span class="fr-badge fr-badge--sm fr-badge--no-icon">Recherche guidée</span>' in guided
+    information = [row for row in rows if 'href="/fiches/F34300"' not in row and "/fiches/F" in row]
+    assert information and all("fr-badge" not in row for row in information)  # fiches d'information: no badge

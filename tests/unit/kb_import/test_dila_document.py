@@ -97,6 +97,19 @@ def test_a_questionnaire_filters_the_conditional_passages_and_labels_them():
 
 
 @needs_real
+@pytest.mark.parametrize("fiche_id, title", [
+    ("F36511", "Révision du loyer en cours de bail"),  # DILA: "[RG - Révision du loyer en cours de bail]"
+    ("F36488", "Caution du locataire (ou colocataire) dans un logement privé"),  # "[...]"
+    ("F36489", "Recherche guidée : MTP"),  # "[Questionnaire - MTP]"
+    ("F34300", None),  # a guided search titled as people read it already: as it is
+])
+def test_a_guided_search_is_titled_as_people_read_it(fiche_id, title):
+    record = parse_fiche(real(fiche_id), f"{fiche_id}.xml")
+    original = re.search(r"<dc:title>(.*?)</dc:title>", real(fiche_id).decode()).group(1)
+    assert record["title"] == (title or original)
+
+
+@needs_real
 def test_a_guided_search_is_a_tree_to_walk_whose_leaves_carry_the_situation():
     record = parse_fiche(real("F34300"), "F34300.xml")
     assert record["kind"] == "recherche-guidee"

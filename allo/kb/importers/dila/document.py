@@ -29,7 +29,7 @@ from xml.etree import ElementTree as ET
 from .elements import ELEMENTS
 from .safexml import DC, DilaFormatError, Source, local
 
-PARSER_VERSION = 1  # bump when the record or document shape changes: every fiche is parsed again
+PARSER_VERSION = 2  # bump when the record or document shape changes: every fiche is parsed again
 
 AUDIENCE_KEYS = {"Particuliers": "particulier", "Professionnels": "professionnel", "Associations": "association",
                  "Entreprendre": "professionnel"}
@@ -431,6 +431,20 @@ def _related(root: ET.Element, tag: str, conv: Converter) -> list[dict]:
     return out
 
 
+_GUIDED_TITLE = re.compile(r"^\[\s*(?:(?:RG|Questionnaire)\s*-\s*)?(?P<title>.*?)\s*\]$")
+
+
+def _display_title(title: str) -> str:
+    """A guided search's title as people read it. DILA titles 62 of them for its own staff, in brackets
+    and sometimes with a prefix ("[RG - Mariage en France]", "[Questionnaire - MTP]"); the site shows
+    them under the fiche they lead to, a list of hits shows them alone."""
+    match = _GUIDED_TITLE.match(title)
+    if not match or not match.group("title"):
+        return title
+    clean = match.group("title")
+    return f"Recherche guidée : {clean}" if " " not in clean and clean.isupper() else clean
+
+
 def parse_fiche(data: bytes, name: str) -> dict:
     """Parse one F*.xml file's bytes into a record (see the module docstring for the document)."""
     source = Source(data, name)
@@ -521,7 +535,7 @@ def parse_fiche(data: bytes, name: str) -> dict:
     path = [[i, label] for i, label in crumbs[1:] if i != fiche_id]
     record = {
         "id": fiche_id,
-        "title": title,
+        "title": _display_title(title) if kind == "recherche-guidee" else title,
         "kind": kind,
         "dila_type": dila_type,
         "site": site,
