@@ -98,26 +98,90 @@ class AgentStatus(models.Model):
 
 
 
+class OutcomeKind(models.TextChoices):
+    """What an outcome does (the desk acts on it) and how reports group outcomes."""
+
+    ANSWERED = "answered", "Répondu"
+    TRANSFERRED = "transferred", "Transféré"
+    CALLBACK = "callback", "Rappel programmé"
+    OUT_OF_SCOPE = "out_of_scope", "Hors champ"
+    NO_ANSWER = "no_answer", "Sans réponse"
+
+
+class WrapUpOutcome(models.Model):
+    """An outcome an agent picks at the end of a call (« issue »); the list is the administrator's."""
+
+    code = models.SlugField("code", max_length=40, unique=True,
+                            help_text="Identifiant stable, repris dans les rapports et les exports.")
+    label = models.CharField("libellé", max_length=120)
+    kind = models.CharField("effet", max_length=20, choices=OutcomeKind.choices,
+                            help_text="Ce que fait le poste : clôturer, transférer au niveau 2 ou programmer un rappel.")
+    reason_required = models.BooleanField("motif obligatoire", default=False)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+    active = models.BooleanField("proposée aux agents", default=True,
+                                 help_text="Décochez plutôt que supprimer : les clôtures passées la gardent.")
+
+    class Meta:
+        verbose_name = "issue d'appel"
+        verbose_name_plural = "issues d'appel"
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class WrapUpReason(models.Model):
+    """A reason code (« motif ») that explains an outcome: why a transfer, why out of scope..."""
+
+    code = models.SlugField("code", max_length=40, unique=True)
+    label = models.CharField("libellé", max_length=160)
+    outcomes = models.ManyToManyField(WrapUpOutcome, blank=True, related_name="reasons", verbose_name="issues",
+                                      help_text="Les issues pour lesquelles ce motif est proposé (aucune : toutes).")
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+    active = models.BooleanField("proposé aux agents", default=True)
+
+    class Meta:
+        verbose_name = "motif de clôture"
+        verbose_name_plural = "motifs de clôture"
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class WrapUp(models.Model):
-    class Outcome(models.TextChoices):
-        ANSWERED = "answered", "Répondu"
-        TRANSFERRED = "transferred", "Transféré"
-        CALLBACK = "callback", "Rappel programmé"
-        OUT_OF_SCOPE = "out_of_scope", "Hors champ"
+    """An agent's wrap-up of a call: the source of the reports (by outcome, reason, theme, fiche)."""
+
+    Outcome = OutcomeKind  # the outcome's kind, kept here for the reports' grouping
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="wrapups")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     level = models.PositiveSmallIntegerField(default=1)
     fiches = models.JSONField("fiches utilisées", default=list)
-    theme = models.CharField("thème", max_length=80, blank=True)
-    outcome = models.CharField("issue", max_length=20, choices=Outcome.choices)
+    theme = models.ForeignKey("kb.Theme", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name="thème", help_text="Le nœud de l'arbre des thèmes choisi.")
+    top_theme = models.ForeignKey("kb.Theme", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name="thème de premier niveau",
+                                  help_text="Le thème (parmi les 22) sous lequel se trouve le nœud : les rapports "
+                                            "regroupent par lui.")
+    outcome = models.CharField("effet de l'issue", max_length=20, choices=OutcomeKind.choices)
+    outcome_code = models.ForeignKey(WrapUpOutcome, null=True, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name="issue")
+    reason = models.ForeignKey(WrapUpReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name="motif")
     note = models.TextField("note", blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
-
+    class Meta:
+        verbose_name = "clôture d'appel"
+        verbose_name_plural = "clôtures d'appel"
 
     def __str__(self) -> str:
         return f"{self.contact_id}: {self.outcome}"
+
+    @property
+    def outcome_label(self) -> str:
+        return self.outcome_code.label if self.outcome_code_id else self.get_outcome_display()
 
 
 

@@ -204,12 +204,15 @@ def earlier_contacts(caller: str, exclude: str = "") -> list[Contact]:
         return []
     since = timezone.now() - dt.timedelta(days=settings.RETENTION_DAYS)
     return list(Contact.objects.filter(caller=caller, created__gte=since).exclude(pk=exclude)
-                .prefetch_related("wrapups").order_by("-created")[:10])
+                .prefetch_related("wrapups__theme", "wrapups__outcome_code").order_by("-created")[:10])
 
 
-def record_wrap_up(contact: Contact, user, *, fiches, theme, outcome, note, level) -> WrapUp:
-    return WrapUp.objects.create(contact=contact, user=user, fiches=fiches, theme=theme, outcome=outcome,
-                                 note=note, level=level)
+def record_wrap_up(contact: Contact, user, *, fiches: list[str], theme, top_theme, outcome, reason, note: str,
+                   level: int) -> WrapUp:
+    """`theme`/`top_theme`: kb.Theme nodes (or None), `outcome`: a WrapUpOutcome, `reason`: a WrapUpReason
+    or None; the desks check them first (allo/contact_centre/desks/wrapup.py)."""
+    return WrapUp.objects.create(contact=contact, user=user, fiches=fiches, theme=theme, top_theme=top_theme,
+                                 outcome=outcome.kind, outcome_code=outcome, reason=reason, note=note, level=level)
 
 
 def purge(days: int | None = None) -> dict[str, int]:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/supervision/live", supervision.live, name="api-supervision-live"),
     path("poste/etat/", desks.set_state, name="desk-state"),
     path("poste/appels/<str:call_id>/fin/", desks.end_call, name="desk-end-call"),
+    path("poste/cloture/fiches/", desks.wrapup_fiches, name="desk-wrapup-fiches"),
     path("poste/base/recherche/", fiche_panel.search, name="desk-kb-search"),
     path("poste/base/fiches/<slug:fiche_id>/", fiche_panel.fiche, name="desk-fiche"),
     path("poste/base/themes/<slug:slug>/", fiche_panel.node, name="desk-node"),

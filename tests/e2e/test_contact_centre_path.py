@@ -51,11 +51,12 @@ def test_call_answered_transferred_to_tax_centre_and_counted(login, demo_live, l
     first = operator.locator("#zone-kb a[href*='/poste/base/fiches/']").first
     first.wait_for()
     fiche_id = first.get_attribute("href").split("?")[0].rstrip("/").split("/")[-1]
-    # the hit opens in the desk's panel; its button fills the wrap-up's « Fiche(s) utilisée(s) »
+    # the hit opens in the desk's panel; its button ticks it in the wrap-up's « Fiche(s) utilisée(s) »
     first.click()
     operator.locator(f"[data-use-fiche='{fiche_id}']").click()
-    assert operator.input_value("#fiches") == fiche_id
-    operator.click("label[for=issue-transferred]")
+    assert operator.is_checked(f"#fiche-cochee-{fiche_id}")
+    operator.click("label[for=issue-transfert-niveau-2]")
+    operator.select_option("#motif", "question-complexe")
     operator.click("label[for=dest-impots]")
     operator.fill("#question", "Revenus perçus à l'étranger")
     operator.fill("#note", "Appelant expatrié, déclaration 2042")
@@ -68,7 +69,7 @@ def test_call_answered_transferred_to_tax_centre_and_counted(login, demo_live, l
     assert "Revenus perçus à l'étranger" in context.inner_text()
     assert expert.locator(f"a[href$='/base/fiches/{fiche_id}/proposer/']").count() == 1
     expert.screenshot(path=str(shots / "desk-expert.png"), full_page=True)
-    expert.click("label[for=issue-answered]")
+    expert.click("label[for=issue-reponse-apportee]")
     expert.fill("#note", "Formulaire 2047 expliqué")
     expert.click("#bouton-cloturer")
 

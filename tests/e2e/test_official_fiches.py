@@ -67,7 +67,7 @@ def test_the_operator_reads_a_fiche_inside_the_desk_and_keeps_the_call(request, 
     assert operator.locator("#appel-en-cours").count() == 1
 
     operator.click("[data-use-fiche='F10027']")
-    assert operator.input_value("#fiches") == "F10027"
+    assert operator.is_checked("#fiche-cochee-F10027")  # ticked in the wrap-up's « Fiche(s) utilisée(s) »
     expect(operator.locator("#annonce-kb")).to_contain_text("F10027")  # said by the live region
 
     # the questionnaire filters the fiche in the panel

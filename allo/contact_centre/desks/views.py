@@ -6,8 +6,6 @@ JavaScript; the script only reloads the desk when the router pushes an offer or 
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -17,7 +15,7 @@ from django.views.decorators.http import require_POST
 from allo.accounts.access import roles
 from allo.accounts.roles import Role
 from allo.contact_centre import services
-from allo.contact_centre.models import CallerCardView, Contact, WrapUp
+from allo.contact_centre.models import CallerCardView, Contact, OutcomeKind
 from allo.contact_centre.router import config as cfg
 from allo.routing import kpi
 
@@ -48,10 +46,10 @@ def _destinations():
     return out
 
 
-def desk(request, level: int, kb: dict | None = None):
+def desk(request, level: int, kb: dict | None = None, wrapup_form=None, searching: bool = False):
     """The desk page. `kb`: what its knowledge-base panel shows (allo/contact_centre/desks/fiche_panel.py);
-    by default the hits of `?q=`."""
-    from allo.contact_centre.desks import fiche_panel
+    by default the hits of `?q=`. `wrapup_form`: a wrap-up form shown again (refused, or searching fiches)."""
+    from allo.contact_centre.desks import fiche_panel, wrapup
 
     user = request.user
     profile = cfg.agent_profile(user)
@@ -73,7 +71,7 @@ def desk(request, level: int, kb: dict | None = None):
         "level": level, "profile": profile, "state": state, "contact": contact, "history": history,
         "elapsed": elapsed, "target_s": round(kpi.N1_FAST_S), "pause_reasons": PAUSE_REASONS,
         "destinations": _destinations() if level == 1 else [],
-        "outcomes": WrapUp.Outcome.choices, "ctx": (contact.context or {}) if contact else {},
+        "ctx": (contact.context or {}) if contact else {},
         # the wait before this agent answered: at N2, the N2 wait (the N1 wait stays in waited_s)
         "waited_total": round((contact.waited_n2_s if level == 2 else contact.waited_s) or 0) if contact else None,
         "kb": kb if kb is not None else fiche_panel.search_context(request.GET.get("q", "")[:500]),
@@ -81,6 +79,10 @@ def desk(request, level: int, kb: dict | None = None):
     }
     if contact is not None and level == 2 and contact.context:
         context["fiche_for_proposal"] = contact.context.get("fiche") or ""
+    if contact is not None and state["state"] == "on_call":
+        context["wrapup"] = wrapup.form_context(contact, level, wrapup_form, searching)
+    if wrapup_form is not None:
+        context["reload_url"] = context["space_url"]  # a POST's answer: the live feed reloads the desk's address
     return render(request, "contact_centre/desk.html", context)
 
 
@@ -131,43 +133,47 @@ def _settle():
 @roles(Role.OPERATOR, Role.EXPERT)
 @require_POST
 def end_call(request, call_id: str):
-    """End of the conversation with its wrap-up: answered, transferred, callback or out of scope."""
+    """End of the conversation with its wrap-up (allo/contact_centre/desks/wrapup.py). A refused form,
+    or the wrap-up's own fiche search without JavaScript, shows the desk again with all that was typed."""
+    from allo.contact_centre.desks.wrapup import WrapUpForm
+
     user = request.user
     contact = Contact.objects.filter(pk=call_id, agent=user.username).first()
     if contact is None:
         messages.error(request, "Cet appel n'est pas (ou plus) le vôtre.")
         return redirect(_space(user))
-    post = request.POST
-    outcome = post.get("outcome", "")
-    if outcome not in WrapUp.Outcome.values:
-        messages.error(request, "Choisissez l'issue de l'appel.")
-        return redirect(_space(user))
-    fiches = [f.strip() for f in post.get("fiches", "").replace(";", ",").split(",") if f.strip()][:10]
-    note = post.get("note", "")[:2000]
-    question = post.get("question", "")[:500]
-    transfer = None
-    if outcome == WrapUp.Outcome.TRANSFERRED:
-        transfer = post.get("transfer", "")
-        if transfer not in dict(cfg.DOMAINS):
-            messages.error(request, "Choisissez la destination du transfert.")
-            return redirect(_space(user))
-    callback_at = None
-    if outcome == WrapUp.Outcome.CALLBACK:
-        try:
-            callback_at = dt.datetime.fromisoformat(post.get("callback_at", ""))
-        except ValueError:
-            messages.error(request, "Indiquez la date et l'heure du rappel (jj/mm/aaaa hh:mm).")
-            return redirect(_space(user))
-    level = cfg.agent_profile(user)["level"] if cfg.agent_profile(user) else 1
-    services.record_wrap_up(contact, user, fiches=fiches, theme=post.get("theme", "")[:80], outcome=outcome,
-                            note=note, level=level)
-    services.end_call(user.username, call_id, transfer=transfer, question=question,
-                      fiche=fiches[0] if fiches else "", note=note)
-    if callback_at is not None:
-        services.schedule_callback(contact.caller, callback_at, note=note, origin=f"appel {call_id}")
+    profile = cfg.agent_profile(user)
+    level = profile["level"] if profile else 1
+    form = WrapUpForm(request.POST, level=level, caller=contact.caller)
+    if "chercher_fiche" in request.POST:  # the wrap-up's fiche search, without JavaScript
+        return desk(request, level, wrapup_form=form, searching=True)
+    if not form.is_valid():
+        response = desk(request, level, wrapup_form=form)
+        response.status_code = 400
+        return response
+    data = form.cleaned
+    outcome = data["outcome"]
+    fiches = [f.id for f in data["fiches"]]
+    services.record_wrap_up(contact, user, fiches=fiches, theme=data["theme"], top_theme=data["top_theme"],
+                            outcome=outcome, reason=data["reason"], note=data["note"], level=level)
+    services.end_call(user.username, call_id, transfer=data["transfer"], question=data["question"],
+                      fiche=fiches[0] if fiches else "", note=data["note"])
+    if data["callback_at"] is not None:
+        services.schedule_callback(contact.caller, data["callback_at"], note=data["note"], origin=f"appel {call_id}")
     services.end_wrap_up(user.username, key=f"wrapup:{call_id}:{user.username}")
     messages.success(request, {
-        "transferred": "Appel transféré avec son contexte.", "callback": "Rappel programmé.",
-    }.get(outcome, "Appel clôturé."))
+        OutcomeKind.TRANSFERRED: "Appel transféré avec son contexte.", OutcomeKind.CALLBACK: "Rappel programmé.",
+    }.get(outcome.kind, "Appel clôturé."))
     _settle()
     return redirect(_space(user))
+
+
+@roles(Role.OPERATOR, Role.EXPERT)
+def wrapup_fiches(request):
+    """The wrap-up's fiches (htmx): those ticked stay ticked, the search's hits come below them."""
+    from allo.contact_centre.desks import wrapup
+
+    chosen = wrapup.fiche_ids(request.GET.getlist("fiches"))[:wrapup.MAX_FICHES]
+    query = request.GET.get("fiche_q", "")[:200]
+    return render(request, "contact_centre/_wrapup_fiches.html",
+                  {"fiches": wrapup.fiche_choices(chosen, query, searched=True)})

@@ -108,8 +108,9 @@ def test_transfer_to_tax_centre_brings_the_context_to_the_expert(router, api):
     page = op.get(reverse("space-operator")).content.decode()
     assert "Impôts" in page and "Ouvert" in page
     r = op.post(reverse("desk-end-call", args=[call_id]), {
-        "outcome": "transferred", "transfer": "impots", "fiches": "impot-revenu-declaration",
-        "question": "Déclaration d'un revenu étranger", "note": "Appelant non-résident", "theme": "impots"})
+        "outcome": "transfert-niveau-2", "reason": "situation-personnelle", "transfer": "impots",
+        "fiches": "impot-revenu-declaration", "question": "Déclaration d'un revenu étranger",
+        "note": "Appelant non-résident", "theme": "argent-impots-consommation"})
     assert r.status_code == 302
     drain(router)
     contact = Contact.objects.get(pk=call_id)
@@ -119,7 +120,8 @@ def test_transfer_to_tax_centre_brings_the_context_to_the_expert(router, api):
     page = expert.get(reverse("space-expert")).content.decode()
     assert "Déclaration d&#x27;un revenu étranger" in page and "Appelant non-résident" in page
     assert reverse("kb-propose", args=["impot-revenu-declaration"]) in page
-    expert.post(reverse("desk-end-call", args=[call_id]), {"outcome": "answered", "note": "Formulaire 2042"})
+    expert.post(reverse("desk-end-call", args=[call_id]), {"outcome": "reponse-apportee", "note": "Formulaire 2042",
+                                                           "theme": "argent-impots-consommation"})
     drain(router)
     assert Contact.objects.get(pk=call_id).outcome == "completed"
     assert list(WrapUp.objects.filter(contact=call_id).values_list("outcome", flat=True).order_by("id")) == [

@@ -24,6 +24,7 @@ class Clock:
         return self.t
 
 
+@pytest.mark.any_db
 def test_live_service_level_is_kpi_definition_on_the_n1_wait(router, monkeypatch):
     clock = Clock(cfg.now_t())
     monkeypatch.setattr(cfg, "now_t", clock)

@@ -30,7 +30,10 @@
         (ev.type === "AgentStateChanged" && ev.state !== shownState);
       if (!changed) return;
       if (ev.type === "Assign") document.getElementById("annonce").textContent = "Nouvel appel.";
-      if (ev.type === "Assign" || !busy()) location.reload();
+      // after a refused wrap-up the page is a POST's answer: reload the desk's own address
+      if (ev.type === "Assign" || !busy()) {
+        if (root.dataset.reload) location.replace(root.dataset.reload); else location.reload();
+      }
     };
     ws.onclose = function () { setTimeout(function () { connect(Math.min(10000, delay * 2)); }, delay); };
   }
