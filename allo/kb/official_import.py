@@ -27,7 +27,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from allo.kb.importers.dila import Corpus, DilaFormatError, read_corpus, render_text, search_fields
+from allo.kb.importers.dila import (
+    PARSER_VERSION,
+    Corpus,
+    DilaFormatError,
+    read_corpus,
+    render_text,
+    search_fields,
+)
 from allo.kb.models import Fiche, ImportRun, OfficialText, Placement, Redirect, Resource, Theme
 from allo.kb.services import load_themes
 
@@ -103,8 +110,8 @@ def import_archives(paths: list[str | Path], *, progress: Progress | None = None
     summary.unknown = dict(corpus.unknown)
     summary.archive_date = max((a.date for a in corpus.archives if a.date), default=None)
     run.status, run.finished_at = ImportRun.Status.DONE, timezone.now()
-    run.sources = [{"name": Path(a.path).name, "site": a.site, "date": a.date, "sha256": a.sha256, "size": a.size}
-                   for a in corpus.archives]
+    run.sources = [{"name": Path(a.path).name, "site": a.site, "date": a.date, "sha256": a.sha256, "size": a.size,
+                    "parser": PARSER_VERSION} for a in corpus.archives]
     run.archive_date = date.fromisoformat(summary.archive_date) if summary.archive_date else None
     run.counts = summary.counts()
     run.report = {"unknown": summary.unknown, "withdrawn": summary.withdrawn[:500], "created": summary.created[:500],
@@ -452,7 +459,9 @@ def load_demo_archives(progress: Progress | None = None) -> str:
 
     wanted = sorted(_sha256(p) for p in paths)
     last = ImportRun.last_done()
-    if last is not None and sorted(s.get("sha256", "") for s in last.sources) == wanted:
+    # the same archives read by the same parser: nothing to do (a newer parser re-reads them: its fiches may differ)
+    if last is not None and sorted(s.get("sha256", "") for s in last.sources) == wanted and all(
+            s.get("parser") == PARSER_VERSION for s in last.sources):
         official = Fiche.objects.official().published().count()
         when = f", données DILA du {last.archive_date:%d/%m/%Y}" if last.archive_date else ""
         return (f"déjà importées le {timezone.localtime(last.started_at):%d/%m/%Y} ({official} fiches publiées{when}) ; "
