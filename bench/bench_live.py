@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -110,6 +111,8 @@ class Bench:
             while True:
                 try:
                     urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+                    break
+                except urllib.error.HTTPError:  # it answers (503 until the router's first heartbeat)
                     break
                 except OSError:
                     if time.monotonic() > deadline:

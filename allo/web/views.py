@@ -31,16 +31,23 @@ def home(request):
 @public
 @never_cache
 def healthz(request):
-    """Liveness and readiness for the load balancer: 200 only when the database answers; with this
-    process's page-cache figures (pages served from it are not logged one by one)."""
+    """Liveness and readiness: 200 only when the database answers and a router runs (a recent
+    heartbeat, no input left unapplied: allo.contact_centre.router.service.health), else 503
+    "degraded" with what is wrong; with this process's page-cache figures (pages served from it are
+    not logged one by one)."""
+    from allo.contact_centre.router.service import health as router_health
+
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        router = router_health()
     except Exception:  # any database failure means "not ready"
         logger.exception("health check: database unreachable")
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok", "page_cache": pagecache.stats()})
+    ok = router["status"] == "ok"
+    return JsonResponse({"status": "ok" if ok else "degraded", "database": "ok", "router": router,
+                         "page_cache": pagecache.stats()}, status=200 if ok else 503)
 
 
 def _centres_with_status():

@@ -30,6 +30,19 @@ def login_as(client, demo):
     return _login
 
 
+@pytest.fixture
+def router_beating(demo):
+    """A router has applied the journal and published its heartbeat: /healthz reports it running."""
+    from allo.contact_centre.router.service import Router
+
+    router = Router(push=False)
+    router.load()
+    while router.step():
+        pass
+    router.heartbeat()
+    return router
+
+
 @pytest.fixture(autouse=True)
 def _search_index_checked_again():
     """Each test rolls its changes back, which sends no signal: the search index of this process is

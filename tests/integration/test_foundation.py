@@ -39,11 +39,12 @@ def test_demo_users_log_in_with_argon2_and_have_their_role(demo):
     assert not operator.has_role(Role.SUPERVISOR)
 
 
-def test_healthz_reports_database(client):
+def test_healthz_reports_database(client, router_beating):
+    # the router's part: tests/integration/contact_centre/test_router_health.py
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     body = response.json()
-    assert (body["status"], body["database"]) == ("ok", "ok")
+    assert (body["status"], body["database"], body["router"]["status"]) == ("ok", "ok", "ok")
     assert set(body["page_cache"]) == {"hits", "misses", "pages", "bytes"}
 
 

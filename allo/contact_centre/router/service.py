@@ -36,6 +36,13 @@ SNAPSHOT_EVERY = 2000  # inputs between snapshots: bounds the replay after a cra
 WALLBOARD_EVERY = (1.0, 5.0)  # seconds between wallboard pushes: after a change, and at the least
 BATCH = 500
 ADVISORY_LOCK_ID = 3939_0001
+# Liveness, for /healthz: a running router publishes the time of its last loop turn in Django's cache
+# (Redis when the router is another process) every HEARTBEAT_EVERY seconds; without a beat for
+# ROUTER_STALE_SECONDS, or with an input waiting that long unapplied, the router is reported absent
+# or stalled (calls would be accepted and wait, unrouted).
+HEARTBEAT_KEY = "allo:router:heartbeat"
+HEARTBEAT_EVERY = 5.0
+ROUTER_STALE_SECONDS = 30
 
 _router: Router | None = None  # the router of this process, when it runs here
 
@@ -63,6 +70,31 @@ def current() -> Router | None:
     return _router
 
 
+def health() -> dict:
+    """The router as /healthz reports it: status ok, absent (no recent heartbeat) or stalled (inputs
+    left unapplied), the heartbeat's age and the journal's backlog."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    try:
+        beat = cache.get(HEARTBEAT_KEY)
+    except Exception:  # the cache (Redis) unreachable: no heartbeat seen
+        logger.warning("router heartbeat not readable", exc_info=True)
+        beat = None
+    age = None if beat is None else max(0.0, time.time() - float(beat))
+    pending = RouterInput.objects.filter(seq__isnull=True)
+    oldest = pending.order_by("id").values_list("created", flat=True).first()
+    late = 0.0 if oldest is None else max(0.0, (timezone.now() - oldest).total_seconds())
+    if age is None or age > ROUTER_STALE_SECONDS:
+        status = "absent"
+    elif late > ROUTER_STALE_SECONDS:
+        status = "stalled"
+    else:
+        status = "ok"
+    return {"status": status, "heartbeat_age_s": None if age is None else round(age, 1),
+            "pending_inputs": pending.count() if oldest is not None else 0, "oldest_pending_s": round(late, 1)}
+
+
 class Router:
     def __init__(self, push: bool = True):
         self.engine: Engine | None = None
@@ -81,6 +113,7 @@ class Router:
         self._wallboard_changed = True
         self._contacts: dict[str, dict] = {}  # projection updates of the current batch
         self._agents: dict[str, dict] = {}
+        self._beat = float("-inf")  # monotonic time of the last heartbeat published
 
     # ------------------------------------------------------------------ recovery
 
@@ -380,6 +413,8 @@ class Router:
                 if time.monotonic() - last_housekeeping > 10:
                     last_housekeeping = time.monotonic()
                     self.housekeeping()
+                if time.monotonic() - self._beat >= HEARTBEAT_EVERY:
+                    self.heartbeat()
             except Exception:
                 logger.exception("router loop error")
                 time.sleep(0.5)
@@ -399,6 +434,16 @@ class Router:
             publish_wait_estimate(self.expected_wait())
         except Exception:  # the portal's cache is optional
             logger.debug("wait estimate not published", exc_info=True)
+
+    def heartbeat(self) -> None:
+        """Tell /healthz (of every web process, through the cache) that this router is turning."""
+        from django.core.cache import cache
+
+        self._beat = time.monotonic()
+        try:
+            cache.set(HEARTBEAT_KEY, time.time(), ROUTER_STALE_SECONDS * 4)
+        except Exception:  # the cache (Redis) down must not slow routing: /healthz will say absent
+            logger.warning("router heartbeat not published", exc_info=True)
 
     def stop(self) -> None:
         self._stop.set()

@@ -114,7 +114,7 @@ def test_logged_in_staff_always_get_a_fresh_page(fiche):
     assert "age" in asgi_request(f"/fiches/{fiche.id}", headers=((b"cookie", b"csrftoken=a"),))[1]
 
 
-def test_health_check_shows_the_page_cache_figures(fiche):
+def test_health_check_shows_the_page_cache_figures(fiche, router_beating):
     asgi_request(f"/fiches/{fiche.id}")
     asgi_request(f"/fiches/{fiche.id}")
     status, _, body = asgi_request("/healthz")
