@@ -234,3 +234,17 @@ def test_the_desk_timer_target_is_the_kpi_one(on_call, monkeypatch):
     op, _ = on_call()
     monkeypatch.setattr(kpi, "N1_FAST_S", 150.0)
     assert 'data-target="150"' in op.get(reverse("space-operator")).content.decode()
+
+
+def test_the_admin_edits_the_lists(demo):
+    admin = staff("admin")
+    for url in ("/admin/contact_centre/wrapupoutcome/", "/admin/contact_centre/wrapupreason/"):
+        page = text(admin.get(url))
+        assert "Transféré au niveau 2" in page
+    outcome = WrapUpOutcome.objects.get(code="hors-champ")
+    r = admin.post(f"/admin/contact_centre/wrapupoutcome/{outcome.pk}/change/", {
+        "code": "hors-champ", "label": "Hors du champ du 3939", "kind": "out_of_scope", "reason_required": "on",
+        "position": 4, "active": "on"})
+    assert r.status_code == 302
+    assert WrapUpOutcome.objects.get(pk=outcome.pk).label == "Hors du champ du 3939"
+    assert staff("operateur").get("/admin/contact_centre/wrapupoutcome/").status_code in (302, 403)
