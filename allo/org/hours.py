@@ -19,20 +19,24 @@ def local_now() -> dt.datetime:
 
 
 def opening_hours_for(centre) -> OpeningHours:
-    weekly: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for period in centre.opening_periods.all():
-        weekly.setdefault(period.weekday, []).append((period.opens, period.closes))
     from allo.org.models import Closure
 
-    closures = [
-        (closure.start, closure.end)
-        for closure in Closure.objects.filter(centre__isnull=True)
-    ] + [(closure.start, closure.end) for closure in centre.closures.all()]
+    line_closures = Closure.objects.filter(centre__isnull=True)
+    return build_hours(centre.opening_periods.all(), [*line_closures, *centre.closures.all()],
+                       centre.closed_on_public_holidays, centre.holiday_subdivision)
+
+
+def build_hours(periods, closures, public_holidays: bool, subdivision: str = "") -> OpeningHours:
+    """The routing core's hours from rows of a weekly timetable and of closures (org.models.WeeklyRange,
+    DatedClosure): a centre's, or a partner administration's (allo/partners)."""
+    weekly: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for period in periods:
+        weekly.setdefault(period.weekday, []).append((period.opens, period.closes))
     return OpeningHours(
         weekly=weekly,
-        closures=closures,
-        public_holidays=centre.closed_on_public_holidays,
-        subdivision=centre.holiday_subdivision or None,
+        closures=[(closure.start, closure.end) for closure in closures],
+        public_holidays=public_holidays,
+        subdivision=subdivision or None,
     )
 
 

@@ -66,7 +66,10 @@ class Centre(models.Model):
         return self.active and self.opening_hours().is_open(when or local_now())
 
 
-class OpeningPeriod(models.Model):
+class WeeklyRange(models.Model):
+    """One range of a weekly timetable (Monday 08:00–12:30). Abstract: a centre's opening periods and a
+    partner administration's (allo/partners) share the fields, the weekday names and the check."""
+
     class Weekday(models.IntegerChoices):
         MONDAY = 0, "lundi"
         TUESDAY = 1, "mardi"
@@ -76,18 +79,12 @@ class OpeningPeriod(models.Model):
         SATURDAY = 5, "samedi"
         SUNDAY = 6, "dimanche"
 
-    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="opening_periods")
     weekday = models.PositiveSmallIntegerField("jour", choices=Weekday.choices)
     opens = models.TimeField("ouverture")
     closes = models.TimeField("fermeture")
 
     class Meta:
-        verbose_name = "plage d'ouverture"
-        verbose_name_plural = "plages d'ouverture"
-        ordering = ["centre", "weekday", "opens"]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(closes__gt=models.F("opens")), name="opening_period_ordered")
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
@@ -97,21 +94,27 @@ class OpeningPeriod(models.Model):
             raise ValidationError({"closes": "L'heure de fermeture doit être postérieure à l'heure d'ouverture."})
 
 
-class Closure(models.Model):
-    """An exceptional closure (strike, training day, move); without a centre, the whole line closes."""
+class OpeningPeriod(WeeklyRange):
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="opening_periods")
 
-    centre = models.ForeignKey(
-        Centre, null=True, blank=True, on_delete=models.CASCADE, related_name="closures", verbose_name="centre"
-    )
+    class Meta:
+        verbose_name = "plage d'ouverture"
+        verbose_name_plural = "plages d'ouverture"
+        ordering = ["centre", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(closes__gt=models.F("opens")), name="opening_period_ordered")
+        ]
+
+
+class DatedClosure(models.Model):
+    """An exceptional closure from one day to another (inclusive). Abstract, as WeeklyRange."""
+
     start = models.DateField("du")
     end = models.DateField("au (inclus)")
     reason = models.CharField("motif", max_length=200)
 
     class Meta:
-        verbose_name = "fermeture exceptionnelle"
-        verbose_name_plural = "fermetures exceptionnelles"
-        ordering = ["start"]
-        constraints = [models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="closure_ordered")]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.start:%d/%m/%Y} – {self.end:%d/%m/%Y})"
@@ -119,6 +122,20 @@ class Closure(models.Model):
     def clean(self) -> None:
         if self.start and self.end and self.end < self.start:
             raise ValidationError({"end": "La date de fin doit être postérieure ou égale à la date de début."})
+
+
+class Closure(DatedClosure):
+    """An exceptional closure (strike, training day, move); without a centre, the whole line closes."""
+
+    centre = models.ForeignKey(
+        Centre, null=True, blank=True, on_delete=models.CASCADE, related_name="closures", verbose_name="centre"
+    )
+
+    class Meta:
+        verbose_name = "fermeture exceptionnelle"
+        verbose_name_plural = "fermetures exceptionnelles"
+        ordering = ["start"]
+        constraints = [models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="closure_ordered")]
 
 
 class ServiceLine(models.Model):
