@@ -59,24 +59,56 @@ def fiche_to_record(fiche: Fiche, *, with_state: bool = True) -> dict:
     return record
 
 
+def _integer(record: dict, name: str, default: int, where: str) -> int:
+    value = record.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ImportFailed(f"{where} : « {name} » doit être un nombre entier.")
+    try:
+        return int(value)
+    except ValueError:
+        raise ImportFailed(f"{where} : « {name} » doit être un nombre entier ({value}).") from None
+
+
 def _normalise(record: dict, source_name: str) -> dict:
     """A record's content fields, typed; raises ImportFailed naming the record and field."""
-    where = f"{source_name} ({record.get('id', '?')})"
+    if not isinstance(record, dict):
+        raise ImportFailed(f"{source_name} : chaque fiche doit être un objet JSON.")
     if not record.get("id"):
         raise ImportFailed(f"{source_name} : champ « id » manquant.")
+    if not isinstance(record["id"], str):
+        raise ImportFailed(f"{source_name} : « id » doit être une chaîne de caractères.")
+    where = f"{source_name} ({record['id']})"
     missing = [name for name in ("theme", "title", "short_answer") if not record.get(name)]
     if missing:
         raise ImportFailed(f"{where} : champ(s) manquant(s) : {', '.join(missing)}.")
+    for name in ("theme", "subtheme", "audience", "title", "short_answer", "level2"):
+        if record.get(name) is not None and not isinstance(record[name], str):
+            raise ImportFailed(f"{where} : « {name} » doit être une chaîne de caractères.")
     sections = record.get("sections") or {}
-    if not isinstance(sections, dict):
+    if not isinstance(sections, dict) or not all(isinstance(t, str) or t is None for t in sections.values()):
         raise ImportFailed(f"{where} : « sections » doit associer une rubrique à un texte.")
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ImportFailed(f"{where} : rubrique(s) inconnue(s) : {', '.join(unknown)}.")
-    for name in ("keywords", "phrasings", "references"):
-        if not isinstance(record.get(name) or [], list):
-            raise ImportFailed(f"{where} : « {name} » doit être une liste.")
+    for name in ("keywords", "phrasings"):
+        values = record.get(name) or []
+        if not isinstance(values, list) or not all(
+                isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
+            raise ImportFailed(f"{where} : « {name} » doit être une liste de textes.")
+    references = record.get("references") or []
+    if not isinstance(references, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("url"), str) and isinstance(r.get("title", ""), str)
+            for r in references):
+        raise ImportFailed(f"{where} : « references » doit être une liste d'objets {{title, url}} (textes).")
+    for ref in references:
+        if not ref["url"].strip().lower().startswith(("http://", "https://", "mailto:", "tel:")):
+            raise ImportFailed(f"{where} : référence « {ref.get('title', '')} » : adresse non autorisée "
+                               f"({ref['url'][:80]}) ; seules les adresses http(s), mailto: et tel: sont acceptées.")
     review_by = record.get("review_by")
+    if review_by is not None and not isinstance(review_by, str | dt.date):  # YAML reads dates itself
+        raise ImportFailed(f"{where} : « review_by » n'est pas une date AAAA-MM-JJ ({review_by}).")
     if isinstance(review_by, str) and review_by:
         try:
             review_by = dt.date.fromisoformat(review_by)
@@ -94,7 +126,7 @@ def _normalise(record: dict, source_name: str) -> dict:
         "level2": record.get("level2") or "",
         "references": list(record.get("references") or []),
         "review_by": review_by or None,
-        "popularity": int(record.get("popularity") or 3),
+        "popularity": _integer(record, "popularity", 3, where),
     }
 
 
@@ -135,8 +167,17 @@ def import_records(records: list[tuple[str, dict]], *, source: str, user=None, r
             errors.append(str(exc))
             continue
         if keep_state:
-            fiche.status = record.get("status") or Fiche.Status.DRAFT
-            fiche.version = int(record.get("version") or 0)
+            status = record.get("status") or Fiche.Status.DRAFT
+            if status not in Fiche.Status.values:
+                errors.append(f"{source_name} ({record['id']}) : « status » inconnu ({status}).")
+                continue
+            try:
+                version = _integer(record, "version", 0, f"{source_name} ({record['id']})")
+            except ImportFailed as exc:
+                errors.append(str(exc))
+                continue
+            fiche.status = status
+            fiche.version = version
             fiche.save_with_reason(user, reason)
         elif publish:
             fiche.publish(user, reason)
@@ -216,9 +257,19 @@ def import_json(text: str, source_name: str, user=None) -> ImportReport:
         raise ImportFailed(f"{source_name} : JSON invalide, ligne {exc.lineno} colonne {exc.colno}.") from exc
     if not isinstance(payload, dict) or payload.get("format") != EXPORT_FORMAT:
         raise ImportFailed(f"{source_name} : ce n'est pas un export Allô (format « {EXPORT_FORMAT} » attendu).")
-    for theme in payload.get("themes", []):
+    themes, fiches = payload.get("themes", []), payload.get("fiches", [])
+    for name, value in (("themes", themes), ("fiches", fiches)):
+        if not isinstance(value, list):
+            raise ImportFailed(f"{source_name} : « {name} » doit être une liste.")
+    for i, theme in enumerate(themes):
+        if not (isinstance(theme, dict) and isinstance(theme.get("slug"), str) and theme["slug"]
+                and isinstance(theme.get("label"), str) and isinstance(theme.get("position", 0), int)):
+            raise ImportFailed(f"{source_name} : thème n° {i + 1} : un objet {{slug, label, position}} est attendu "
+                               "(textes, position entière).")
+    for theme in themes:
         Theme.objects.update_or_create(slug=theme["slug"], defaults={"label": theme["label"],
                                                                     "position": theme.get("position", 0)})
-    records = [(f"{source_name}#{record.get('id', i)}", record) for i, record in enumerate(payload.get("fiches", []))]
+    records = [(f"{source_name}#{record.get('id', i) if isinstance(record, dict) else i}", record)
+               for i, record in enumerate(fiches)]
     return import_records(records, source="json", user=user, keep_state=True,
                           reason=f"Import de {Path(source_name).name}")
