@@ -24,4 +24,9 @@ def wallboard(request):
 
 @api(tokens=("supervisor",), sessions=(Role.SUPERVISOR,))
 def live(request):
+    if request.method not in ("GET", "HEAD"):  # read-only; in the API's error format
+        response = JsonResponse({"erreur": "Méthode non autorisée : cette adresse se lit seulement (GET)."},
+                                status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
     return JsonResponse(services.live_stats())
