@@ -110,7 +110,7 @@ def test_every_url_is_named_and_declares_its_access():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("actor", list(ACTORS))
-def test_matrix(actor, samples):
+def test_matrix(actor, samples, router_beating):  # a router runs: /healthz answers 200
     failures = []
     for name, pattern in project_urls():
         params = list(pattern.pattern.converters)
