@@ -11,3 +11,9 @@ urlpatterns = [
     path("", include("allo.kb.urls")),
     path("", include("allo.web.urls")),
 ]
+
+# French error pages in the site's layout; JSON under /api/ (allo.web.errors)
+handler400 = "allo.web.errors.bad_request"
+handler403 = "allo.web.errors.permission_denied"
+handler404 = "allo.web.errors.page_not_found"
+handler500 = "allo.web.errors.server_error"
