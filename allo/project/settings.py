@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "allo.web",
     "allo.portal",
     "allo.contact_centre",
+    "allo.partners",
 ]
 
 MIDDLEWARE = [

@@ -163,3 +163,22 @@ def test_a_view_without_rule_is_refused(rf, settings):
     middleware = AccessPolicyMiddleware(lambda r: HttpResponse())
     with pytest.raises(PermissionDenied):
         middleware.process_view(request, undeclared, (), {})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_partner_administration_pages_are_for_administrators_only(actor, demo):
+    """Partners (allo/partners) are edited in the admin: their numbers, rules and contacts are for
+    administrators; operators see a partner only as the card of the call it sent (desk tests)."""
+    from allo.partners.models import Partner
+
+    partner = Partner.objects.order_by("pk").first()
+    client = Client()
+    if ACTORS[actor]:
+        client.force_login(User.objects.get(username=ACTORS[actor]))
+    for url in [reverse("admin:partners_partner_changelist"), reverse("admin:partners_partner_add"),
+                reverse("admin:partners_partner_change", args=[partner.pk])]:
+        response = client.get(url)
+        assert response.status_code == (200 if actor == Role.ADMINISTRATOR else 302), (url, actor)
+        if actor != Role.ADMINISTRATOR:
+            assert response["Location"].startswith(reverse("admin:login")), url

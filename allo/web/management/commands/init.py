@@ -44,6 +44,13 @@ def _knowledge_base() -> str:
     return str(load_demo_kb())
 
 
+def _partners() -> dict:
+    """Partenaires (mairie, préfecture, CAF)"""
+    from allo.partners.demo import load_demo_partners
+
+    return load_demo_partners()
+
+
 def _official_archives() -> str:
     """Fiches service-public.fr (archives DILA livrées avec Allô)"""
     import sys
@@ -63,4 +70,4 @@ def _official_archives() -> str:
 
 
 # Each capability adds its demo loader here, in dependency order.
-DEMO_LOADERS = [_organisation, _knowledge_base, _official_archives]
+DEMO_LOADERS = [_organisation, _knowledge_base, _partners, _official_archives]
