@@ -71,6 +71,9 @@ class Contact(models.Model):
     outcome = models.CharField("état final", max_length=20, blank=True)
     context = models.JSONField("contexte", null=True, blank=True)
     request_id = models.IntegerField("demande de rappel", null=True, blank=True)
+    # the partner administration whose switchboard sent the call (allo/partners, docs/partners.md)
+    partner = models.ForeignKey("partners.Partner", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="calls", verbose_name="transmis par")
 
     class Meta:
         verbose_name = "contact"

@@ -17,6 +17,7 @@ from django.utils import timezone
 from allo.contact_centre.models import AgentStatus, Contact, RouterInput, WrapUp
 from allo.contact_centre.router import config as cfg
 from allo.contact_centre.router.service import current, submit
+from allo.partners.services import origin_of as partner_origin
 
 IVR_TOPICS = {"1": "impots", "2": "consommation", "3": "cira"}
 
@@ -34,8 +35,12 @@ def create_call(caller: str, dialed: str, ivr_choice: str = "", event_id: str = 
     call_id = uuid.uuid4().hex
     payload = {"contact": call_id, "queue": cfg.N1_QUEUE, "topic": IVR_TOPICS.get(ivr_choice) or None,
                "channel": "call"}
+    origin = partner_origin(dialed)  # a partner's entry number: the call is taken for it, at its priority
+    if origin is not None and origin.priority:
+        payload["priority"] = origin.priority
     created = submit("ContactArrived", payload, key or f"call:{call_id}",
-                     contact={"call_id": call_id, "caller": caller, "dialed": dialed, "ivr_choice": ivr_choice})
+                     contact={"call_id": call_id, "caller": caller, "dialed": dialed, "ivr_choice": ivr_choice,
+                              "partner_id": origin.partner_id if origin else None})
     if not created and key:  # a concurrent duplicate won the race
         return RouterInput.objects.get(key=key).payload["contact"], False
     return call_id, created

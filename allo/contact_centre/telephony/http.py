@@ -59,7 +59,7 @@ def call_detail(request, call_id: str):
     if c is None:
         return _error("Appel inconnu.", 404)
     return JsonResponse({"call_id": c.pk, "state": c.state, "queue": c.queue, "agent": c.agent,
-                         "transferred_to": c.transferred_to, "outcome": c.outcome})
+                         "transferred_to": c.transferred_to, "outcome": c.outcome, "partner": c.partner_id})
 
 
 @public

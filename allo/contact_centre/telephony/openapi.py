@@ -25,6 +25,16 @@ SCHEMA = {
                                            "event_id": {"type": "string", "maxLength": 80,
                                                         "pattern": r"^[\x21-\x7e]*$",
                                                         "description": "Rejouer le même event_id ne crée rien."}}},
+            "EtatAppel": {"type": "object",
+                          "required": ["call_id", "state", "queue", "agent", "transferred_to", "outcome", "partner"],
+                          "properties": {"call_id": {"type": "string"}, "state": {"type": "string"},
+                                         "queue": {"type": "string"}, "agent": {"type": "string"},
+                                         "transferred_to": {"type": "string"}, "outcome": {"type": "string"},
+                                         "partner": {"type": ["integer", "null"],
+                                                     "description": "Identifiant du partenaire (mairie, préfecture, "
+                                                                    "CAF…) dont le standard a transmis l'appel : "
+                                                                    "`dialed` est l'un de ses numéros d'entrée "
+                                                                    "(docs/partners.md) ; null sinon."}}},
             "Commande": {"type": "object", "required": ["command", "call_id"], "properties": {
                 "command": {"enum": ["bridge", "transfer", "play", "hangup"]}, "call_id": {"type": "string"},
                 "agent": {"type": "string"}, "centre": {"type": "string"}, "announcement": {"type": "string"}}},
@@ -41,7 +51,8 @@ SCHEMA = {
         "/api/telephony/calls/{call_id}": {"get": {
             "summary": "État d'un appel", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "État"}, "404": _ERR}}},
+            "responses": {"200": {"description": "État", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/EtatAppel"}}}}, "404": _ERR}}},
         "/api/telephony/calls/{call_id}/hangup": {"post": {
             "summary": "L'appelant a raccroché (idempotent)", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
