@@ -1,6 +1,7 @@
 """Built-in call generator: a fake telephony connector driving the HTTP API.
 
-Calls arrive as a Poisson process at `rate` per second (POST /api/telephony/calls); a caller still
+Calls arrive as a Poisson process at `rate` per second (POST /api/telephony/calls), a share of them
+(`partner_share`) on the entry numbers of partner administrations (allo/partners); a caller still
 waiting after their patience hangs up (POST .../hangup). With `virtual_agents`, simulated N1
 agents (ids "virt-001"...) log in and answer: they end each call after a random talk time, a few
 with a warm transfer. Human agents logged in on their desks get the rest of the calls.
@@ -25,7 +26,7 @@ VIRTUAL_PREFIX = "virt-"
 class CallGenerator:
     def __init__(self, base_url: str, token: str | None = None, rate: float = 0.05, virtual_agents: int = 0,
                  talk_s: float = 20.0, patience_s: tuple[float, float] = (60, 240), transfer_share: float = 0.1,
-                 seed: int | None = None):
+                 seed: int | None = None, partner_share: float = 0.2, partner_numbers: list[str] | None = None):
         self.base = base_url.rstrip("/")
         self.token = token
         self.rate = rate
@@ -33,9 +34,11 @@ class CallGenerator:
         self.talk_s = talk_s
         self.patience = patience_s
         self.transfer_share = transfer_share
+        self.partner_share = partner_share
+        self.partner_numbers = partner_numbers  # None: the active partners' entry numbers, read once
         self.rng = random.Random(seed)
         self.stop = threading.Event()
-        self.stats = {"sent": 0, "errors": 0, "hangups": 0}
+        self.stats = {"sent": 0, "errors": 0, "hangups": 0, "via_partners": 0}
         self.call_ids: list[str] = []
         self.latency: list[float] = []  # HTTP round trips of POST /calls (s)
 
@@ -67,16 +70,29 @@ class CallGenerator:
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
+    def _dialed(self) -> str:
+        """3939, or now and then a partner's entry number as a PBX presents it (national digits)."""
+        if self.partner_numbers is None:
+            from allo.partners.services import entry_numbers
+
+            self.partner_numbers = entry_numbers()
+        if self.partner_numbers and self.rng.random() < self.partner_share:
+            number = self.rng.choice(self.partner_numbers)
+            return "0" + number[3:] if number.startswith("+33") else number
+        return "3939"
+
     def place_call(self, n: int) -> str | None:
         caller = f"+336{self.rng.randrange(10**7, 10**8)}"
+        dialed = self._dialed()
         t0 = time.perf_counter()
-        out = self._post("/api/telephony/calls", {"caller": caller, "dialed": "3939",
+        out = self._post("/api/telephony/calls", {"caller": caller, "dialed": dialed,
                                                    "ivr_choice": self.rng.choice(["", "1", "2", "3"]),
                                                    "event_id": f"callgen-{id(self)}-{n}"})
         if out is None:
             return None
         self.latency.append(time.perf_counter() - t0)
         self.stats["sent"] += 1
+        self.stats["via_partners"] += dialed != "3939"
         self.call_ids.append(out["call_id"])
         return out["call_id"]
 

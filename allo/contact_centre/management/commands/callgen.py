@@ -19,11 +19,14 @@ class Command(BaseCommand):
         parser.add_argument("--talk", type=float, default=20, help="durée moyenne de conversation simulée (s)")
         parser.add_argument("--transfer-share", type=float, default=0.1,
                             help="part des appels que les agents simulés transfèrent au niveau 2 (défaut 0,1)")
+        parser.add_argument("--partner-share", type=float, default=0.2,
+                            help="part des appels passés par les numéros d'entrée des partenaires (défaut 0,2)")
         parser.add_argument("--seed", type=int, default=None)
 
-    def handle(self, *args, rate, duration, url, token, virtual_agents, talk, transfer_share, seed, **options):
+    def handle(self, *args, rate, duration, url, token, virtual_agents, talk, transfer_share, seed, partner_share,
+               **options):
         gen = CallGenerator(url, token=token or None, rate=rate, virtual_agents=virtual_agents, talk_s=talk,
-                            transfer_share=transfer_share, seed=seed)
+                            transfer_share=transfer_share, seed=seed, partner_share=partner_share)
         stats = gen.run(duration)
-        self.stdout.write(f"Appels envoyés : {stats['sent']}, erreurs : {stats['errors']}, "
-                          f"raccrochés : {stats['hangups']}")
+        self.stdout.write(f"Appels envoyés : {stats['sent']} (dont {stats['via_partners']} par des partenaires), "
+                          f"erreurs : {stats['errors']}, raccrochés : {stats['hangups']}")
