@@ -30,6 +30,7 @@ Commands:
   router                    the live router as its own process (production)
   token create --role R     an API token (telephony or supervisor)
   callgen                   drive the telephony API like a connector
+  partners list [--json]    the partner administrations and their entry numbers
   purge, portal_purge       delete personal data past the retention period
   <django command>          any Django management command (migrate, createsuperuser, ...)
 
