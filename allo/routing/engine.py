@@ -37,6 +37,7 @@ SCHEDULED = ContactState.SCHEDULED
 CALLBACK_OFFERED = ContactState.CALLBACK_OFFERED
 COMPLETED = ContactState.COMPLETED
 ABANDONED = ContactState.ABANDONED
+LOST = ContactState.LOST
 CALLBACK = Channel.CALLBACK
 CALL = Channel.CALL
 # enum class attribute access is slow on 3.11 (EnumType.__getattr__): the hot path uses these names
@@ -90,6 +91,7 @@ class Engine:
         self.ended: Counter[str] = Counter()
         self._out: list = []
         self._smooth = config.aht_smoothing
+        self.lost_after = config.lost_after_s
         self._handlers = {
             ev.ContactArrived: self._arrived,
             ev.CallerHungUp: self._hung_up,
@@ -100,6 +102,7 @@ class Engine:
             ev.AgentPause: self._pause,
             ev.AgentResume: self._resume,
             ev.CallbackAnswer: self._callback_answer,
+            ev.ContactLost: self._contact_lost,
             ev.TimerFired: self._timer,
         }
 
@@ -150,6 +153,15 @@ class Engine:
     def queue_length(self, queue_id: str) -> int:
         return self.queues[queue_id].waiting
 
+    def watch_all(self) -> list:
+        """Arm the `lost` timer of every live contact without one (after a configuration that enables
+        it, or a snapshot from before it existed); returns the TimerRequests."""
+        out = self._out = []
+        for c in self.contacts.values():
+            if c.state is not SCHEDULED:
+                self._watch(c)
+        return out
+
     def state_counts(self) -> Counter:
         return Counter(a.state for a in self.agents.values())
 
@@ -191,7 +203,8 @@ class Engine:
 
     def _set_state(self, agent: Agent, state: AgentState, contact=None) -> None:
         self._out.append(
-            ev.AgentStateChanged(self.now, agent.id, agent.level, agent.state, state, agent.since, contact)
+            ev.AgentStateChanged(self.now, agent.id, agent.level, agent.state, state, agent.since, contact,
+                                 agent.reason if state is PAUSED else None)
         )
         agent.state = state
         agent.since = self.now
@@ -214,6 +227,7 @@ class Engine:
         agent.contact = c
         c.state = CONNECTED
         c.agent = agent
+        c.seen = self.now  # the answer is a sign of life: a long wait does not shorten the talk's
         c.queue = None
         c.destination = q
         self._out.append(
@@ -245,6 +259,28 @@ class Engine:
             self._out.append(
                 ev.TimerRequest(self.now, self.now + q.overflow_after, ev.OVERFLOW, [c.id, q.id])
             )
+
+    def _watch(self, c: Contact) -> None:
+        """Arm the contact's `lost` timer (one at a time: when it fires early it is set again)."""
+        if self.lost_after is not None and c.lost_at is None and c.id in self.contacts:
+            c.lost_at = c.seen + self.lost_after
+            self._out.append(ev.TimerRequest(self.now, c.lost_at, ev.LOST, c.id))
+
+    def _lose(self, c: Contact) -> None:
+        """No sign of life (or a supervisor says so): the contact ends `lost`, its agent is freed."""
+        state = c.state
+        if state is QUEUED:
+            q = self._unqueue(c)
+            self._end(c, LOST, self.now - c.entered, q.id)
+        elif state is CONNECTED:
+            agent = c.agent
+            c.agent = None
+            agent.contact = None
+            self._end(c, LOST, None, c.destination.id if c.destination else None)
+            # no contact on the state change: a ghost's "talk" (its end unknown) stays out of AHT
+            self._agent_free(agent)
+        else:
+            self._end(c, LOST)
 
     def _unqueue(self, c: Contact) -> Queue:
         q = c.queue
@@ -355,6 +391,7 @@ class Engine:
             self._end(c, ContactState.CLOSED)
             return
         self._enqueue(c, q)
+        self._watch(c)
 
     def _hung_up(self, e: ev.CallerHungUp) -> None:
         c = self.contacts.get(e.contact)
@@ -393,6 +430,7 @@ class Engine:
             )
             c.context = context
             c.domain = e.transfer
+            c.seen = e.t
             self._transfer(c, e.transfer)
         else:
             self._end(c, COMPLETED)
@@ -462,7 +500,15 @@ class Engine:
     def _logout(self, e: ev.AgentLogout) -> None:
         agent = self._agent(e.agent)
         state = agent.state
-        if state is AVAILABLE:
+        if e.force and (state is ON_CALL or state is WRAP_UP):
+            # a supervisor logs out a stuck agent: its call (a ghost) ends lost, its wrap-up ends
+            agent.pending = OFFLINE
+            if state is ON_CALL:
+                self._lose(agent.contact)  # frees the agent, which applies the logout
+            else:
+                agent.work = None
+                self._agent_free(agent)
+        elif state is AVAILABLE:
             self._withdraw(agent, OFFLINE)
         elif state is PAUSED:
             self._set_state(agent, OFFLINE)
@@ -473,9 +519,14 @@ class Engine:
         agent = self._agent(e.agent)
         state = agent.state
         if state is AVAILABLE:
+            agent.reason = e.reason
             self._withdraw(agent, PAUSED)
-        elif (state is ON_CALL or state is WRAP_UP) and agent.pending is None:
+        elif (state is ON_CALL or state is WRAP_UP) and agent.pending is not OFFLINE:
             agent.pending = PAUSED  # a pending logout wins over a pause
+            agent.reason = e.reason
+            if e.force and state is WRAP_UP:  # a supervisor cuts the wrap-up short, never a conversation
+                agent.work = None
+                self._agent_free(agent)
 
     def _resume(self, e: ev.AgentResume) -> None:
         agent = self._agent(e.agent)
@@ -493,7 +544,13 @@ class Engine:
             self._end(c, ContactState.DECLINED)
             return
         c.priority = max(c.priority, self.config.callback_priority)
+        c.seen = e.t
         self._schedule(c, c.due if e.at is None else max(e.at, e.t))
+
+    def _contact_lost(self, e: ev.ContactLost) -> None:
+        c = self.contacts.get(e.contact)
+        if c is not None:
+            self._lose(c)
 
     def _timer(self, e: ev.TimerFired) -> None:
         kind = e.kind
@@ -525,8 +582,10 @@ class Engine:
                 return
             c.channel = CALLBACK
             c.entered = e.t
+            c.seen = e.t
             c.level = q.level
             self._enqueue(c, q)
+            self._watch(c)
         elif kind == ev.CENTRE_CLOSING:
             centre = self.centres[e.ref]
             if centre.close_timer_at is not None and e.t >= centre.close_timer_at:
@@ -546,6 +605,17 @@ class Engine:
             centre = self.centres[e.ref]
             if self._open(centre):
                 self._drain()
+        elif kind == ev.LOST:
+            c = self.contacts.get(e.ref)
+            if c is None or c.lost_at is None or e.t < c.lost_at - 1e-6:
+                return  # ended meanwhile, or a stale timer
+            c.lost_at = None
+            if c.state is SCHEDULED or self.lost_after is None:
+                return  # a callback due later is not a live call: watched again when it is due
+            if c.seen + self.lost_after > e.t + 1e-6:
+                self._watch(c)  # a sign of life since: wait again from it
+            else:
+                self._lose(c)
         else:
             raise EngineError(f"unknown timer kind {kind!r}")
 
@@ -587,14 +657,15 @@ class Engine:
             },
             "agents": [
                 [a.id, str(a.state), a.since, a.contact.id if a.contact else None,
-                 str(a.pending) if a.pending else None, [a.work[0].id, a.work[1]] if a.work else None]
+                 str(a.pending) if a.pending else None, [a.work[0].id, a.work[1]] if a.work else None, a.reason]
                 for a in self.agents.values()
             ],
             "contacts": [
                 {"id": c.id, "channel": str(c.channel), "state": str(c.state), "queue": c.queue.id if c.queue else None,
                  "priority": c.priority, "entered": c.entered, "qtime": c.qtime, "arrived": c.arrived,
                  "level": c.level, "agent": c.agent.id if c.agent else None, "topic": c.topic, "domain": c.domain,
-                 "context": c.context, "destination": c.destination.id if c.destination else None, "due": c.due}
+                 "context": c.context, "destination": c.destination.id if c.destination else None, "due": c.due,
+                 "seen": c.seen, "lost_at": c.lost_at}
                 for c in self.contacts.values()
             ],
         }
@@ -617,11 +688,13 @@ class Engine:
                         data["context"], data["priority"])
             c.state = ContactState(data["state"])
             c.entered, c.qtime, c.level, c.due = data["entered"], data["qtime"], data["level"], data["due"]
+            c.seen, c.lost_at = data.get("seen", c.arrived), data.get("lost_at")
             c.queue = queues[data["queue"]] if data["queue"] else None
             c.destination = queues[data["destination"]] if data["destination"] else None
             engine.contacts[c.id] = c
-        for aid, state, since, contact, pending, work in snap["agents"]:
+        for aid, state, since, contact, pending, work, *reason in snap["agents"]:
             a = engine.agents[aid]
+            a.reason = reason[0] if reason else ""
             a.state = AgentState(state)
             a.since = since
             a.pending = AgentState(pending) if pending else None

@@ -69,15 +69,23 @@ class AgentLogin:
 
 @dataclass(slots=True)
 class AgentLogout:
+    """Asked during a call or a wrap-up, the logout waits for its end; `force` (a supervisor) ends
+    the agent's call as lost, or its wrap-up, and logs out now."""
+
     t: float
     agent: str
+    force: bool = False
 
 
 @dataclass(slots=True)
 class AgentPause:
+    """A pause asked during a call waits for its end; `force` (a supervisor) also cuts a wrap-up
+    short, never a conversation."""
+
     t: float
     agent: str
     reason: str = ""
+    force: bool = False
 
 
 @dataclass(slots=True)
@@ -94,6 +102,16 @@ class CallbackAnswer:
     contact: Any
     accepted: bool
     at: float | None = None
+
+
+@dataclass(slots=True)
+class ContactLost:
+    """The contact shows no sign of life (its hang-up never came): a supervisor ends it. It ends
+    `lost` and its agent is freed; the engine does the same by itself after `lost_after_s`."""
+
+    t: float
+    contact: Any
+    reason: str = ""
 
 
 @dataclass(slots=True)
@@ -192,6 +210,7 @@ class AgentStateChanged:
     state: str
     since: float
     contact: Any = None
+    reason: str | None = None  # why, when the new state is paused
 
 
 @dataclass(slots=True)
@@ -211,9 +230,10 @@ OVERFLOW = "overflow"
 CALLBACK_DUE = "callback_due"
 CENTRE_CLOSING = "centre_closing"
 CENTRE_OPENING = "centre_opening"
+LOST = "lost"  # a live contact's last sign of life is lost_after_s old
 
 EVENT_TYPES = (ContactArrived, CallerHungUp, CallEnded, WrapUpEnded, AgentLogin, AgentLogout, AgentPause,
-               AgentResume, CallbackAnswer, TimerFired)
+               AgentResume, CallbackAnswer, ContactLost, TimerFired)
 DECISION_TYPES = (Queued, Assign, Transferred, Overflowed, ProposeCallback, CallbackScheduled, TimerRequest,
                   AgentStateChanged, ContactEnded)
 _BY_NAME = {cls.__name__: cls for cls in EVENT_TYPES + DECISION_TYPES}

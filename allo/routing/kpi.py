@@ -20,8 +20,8 @@ N1_FAST_S = 180.0  # the seed's "precise answer in under 3 minutes" (the desks' 
 (OFFERED1, CLOSED1, ANSWERED1, ANSWERED1_T, NOWAIT1, WAIT1, ABANDONED1, SHORT1, TALK1, WRAP1, HANDLED1,
  FAST1, RESOLVED1, TRANSFERRED, OFFERED2, ANSWERED2, ANSWERED2_T, WAIT2, ABANDONED2, SHORT2, TALK2, WRAP2,
  HANDLED2, CB_PROPOSED, CB_SCHEDULED, CB_CALLS, CB_REACHED, BUSY1, LOGGED1, BUSY2, LOGGED2, QUEUE1,
- QUEUE1_N) = range(33)
-NSLOTS = 33
+ QUEUE1_N, LOST) = range(34)
+NSLOTS = 34
 
 
 
@@ -31,8 +31,13 @@ def service_level(answered_within: float, offered: float, abandoned_short: float
     return answered_within / counted if counted else None
 
 
+def handle_time(talk_s: float, wrap_s: float, handled: float) -> float | None:
+    """AHT: (talk + wrap-up time) / calls handled (a level's, or one agent's on the live floor)."""
+    return (talk_s + wrap_s) / handled if handled else None
+
+
 def counted_figures(*, arrived: int, closed: int, answered: int, answered_within: int, waited_total: float,
-                    abandoned: int, abandoned_short: int) -> dict[str, float | None]:
+                    abandoned: int, abandoned_short: int, lost: int = 0) -> dict[str, float | None]:
     """The N1 figures of counts made elsewhere (the live wallboard counts them on its projection of
     today's contacts) through the same formulas as the collector: one definition of each KPI.
 
@@ -40,10 +45,10 @@ def counted_figures(*, arrived: int, closed: int, answered: int, answered_within
     the collector does), answered_within: N1 answers within the collector's default T."""
     b = [0.0] * NSLOTS
     b[OFFERED1], b[CLOSED1], b[ANSWERED1], b[ANSWERED1_T] = arrived, closed, answered, answered_within
-    b[WAIT1], b[ABANDONED1], b[SHORT1] = waited_total, abandoned, abandoned_short
+    b[WAIT1], b[ABANDONED1], b[SHORT1], b[LOST] = waited_total, abandoned, abandoned_short, lost
     figures = KpiCollector().figures(b)
     return {k: figures[k] for k in ("offered", "answered", "abandoned", "abandoned_short", "abandon_rate",
-                                    "service_level", "asa_s")}
+                                    "service_level", "asa_s", "lost")}
 
 
 class KpiCollector:
@@ -147,6 +152,8 @@ class KpiCollector:
                 b[SHORT2] += short
         elif state == "closed" and d.level == 1 and d.waited is None:
             self._bin(d.t)[CLOSED1] += 1
+        elif state == "lost":  # no sign of life, or ended by a supervisor: counted when it ends
+            self._bin(d.t)[LOST] += 1
 
     def _transferred(self, d: ev.Transferred) -> None:
         b = self._bin(d.t)
@@ -230,7 +237,7 @@ class KpiCollector:
             "service_level": service_level(b[ANSWERED1_T], offered, b[SHORT1]),
             "p_wait": ratio(offered - b[NOWAIT1], offered),
             "asa_s": ratio(b[WAIT1], b[ANSWERED1]),
-            "aht_n1_s": ratio(b[TALK1] + b[WRAP1], handled1),
+            "aht_n1_s": handle_time(b[TALK1], b[WRAP1], handled1),
             "talk_n1_s": ratio(b[TALK1], handled1),
             "n1_under_3min": ratio(b[FAST1], handled1),
             "n1_resolution_rate": ratio(handled1 - b[TRANSFERRED], handled1),
@@ -240,7 +247,7 @@ class KpiCollector:
             "abandoned_n2": int(b[ABANDONED2]),
             "service_level_n2": service_level(b[ANSWERED2_T], b[OFFERED2], b[SHORT2]),
             "asa_n2_s": ratio(b[WAIT2], b[ANSWERED2]),
-            "aht_n2_s": ratio(b[TALK2] + b[WRAP2], b[HANDLED2]),
+            "aht_n2_s": handle_time(b[TALK2], b[WRAP2], b[HANDLED2]),
             "callbacks_proposed": int(b[CB_PROPOSED]),
             "callbacks_scheduled": int(b[CB_SCHEDULED]),
             "callbacks_called": int(b[CB_CALLS]),
@@ -249,6 +256,7 @@ class KpiCollector:
             "agents_busy_n1": b[BUSY1] / width,
             "agents_logged_n1": b[LOGGED1] / width,
             "queue_n1": ratio(b[QUEUE1], b[QUEUE1_N]),
+            "lost": int(b[LOST]),
         }
 
     def summary(self) -> dict:

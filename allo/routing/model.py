@@ -35,13 +35,14 @@ class ContactState(StrEnum):
     CLOSED = "closed"  # nobody could take it and no callback was possible
     DECLINED = "declined"  # the caller refused the callback proposal
     UNREACHED = "unreached"  # the outbound callback did not reach the citizen
+    LOST = "lost"  # no sign of life for lost_after_s, or ended by a supervisor (« perdu »)
 
 
 _QUEUED = ContactState.QUEUED  # enum attribute access is slow on 3.11; Queue.head is hot
 
 TERMINAL = frozenset(
     {ContactState.COMPLETED, ContactState.ABANDONED, ContactState.CLOSED, ContactState.DECLINED,
-     ContactState.UNREACHED}
+     ContactState.UNREACHED, ContactState.LOST}
 )
 
 
@@ -103,6 +104,11 @@ class EngineConfig:
     epoch: str = "2026-01-01T00:00:00"  # event times are seconds since this naive local moment
     callback_priority: int = 1  # contact priority of callbacks (0 = live calls first)
     aht_smoothing: float = 0.05  # weight of the last handle time in the queue's estimate
+    # a live contact (waiting, talking, asked about a callback) with no sign of life for this long
+    # is ended `lost` and its agent freed: a hang-up that never came leaves no ghost. None: never
+    # (the simulator, whose callers always end). Signs of life: arrival, answer, transfer, callback
+    # answer, callback due.
+    lost_after_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -172,7 +178,7 @@ class Queue:
 
 class Agent:
     __slots__ = ("id", "centre", "level", "skills", "state", "since", "contact", "pending", "pools", "order",
-                 "work")
+                 "work", "reason")
 
     def __init__(self, cfg: AgentConfig, order: int):
         self.id = cfg.id
@@ -186,6 +192,7 @@ class Agent:
         self.pending: AgentState | None = None  # logout/pause asked during a call, applied after it
         self.order = order
         self.work: tuple[Queue, float] | None = None  # (queue, talk seconds) of the call being wrapped up
+        self.reason = ""  # of the pause asked last
 
     def __repr__(self) -> str:
         return f"Agent({self.id!r}, {self.state})"
@@ -193,7 +200,7 @@ class Agent:
 
 class Contact:
     __slots__ = ("id", "channel", "state", "queue", "priority", "entered", "arrived", "level", "agent",
-                 "domain", "context", "topic", "destination", "qtime", "due")
+                 "domain", "context", "topic", "destination", "qtime", "due", "seen", "lost_at")
 
     def __init__(self, id, channel, arrived, topic, domain, context, priority):
         self.id = id
@@ -211,3 +218,5 @@ class Contact:
         self.domain = domain
         self.context = context  # question, fiche, operator's note: travels with warm transfers
         self.destination: Queue | None = None  # queue of a proposed or scheduled callback
+        self.seen = arrived  # last sign of life
+        self.lost_at: float | None = None  # when its pending `lost` timer fires

@@ -17,7 +17,7 @@ DOMAINS = [None, None, "impots", "consommation", "cira", "logement"]
 
 action = st.tuples(
     st.sampled_from(["arrive", "arrive", "arrive", "hangup", "end", "end", "wrap", "login", "logout", "pause",
-                     "resume", "webcallback"]),
+                     "resume", "webcallback", "lost", "forcelogout", "forcepause"]),
     st.floats(min_value=0, max_value=900, allow_nan=False),  # seconds to advance first
     st.integers(min_value=0, max_value=1000),  # picks an agent / contact / queue
     st.integers(min_value=0, max_value=1000),  # picks a domain, a priority, flags
@@ -57,7 +57,7 @@ class Harness:
         if isinstance(d, E.ContactEnded):
             self.ended[cid] += 1
             assert d.state in {s.value for s in ContactState if s.value in {
-                "completed", "abandoned", "closed", "declined", "unreached"}}
+                "completed", "abandoned", "closed", "declined", "unreached", "lost"}}
         if isinstance(d, E.Queued):
             prio = self.engine.contacts[cid].priority
             self.waiting[d.queue].append((cid, prio))
@@ -132,6 +132,13 @@ class Harness:
             self.feed(E.AgentPause(t, agent))
         elif kind == "resume":
             self.feed(E.AgentResume(t, agent))
+        elif kind == "lost":  # a supervisor ends a call whose hang-up never came
+            c = self.live(k)
+            self.feed(E.ContactLost(t, c.id if c else m))
+        elif kind == "forcelogout":
+            self.feed(E.AgentLogout(t, agent, force=True))
+        elif kind == "forcepause":
+            self.feed(E.AgentPause(t, agent, "Supervision", force=True))
 
     def finish(self) -> None:
         """End every live contact: each must reach exactly one terminal state."""
@@ -155,6 +162,7 @@ def test_random_event_streams_keep_invariants(actions, multi_skilled):
     cfg.queues[0].overflow_to = "cira0"  # unusual but legal: exercises overflow across centres
     cfg.queues[0].overflow_after_s = 120
     cfg.queues[1].max_waiting = 2
+    cfg.lost_after_s = 1800  # callers no longer heard of are ended lost by the engine's timer
     if multi_skilled:
         # secondary skills across levels and centres: primary work first, then the other queue
         for agent in cfg.agents:
@@ -206,6 +214,7 @@ def test_snapshot_restore_continues_identically(actions, split):
     cfg = make_config(n1=3, tax=1, conso=1, cira=(1, 2))
     cfg.queues[0].overflow_to = "cira0"
     cfg.queues[0].overflow_after_s = 120
+    cfg.lost_after_s = 1800
     harness = Harness(Engine(cfg))
     recorded: list[tuple] = []
     original = harness.engine.handle
