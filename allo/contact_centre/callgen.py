@@ -17,10 +17,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 logger = logging.getLogger(__name__)
 
 VIRTUAL_PREFIX = "virt-"
+# states of a call still on the line: when the generator stops, its callers hang up (a connector that
+# stops must end its calls: before this, the calls the virtual agents held stayed connected for good)
+LIVE_STATES = ("new", "queued", "connected", "transferring", "callback_offered")
 
 
 class CallGenerator:
@@ -111,7 +115,10 @@ class CallGenerator:
             while patience and patience[0][0] <= now:
                 _, call_id = heapq.heappop(patience)
                 state = self._get(f"/api/telephony/calls/{call_id}")
-                if state and state.get("state") in ("queued", "new"):
+                if state and state.get("state") == "callback_offered":  # the caller answers the proposal
+                    self._post(f"/api/telephony/calls/{call_id}/callback-answer",
+                               {"accepted": self.rng.random() < 0.7})
+                elif state and state.get("state") in ("queued", "new"):
                     if self._post(f"/api/telephony/calls/{call_id}/hangup", {}) is not None:
                         self.stats["hangups"] += 1
             if now >= next_at:
@@ -124,7 +131,20 @@ class CallGenerator:
             self.stop.wait(min(0.2, max(0.0, next_at - time.monotonic())))
         if agents is not None:
             agents.stop_and_logout()
+        self.hang_up_all()
         return dict(self.stats)
+
+    def hang_up_all(self) -> int:
+        """The run is over: every caller still on the line hangs up (waiting, talking to a human,
+        transferred, asked about a callback); accepted callbacks stay scheduled."""
+        n = 0
+        for call_id in self.call_ids:
+            state = self._get(f"/api/telephony/calls/{call_id}")
+            if state and state.get("state") in LIVE_STATES:
+                if self._post(f"/api/telephony/calls/{call_id}/hangup", {}) is not None:
+                    n += 1
+        self.stats["hangups"] += n
+        return n
 
 
 class VirtualAgents(threading.Thread):
@@ -144,7 +164,7 @@ class VirtualAgents(threading.Thread):
         from django.db import close_old_connections
 
         from allo.contact_centre import services
-        from allo.contact_centre.models import Contact
+        from allo.contact_centre.models import AgentStatus, Contact
 
         close_old_connections()
         for agent in self.ids:
@@ -152,6 +172,7 @@ class VirtualAgents(threading.Thread):
                                                            "skills": {"n1": 1}})
         ending: list[tuple[float, str, str]] = []
         seen: set[str] = set()
+        wrapping: dict[str, float] = {}
         while not self.halt.is_set():
             now = time.monotonic()
             for call_id, agent in Contact.objects.filter(state="connected", agent__startswith=VIRTUAL_PREFIX,
@@ -159,6 +180,12 @@ class VirtualAgents(threading.Thread):
                 if call_id not in seen:
                     seen.add(call_id)
                     heapq.heappush(ending, (now + self.rng.expovariate(1 / self.talk_s), call_id, agent))
+            # a caller who hung up mid-call leaves the agent in wrap-up: virtual agents end it at once
+            for agent in AgentStatus.objects.filter(agent__in=self.ids, state="wrap_up").values_list("agent",
+                                                                                                      flat=True):
+                if wrapping.get(agent, 0.0) <= now:  # once, again after 2 s if still wrapping up
+                    wrapping[agent] = now + 2.0
+                    services.end_wrap_up(agent, key=f"wrapup:{agent}:{uuid.uuid4().hex}")
             while ending and ending[0][0] <= now:
                 _, call_id, agent = heapq.heappop(ending)
                 transfer = "impots" if self.rng.random() < self.transfer_share else None
@@ -169,9 +196,25 @@ class VirtualAgents(threading.Thread):
         close_old_connections()
 
     def stop_and_logout(self) -> None:
+        """Stop answering and log out; then end the calls still held: a logout during a call waits for
+        its end, and no hang-up would come for them (33 agents stayed « en communication » for good)."""
+        from django.db import close_old_connections
+
         from allo.contact_centre import services
+        from allo.contact_centre.models import AgentStatus, Contact, RouterInput
 
         self.halt.set()
         self.join(timeout=5)
-        for agent in self.ids:
-            services.agent_action(agent, "logout")
+        keys = [f"logout:{agent}:{uuid.uuid4().hex}" for agent in self.ids]
+        for agent, key in zip(self.ids, keys, strict=True):
+            services.agent_action(agent, "logout", key=key)
+        # once the router has applied the logouts nobody gets a new call: end those still held
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and RouterInput.objects.filter(key__in=keys, seq__isnull=True).exists():
+            time.sleep(0.05)
+        for call_id, agent in Contact.objects.filter(state="connected", agent__in=self.ids).values_list("pk", "agent"):
+            services.end_call(agent, call_id, wrap_up=False)
+            self.handled += 1
+        for agent in AgentStatus.objects.filter(agent__in=self.ids, state="wrap_up").values_list("agent", flat=True):
+            services.end_wrap_up(agent)
+        close_old_connections()
