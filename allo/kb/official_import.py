@@ -16,6 +16,7 @@ ImportRun.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ TEXT_FIELDS = ["document", "text", "search", "digest", "files", "imported_at"]
 class ImportSummary:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    reread: list[str] = field(default_factory=list)  # same DILA files, read again by a newer importer
     unchanged: int = 0
     withdrawn: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
@@ -68,10 +70,12 @@ class ImportSummary:
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.updated or self.withdrawn or self.restored or self.placements_changed)
+        return bool(self.created or self.updated or self.reread or self.withdrawn or self.restored
+                    or self.placements_changed)
 
     def counts(self) -> dict:
-        return {"created": len(self.created), "updated": len(self.updated), "unchanged": self.unchanged,
+        return {"created": len(self.created), "updated": len(self.updated), "reread": len(self.reread),
+                "unchanged": self.unchanged,
                 "withdrawn": len(self.withdrawn), "restored": len(self.restored), "nodes": self.nodes,
                 "resources": self.resources, "redirects": self.redirects,
                 "placements_changed": self.placements_changed}
@@ -81,6 +85,8 @@ class ImportSummary:
                  f"{self.unchanged} inchangée(s)", f"{len(self.withdrawn)} retirée(s) par la DILA"]
         if self.restored:
             parts.append(f"{len(self.restored)} republiée(s)")
+        if self.reread:
+            parts.append(f"{len(self.reread)} relue(s) par un importeur plus récent")
         text = ", ".join(parts) + (f" ; {self.nodes} nœuds de l'arborescence, {self.resources} ressources, "
                                    f"{self.redirects} redirections")
         if self.archive_date:
@@ -237,6 +243,11 @@ def _theme_of(record: dict, slugs: dict[str, str], defaults: dict[str, str]) -> 
     return defaults.get(record["audiences"][0], next(iter(defaults.values())))
 
 
+def _as_json(value) -> str:
+    """Stored JSON and a fresh record compare alike (tuples and lists)."""
+    return json.dumps(value, sort_keys=True)
+
+
 def _values(record: dict, slugs: dict[str, str], defaults: dict[str, str]) -> dict:
     paths = record.get("paths") or []
     crumbs = paths[0]["crumbs"] if paths else []
@@ -268,9 +279,11 @@ def _write_fiches(corpus: Corpus, known: dict[str, str], slugs: dict[str, str], 
     ids = [i for i in corpus.fiches if known.get(i) != corpus.fiches[i]["digest"]]
     existing = Fiche.objects.in_bulk(ids)
     withdrawn = {i for i, f in existing.items() if f.dila_status == Fiche.DilaStatus.WITHDRAWN}
+    stored_files = dict(OfficialText.objects.filter(fiche_id__in=list(existing)).values_list("fiche_id", "files"))
+    reread_reason = f"Nouvelle lecture du texte DILA par Allô (importeur v{PARSER_VERSION})"
     stored = _stored_other_sites(corpus, ids)
     summary.unchanged = len(corpus.unchanged) + len(corpus.fiches) - len(ids)
-    creates, updates, texts_new, texts_changed = [], [], [], []
+    creates, updates, rereads, texts_new, texts_changed = [], [], [], [], []
     for fiche_id in ids:
         record = corpus.fiches[fiche_id]
         if fiche_id in stored:
@@ -294,6 +307,19 @@ def _write_fiches(corpus: Corpus, known: dict[str, str], slugs: dict[str, str], 
         if fiche.collection != Fiche.Collection.OFFICIAL:
             raise DilaFormatError(f"{fiche_id} : cet identifiant est déjà celui d'une fiche locale d'Allô ; "
                                   "renommez la fiche locale avant d'importer")
+        if fiche_id not in withdrawn and _as_json(stored_files.get(fiche_id)) == _as_json(record["files"]):
+            # DILA's files are byte for byte the ones imported: only Allô's reading of them changed (a
+            # newer importer). The text is rewritten; the fiche gets a version only if what it shows
+            # changed, and never one that says DILA updated it.
+            texts_changed.append(text)
+            summary.reread.append(fiche_id)
+            if all(getattr(fiche, k) == v for k, v in values.items()):
+                continue
+            for k, v in values.items():
+                setattr(fiche, k, v)
+            fiche.version += 1
+            rereads.append(fiche)
+            continue
         if fiche_id in withdrawn:
             # Back in DILA's archive: published again (an archive decided in Allô is kept).
             fiche.status = Fiche.Status.PUBLISHED
@@ -307,7 +333,7 @@ def _write_fiches(corpus: Corpus, known: dict[str, str], slugs: dict[str, str], 
         texts_changed.append(text)
         summary.updated.append(fiche_id)
     if progress:
-        progress("écriture", 0, len(creates) + len(updates))
+        progress("écriture", 0, len(creates) + len(updates) + len(rereads))
     for start in range(0, len(creates), BATCH):
         batch = creates[start:start + BATCH]
         Fiche.objects.bulk_create(batch)
@@ -315,17 +341,21 @@ def _write_fiches(corpus: Corpus, known: dict[str, str], slugs: dict[str, str], 
         if progress:
             progress("écriture", start + len(batch), len(creates) + len(updates))
     OfficialText.objects.bulk_create(texts_new, batch_size=100)
-    for start in range(0, len(updates), BATCH):
-        batch = updates[start:start + BATCH]
-        Fiche.objects.bulk_update(batch, FICHE_FIELDS, batch_size=BATCH)
-        Fiche.history.bulk_history_create(batch, default_change_reason=reason, default_date=now)
-        if progress:
-            progress("écriture", len(creates) + start + len(batch), len(creates) + len(updates))
+    done = len(creates)
+    for fiches, why in ((updates, reason), (rereads, reread_reason)):
+        for start in range(0, len(fiches), BATCH):
+            batch = fiches[start:start + BATCH]
+            Fiche.objects.bulk_update(batch, FICHE_FIELDS, batch_size=BATCH)
+            Fiche.history.bulk_history_create(batch, default_change_reason=why, default_date=now)
+            done += len(batch)
+            if progress:
+                progress("écriture", done, len(creates) + len(updates) + len(rereads))
     for text in texts_changed:
         # One row at a time: documents are large, and an update must not load all of them at once.
         OfficialText.objects.update_or_create(fiche_id=text.fiche_id, defaults={
             name: getattr(text, name) for name in TEXT_FIELDS})
-    Fiche.objects.filter(pk__in=[f.pk for f in updates]).update(updated_at=now)
+    # the search index sees a fiche's version in its updated_at: a re-read text may weigh differently
+    Fiche.objects.filter(pk__in=[*(f.pk for f in updates), *summary.reread]).update(updated_at=now)
 
 
 def _sites(corpus: Corpus) -> set[str]:

@@ -77,6 +77,35 @@ def test_a_reimport_with_no_change_writes_nothing(dila_sample, dila_archives):
     assert list(Placement.objects.order_by("pk").values_list("pk", "node", "fiche", "position")) == placements
 
 
+def test_a_newer_importer_reads_the_same_files_again_without_saying_dila_changed_them(dila_sample, dila_archives,
+                                                                                      monkeypatch):
+    from allo.kb.importers.dila import archives
+
+    before = dict(Fiche.objects.official().values_list("pk", "version"))
+    history = Fiche.history.count()
+    parse = archives.parse_fiche
+
+    def newer_reading(data, name, *args, **kwargs):  # a newer importer that titles F1 differently
+        record = parse(data, name, *args, **kwargs)
+        if record["id"] == "F1":
+            record["title"] += " (relu)"
+        return record
+
+    monkeypatch.setattr(archives, "PARSER_VERSION", archives.PARSER_VERSION + 1)
+    monkeypatch.setattr(archives, "parse_fiche", newer_reading)
+    summary, _ = import_archives(dila_archives)
+    assert (summary.created, summary.updated, sorted(summary.reread)) == ([], [], sorted(before))
+    assert "6 relue(s) par un importeur plus récent" in str(summary)
+    after = dict(Fiche.objects.official().values_list("pk", "version"))
+    assert after == before | {"F1": before["F1"] + 1}  # only the fiche whose reading shows differently
+    assert Fiche.history.count() == history + 1
+    f1 = Fiche.objects.get(pk="F1")
+    assert f1.title.endswith(" (relu)")
+    assert f1.history.latest().history_change_reason.startswith("Nouvelle lecture du texte DILA par Allô")
+    again, _ = import_archives(dila_archives)  # and read once only
+    assert (again.updated, again.reread, again.unchanged) == ([], [], 6)
+
+
 def test_a_changed_fiche_gets_a_new_version_and_allo_notes_survive(dila_sample, dila_archives):
     notes = FicheNotes.objects.create(fiche_id="F1", script="Dire que les formulaires arrivent en avril.")
     part, pro = dila_archives
