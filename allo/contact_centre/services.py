@@ -221,7 +221,8 @@ def record_wrap_up(contact: Contact, user, *, fiches: list[str], theme, top_them
 
 
 def purge(days: int | None = None) -> dict[str, int]:
-    """Delete personal data older than the retention period (contacts, notes, audit, journal payloads)."""
+    """Delete personal data older than the retention period (contacts, notes, audit, journal payloads,
+    the router snapshots' contexts)."""
     from allo.contact_centre.models import CallerCardView
 
     days = settings.RETENTION_DAYS if days is None else days
@@ -234,4 +235,7 @@ def purge(days: int | None = None) -> dict[str, int]:
 
     covered = RouterSnapshot.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     journal = RouterInput.objects.filter(created__lt=limit, seq__lte=covered).delete()[0]
-    return {"contacts": contacts, "wrapups": wrapups, "audit": views, "journal": journal}
+    # snapshots hold the live contacts' context too
+    from allo.contact_centre.router.service import purge_snapshots
+
+    return {"contacts": contacts, "wrapups": wrapups, "audit": views, "journal": journal} | purge_snapshots(limit)

@@ -70,6 +70,32 @@ def current() -> Router | None:
     return _router
 
 
+def purge_snapshots(limit) -> dict[str, int]:
+    """Callers' data older than `limit` (a datetime) out of the router's snapshots, which hold the
+    live contacts' context (question, operator's note): snapshots taken before it are deleted, but for
+    the newest (the recovery point, kept whatever its age); in those kept, the context of contacts
+    that arrived before it, or of every contact of a snapshot taken before it, is dropped (the
+    engine restores a contact without context as one that came without)."""
+    newest = RouterSnapshot.objects.order_by("-seq").first()
+    if newest is None:
+        return {"snapshots": 0, "snapshot_contexts": 0}
+    deleted = RouterSnapshot.objects.filter(created__lt=limit).exclude(pk=newest.pk).delete()[0]
+    limit_t = cfg.t_of(limit)
+    scrubbed = 0
+    for snap in RouterSnapshot.objects.all():  # at most a few: Router.snapshot() keeps three
+        taken_before = snap.created < limit
+        changed = 0
+        for contact in (snap.state or {}).get("engine", {}).get("contacts", []):
+            arrived = contact.get("arrived")
+            if contact.get("context") and (taken_before or (arrived is not None and arrived < limit_t)):
+                contact["context"] = None
+                changed += 1
+        if changed:
+            RouterSnapshot.objects.filter(pk=snap.pk).update(state=snap.state)
+            scrubbed += changed
+    return {"snapshots": deleted, "snapshot_contexts": scrubbed}
+
+
 def health() -> dict:
     """The router as /healthz reports it: status ok, absent (no recent heartbeat) or stalled (inputs
     left unapplied), the heartbeat's age and the journal's backlog."""
