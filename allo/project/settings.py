@@ -263,5 +263,6 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},  # not a line per sign-in; lockouts are warnings
     },
 }
