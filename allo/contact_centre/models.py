@@ -88,11 +88,20 @@ class Contact(models.Model):
 
 
 class AgentStatus(models.Model):
+    """An agent as the router last saw it, with today's activity (the supervisors' live floor)."""
+
     agent = models.CharField(max_length=150, primary_key=True)
     level = models.PositiveSmallIntegerField(default=1)
     state = models.CharField(max_length=20, default="offline")
     since_t = models.FloatField(default=0)
     contact = models.CharField(max_length=64, blank=True)
+    reason = models.CharField("motif de pause", max_length=80, blank=True)
+    queues = models.CharField("files", max_length=200, blank=True)  # its skills' queue ids, comma-separated
+    # today's activity (engine-local `day`), with kpi's definitions: calls handled, talk and wrap-up time
+    day = models.DateField(null=True, blank=True)
+    handled = models.PositiveIntegerField(default=0)
+    talk_s = models.FloatField(default=0)
+    wrap_s = models.FloatField(default=0)
 
 
 
@@ -188,19 +197,57 @@ class WrapUp(models.Model):
 
 
 
-class CallerCardView(models.Model):
-    """Audit trail: who saw which caller's personal data, when."""
+class AuditAction(models.TextChoices):
+    CARD_VIEW = "", "Consultation de la fiche de l'appelant"
+    END_CALL = "end_call", "Fin d'appel forcée"
+    PAUSE = "pause", "Mise en pause forcée"
+    LOGOUT = "logout", "Déconnexion forcée"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    contact = models.CharField(max_length=64)
-    caller = models.CharField(max_length=32)
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+class CallerCardView(models.Model):
+    """Audit trail: who saw which caller's personal data (`action` empty), or which supervisor forced
+    an agent's pause or logout or ended a call (`action`, `agent`), when."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             verbose_name="utilisateur")
+    contact = models.CharField("appel", max_length=64, blank=True)
+    caller = models.CharField("numéro", max_length=32, blank=True)
+    action = models.CharField("action", max_length=20, blank=True, choices=AuditAction.choices)
+    agent = models.CharField("agent", max_length=150, blank=True)
+    created = models.DateTimeField("le", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "entrée du journal d'audit"
+        verbose_name_plural = "journal d'audit"
+        ordering = ["-created"]
 
 
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.contact}"
 
+
+
+class QueueThreshold(models.Model):
+    """Alert thresholds of a centre's queue, set by the administrator: the wallboard colours the queue
+    and raises an alert when one is crossed."""
+
+    centre = models.OneToOneField("org.Centre", on_delete=models.CASCADE, related_name="thresholds",
+                                  verbose_name="centre (sa file)")
+    service_level_min = models.PositiveSmallIntegerField(
+        "niveau de service minimal (%)", null=True, blank=True,
+        help_text="Alerte sous ce niveau de service du jour (file du niveau 1).")
+    waiting_max = models.PositiveIntegerField("appels en attente au plus", null=True, blank=True,
+                                              help_text="Alerte au-delà de ce nombre d'appels en attente.")
+    longest_wait_max_s = models.PositiveIntegerField("attente la plus longue au plus (s)", null=True, blank=True,
+                                                     help_text="Alerte quand un appel attend depuis plus longtemps.")
+
+    class Meta:
+        verbose_name = "seuil d'alerte d'une file"
+        verbose_name_plural = "seuils d'alerte des files"
+
+    def __str__(self) -> str:
+        return f"Seuils : {self.centre}"
 
 
 class ApiToken(models.Model):

@@ -37,6 +37,19 @@ def now_t() -> float:
     return (local_now() - EPOCH_DT).total_seconds()
 
 
+def local_date(t: float) -> dt.date:
+    """The local day of engine time t."""
+    return (EPOCH_DT + dt.timedelta(seconds=t)).date()
+
+
+def lost_after() -> float | None:
+    """ALLO_CC_LOST_AFTER: seconds without a sign of life (arrival, answer, transfer, callback answer)
+    after which the engine ends a call as lost (« perdu ») and frees its agent; 0 turns it off.
+    Default 2 hours: longer than any conversation the line has."""
+    value = float(os.environ.get("ALLO_CC_LOST_AFTER") or getattr(settings, "CONTACT_CENTRE_LOST_AFTER", 7200))
+    return value if value > 0 else None
+
+
 def t_of(when: dt.datetime) -> float:
     from zoneinfo import ZoneInfo
 
@@ -80,7 +93,8 @@ def base_config() -> dict:
             destinations.setdefault(centre.domain, []).append(qid)
     if "cira" in destinations:
         destinations["*"] = list(destinations["cira"])
-    return {"centres": centres, "queues": queues, "agents": [], "destinations": destinations, "epoch": EPOCH}
+    return {"centres": centres, "queues": queues, "agents": [], "destinations": destinations, "epoch": EPOCH,
+            "lost_after_s": lost_after()}
 
 
 def agent_profile(user) -> dict | None:

@@ -42,7 +42,7 @@ def commands_for(d: dict) -> list[dict]:
     if kind == "ProposeCallback":
         return [{"command": "play", "call_id": call, "announcement": "proposition-rappel", "reason": d["reason"],
                  "at": d["at"]}]
-    if kind == "ContactEnded" and d["state"] in {"closed", "declined", "completed"}:
+    if kind == "ContactEnded" and d["state"] in {"closed", "declined", "completed", "lost"}:
         return [{"command": "hangup", "call_id": call, "reason": d["state"]}]
     return []
 

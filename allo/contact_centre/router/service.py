@@ -139,6 +139,7 @@ class Router:
         self._wallboard_changed = True
         self._contacts: dict[str, dict] = {}  # projection updates of the current batch
         self._agents: dict[str, dict] = {}
+        self._activity: dict[str, list] = {}  # agent -> [day, handled, talk_s, wrap_s] of the current batch
         self._beat = float("-inf")  # monotonic time of the last heartbeat published
 
     # ------------------------------------------------------------------ recovery
@@ -164,13 +165,15 @@ class Router:
                 replayed += 1
             # organisation changes (a new centre, new hours) take effect at a restart, agents kept
             fresh = cfg.base_config()
-            if snap is None or {k: v for k, v in fresh.items() if k != "agents"} != {
+            reconfigured = snap is None or {k: v for k, v in fresh.items() if k != "agents"} != {
                 k: v for k, v in self.config.items() if k != "agents"
-            }:
+            }
+            if reconfigured:
                 self._reconfigure(fresh | {"agents": self.config["agents"]})
             self._since_snapshot = replayed
-            if replayed or snap is None:
+            if replayed or reconfigured:  # a replay must start from the configuration applied now
                 self.snapshot()
+            self.reconcile_projections()
             logger.info("router loaded", extra={"seq": self.seq, "replayed": replayed})
             return replayed
 
@@ -194,6 +197,9 @@ class Router:
         state["centres"] = centres
         self.engine = Engine.restore(config, state)
         self.config = config
+        # contacts from before a `lost_after_s` get their timer now (the same in a replay)
+        for d in self.engine.watch_all():
+            heapq.heappush(self.timers, (d.at, d.kind, json.dumps(d.ref)))
         return changed
 
     def _apply_org_change(self, inp: RouterInput, t: float, replay: bool) -> list:
@@ -297,6 +303,7 @@ class Router:
         data.pop("profile", None)
         data.pop("request_id", None)
         data.pop("at", None)  # the timer's due time, kept in the journal for the record
+        data.pop("by", None)  # the supervisor who asked (forced pause or logout, ghost call ended)
         return ev.from_dict({"type": inp.type, "t": t, **data})
 
     def _apply_one(self, inp: RouterInput, replay: bool) -> list:
@@ -352,8 +359,9 @@ class Router:
             kind = d["type"]
             if kind == "AgentStateChanged":
                 self._agents[d["agent"]] = {
-                    "state": d["state"], "since_t": d["t"], "level": d["level"],
+                    "state": d["state"], "since_t": d["t"], "level": d["level"], "reason": d.get("reason") or "",
                     "contact": ""}  # on a new call, its contact comes with the Assign below
+                self._count_activity(d)
                 continue
             if "contact" not in d:
                 continue
@@ -383,10 +391,24 @@ class Router:
                 if d.get("waited") is not None and d["state"] == "abandoned":
                     fields["waited_s" if d["level"] == 1 else "waited_n2_s"] = d["waited"]
 
+    def _count_activity(self, d: dict) -> None:
+        """Today's calls handled, talk and wrap-up time of the agent, as allo.routing.kpi counts them
+        (a call is handled when its talk ends; a lost call's talk is not counted)."""
+        prev = d["prev"]
+        day = cfg.local_date(d["t"])
+        entry = self._activity.get(d["agent"])
+        if entry is None or entry[0] != day:  # any change on a new day starts the day's counts
+            entry = self._activity[d["agent"]] = [day, 0, 0.0, 0.0]
+        if prev == "on_call" and d.get("contact") is not None:
+            entry[1] += 1
+            entry[2] += d["t"] - d["since"]
+        elif prev == "wrap_up":
+            entry[3] += d["t"] - d["since"]
+
     def _flush_projections(self) -> None:
         """Write the batch's projection changes: one executemany per shape (pipelined on psycopg 3)."""
-        contacts, agents = self._contacts, self._agents
-        self._contacts, self._agents = {}, {}
+        contacts, agents, activity = self._contacts, self._agents, self._activity
+        self._contacts, self._agents, self._activity = {}, {}, {}
         groups: dict[tuple, list] = {}
         for call_id, fields in contacts.items():
             if fields:
@@ -399,12 +421,50 @@ class Router:
                 sets = ", ".join(f"{n} = %s" for n in names)
                 cursor.executemany(f"UPDATE {table} SET {sets} WHERE call_id = %s", rows)
             if agents:
+                # today's activity adds up while the day is the row's; a new day starts from this batch's
+                t = AgentStatus._meta.db_table
+                counters = ", ".join(
+                    f"{c} = CASE WHEN EXCLUDED.day IS NULL THEN {t}.{c} WHEN {t}.day = EXCLUDED.day "
+                    f"THEN {t}.{c} + EXCLUDED.{c} ELSE EXCLUDED.{c} END" for c in ("handled", "talk_s", "wrap_s"))
+                engine_agents = self.engine.agents
+                rows = []
+                for a, f in agents.items():
+                    day, handled, talk, wrap = activity.get(a) or [None, 0, 0.0, 0.0]
+                    agent = engine_agents.get(a)
+                    queues = ",".join(q.id for group in agent.skills for q in group) if agent else ""
+                    rows.append((a, f["state"], f["since_t"], f["level"], f.get("contact", ""), f.get("reason", ""),
+                                 queues[:200], day, handled, talk, wrap))
                 cursor.executemany(
-                    f"INSERT INTO {AgentStatus._meta.db_table} (agent, state, since_t, level, contact) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (agent) DO UPDATE SET state = EXCLUDED.state, "
-                    "since_t = EXCLUDED.since_t, level = EXCLUDED.level, contact = EXCLUDED.contact",
-                    [(a, f["state"], f["since_t"], f["level"], f.get("contact", "")) for a, f in agents.items()],
+                    f"INSERT INTO {t} (agent, state, since_t, level, contact, reason, queues, day, handled, talk_s, "
+                    "wrap_s) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (agent) DO UPDATE SET "
+                    "state = EXCLUDED.state, since_t = EXCLUDED.since_t, level = EXCLUDED.level, "
+                    "contact = EXCLUDED.contact, reason = EXCLUDED.reason, queues = EXCLUDED.queues, "
+                    f"{counters}, day = COALESCE(EXCLUDED.day, {t}.day)",
+                    rows,
                 )
+
+    def reconcile_projections(self) -> int:
+        """After a start: the projections say what the engine says, so no ghost stays on the wallboard
+        (an agent or a call the engine no longer holds, e.g. after a journal purge or a restore).
+        Returns the rows corrected."""
+        live = ("queued", "connected", "transferring", "callback_offered", "scheduled")
+        fixed = 0
+        with self.lock, transaction.atomic():
+            engine = self.engine
+            for status in AgentStatus.objects.exclude(state="offline"):
+                agent = engine.agents.get(status.agent)
+                state = str(agent.state) if agent else "offline"
+                contact = str(agent.contact.id) if agent and agent.contact else ""
+                if status.state != state or status.contact != contact:
+                    AgentStatus.objects.filter(pk=status.pk).update(
+                        state=state, contact=contact, since_t=agent.since if agent else status.since_t)
+                    fixed += 1
+            ghosts = [pk for pk in Contact.objects.filter(state__in=live).values_list("pk", flat=True)
+                      if pk not in engine.contacts]
+            fixed += Contact.objects.filter(pk__in=ghosts).update(state="lost", outcome="lost")
+        if fixed:
+            logger.warning("projections reconciled with the engine", extra={"rows": fixed})
+        return fixed
 
     # ------------------------------------------------------------------ timers
 
