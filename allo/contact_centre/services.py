@@ -190,8 +190,12 @@ def live_stats() -> dict:
         n_waited_total=Sum("waited_s", filter=answered1),
         n_abandoned=Count("pk", filter=abandoned1),
         n_abandoned_short=Count("pk", filter=abandoned1 & Q(waited_s__lt=kpi.SHORT_ABANDON_S)),
+        n_lost=Count("pk", filter=Q(outcome="lost")),
     )
     figures = kpi.counted_figures(**{k.removeprefix("n_"): v or 0 for k, v in agg.items()})
+    from allo.contact_centre.supervision.services import with_thresholds
+
+    alerts = with_thresholds(queues, figures["service_level"])  # staffing and thresholds crossed, per queue
     transfers = {r["transferred_to"]: r["n"] for r in today.exclude(transferred_to="").values("transferred_to")
                  .annotate(n=Count("pk"))}
     return {
@@ -199,7 +203,9 @@ def live_stats() -> dict:
         "agents": agents,
         "today": {"offered": figures["offered"], "answered": figures["answered"], "abandoned": figures["abandoned"],
                   "service_level": None if figures["service_level"] is None else round(figures["service_level"], 3),
-                  "service_level_target_s": round(kpi.SERVICE_LEVEL_S), "transfers": transfers},
+                  "service_level_target_s": round(kpi.SERVICE_LEVEL_S), "transfers": transfers,
+                  "lost": figures["lost"]},
+        "alerts": alerts,
         "generated_at": timezone.now().isoformat(),
     }
 

@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/telephony/calls/<str:call_id>/callback-answer", telephony.callback_answer,
          name="api-telephony-callback-answer"),
     path("api/supervision/live", supervision.live, name="api-supervision-live"),
+    path("supervision/plateau/", supervision.floor, name="supervision-floor"),
+    path("supervision/plateau/action/", supervision.floor_action, name="supervision-floor-action"),
     path("poste/etat/", desks.set_state, name="desk-state"),
     path("poste/appels/<str:call_id>/fin/", desks.end_call, name="desk-end-call"),
     path("poste/cloture/fiches/", desks.wrapup_fiches, name="desk-wrapup-fiches"),

@@ -25,7 +25,8 @@ SAMPLE_KWARGS: dict[str, str] = {"action": "submit", "call_id": "appel-inconnu"}
 METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post", "portal-feedback": "post",
            "kb-restore": "post", "kb-dila-status": "post", "kb-dila-mark-sent": "post",
            "desk-state": "post", "desk-end-call": "post", "api-telephony-calls": "post",
-           "api-telephony-hangup": "post", "api-telephony-callback-answer": "post"}
+           "api-telephony-hangup": "post", "api-telephony-callback-answer": "post",
+           "supervision-floor-action": "post"}
 # Public URLs that only send the visitor elsewhere.
 REDIRECTS = {"portal-browse", "portal-browse-fiches"}
 # API views (token or session) answer in JSON: 401 anonymous, 403 wrong role; an allowed call with

@@ -7,7 +7,24 @@
   if (!root) return;
   var status = document.getElementById("mode");
   var labels = JSON.parse(root.dataset.domains || "{}");
+  var alerts = document.getElementById("alertes");
+  var lastAlerts = JSON.stringify(Array.from(alerts.querySelectorAll("li")).map(function (li) { return li.textContent; }));
+  var BADGES = { alert: ["fr-badge--error", "Seuil franchi"], ok: ["fr-badge--success", "Dans les seuils"] };
   function text(el, value) { if (el && el.textContent !== String(value)) el.textContent = value; }
+  function escape(s) { return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; }); }
+  // thresholds crossed: the alert (role=alert) is replaced only when they change, so it is announced once
+  function renderAlerts(list) {
+    var key = JSON.stringify(list || []);
+    if (key === lastAlerts) return;
+    lastAlerts = key;
+    alerts.innerHTML = list && list.length ? '<div class="fr-alert fr-alert--error fr-mb-3w" role="alert"><h2 class="fr-alert__title">Seuils franchis</h2><ul>' +
+      list.map(function (a) { return "<li>" + escape(a) + "</li>"; }).join("") + "</ul></div>" : "";
+  }
+  function badge(cell, status) {
+    var b = BADGES[status] || ["fr-badge--no-icon", "Sans seuil"];
+    var html = '<p class="fr-badge fr-badge--sm ' + b[0] + '">' + b[1] + "</p>";
+    if (cell && cell.innerHTML !== html) cell.innerHTML = html;
+  }
   function render(data) {
     var t = data.today;
     text(root.querySelector('[data-kpi="offered"]'), t.offered);
@@ -20,7 +37,12 @@
       text(row.querySelector('[data-f="open"]'), q.open ? "Ouvert" : "Fermé");
       text(row.querySelector('[data-f="waiting"]'), q.waiting);
       text(row.querySelector('[data-f="longest_wait_s"]'), q.longest_wait_s + " s");
+      text(row.querySelector('[data-f="staffed"]'), q.staffed);
+      text(row.querySelector('[data-f="ready"]'), q.ready);
+      badge(row.querySelector('[data-f="status"]'), q.status);
     });
+    renderAlerts(data.alerts);
+    text(root.querySelector('[data-kpi="lost"]'), t.lost);
     Object.keys(data.agents).forEach(function (k) { text(root.querySelector('[data-agents="' + k + '"]'), data.agents[k]); });
     var body = root.querySelector("#transferts tbody");
     var rows = Object.keys(t.transfers).map(function (d) { return "<tr><td>" + (labels[d] || d).replace(/[<>&"]/g, "") + "</td><td>" + Number(t.transfers[d]) + "</td></tr>"; });

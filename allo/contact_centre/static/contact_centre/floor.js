@@ -1,0 +1,67 @@
+// Floor control (« Pilotage du plateau »): the router pushes the live figures on ws/wallboard/ (as for
+// the wallboard); each push (at most one a second) fetches the server-rendered floor again, so the
+// actions stay plain forms. Without the WebSocket, poll every 2 s until it comes back. The part is
+// not replaced while the keyboard focus is inside it (it is when the focus leaves), and the alert of
+// crossed thresholds (role=alert) only when the alerts change, so it is announced once.
+(function () {
+  "use strict";
+  var root = document.getElementById("plateau");
+  if (!root) return;
+  var status = document.getElementById("mode");
+  var alerts = document.getElementById("alertes");
+  var deferred = false, timer = null, last = 0;
+  var lastAlerts = JSON.stringify(Array.from(alerts.querySelectorAll("li")).map(function (li) { return li.textContent; }));
+  function text(el, value) { if (el && el.textContent !== String(value)) el.textContent = value; }
+  function focused() { return root.contains(document.activeElement) && document.activeElement !== root; }
+  function escape(s) { return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; }); }
+  function renderAlerts(list) {
+    var key = JSON.stringify(list || []);
+    if (key === lastAlerts) return;
+    lastAlerts = key;
+    alerts.innerHTML = list && list.length ? '<div class="fr-alert fr-alert--error fr-mb-3w" role="alert"><h2 class="fr-alert__title">Seuils franchis</h2><ul>' +
+      list.map(function (a) { return "<li>" + escape(a) + "</li>"; }).join("") + "</ul></div>" : "";
+  }
+  function refresh() {
+    if (focused()) { deferred = true; return; }
+    last = Date.now();
+    fetch(root.dataset.url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        if (focused()) { deferred = true; return; }
+        root.innerHTML = html;
+      })
+      .catch(function () {});
+  }
+  function schedule() {
+    if (timer) return;
+    timer = setTimeout(function () { timer = null; refresh(); }, Math.max(0, 1000 - (Date.now() - last)));
+  }
+  root.addEventListener("focusout", function () { if (deferred) { deferred = false; setTimeout(schedule, 0); } });
+  function update(data) { if (data.alerts) renderAlerts(data.alerts); schedule(); }
+  var polling = null;
+  function poll() {
+    fetch(root.dataset.live, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) update(data); })
+      .catch(function () {});
+  }
+  function startPolling() {
+    if (polling) return;
+    text(status, "interrogation toutes les 2 secondes");
+    poll();
+    polling = setInterval(poll, 2000);
+  }
+  function connect() {
+    if (!("WebSocket" in window)) { startPolling(); return; }
+    var proto = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(proto + location.host + root.dataset.ws);
+    ws.onopen = function () {
+      if (polling) { clearInterval(polling); polling = null; }
+      text(status, "en direct");
+    };
+    ws.onmessage = function (event) { update(JSON.parse(event.data)); };
+    ws.onclose = function () { startPolling(); setTimeout(connect, 10000); };
+  }
+  connect();
+})();
