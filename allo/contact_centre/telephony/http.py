@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import JsonResponse
 from django.views.decorators.http import require_http_methods
 
@@ -13,6 +15,13 @@ from allo.contact_centre.telephony import schemas
 from allo.contact_centre.telephony.openapi import SCHEMA
 
 TELEPHONY = {"tokens": ("telephony",), "sessions": (Role.ADMINISTRATOR,)}
+# A call id as the API hands it out (visible ASCII, at most the column's 64): anything else in the
+# path is an unknown call, never a query (PostgreSQL refuses a NUL in text with an error).
+CALL_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+
+def _contact(call_id: str) -> Contact | None:
+    return Contact.objects.filter(pk=call_id).first() if CALL_ID.match(call_id) else None
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -33,7 +42,7 @@ def create_call(request):
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def hangup(request, call_id: str):
-    if not Contact.objects.filter(pk=call_id).exists():
+    if _contact(call_id) is None:
         return _error("Appel inconnu.", 404)
     created = services.hangup(call_id)
     return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
@@ -42,7 +51,7 @@ def hangup(request, call_id: str):
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def callback_answer(request, call_id: str):
-    if not Contact.objects.filter(pk=call_id).exists():
+    if _contact(call_id) is None:
         return _error("Appel inconnu.", 404)
     try:
         accepted = schemas.callback_answer_payload(schemas.parse_json(request.body))
@@ -55,7 +64,7 @@ def callback_answer(request, call_id: str):
 @api(**TELEPHONY)
 @require_http_methods(["GET"])
 def call_detail(request, call_id: str):
-    c = Contact.objects.filter(pk=call_id).first()
+    c = _contact(call_id)
     if c is None:
         return _error("Appel inconnu.", 404)
     return JsonResponse({"call_id": c.pk, "state": c.state, "queue": c.queue, "agent": c.agent,

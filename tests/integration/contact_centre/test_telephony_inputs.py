@@ -62,3 +62,12 @@ def test_an_event_id_equal_to_another_calls_id_creates_a_new_call(router, api):
     # and the same event id again is still the same call
     again = api.post("/api/telephony/calls", {"caller": "+33699887766", "dialed": "3939", "event_id": first})
     assert (again.status_code, again.json()["call_id"]) == (200, second)
+
+
+@pytest.mark.parametrize("call_id", ["%00", "a%00b", "%C3%A9t%C3%A9", "x" * 65])
+def test_an_impossible_call_id_in_the_path_is_an_unknown_call(router, api, call_id):
+    for response in (api.post(f"/api/telephony/calls/{call_id}/hangup"),
+                     api.post(f"/api/telephony/calls/{call_id}/callback-answer", {"accepted": True}),
+                     api.get(f"/api/telephony/calls/{call_id}")):
+        assert response.status_code == 404, response.content[:200]
+        assert response.json()["erreur"] == "Appel inconnu."
