@@ -16,7 +16,7 @@ from allo.contact_centre.models import AgentStatus, CallerCardView, Contact, Que
 from allo.contact_centre.router import config as cfg
 from allo.contact_centre.router.service import Router
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.any_db]  # the projections are raw SQL upserts: both databases
 
 
 def staff(username):
