@@ -6,7 +6,6 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
-from conftest import drain
 from django.test import Client
 from django.urls import reverse
 
@@ -17,6 +16,15 @@ from allo.contact_centre.router import config as cfg
 from allo.contact_centre.router.service import Router
 
 pytestmark = [pytest.mark.django_db, pytest.mark.any_db]  # the projections are raw SQL upserts: both databases
+
+
+def drain(router) -> int:
+    """Apply every pending input (defined here: which module `conftest` names depends on the order
+    folders are collected in)."""
+    n = 0
+    while k := router.step():
+        n += k
+    return n
 
 
 def staff(username):
