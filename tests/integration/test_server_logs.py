@@ -92,7 +92,7 @@ def test_the_connectors_token_never_reaches_the_logs(served):
                     origin=f"http://{served.base}")
 
     def http():  # a token pasted into a page's address (a mistake, still not to be kept)
-        assert _status(f"http://{served.base}/healthz?token={token}&access_token={token}") == 200
+        assert _status(f"http://{served.base}/?token={token}&access_token={token}") == 200
 
     lines = _log_after(served, accepted) + _log_after(served, refused) + _log_after(served, http)
     assert "WebSocket /ws/telephony/" in lines  # the lines were written...
