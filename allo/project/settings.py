@@ -151,10 +151,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PAGE_CACHE_MB = int(os.environ.get("ALLO_PAGE_CACHE_MB", "64"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+# A consumer waits for its next message with channels-redis' BZPOPMIN blocking 5 s (its brpop_timeout),
+# then asks again. redis-py 8 made 5 s the default socket read timeout: the read raced the block and
+# every idle WebSocket died after about 5 s with "TimeoutError: Timeout reading from ..." (channels_redis
+# issue 422, still open with channels-redis 4.3.0; the fix proposed there passes socket_timeout). 15 s is
+# three blocks: an idle read always completes, and a Redis that stops answering still fails the read.
+CHANNEL_REDIS_SOCKET_TIMEOUT = 15
+
+
+def redis_channel_layer(url: str, **config) -> dict:
+    """The Channels layer on Redis at `url` (a function: tests build the same one on their own database)."""
+    host = {"address": url, "socket_timeout": CHANNEL_REDIS_SOCKET_TIMEOUT, "socket_keepalive": True}
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [host], **config}}
+
+
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
     # rate limits, the portal's caches and the router's published wait estimate, across processes
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": "allo"}}
