@@ -11,15 +11,15 @@ django_app = get_wsgi_application()  # sets Django up before the imports below
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from allo.kb.search_service import warm as warm_search_index  # noqa: E402
 from allo.kb.workflow import apply_due  # noqa: E402
 from allo.portal import analytics  # noqa: E402
-from allo.project.routing import websocket_urlpatterns  # noqa: E402
+from allo.project.routing import token_paths, websocket_urlpatterns  # noqa: E402
 from allo.web.lifespan import Lifespan, PeriodicJob  # noqa: E402
 from allo.web.pagecache import SharedPageCache  # noqa: E402
+from allo.web.ws_origin import OriginCheck  # noqa: E402
 from allo.web.wsgi_bridge import PooledWsgiToAsgi  # noqa: E402
 
 http_app = PooledWsgiToAsgi(django_app)
@@ -31,7 +31,8 @@ application = ProtocolTypeRouter(
         # public pages are served again from memory to anonymous visitors (allo.web.pagecache)
         "http": SharedPageCache(http_app, session_cookie=settings.SESSION_COOKIE_NAME,
                                 on_hit=analytics.record_later, max_bytes=settings.PAGE_CACHE_MB << 20),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # browsers' WebSockets (session cookie) need an Origin of this site; token clients none
+        "websocket": OriginCheck(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), token_paths),
         # in a server process: page views and searches are counted in batches (a view must not
         # wait on a database write), and what is pending is written before the process stops;
         # knowledge-base changes scheduled for a date are applied when it comes, even without cron;

@@ -11,6 +11,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings as project_settings
 
 from allo.contact_centre import services
 from allo.contact_centre.consumers import TelephonyConsumer
@@ -83,3 +84,47 @@ def drain(router) -> int:
         n += k
     return n
 
+
+
+# ------------------------------------------------------------------ Origin
+
+
+def _session_cookie(username: str) -> tuple[bytes, bytes]:
+    from django.test import Client
+
+    from allo.accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return b"cookie", f"{project_settings.SESSION_COOKIE_NAME}={client.cookies[project_settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+def _opens(path: str, headers: list) -> bool:
+    async def run():
+        comm = _connect(path, headers)
+        connected, _ = await comm.connect()
+        if connected:
+            await comm.disconnect()
+        return connected
+
+    return async_to_sync(run)()
+
+
+def test_a_connector_sends_no_origin_and_gets_its_stream(demo, telephony_token):
+    """A connector is a server process: no browser, no Origin header. Its token is its credential."""
+    assert _opens(f"/ws/telephony/?token={telephony_token}", [])
+    assert _opens("/ws/telephony/", [(b"authorization", f"Bearer {telephony_token}".encode())])
+    assert not _opens("/ws/telephony/", [])  # no token, still refused
+    # a page of another site that got hold of a token is still refused by its Origin
+    assert not _opens(f"/ws/telephony/?token={telephony_token}", [(b"origin", b"https://evil.example")])
+    assert _opens(f"/ws/telephony/?token={telephony_token}", [(b"origin", b"http://127.0.0.1:8000")])
+
+
+@pytest.mark.parametrize(("path", "username"), [("/ws/desk/", "operateur"), ("/ws/wallboard/", "superviseur")])
+def test_browser_websockets_keep_the_origin_check(demo, path, username):
+    """The desk and the wallboard sign in with the session cookie a browser sends by itself: without
+    an Origin of this site (another site's page, or none) the connection is refused."""
+    cookie = _session_cookie(username)
+    assert _opens(path, [cookie, (b"origin", b"http://127.0.0.1:8000")])
+    assert not _opens(path, [cookie])
+    assert not _opens(path, [cookie, (b"origin", b"https://evil.example")])
