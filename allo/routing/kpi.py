@@ -31,6 +31,20 @@ def service_level(answered_within: float, offered: float, abandoned_short: float
     return answered_within / counted if counted else None
 
 
+def servicelevel_perf(answered_within: float, answered: float) -> float | None:
+    """Asterisk app_queue's ServicelevelPerf: answered within T / answered (reports show it beside ours,
+    so a centre compares with its previous system)."""
+    return answered_within / answered if answered else None
+
+
+def servicelevel_perf2(answered_within: float, abandoned_within: float, answered: float,
+                       abandoned: float) -> float | None:
+    """Asterisk app_queue's ServicelevelPerf2: (answered within T + abandoned within T) / (answered +
+    abandoned)."""
+    counted = answered + abandoned
+    return (answered_within + abandoned_within) / counted if counted else None
+
+
 def handle_time(talk_s: float, wrap_s: float, handled: float) -> float | None:
     """AHT: (talk + wrap-up time) / calls handled (a level's, or one agent's on the live floor)."""
     return (talk_s + wrap_s) / handled if handled else None
