@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "allo.portal",
     "allo.contact_centre",
     "allo.partners",
+    "allo.history",
 ]
 
 MIDDLEWARE = [
