@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("allo.portal.urls")),
     path("", include("allo.kb.urls")),
     path("", include("allo.web.urls")),
+    path("", include("allo.history.urls")),
 ]
 
 # French error pages in the site's layout; JSON under /api/ (allo.web.errors)

@@ -230,3 +230,32 @@ def test_the_live_routers_ended_calls_are_recorded_and_aggregated_idempotently(d
     day = json.loads(run("report", "--from", "2026-03-02", "--to", "2026-03-02", "--json"))["days"][0]
     assert (day["offered"], day["answered"], day["abandoned"], day["service_level"], day["aht_s"]) == (
         2, 1, 1, 0.5, 120.0)
+
+
+@pytest.mark.parametrize("username, allowed", [("superviseur", True), ("operateur", False),
+                                               ("expert-impots", False), ("redacteur", False)])
+def test_the_bilan_page_and_its_csv_are_for_supervisors(demo, tmp_path, client, username, allowed):
+    from allo.accounts.models import User
+
+    run("history", "import", str(write(tmp_path, HAND)))
+    client.force_login(User.objects.get(username=username))
+    page = client.get("/supervision/bilan/?mois=2026-03&file=n1")
+    export = client.get("/supervision/bilan.csv?mois=2026-03&file=n1")
+    if not allowed:
+        assert page.status_code == 403 and export.status_code == 403
+        return
+    html = page.content.decode()
+    assert page.status_code == 200 and "<svg" in html and 'role="img"' in html
+    assert "Appels par jour, mars 2026, file n1" in html
+    assert "<td>5</td><td>3</td><td>2</td><td>24 s</td><td>50 %</td>" in html  # Monday 2 March, as above
+    rows = export.content.decode("utf-8-sig").splitlines()
+    assert export["Content-Disposition"] == 'attachment; filename="bilan-2026-03-n1.csv"'
+    assert rows[0] == "date,offered,answered,abandoned,asa_s,service_level,aht_s,servicelevel_perf,servicelevel_perf2"
+    assert rows[2] == "2026-03-02,5,3,2,24.0,0.5,103.33,0.6667,0.8" and len(rows) == 32
+    # a bad month or queue is said, not a crash
+    assert "File inconnue" in client.get("/supervision/bilan/?file=nulle").content.decode()
+
+
+def test_the_bilan_is_refused_to_the_anonymous(client):
+    r = client.get("/supervision/bilan/")
+    assert r.status_code in (302, 403)
