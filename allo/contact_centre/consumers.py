@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from allo.contact_centre.router import notifier
+from allo.contact_centre.telephony import services as telephony
 
 
 class DeskConsumer(AsyncJsonWebsocketConsumer):
@@ -35,11 +36,16 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
 
 
 class TelephonyConsumer(AsyncJsonWebsocketConsumer):
-    """ws/telephony/?token=…: the connector receives the commands to execute."""
+    """ws/telephony/?token=…[&after=N]: the connector receives the commands to execute, each with its
+    `seq`; it acknowledges with `{"type": "ack", "seq": N}`. At each connection it first gets every
+    command after the last one acknowledged (or after `after`), then the new ones as the router issues
+    them: in order, each once per connection (a push that overtook the catch-up, or came twice, is
+    skipped; one that arrives after a gap is preceded by the missing ones, read from the database)."""
 
     async def connect(self):
         notifier.attach_loop(asyncio.get_running_loop())
-        token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        token = query.get("token", [""])[0]
         for name, value in self.scope.get("headers", []):
             if name == b"authorization" and value.startswith(b"Bearer "):
                 token = value[7:].decode().strip()
@@ -49,14 +55,56 @@ class TelephonyConsumer(AsyncJsonWebsocketConsumer):
         if role != "telephony":
             await self.close(code=4401)
             return
-        await self.channel_layer.group_add("telephony", self.channel_name)
+        after = query.get("after", [""])[0]
+        if after and not after.isdigit():
+            await self.close(code=4400)
+            return
+        # joined before reading the journal: a command committed meanwhile is pushed and skipped if read
+        await self.channel_layer.group_add(notifier.TELEPHONY, self.channel_name)
         await self.accept()
+        self.sent = int(after) if after else await database_sync_to_async(telephony.acknowledged)()
+        await self._catch_up()
+
+    async def _catch_up(self, upto: int | None = None) -> None:
+        while True:
+            page = await database_sync_to_async(telephony.after)(self.sent, upto)
+            for m in page:
+                await self.send_json(m)
+                self.sent = m["seq"]
+            if len(page) < telephony.PAGE:
+                return
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard("telephony", self.channel_name)
+        await self.channel_layer.group_discard(notifier.TELEPHONY, self.channel_name)
 
     async def telephony_command(self, message):
-        await self.send_json(message["command"])
+        command = message["command"]
+        seq = command["seq"]
+        if not hasattr(self, "sent") or seq <= self.sent:
+            return  # already sent (the catch-up read it), or not connected yet
+        if seq > self.sent + 1:
+            await self._catch_up(upto=seq)  # a gap (a lost push, or only a burnt id): the journal says
+            return
+        await self.send_json(command)
+        self.sent = seq
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None  # answered below: a bad message must not close the connector's stream
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return await self.send_json({"erreur": "Message JSON attendu : un objet."})
+        if content.get("type") == "ack":
+            seq = content.get("seq")
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+                return await self.send_json({"erreur": "« seq » doit être un entier positif."})
+            await database_sync_to_async(telephony.acknowledge)(seq)
+            return None
+        return await self.send_json({"erreur": "Type de message inconnu."})
 
 
 class WallboardConsumer(AsyncJsonWebsocketConsumer):

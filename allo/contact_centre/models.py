@@ -263,3 +263,38 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} {self.label}"
+
+
+class TelephonyCommand(models.Model):
+    """A command for the telephony connector (bridge, transfer, play, hangup), written by the router in
+    the transaction that stores the decision asking for it. `seq` is the command's id and its order:
+    the connector acknowledges it, and at each connection gets again every command after the last one
+    acknowledged (docs/contact_centre.md, « Telephony commands »)."""
+
+    seq = models.BigAutoField("numéro", primary_key=True)
+    call_id = models.CharField("appel", max_length=64)
+    command = models.JSONField("commande")
+    created = models.DateTimeField("émise le", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "commande téléphonique"
+        verbose_name_plural = "commandes téléphoniques"
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.command.get('command')} {self.call_id}"
+
+
+class TelephonyAck(models.Model):
+    """How far the connector acknowledged the command stream: one row, the stream is one (an adapter
+    restarted with a new token goes on where the previous one stopped)."""
+
+    stream = models.CharField(max_length=20, primary_key=True, default="telephony")
+    seq = models.BigIntegerField("acquittée jusqu'à", default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "acquittement du connecteur"
+        verbose_name_plural = "acquittements du connecteur"
+
+    def __str__(self) -> str:
+        return f"{self.stream} ≤ {self.seq}"

@@ -1,6 +1,7 @@
 """Events out: decisions pushed on the channel layer to the desks and the telephony connector.
 
-Groups: `agent.<id>` (a desk), `telephony` (connector commands), `wallboard` (supervisors: the
+Groups: `agent.<id>` (a desk), `telephony` (connector commands, journaled first: a connector that
+missed a push gets them from the database, allo/contact_centre/telephony/services.py), `wallboard` (supervisors: the
 live figures, computed once by the router and pushed to every open wallboard).
 The embedded router runs in a thread; with the in-memory layer the send must run on the web
 server's event loop, which the first WebSocket consumer registers with `attach_loop()`.
@@ -53,8 +54,6 @@ def messages_for(decisions: list[dict]) -> list[tuple[str, dict]]:
         kind = d["type"]
         if kind in ("Assign", "AgentStateChanged"):
             out.append((agent_group(d["agent"]), {"type": "desk.event", "event": d}))
-        for command in commands_for(d):
-            out.append(("telephony", {"type": "telephony.command", "command": command, "seq_t": d["t"]}))
     return out
 
 
@@ -67,10 +66,16 @@ async def _send_all(layer, messages):
 
 
 WALLBOARD = "wallboard"
+TELEPHONY = "telephony"
 
 
 def send_many(decisions: list[dict]) -> None:
     _dispatch(messages_for(decisions))
+
+
+def send_commands(messages: list[dict]) -> None:
+    """Commands already journaled (allo.contact_centre.telephony.services.record), with their seq."""
+    _dispatch([(TELEPHONY, {"type": "telephony.command", "command": m}) for m in messages])
 
 
 def send_wallboard(stats: dict) -> None:

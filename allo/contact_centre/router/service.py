@@ -26,6 +26,7 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from allo.contact_centre.models import AgentStatus, Contact, RouterInput, RouterSnapshot
 from allo.contact_centre.router import config as cfg
 from allo.contact_centre.router import notifier
+from allo.contact_centre.telephony import services as telephony
 from allo.routing import Engine, EngineConfig, EngineError
 from allo.routing import events as ev
 
@@ -259,6 +260,7 @@ class Router:
                         inp.seq = self.seq
                         pushes.extend(self._apply_one(inp, replay=False))
                     self._record(pending)
+                    commands = telephony.record(pushes)  # journaled with their decisions
                     self._flush_projections()
             except Exception:
                 self._contacts, self._agents = {}, {}
@@ -271,6 +273,8 @@ class Router:
             self.snapshot()
         if self.push and pushes:
             notifier.send_many(pushes)
+        if self.push and commands:
+            notifier.send_commands(commands)
         self._wallboard_changed = True
         return len(pending)
 
@@ -514,6 +518,7 @@ class Router:
         from allo.contact_centre import services
 
         services.forward_web_callbacks()
+        telephony.prune()
         try:
             from allo.portal.live import publish_wait_estimate
 

@@ -35,9 +35,19 @@ SCHEMA = {
                                                                     "CAF…) dont le standard a transmis l'appel : "
                                                                     "`dialed` est l'un de ses numéros d'entrée "
                                                                     "(docs/partners.md) ; null sinon."}}},
-            "Commande": {"type": "object", "required": ["command", "call_id"], "properties": {
+            "Commande": {"type": "object", "required": ["seq", "command", "call_id"], "properties": {
+                "seq": {"type": "integer", "minimum": 1,
+                        "description": "Identifiant et ordre de la commande : croissant, jamais réutilisé. Le "
+                                       "connecteur exécute chaque seq une fois et ignore un seq déjà vu (une "
+                                       "commande est renvoyée quand son acquittement s'est perdu)."},
                 "command": {"enum": ["bridge", "transfer", "play", "hangup"]}, "call_id": {"type": "string"},
-                "agent": {"type": "string"}, "centre": {"type": "string"}, "announcement": {"type": "string"}}},
+                "agent": {"type": "string"}, "outbound": {"type": "boolean"}, "centre": {"type": "string"},
+                "domain": {"type": "string"}, "announcement": {"type": "string"}, "position": {"type": "integer"},
+                "expected_wait_s": {"type": "integer"}, "reason": {"type": "string"}, "at": {"type": "number"}}},
+            "Acquittement": {"type": "object", "required": ["type", "seq"], "additionalProperties": False,
+                             "description": "Message du connecteur : toutes les commandes jusqu'à seq (inclus) "
+                                            "sont exécutées (cumulatif).",
+                             "properties": {"type": {"const": "ack"}, "seq": {"type": "integer", "minimum": 0}}},
         },
     },
     "paths": {
@@ -65,10 +75,21 @@ SCHEMA = {
                 "type": "object", "required": ["accepted"], "properties": {"accepted": {"type": "boolean"}}}}}},
             "responses": {"202": {"description": "Pris en compte"}, "400": _ERR, "404": _ERR}}},
         "/api/telephony/commands": {"get": {
-            "summary": "Flux des commandes (WebSocket : ws[s]://hôte/ws/telephony/?token=…)",
-            "description": "Connexion WebSocket. Chaque message est un objet JSON `Commande` : bridge (mettre "
-                           "en relation avec un agent), transfer (vers un centre), play (annonce), hangup.",
+            "summary": "Flux des commandes (WebSocket : ws[s]://hôte/ws/telephony/?token=…[&after=N])",
+            "description": "Connexion WebSocket (sans en-tête Origin : le jeton suffit ; un Origin envoyé doit "
+                           "être celui du site). Chaque message reçu est un objet JSON `Commande` : bridge "
+                           "(mettre en relation avec un agent), transfer (vers un centre), play (annonce), "
+                           "hangup. Les commandes sont conservées par le routeur : à chaque connexion le "
+                           "connecteur reçoit d'abord, dans l'ordre, toutes celles qui suivent la dernière "
+                           "acquittée (ou celles après `after`), puis les nouvelles. Il acquitte par un "
+                           "message `Acquittement` ({\"type\": \"ack\", \"seq\": N}) ; une erreur est "
+                           "répondue par {\"erreur\": …} sans fermer la connexion.",
             "security": [{"bearer": []}],
+            "parameters": [{"name": "after", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 0},
+                            "description": "Reprendre après cette commande plutôt qu'après la dernière acquittée."}],
+            "requestBody": {"description": "Messages du connecteur sur la WebSocket", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Acquittement"}}}},
             "responses": {"101": {"description": "Passage en WebSocket",
                                   "content": {"application/json": {"schema": {
                                       "$ref": "#/components/schemas/Commande"}}}}}}},

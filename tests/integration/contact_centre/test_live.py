@@ -263,7 +263,8 @@ def test_telephony_stream_needs_a_token_and_gets_bridge_commands(router, telepho
         return call_id, command
 
     call_id, command = async_to_sync(run)()
-    assert command == {"command": "bridge", "call_id": call_id, "agent": "virt-001", "outbound": False}
+    assert command == {"seq": command["seq"], "command": "bridge", "call_id": call_id, "agent": "virt-001",
+                       "outbound": False}
 
 
 def test_a_closure_added_now_reaches_the_live_router_and_survives_a_replay(router, api, monkeypatch,

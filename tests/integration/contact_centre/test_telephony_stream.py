@@ -31,6 +31,15 @@ def _redis_up() -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _test_connection_kept(monkeypatch):
+    """Channels closes the thread's database connection around each consumer query
+    (close_old_connections); on PostgreSQL that would close the test's own transaction."""
+    import channels.db
+
+    monkeypatch.setattr(channels.db, "close_old_connections", lambda **kwargs: None)
+
+
 @pytest.fixture
 def redis_layer(settings):
     """The project's Redis channel layer (allo.project.settings.redis_channel_layer) on the real Redis."""
@@ -128,3 +137,119 @@ def test_browser_websockets_keep_the_origin_check(demo, path, username):
     assert _opens(path, [cookie, (b"origin", b"http://127.0.0.1:8000")])
     assert not _opens(path, [cookie])
     assert not _opens(path, [cookie, (b"origin", b"https://evil.example")])
+
+
+# ------------------------------------------------------------------ durable commands
+
+
+@pytest.fixture
+def caught_up(db):
+    """The connector is up to date with what earlier tests left committed (test_postgres' routers)."""
+    from django.db.models import Max
+
+    from allo.contact_centre.models import TelephonyCommand
+    from allo.contact_centre.telephony import services as telephony
+
+    telephony.acknowledge(TelephonyCommand.objects.aggregate(m=Max("seq"))["m"] or 0)
+
+
+def _stream(token: str, after: int | None = None) -> WebsocketCommunicator:
+    query = f"token={token}" + (f"&after={after}" if after is not None else "")
+    return WebsocketCommunicator(TelephonyConsumer.as_asgi(), f"/ws/telephony/?{query}")
+
+
+async def _received(comm) -> list[dict]:
+    """Everything the connector got until the stream stays quiet for a second."""
+    out = []
+    while not await comm.receive_nothing(timeout=1.0):
+        out.append(await comm.receive_json_from())
+    return out
+
+
+def _shape(messages: list[dict]) -> list[tuple]:
+    return [(m["command"], m["call_id"]) for m in messages]
+
+
+@pytest.mark.any_db  # the router's transaction writes the commands: the same on PostgreSQL
+def test_commands_issued_while_the_connector_is_away_arrive_once_in_order(router, telephony_token, redis_layer,
+                                                                          caught_up):
+    db = database_sync_to_async
+
+    async def run():
+        comm = _stream(telephony_token)
+        assert (await comm.connect())[0]
+        await db(_login)("virt-001")
+        a, _ = await db(services.create_call)("+33600000001", "3939")
+        await db(drain)(router)
+        first = await _received(comm)
+        assert _shape(first) == [("bridge", a)]
+        await comm.send_json_to({"type": "ack", "seq": first[-1]["seq"]})
+        await comm.receive_nothing(timeout=0.3)  # the ack is written
+        await comm.disconnect()
+
+        # the connector is away: the router goes on deciding
+        b, _ = await db(services.create_call)("+33600000002", "3939")
+        c, _ = await db(services.create_call)("+33600000003", "3939")
+        await db(drain)(router)
+        await db(services.end_call)("virt-001", a, wrap_up=False)
+        await db(drain)(router)
+
+        again = _stream(telephony_token)
+        assert (await again.connect())[0]
+        missed = await _received(again)
+        # a command issued after the reconnection comes after them, once
+        d, _ = await db(services.create_call)("+33600000004", "3939")
+        await db(drain)(router)
+        live = await _received(again)
+        await again.disconnect()
+
+        # not acknowledged: a new connection gets them all again, from the journal
+        third = _stream(telephony_token)
+        assert (await third.connect())[0]
+        replayed = await _received(third)
+        await third.send_json_to({"type": "ack", "seq": replayed[-1]["seq"]})
+        await third.receive_nothing(timeout=0.3)
+        await third.disconnect()
+        fourth = _stream(telephony_token)
+        assert (await fourth.connect())[0]
+        nothing = await _received(fourth)
+        await fourth.disconnect()
+        return (a, b, c, d), first, missed, live, replayed, nothing
+
+    (a, b, c, d), first, missed, live, replayed, nothing = async_to_sync(run)()
+    assert _shape(missed) == [("play", b), ("play", c), ("hangup", a), ("bridge", b)]
+    assert _shape(live) == [("play", d)]
+    seqs = [m["seq"] for m in first + missed + live]
+    assert seqs == sorted(set(seqs))  # increasing, no duplicate
+    assert replayed == missed + live
+    assert nothing == []
+
+
+@pytest.mark.any_db  # the router's transaction writes the commands: the same on PostgreSQL
+def test_a_connector_may_say_where_it_stopped_and_bad_acks_are_answered(router, telephony_token, redis_layer,
+                                                                        caught_up):
+    db = database_sync_to_async
+
+    async def run():
+        await db(_login)("virt-001")
+        calls = [(await db(services.create_call)(f"+3360000001{i}", "3939"))[0] for i in range(3)]
+        await db(drain)(router)
+        comm = _stream(telephony_token)
+        assert (await comm.connect())[0]
+        everything = await _received(comm)
+        await comm.send_json_to({"type": "ack", "seq": "beaucoup"})
+        refused = await comm.receive_json_from(timeout=2)
+        await comm.send_to(text_data="pas du JSON")
+        garbled = await comm.receive_json_from(timeout=2)
+        await comm.disconnect()
+        resumed = _stream(telephony_token, after=everything[0]["seq"])
+        assert (await resumed.connect())[0]
+        rest = await _received(resumed)
+        await resumed.disconnect()
+        return calls, everything, refused, garbled, rest
+
+    calls, everything, refused, garbled, rest = async_to_sync(run)()
+    assert _shape(everything) == [("bridge", calls[0]), ("play", calls[1]), ("play", calls[2])]
+    assert refused == {"erreur": "« seq » doit être un entier positif."}
+    assert garbled == {"erreur": "Message JSON attendu : un objet."}
+    assert rest == everything[1:]

@@ -1,0 +1,74 @@
+"""Telephony commands, durable: the router journals each command with the decision that asks for it,
+the connector acknowledges them, and a connection starts from the last one acknowledged.
+
+- `record()` runs inside the router's transaction: a command exists exactly when its decision does
+  (an input is applied and committed with its decisions and commands, or not at all).
+- The command's `seq` (TelephonyCommand's key, increasing, never reused) is its id: a connector
+  executes each seq once and ignores one it has already seen (a command is sent again when its
+  acknowledgement was lost).
+- Acknowledgements are cumulative (`{"type": "ack", "seq": N}`: every command up to N is done);
+  the stream has one position, kept in TelephonyAck.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from allo.contact_centre.models import TelephonyAck, TelephonyCommand
+from allo.contact_centre.router.notifier import commands_for
+
+STREAM = "telephony"
+PAGE = 500  # commands read from the database at a time when a connector catches up
+# Commands are kept a day after their acknowledgement, and a week at most unacknowledged: a connector
+# away longer has no use for them (their calls ended long ago) and the demo's, which never connects,
+# must not pile up.
+KEEP_ACKED = dt.timedelta(days=1)
+KEEP_UNACKED = dt.timedelta(days=7)
+
+
+def message(seq: int, command: dict) -> dict:
+    """What the connector receives: the command with its seq."""
+    return {"seq": seq, **command}
+
+
+def record(decisions: list[dict]) -> list[dict]:
+    """Store the commands the decisions ask for (in the caller's transaction); returns the messages."""
+    commands = [c for d in decisions for c in commands_for(d)]
+    if not commands:
+        return []
+    rows = TelephonyCommand.objects.bulk_create(
+        [TelephonyCommand(call_id=str(c["call_id"])[:64], command=c) for c in commands])
+    return [message(r.seq, r.command) for r in rows]
+
+
+def after(seq: int, upto: int | None = None, limit: int = PAGE) -> list[dict]:
+    """The messages of the commands after `seq` (up to `upto`), in order, at most `limit`."""
+    rows = TelephonyCommand.objects.filter(seq__gt=seq)
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
+    return [message(s, c) for s, c in rows.order_by("seq").values_list("seq", "command")[:limit]]
+
+
+def acknowledged() -> int:
+    return TelephonyAck.objects.filter(stream=STREAM).values_list("seq", flat=True).first() or 0
+
+
+def acknowledge(seq: int) -> int:
+    """Every command up to `seq` is done (never goes back; never past the last command issued)."""
+    last = TelephonyCommand.objects.aggregate(m=Max("seq"))["m"] or 0
+    seq = max(0, min(int(seq), last))
+    with transaction.atomic():
+        TelephonyAck.objects.get_or_create(stream=STREAM)
+        TelephonyAck.objects.filter(stream=STREAM).update(seq=Greatest(F("seq"), seq), updated=timezone.now())
+    return acknowledged()
+
+
+def prune(now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    done = TelephonyCommand.objects.filter(seq__lte=acknowledged(), created__lt=now - KEEP_ACKED).delete()[0]
+    return done + TelephonyCommand.objects.filter(created__lt=now - KEEP_UNACKED).delete()[0]
