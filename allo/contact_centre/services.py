@@ -50,6 +50,17 @@ def hangup(call_id: str, event_id: str = "") -> bool:
     return submit("CallerHungUp", {"contact": call_id}, f"hangup:{call_id}")
 
 
+ALIVE_EVERY_S = 60  # keep-alives of one call count once a minute at most: the journal does not fill up
+
+
+def call_alive(call_id: str) -> bool:
+    """The connector says the call is still up: a sign of life for the engine's `lost` timer
+    (ALLO_CC_LOST_AFTER), so a conversation longer than it is not closed as « perdu ». Returns False
+    when a keep-alive of the same minute (engine time) was already journaled."""
+    bucket = int(cfg.now_t() // ALIVE_EVERY_S)
+    return submit("ContactAlive", {"contact": call_id}, f"alive:{call_id}:{bucket}")
+
+
 def callback_answer(call_id: str, accepted: bool) -> bool:
     return submit("CallbackAnswer", {"contact": call_id, "accepted": accepted}, f"cbanswer:{call_id}")
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/telephony/calls", telephony.create_call, name="api-telephony-calls"),
     path("api/telephony/calls/<str:call_id>", telephony.call_detail, name="api-telephony-call"),
     path("api/telephony/calls/<str:call_id>/hangup", telephony.hangup, name="api-telephony-hangup"),
+    path("api/telephony/calls/<str:call_id>/alive", telephony.alive, name="api-telephony-alive"),
     path("api/telephony/calls/<str:call_id>/callback-answer", telephony.callback_answer,
          name="api-telephony-callback-answer"),
     path("api/supervision/live", supervision.live, name="api-supervision-live"),

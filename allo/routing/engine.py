@@ -103,6 +103,7 @@ class Engine:
             ev.AgentResume: self._resume,
             ev.CallbackAnswer: self._callback_answer,
             ev.ContactLost: self._contact_lost,
+            ev.ContactAlive: self._contact_alive,
             ev.TimerFired: self._timer,
         }
 
@@ -551,6 +552,11 @@ class Engine:
         c = self.contacts.get(e.contact)
         if c is not None:
             self._lose(c)
+
+    def _contact_alive(self, e: ev.ContactAlive) -> None:
+        c = self.contacts.get(e.contact)
+        if c is not None and c.state is not SCHEDULED:  # a callback due later is not a live call
+            c.seen = e.t  # its `lost` timer, when it fires, is set again from here
 
     def _timer(self, e: ev.TimerFired) -> None:
         kind = e.kind

@@ -115,6 +115,15 @@ class ContactLost:
 
 
 @dataclass(slots=True)
+class ContactAlive:
+    """The connector says the call is still up (a long conversation): a sign of life, so the `lost`
+    timer waits again from now. Nothing else changes; an ended or unknown contact is ignored."""
+
+    t: float
+    contact: Any
+
+
+@dataclass(slots=True)
 class TimerFired:
     """A timer the engine asked for (TimerRequest) has expired; the caller feeds it back."""
 
@@ -233,7 +242,7 @@ CENTRE_OPENING = "centre_opening"
 LOST = "lost"  # a live contact's last sign of life is lost_after_s old
 
 EVENT_TYPES = (ContactArrived, CallerHungUp, CallEnded, WrapUpEnded, AgentLogin, AgentLogout, AgentPause,
-               AgentResume, CallbackAnswer, ContactLost, TimerFired)
+               AgentResume, CallbackAnswer, ContactLost, ContactAlive, TimerFired)
 DECISION_TYPES = (Queued, Assign, Transferred, Overflowed, ProposeCallback, CallbackScheduled, TimerRequest,
                   AgentStateChanged, ContactEnded)
 _BY_NAME = {cls.__name__: cls for cls in EVENT_TYPES + DECISION_TYPES}

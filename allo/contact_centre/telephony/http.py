@@ -48,6 +48,22 @@ def hangup(request, call_id: str):
     return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
 
 
+# a call the router still holds (a keep-alive for any other is refused: the connector learns it ended)
+LIVE_STATES = ("new", "queued", "connected", "transferring", "callback_offered")
+
+
+@api(**TELEPHONY)
+@require_http_methods(["POST"])
+def alive(request, call_id: str):
+    contact = _contact(call_id)
+    if contact is None:
+        return _error("Appel inconnu.", 404)
+    if contact.state not in LIVE_STATES:
+        return _error(f"L'appel est terminé (état : {contact.state}).", 409)
+    created = services.call_alive(call_id)
+    return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
+
+
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def callback_answer(request, call_id: str):

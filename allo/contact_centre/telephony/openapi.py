@@ -68,6 +68,17 @@ SCHEMA = {
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"202": {"description": "Pris en compte"}, "200": {"description": "Déjà reçu"},
                           "404": _ERR}}},
+        "/api/telephony/calls/{call_id}/alive": {"post": {
+            "summary": "L'appel est toujours en cours (signe de vie)", "security": _AUTH,
+            "description": "Pour une longue communication : sans signe de vie pendant ALLO_CC_LOST_AFTER "
+                           "(2 h par défaut), un appel est clos comme « perdu ». Le connecteur envoie ce "
+                           "signe de vie, par exemple toutes les 5 minutes, pour chaque appel en cours ; "
+                           "ceux d'une même minute comptent une fois. Corps vide.",
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"202": {"description": "Pris en compte"},
+                          "200": {"description": "Déjà reçu dans la même minute"},
+                          "404": _ERR, "409": {**_ERR, "description": "L'appel est terminé (il a pu être clos "
+                                                                      "comme perdu) : le raccrocher"}}}},
         "/api/telephony/calls/{call_id}/callback-answer": {"post": {
             "summary": "Réponse de l'appelant à une proposition de rappel", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -253,3 +253,43 @@ def test_a_connector_may_say_where_it_stopped_and_bad_acks_are_answered(router, 
     assert refused == {"erreur": "« seq » doit être un entier positif."}
     assert garbled == {"erreur": "Message JSON attendu : un objet."}
     assert rest == everything[1:]
+
+
+# ------------------------------------------------------------------ keep-alive
+
+
+def test_a_conversation_kept_alive_outlives_the_lost_delay(router, api, monkeypatch):
+    """ALLO_CC_LOST_AFTER (2 h) closes a call with no sign of life as « perdu »: a connector's
+    keep-alive every few minutes lets a 3-hour conversation go on, and its end is still watched."""
+    from allo.contact_centre.models import Contact, RouterInput
+    from allo.contact_centre.router import config as cfg
+
+    _login("virt-001")
+    call_id = api.post("/api/telephony/calls", {"caller": "+33611223344", "dialed": "3939"}).json()["call_id"]
+    drain(router)
+    contact = Contact.objects.get(pk=call_id)
+    assert contact.state == "connected"
+    lost_after = cfg.lost_after()
+    start = contact.offered_t
+    clock = {"t": start}
+    monkeypatch.setattr(cfg, "now_t", lambda: clock["t"])
+    for minutes in range(5, 181, 5):  # three hours of talk, a keep-alive every 5 minutes
+        clock["t"] = start + minutes * 60
+        r = api.post(f"/api/telephony/calls/{call_id}/alive")
+        assert r.status_code == 202, r.content
+        drain(router)
+    assert api.post(f"/api/telephony/calls/{call_id}/alive").status_code == 200  # the same minute: once
+    assert clock["t"] - start > lost_after
+    assert Contact.objects.get(pk=call_id).state == "connected"
+    assert RouterInput.objects.filter(type="ContactAlive", payload__contact=call_id).count() == 36
+    # then the connector goes silent: lost, once the delay has run from the last keep-alive
+    last = clock["t"]
+    clock["t"] = last + lost_after - 60
+    drain(router)
+    assert Contact.objects.get(pk=call_id).state == "connected"
+    clock["t"] = last + lost_after + 1
+    drain(router)
+    assert Contact.objects.get(pk=call_id).outcome == "lost"
+    r = api.post(f"/api/telephony/calls/{call_id}/alive")
+    assert r.status_code == 409 and r.json() == {"erreur": "L'appel est terminé (état : lost)."}
+    assert api.post("/api/telephony/calls/inconnu/alive").status_code == 404

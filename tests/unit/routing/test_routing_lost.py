@@ -83,6 +83,25 @@ def test_a_sign_of_life_postpones_the_timer():
     assert feed(engine, E.TimerFired(again.at, again.kind, again.ref)) == []  # ended meanwhile: stale
 
 
+def test_the_connectors_keep_alive_lets_a_long_conversation_outlive_the_timer():
+    engine = engine_with_lost()
+    log: list = []
+    feed(engine, E.AgentLogin(MONDAY_9, "a0"), log=log)
+    timer = lost_timer(feed(engine, E.ContactArrived(MONDAY_9, "long", "n1"), log=log))
+    # still talking: the connector says so before the delay runs out (nothing is decided by it)
+    assert feed(engine, E.ContactAlive(MONDAY_9 + 500, "long"), log=log) == []
+    out = feed(engine, E.TimerFired(timer.at, timer.kind, timer.ref), log=log)
+    assert not of(out, E.ContactEnded) and engine.contacts["long"].state == "connected"
+    again = lost_timer(out)
+    assert again.at == MONDAY_9 + 500 + LOST_AFTER
+    # no sign of life since: lost after all
+    out = feed(engine, E.TimerFired(again.at, again.kind, again.ref), log=log)
+    assert of(out, E.ContactEnded)[0].state == "lost"
+    assert feed(engine, E.ContactAlive(again.at + 1, "long"), log=log) == []  # ended: ignored
+    _, decisions = replay(json.loads(json.dumps(engine.config.to_dict())), [E.to_dict(r) for r in log])
+    assert decisions == [r for r in log if not isinstance(r, E.EVENT_TYPES)]
+
+
 def test_a_waiting_caller_never_heard_of_again_is_lost_from_the_queue():
     engine = engine_with_lost()
     out = feed(engine, E.ContactArrived(MONDAY_9, "q1", "n1"))
