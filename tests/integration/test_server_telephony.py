@@ -1,0 +1,99 @@
+"""The telephony connector against a real `allo serve` on Redis (Uvicorn, the embedded router, the
+channels-redis layer): what a real connector does, a server process with no Origin header that stays
+idle, acknowledges, goes away and comes back (issue 11)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from websockets.sync.client import connect
+
+ALLO = [sys.executable, "-m", "allo"]
+REDIS = ("127.0.0.1", 6379)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    if not _redis_up():
+        pytest.skip(f"no Redis at {REDIS[0]}:{REDIS[1]}")
+    data = tmp_path_factory.mktemp("serve-telephony")
+    # a Redis database of its own: other servers on this Redis never share its groups
+    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
+                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING", "ALLO_CC_HOURS": "always",
+                        "REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/13"}
+    env.pop("ALLO_WEB_THREADS", None)
+    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
+    token = subprocess.run([*ALLO, "token", "create", "--role", "telephony"], env=env, check=True,
+                           capture_output=True, text=True).stdout.split()[-1]
+    port = _port()
+    log = data / "server.log"
+    with open(log, "wb") as stderr:
+        proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+    base = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://{base}/api/openapi.json", timeout=5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("allo serve did not start: " + log.read_text()[-2000:]) from None
+            time.sleep(0.2)
+    yield type("Served", (), {"base": base, "token": token, "log": log})
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _new_call(served, caller: str) -> str:
+    request = urllib.request.Request(
+        f"http://{served.base}/api/telephony/calls", data=json.dumps({"caller": caller, "dialed": "3939"}).encode(),
+        headers={"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.loads(r.read())["call_id"]
+
+
+def test_a_connector_idle_on_redis_without_origin_gets_every_command_once(served):
+    url = f"ws://{served.base}/ws/telephony/?token={served.token}"
+    with connect(url, open_timeout=10) as ws:  # a server process: no Origin header
+        time.sleep(12)  # idle longer than redis-py's 5 s socket timeout, twice over
+        first = _new_call(served, "+33611000001")
+        command = json.loads(ws.recv(timeout=10))
+        assert (command["command"], command["call_id"], command["announcement"]) == ("play", first, "attente")
+        ws.send(json.dumps({"type": "ack", "seq": command["seq"]}))
+    # away: the router goes on
+    second = _new_call(served, "+33611000002")
+    time.sleep(1)
+    with connect(url, open_timeout=10) as ws:
+        missed = json.loads(ws.recv(timeout=10))
+        assert (missed["command"], missed["call_id"]) == ("play", second)
+        assert missed["seq"] > command["seq"]
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=1.5)  # nothing else: the acknowledged command is not sent again
+    assert "Timeout reading" not in served.log.read_text()
