@@ -125,7 +125,7 @@ def fiche_doc(fiche: Fiche):
             record[name] = value
     notes = getattr(fiche, "notes", None)
     if notes is not None and notes.synonyms:  # the line's own words for a fiche, official or local
-        record["phrasings"] = [*(record.get("phrasings") or []), *notes.synonyms]
+        record["callers_words"] = list(notes.synonyms)
     official = getattr(fiche, "official", None) if fiche.is_official else None
     if official is not None and official.search:
         record["search"] = official.search  # the importer's fields (title, description, headings, body...)

@@ -6,7 +6,8 @@ every web process (pages are shared and only those touched become resident):
 - terms (stems, adjacent-stem bigrams "a|b") are 64-bit hashes, sorted (`keys`); a term's postings are
   `pdoc[ptr[t]:ptr[t+1]]` (doc numbers) and `pimp` (its BM25F impact in each doc, idf included);
 - `qptr`/`qseg`: the question-like segments (title, callers' phrasings) holding each unigram, for the
-  "closest question" boost; `seg_norm` (their summed idf) and `seg_start` (first segment of each doc);
+  "closest question" boost; `seg_norm` (their summed idf), `seg_start` (first segment of each doc) and
+  `seg_said` (the segment is callers' words an editor put in the fiche's Allô notes);
 - the text snippets are cut from (`text`, `ftext` folded with the same offsets), fetched per shown hit;
 - the surface vocabulary (`words`, `words_df`) for typo tolerance;
 - `uvec`: each fiche's dense sentence vector (dense.py, float16) and `ukeys` the hash of the text it
@@ -35,7 +36,7 @@ from . import dense, semantic
 from .analysis import fold_same_length, folded_words_fast, is_stop, stems_fast
 from .document import OFFICIAL, SearchDoc
 
-FORMAT = 5  # bump when the arrays or their meaning change: older files are rebuilt, never misread
+FORMAT = 6  # bump when the arrays or their meaning change: older files are rebuilt, never misread
 
 # field -> (weight, length normalisation b) of BM25F
 FIELDS: dict[str, tuple[float, float]] = {
@@ -57,7 +58,7 @@ LOCAL_PRIOR = 1.15
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n+")
 _QUESTION_PREFIX = re.compile(r"^[^-–:?]{3,60}\s[-–]\s")  # "Impôt sur le revenu - Faut-il ... ?"
 
-ARRAYS = ("keys", "ptr", "pdoc", "pimp", "idf", "df", "qptr", "qseg", "seg_norm", "seg_start", "prior",
+ARRAYS = ("keys", "ptr", "pdoc", "pimp", "idf", "df", "qptr", "qseg", "seg_norm", "seg_start", "seg_said", "prior",
           "theme_idx", "official", "text", "text_off", "ftext", "ftext_off", "words_df",
           "lsa_keys", "lsa_idf", "lsa_tvec", "dvec", "ukeys", "uvec")
 
@@ -76,7 +77,7 @@ def field_texts(d: SearchDoc) -> dict[str, list[str]]:
     keywords = list(d.keywords) + [t for t, _ in d.definitions]
     return {
         "title": [d.title],
-        "phrasings": list(d.phrasings),
+        "phrasings": list(d.phrasings) + list(d.callers_words),
         "keywords": keywords,
         "headings": list(d.headings),
         "crumbs": list(dict.fromkeys([*d.crumbs, d.subtheme])),
@@ -87,12 +88,13 @@ def field_texts(d: SearchDoc) -> dict[str, list[str]]:
 
 def question_segments(d: SearchDoc) -> list[str]:
     """Texts a caller's question may closely resemble: the title (a question for Q/R fiches, also
-    without its "Theme - " prefix) and the local fiches' phrasings."""
+    without its "Theme - " prefix), the local fiches' phrasings and the callers' words of Allô's notes
+    (last: `seg_said` marks them)."""
     out = [d.title]
     bare = _QUESTION_PREFIX.sub("", d.title or "")
     if bare != d.title:
         out.append(bare)
-    return out + list(d.phrasings)
+    return out + list(d.phrasings) + list(d.callers_words)
 
 
 class IndexData:
@@ -198,6 +200,7 @@ def build(docs: list[SearchDoc], base: IndexData | None = None, *,
     lengths = np.zeros((n, len(FIELDS)), dtype=np.float64)
     surface: Counter = Counter()
     questions: list[list[list[str]]] = []
+    said: list[list[bool]] = []  # per doc and segment: callers' words from Allô's notes (True), or not
     for i, d in enumerate(docs):
         fields = field_texts(d)
         for k, (f, segs) in enumerate(fields.items()):
@@ -220,7 +223,9 @@ def build(docs: list[SearchDoc], base: IndexData | None = None, *,
             e_doc.append(np.full(len(c), i, dtype=np.int32))
             e_field.append(np.full(len(c), k, dtype=np.int8))
         surface.update(folded_words_fast("\n".join(seg for segs in fields.values() for seg in segs)))
-        questions.append([stems_fast(q) for q in question_segments(d)] or [[]])
+        segments = question_segments(d)
+        questions.append([stems_fast(q) for q in segments] or [[]])
+        said.append([k >= len(segments) - len(d.callers_words) for k in range(len(segments))] or [False])
 
     if base is not None:
         n_stats, avg = base.meta["n_stats"], np.array(base.meta["avg_len"])
@@ -292,6 +297,7 @@ def build(docs: list[SearchDoc], base: IndexData | None = None, *,
         "keys": keys, "ptr": ptr, "pdoc": p_doc_a.astype(np.int32), "pimp": pimp, "idf": idf, "df": df_arr,
         "qptr": qptr, "qseg": q_seg_a, "seg_norm": np.array(seg_norm, dtype=np.float32),
         "seg_start": np.array(seg_start, dtype=np.int64),
+        "seg_said": np.array([flag for flags in said for flag in flags], dtype=bool),
         "prior": np.array([(1.0 + POPULARITY_STEP * (min(max(int(d.popularity or 3), 1), 5) - 3))
                            * (1.0 if d.collection == OFFICIAL else LOCAL_PRIOR) for d in docs], dtype=np.float32),
         "theme_idx": np.array([theme_no[d.theme] for d in docs], dtype=np.int32),

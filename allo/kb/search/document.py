@@ -37,6 +37,7 @@ class SearchDoc:
     body: str = ""
     keywords: list[str] = field(default_factory=list)
     phrasings: list[str] = field(default_factory=list)  # ways callers ask it (local fiches)
+    callers_words: list[str] = field(default_factory=list)  # what editors say callers call it (Allô's notes)
     popularity: int = 3
     description: str = ""  # DILA's dc:description: one sentence saying what the fiche answers
     headings: list[str] = field(default_factory=list)  # chapter, situation and case titles
@@ -77,8 +78,8 @@ def doc_from_mapping(data: dict) -> SearchDoc:
             audience=str(data.get("audience") or ""),
             short_answer=str(search.get("intro") or markdown_to_text(str(data.get("short_answer") or ""))),
             body=str(search.get("body") or ""), keywords=_strs(search.get("keywords")),
-            phrasings=_strs(data.get("phrasings")), popularity=int(data.get("popularity") or 3),
-            description=str(search.get("description") or ""), headings=_strs(search.get("headings")),
+            phrasings=_strs(data.get("phrasings")), callers_words=_strs(data.get("callers_words")),
+            popularity=int(data.get("popularity") or 3), description=str(search.get("description") or ""), headings=_strs(search.get("headings")),
             definitions=definitions, crumbs=_strs(search.get("crumbs")),
             kind=str(search.get("kind") or ""), collection=collection)
     headings = [(m.group(1) or m.group(2)).strip(" :") for m in _HEADING.finditer(raw)]
@@ -94,6 +95,7 @@ def doc_from_mapping(data: dict) -> SearchDoc:
         body=markdown_to_text(raw),
         keywords=_strs(data.get("keywords")),
         phrasings=_strs(data.get("phrasings")),
+        callers_words=_strs(data.get("callers_words")),
         popularity=int(data.get("popularity") or 3),
         headings=[h for h in headings if h not in ("Définitions", "Introduction")],
         definitions=definitions,

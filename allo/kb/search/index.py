@@ -36,6 +36,12 @@ CORRECTED_WEIGHT = 0.85
 NUMBER_WEIGHT = 0.5  # numbers in a query (ages, amounts, years) are weak evidence
 SEMANTIC_WEIGHT = 1.0  # the corpus-trained latent cosine, fused with the lexical score (max 1)
 PHRASE_BOOST = 1.0  # score *= 1 + PHRASE_BOOST * similarity to the closest title/phrasing
+# The words an editor says callers use for a fiche (its Allô notes: "se porter garant"), all of them in the
+# question and making at least this share of it (idf-weighted), put that fiche first: the line said so.
+# The learned re-ranking cannot weigh them (no fit question has any): there they moved a fiche one place
+# at most. A local fiche's own phrasings are not forced so (the first pass weighs them; forced, they cost
+# the demo's questions 2 points of hit@1).
+SAID_SHARE = 0.5
 # logistic(w0 + w . features) of SearchIndex._features, fitted on questions written for the purpose
 # (bench/real_heldout_questions.csv, never the dev set): CONFIDENCE estimates the chance that the
 # first hit answers, OUT_OF_SCOPE whether no fiche does. Fitting and reliability: docs/search.md.
@@ -86,6 +92,7 @@ class _FirstPass:
     allowed: np.ndarray | None  # fiches alive and in the theme asked
     dense: np.ndarray | None  # dense cosine (None: no dense vectors)
     off_domain: float  # logit of "the question is about nothing the line answers" (dense.off_domain)
+    said: np.ndarray | None = None  # share of the question the callers' words of each fiche make (SAID_SHARE)
 
 
 @dataclass
@@ -315,10 +322,12 @@ class SearchIndex:
                     out[k, off + np.asarray(d)] = v
         return out
 
-    def _question_sim(self, units: list[_Unit]) -> np.ndarray:
+    def _question_sim(self, units: list[_Unit]) -> tuple[np.ndarray, np.ndarray]:
         """Per doc, Dice similarity (idf-weighted) between the query and its closest question-like
-        segment (title, or a caller's phrasing); a synonym of a query word counts as that word."""
-        sims = []
+        segment (title, or a caller's phrasing); a synonym of a query word counts as that word. And per
+        doc, the largest share of the query its callers' words (Allô's notes) make when the query
+        holds all of them (0 below SAID_SHARE)."""
+        sims, saids = [], []
         for part in self.parts:
             n_seg = len(part.a["seg_norm"])
             shared = np.zeros(n_seg)
@@ -340,10 +349,16 @@ class SearchIndex:
                 shared[has] += w
             if q_norm == 0 or not n_seg:
                 sims.append(np.zeros(part.n))
+                saids.append(np.zeros(part.n))
                 continue
-            sim = 2 * shared / (q_norm + np.asarray(part.a["seg_norm"]) + 1e-9)
-            sims.append(np.maximum.reduceat(sim, np.asarray(part.a["seg_start"])) if part.n else np.zeros(0))
-        return np.concatenate(sims)
+            seg_norm = np.asarray(part.a["seg_norm"])
+            sim = 2 * shared / (q_norm + seg_norm + 1e-9)
+            whole = (shared >= seg_norm * (1 - 1e-6)) & (seg_norm > 0) & np.asarray(part.a["seg_said"])
+            said = np.where(whole & (shared >= SAID_SHARE * q_norm), shared / q_norm, 0.0)
+            starts = np.asarray(part.a["seg_start"])
+            sims.append(np.maximum.reduceat(sim, starts) if part.n else np.zeros(0))
+            saids.append(np.maximum.reduceat(said, starts) if part.n else np.zeros(0))
+        return np.concatenate(sims), np.concatenate(saids)
 
     def _score(self, units: list[_Unit]) -> tuple[np.ndarray, np.ndarray]:
         """(scores per doc, matched per unit and doc)."""
@@ -389,6 +404,9 @@ class SearchIndex:
                 order, shown, conf, out_of_scope = self._reranked(first, limit)
             else:
                 order, shown, conf, out_of_scope = self._first_pass_ranked(first, limit)
+            if first.said is not None and first.said.any():
+                order, shown = self._said_first(first.said, order, shown, limit)
+                out_of_scope = False
         units = first.units
         marks = {st for u in units for seq, _ in u.phrases for st in seq}
         idf_of = {st: u.idf / max(len(u.phrases[0][0]), 1) for u in units for seq, _ in u.phrases for st in seq}
@@ -403,6 +421,17 @@ class SearchIndex:
                             self._snippet(part, j, marks, idf_of, pattern) if rank < with_snippet else ""))
         return SearchResponse(query, hits, out_of_scope, first.suggestion, round(conf, 3))
 
+    def _said_first(self, said: np.ndarray, order: list[int], shown, limit: int):
+        """The fiches whose callers' words the question holds (SAID_SHARE) first, the most of the question
+        first, scored as the best hit; then the ranking as it was."""
+        named = np.flatnonzero(said)
+        named = named[np.lexsort((self.id_rank[named], -said[named]))].tolist()
+        top = float(shown[0]) if len(shown) else 1.0
+        score_of = dict(zip(order, (float(x) for x in shown), strict=True))
+        first = set(named)
+        new_order = (named + [i for i in order if i not in first])[:limit]
+        return new_order, np.array([top if i in first else score_of[i] for i in new_order])
+
     def first_pass(self, query: str, theme: str | None = None, dense_query: np.ndarray | None = None,
                    off_domain: float | None = None) -> _FirstPass:
         """The lexical and latent scores of every fiche, and the dense vector's cosine when the index
@@ -414,7 +443,7 @@ class SearchIndex:
         if not units:
             return nothing
         scores, matched = self._score(units)
-        qsim = self._question_sim(units)
+        qsim, said = self._question_sim(units)
         scores *= self.prior * (1.0 + PHRASE_BOOST * qsim)
         lexical_top = float(scores[self.alive].max()) if self.alive.any() else 0.0
         lexical = scores / (lexical_top or 1.0)
@@ -441,7 +470,7 @@ class SearchIndex:
             if dense_query is not None:
                 dense_cos, domain = self.uvec @ dense_query, float(off_domain or 0.0)
         return _FirstPass(units, suggestion, scores, lexical, lexical_top, cos, qsim, matched, allowed, dense_cos,
-                          domain)
+                          domain, np.where(allowed, said, 0.0))
 
     def _first_pass_ranked(self, first: _FirstPass, limit: int):
         """Without dense vectors (a small knowledge base, or the encoder not installed): the fused

@@ -100,7 +100,7 @@ def test_results_are_identical_to_the_pure_engine_on_this_database(demo):
     assert callers_words  # the demo's notes add callers' words to a few fiches: the index has them too
     docs = load_demo_docs()
     for doc in docs:
-        doc.phrasings = [*doc.phrasings, *callers_words.get(doc.id, [])]
+        doc.callers_words = callers_words.get(doc.id, [])
     from_files = SearchIndex(docs, synonyms=groups_to_dict(groups))
     assert len(search_docs()) == len(load_demo_docs())
     for query in ["carte grise", "allocation logement étudiant", "pacs", "impots en ligne", "perte permis"]:
@@ -149,6 +149,7 @@ def test_a_big_knowledge_base_is_searched_from_saved_files_and_an_edit_reaches_i
     with_notes = search_service.search_index()
     assert with_notes.data is index.data
     assert with_notes.search("truc à zigouigoui").hits[0].id == other.id
+    assert with_notes.search("un truc à zigouigoui pour ma mère").hits[0].id == other.id  # the editor's words in a question
 
     fiche.status = Fiche.Status.ARCHIVED
     fiche.save()

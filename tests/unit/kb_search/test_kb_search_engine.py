@@ -191,3 +191,29 @@ def test_ties_are_broken_by_id():
 
 def test_limit_is_respected(index):
     assert len(index.search("carte", limit=1).hits) == 1
+
+
+def test_a_question_holding_an_editors_phrasing_puts_that_fiche_first(monkeypatch):
+    from allo.kb.search import index as engine
+
+    docs = [
+        SearchDoc(id="caution", title="Caution du locataire dans un logement privé", theme="logement",
+                  short_answer="La caution s'engage à payer les dettes locatives du locataire.",
+                  body="Acte de cautionnement, caution simple ou solidaire.", callers_words=["se porter garant"]),
+        SearchDoc(id="visale", title="Garantie Visale : se porter garant pour son fils étudiant", theme="logement",
+                  short_answer="Visale est un garant gratuit pour le fils ou la fille étudiant.",
+                  body="Le garant Visale couvre les impayés de loyer de votre fils. Se porter garant, garant du locataire."),
+        *DOCS,
+    ]
+    question = "se porter garant pour mon fils"
+    index = SearchIndex(docs)
+    hits = index.search(question).hits
+    assert [h.id for h in hits[:2]] == ["caution", "visale"] and hits[0].score == max(h.score for h in hits)
+    said = dict(zip(index.parts[0].ids, index.first_pass(question).said, strict=True))
+    assert said["caution"] > 0.5 and not any(v for k, v in said.items() if k != "caution")
+    assert not index.first_pass("garant").said.any()  # a part of the phrasing: no say
+    # the phrasing a small share of a long question: no say either
+    assert not index.first_pass("porter garant impayés loyer Visale locataire gratuit étudiant").said.any()
+
+    monkeypatch.setattr(engine, "SAID_SHARE", 2.0)  # never: the ranking alone puts Visale first
+    assert SearchIndex(docs).search(question).hits[0].id == "visale"
