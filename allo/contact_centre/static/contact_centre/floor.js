@@ -39,29 +39,5 @@
   }
   root.addEventListener("focusout", function () { if (deferred) { deferred = false; setTimeout(schedule, 0); } });
   function update(data) { if (data.alerts) renderAlerts(data.alerts); schedule(); }
-  var polling = null;
-  function poll() {
-    fetch(root.dataset.live, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) update(data); })
-      .catch(function () {});
-  }
-  function startPolling() {
-    if (polling) return;
-    text(status, "interrogation toutes les 2 secondes");
-    poll();
-    polling = setInterval(poll, 2000);
-  }
-  function connect() {
-    if (!("WebSocket" in window)) { startPolling(); return; }
-    var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(proto + location.host + root.dataset.ws);
-    ws.onopen = function () {
-      if (polling) { clearInterval(polling); polling = null; }
-      text(status, "en direct");
-    };
-    ws.onmessage = function (event) { update(JSON.parse(event.data)); };
-    ws.onclose = function () { startPolling(); setTimeout(connect, 10000); };
-  }
-  connect();
+  window.alloLiveFeed({ url: root.dataset.live, ws: root.dataset.ws, status: status, onData: update });
 })();

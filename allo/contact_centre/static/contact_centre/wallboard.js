@@ -50,29 +50,5 @@
     if (body.innerHTML !== html) body.innerHTML = html;
     text(document.getElementById("maj"), new Date(data.generated_at).toLocaleTimeString("fr-FR"));
   }
-  var polling = null;
-  function poll() {
-    fetch(root.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) render(data); })
-      .catch(function () {});
-  }
-  function startPolling() {
-    if (polling) return;
-    text(status, "interrogation toutes les 2 secondes");
-    poll();
-    polling = setInterval(poll, 2000);
-  }
-  function connect() {
-    if (!("WebSocket" in window)) { startPolling(); return; }
-    var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(proto + location.host + root.dataset.ws);
-    ws.onopen = function () {
-      if (polling) { clearInterval(polling); polling = null; }
-      text(status, "en direct");
-    };
-    ws.onmessage = function (event) { render(JSON.parse(event.data)); };
-    ws.onclose = function () { startPolling(); setTimeout(connect, 10000); };
-  }
-  connect();
+  window.alloLiveFeed({ url: root.dataset.url, ws: root.dataset.ws, status: status, onData: render });
 })();
