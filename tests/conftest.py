@@ -33,6 +33,37 @@ def pytest_configure(config):
     os.makedirs(settings.STATIC_ROOT, exist_ok=True)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, the test database is a file (one per test process), not Django's shared in-memory
+    one: there, a thread writing (the router's) makes another's read or write fail at once ("database
+    table is locked"), a lock no timeout waits for; in a file, WAL and the settings' busy timeout make
+    it wait its turn, as in production. Django never closes an in-memory database; the file one is
+    kept open the same way inside a test's own transaction, where a request served in the test's
+    thread (the ASGI application called directly, a Channels consumer) would otherwise close it."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if not database["ENGINE"].endswith("sqlite3"):
+        yield
+        return
+    database.setdefault("TEST", {})["NAME"] = os.path.join(TEST_DATA_DIR, f"test-db-{os.getpid()}.sqlite3")
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    close = DatabaseWrapper.close
+
+    def close_unless_in_a_test_transaction(self):
+        if not self.in_atomic_block:
+            close(self)
+
+    DatabaseWrapper.close = close_unless_in_a_test_transaction
+    yield
+    for suffix in ("-wal", "-shm"):  # Django removes the database file; SQLite may leave these beside it
+        path = database["TEST"]["NAME"] + suffix
+        if os.path.exists(path):
+            os.remove(path)
+
+
 def _on_postgres() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
