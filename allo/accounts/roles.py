@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     EDITOR = "editor", "Rédacteur de la base de connaissances"
     SUPERVISOR = "supervisor", "Superviseur"
     ADMINISTRATOR = "administrator", "Administrateur"
+    PARTNER = "partner", "Agent d'une administration partenaire"
 
 
 # Model permissions each role's group receives (app_label.codename); views check roles, the admin checks these.
@@ -20,4 +21,5 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.EDITOR: ["org.view_centre"],
     Role.SUPERVISOR: ["org.view_centre", "org.view_serviceline", "org.view_closure", "org.view_openingperiod"],
     Role.ADMINISTRATOR: [],  # administrators are superusers
+    Role.PARTNER: [],  # its own administration's space only (allo/partners, scoped by PartnerAgent)
 }

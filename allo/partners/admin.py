@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.db import models
 
-from allo.partners.models import EntryNumber, Partner, PartnerClosure, PartnerContact, PartnerOpeningPeriod
+from allo.partners.models import (
+    EntryNumber,
+    Liaison,
+    LiaisonAudit,
+    Partner,
+    PartnerAgent,
+    PartnerClosure,
+    PartnerContact,
+    PartnerOpeningPeriod,
+)
 
 
 class EntryNumberInline(admin.TabularInline):
@@ -24,6 +33,15 @@ class ContactInline(admin.TabularInline):
     extra = 0
 
 
+class AgentInline(admin.TabularInline):
+    """The partner's own accounts: give them the group « partner » too (Utilisateurs)."""
+
+    model = PartnerAgent
+    extra = 0
+    raw_id_fields = ["user"]
+    verbose_name_plural = "comptes de l'espace partenaire (rôle « partner »)"
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "acceptance", "priority", "numbers", "active"]
@@ -38,7 +56,7 @@ class PartnerAdmin(admin.ModelAdmin):
         ("Jours fériés", {"fields": ["closed_on_public_holidays", "holiday_subdivision"]}),
         ("Informations locales", {"fields": ["fiches"]}),
     ]
-    inlines = [EntryNumberInline, OpeningPeriodInline, ClosureInline, ContactInline]
+    inlines = [EntryNumberInline, OpeningPeriodInline, ClosureInline, ContactInline, AgentInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("entry_numbers")
@@ -46,3 +64,30 @@ class PartnerAdmin(admin.ModelAdmin):
     @admin.display(description="numéros d'entrée")
     def numbers(self, obj) -> str:
         return ", ".join(e.number for e in obj.entry_numbers.all()) or "—"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by the desks and the partners' space only: the admin reads (and the audit stays true)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Liaison)
+class LiaisonAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "created", "partner", "created_by", "status", "handled_at", "emailed_to", "email_error"]
+    list_filter = ["status", "partner"]
+    date_hierarchy = "created"
+
+
+@admin.register(LiaisonAudit)
+class LiaisonAuditAdmin(ReadOnlyAdmin):
+    list_display = ["created", "user", "action", "liaison"]
+    list_filter = ["action"]
+    date_hierarchy = "created"
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -9,6 +9,7 @@ collection, and contacts for the cases returned to it.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -156,3 +157,84 @@ class PartnerContact(models.Model):
                 self.phone = normalise_number(self.phone)
             except ValidationError as exc:
                 raise ValidationError({"phone": exc.messages}) from None
+
+
+class PartnerAgent(models.Model):
+    """An account of the partner's own staff (role `partner`): it sees that partner's space only."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_agent",
+                                verbose_name="compte")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="agents", verbose_name="partenaire")
+
+    class Meta:
+        verbose_name = "compte d'un partenaire"
+        verbose_name_plural = "comptes des partenaires"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.partner})"
+
+
+class Liaison(models.Model):
+    """A « fiche de liaison »: a case an N1 agent returns to the partner administration (a file, an
+    appointment, a document). Personal data (the caller's name, the request, a callback number given
+    with consent only) is purged after the retention period (`allo purge`)."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Transmise"
+        HANDLED = "handled", "Traitée"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="liaisons",
+                                verbose_name="partenaire")
+    contact = models.ForeignKey("contact_centre.Contact", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="liaisons", verbose_name="appel")
+    created = models.DateTimeField("transmise le", auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name="agent")
+    caller_name = models.CharField("nom de l'appelant", max_length=120)
+    request = models.TextField("demande", max_length=2000)
+    file_number = models.CharField("numéro de dossier", max_length=60, blank=True)
+    callback_consent = models.BooleanField("accepte d'être rappelé", default=False)
+    # only with consent (checked by the desk's form and by a constraint): least data
+    callback_number = models.CharField("numéro de rappel", max_length=20, blank=True)
+    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.SENT, db_index=True)
+    handled_at = models.DateTimeField("traitée le", null=True, blank=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name="traitée par")
+    answer = models.TextField("réponse du partenaire", max_length=1000, blank=True)
+    emailed_to = models.TextField("envoyée par courriel à", blank=True)
+    email_error = models.CharField("échec de l'envoi du courriel", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "fiche de liaison"
+        verbose_name_plural = "fiches de liaison"
+        ordering = ["-created"]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(callback_consent=True) | models.Q(callback_number=""),
+            name="liaison_number_only_with_consent")]
+
+    def __str__(self) -> str:
+        return f"Fiche de liaison n° {self.pk} ({self.partner})"
+
+
+class LiaisonAudit(models.Model):
+    """Audit trail of the fiches de liaison: who created, saw or handled which one, when."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Création"
+        VIEWED = "viewed", "Consultation"
+        HANDLED = "handled", "Traitement"
+        EXPORTED = "exported", "Export"
+
+    liaison = models.ForeignKey(Liaison, on_delete=models.CASCADE, related_name="audit", verbose_name="fiche")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             verbose_name="utilisateur")
+    action = models.CharField("action", max_length=10, choices=Action.choices)
+    created = models.DateTimeField("le", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "entrée du journal des fiches de liaison"
+        verbose_name_plural = "journal des fiches de liaison"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.action} {self.liaison_id}"

@@ -61,6 +61,19 @@ ALLO_TRUSTED_PROXIES = env_list("ALLO_TRUSTED_PROXIES", "127.0.0.1,::1")
 # Personal data (callers' numbers, notes) is purged after this many days.
 RETENTION_DAYS = int(os.environ.get("ALLO_RETENTION_DAYS", "365"))
 
+# E-mail (the fiches de liaison sent to partners' contacts): an SMTP server when ALLO_SMTP_HOST is set,
+# else printed on the console (the demo).
+EMAIL_HOST = os.environ.get("ALLO_SMTP_HOST", "")
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = int(os.environ.get("ALLO_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("ALLO_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("ALLO_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("ALLO_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("ALLO_SMTP_SSL", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("ALLO_EMAIL_FROM", "Allô 3939 <ne-pas-repondre@allo.example>")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("allo.kb.urls")),
     path("", include("allo.web.urls")),
     path("", include("allo.history.urls")),
+    path("", include("allo.partners.urls")),
 ]
 
 # French error pages in the site's layout; JSON under /api/ (allo.web.errors)

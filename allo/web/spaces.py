@@ -30,6 +30,8 @@ SPACES = [
           "Tenir la base de connaissances à jour, relire les propositions de correction."),
     Space(Role.SUPERVISOR, "space-supervisor", "Supervision",
           "Suivre les files et les centres en direct, préparer les effectifs des pics."),
+    Space(Role.PARTNER, "partner-space", "Espace partenaire",
+          "Les appels pris en charge par le 3939 pour votre administration, les fiches de liaison à traiter."),
     Space(Role.ADMINISTRATOR, "admin:index", "Administration",
           "Gérer les centres, les horaires, les comptes et les rôles."),
 ]
