@@ -5,6 +5,16 @@ from __future__ import annotations
 
 _ERR = {"description": "Erreur", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erreur"}}}}
 _AUTH = [{"bearer": []}, {"session": []}]
+# every authenticated operation may refuse: no or an unknown credential (401), a token or a role that
+# does not open this operation, or a session request without its CSRF token (403)
+_DENIED = {"401": {**_ERR, "description": "Authentification requise, ou jeton invalide ou révoqué"},
+           "403": {**_ERR, "description": "Ce jeton ou ce rôle ne donne pas accès à cette ressource"}}
+
+
+def _json(description: str, ref: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
 
 SCHEMA = {
     "openapi": "3.1.0",
@@ -17,6 +27,11 @@ SCHEMA = {
                             "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"}},
         "schemas": {
             "Erreur": {"type": "object", "properties": {"erreur": {"type": "string"}}, "required": ["erreur"]},
+            "AppelCree": {"type": "object", "required": ["call_id", "created"],
+                          "properties": {"call_id": {"type": "string"}, "created": {"type": "boolean"}}},
+            "EvenementRecu": {"type": "object", "required": ["call_id", "accepted"],
+                              "description": "accepted : false quand le même événement avait déjà été reçu.",
+                              "properties": {"call_id": {"type": "string"}, "accepted": {"type": "boolean"}}},
             "NouvelAppel": {"type": "object", "required": ["caller", "dialed"], "additionalProperties": False,
                             "properties": {"caller": {"type": "string", "pattern": r"^\+?[0-9]{2,15}$"},
                                            "dialed": {"type": "string", "pattern": r"^\+?[0-9]{2,15}$"},
@@ -55,19 +70,18 @@ SCHEMA = {
             "summary": "Un appel arrive sur la ligne", "security": _AUTH,
             "requestBody": {"required": True,
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NouvelAppel"}}}},
-            "responses": {"201": {"description": "Appel créé", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"call_id": {"type": "string"}, "created": {"type": "boolean"}}}}}},
-                "200": {"description": "Même event_id : l'appel existant"}, "400": _ERR, "401": _ERR, "403": _ERR}}},
+            "responses": {"201": _json("Appel créé", "AppelCree"),
+                          "200": _json("Même event_id : l'appel existant", "AppelCree"), "400": _ERR, **_DENIED}}},
         "/api/telephony/calls/{call_id}": {"get": {
             "summary": "État d'un appel", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "État", "content": {"application/json": {"schema": {
-                "$ref": "#/components/schemas/EtatAppel"}}}}, "404": _ERR}}},
+                "$ref": "#/components/schemas/EtatAppel"}}}}, "404": _ERR, **_DENIED}}},
         "/api/telephony/calls/{call_id}/hangup": {"post": {
             "summary": "L'appelant a raccroché (idempotent)", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"202": {"description": "Pris en compte"}, "200": {"description": "Déjà reçu"},
-                          "404": _ERR}}},
+            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
+                          "200": _json("Déjà reçu", "EvenementRecu"), "404": _ERR, **_DENIED}}},
         "/api/telephony/calls/{call_id}/alive": {"post": {
             "summary": "L'appel est toujours en cours (signe de vie)", "security": _AUTH,
             "description": "Pour une longue communication : sans signe de vie pendant ALLO_CC_LOST_AFTER "
@@ -75,16 +89,19 @@ SCHEMA = {
                            "signe de vie, par exemple toutes les 5 minutes, pour chaque appel en cours ; "
                            "ceux d'une même minute comptent une fois. Corps vide.",
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"202": {"description": "Pris en compte"},
-                          "200": {"description": "Déjà reçu dans la même minute"},
+            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
+                          "200": _json("Déjà reçu dans la même minute", "EvenementRecu"),
                           "404": _ERR, "409": {**_ERR, "description": "L'appel est terminé (il a pu être clos "
-                                                                      "comme perdu) : le raccrocher"}}}},
+                                                                      "comme perdu) : le raccrocher"},
+                          **_DENIED}}},
         "/api/telephony/calls/{call_id}/callback-answer": {"post": {
             "summary": "Réponse de l'appelant à une proposition de rappel", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["accepted"], "properties": {"accepted": {"type": "boolean"}}}}}},
-            "responses": {"202": {"description": "Pris en compte"}, "400": _ERR, "404": _ERR}}},
+            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
+                          "200": _json("Réponse déjà reçue pour cet appel", "EvenementRecu"),
+                          "400": _ERR, "404": _ERR, **_DENIED}}},
         "/api/telephony/commands": {"get": {
             "summary": "Flux des commandes (WebSocket : ws[s]://hôte/ws/telephony/?token=…[&after=N])",
             "description": "Connexion WebSocket (sans en-tête Origin : le jeton suffit ; un Origin envoyé doit "
@@ -115,7 +132,7 @@ SCHEMA = {
                     "today": {"type": "object", "properties": {
                         "offered": {"type": "integer"}, "answered": {"type": "integer"},
                         "abandoned": {"type": "integer"}, "service_level": {"type": ["number", "null"]}}}}}}}},
-                "401": _ERR, "403": _ERR}}},
+                **_DENIED}}},
         "/api/openapi.json": {"get": {"summary": "Ce schéma", "responses": {"200": {"description": "OpenAPI"}}}},
     },
 }
