@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "allo.contact_centre",
     "allo.partners",
     "allo.history",
+    "allo.forecast",
 ]
 
 MIDDLEWARE = [

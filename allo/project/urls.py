@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("allo.kb.urls")),
     path("", include("allo.web.urls")),
     path("", include("allo.history.urls")),
+    path("", include("allo.forecast.urls")),
     path("", include("allo.partners.urls")),
 ]
 

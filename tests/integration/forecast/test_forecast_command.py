@@ -1,0 +1,92 @@
+"""`allo forecast` on imported call records (issue 12, item 5): a forecast per interval for future days
+with its intervals, learnt from the stored bins; French errors for bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "arrived_at,queue,outcome,waited_s,talk_s\n"
+FIRST = dt.date(2026, 3, 2)  # a Monday; five weeks to Sunday 5 April (UTC+1, then UTC+2 from 29 March)
+
+
+def month_csv(tmp_path, weeks: int = 5, seed: int = 2) -> str:
+    """Monday to Friday, 09:00-12:00 only, Monday twice as busy; waits and abandons for the patience."""
+    rng = np.random.default_rng(seed)
+    lines = [HEADER]
+    for i in range(weeks * 7):
+        day = FIRST + dt.timedelta(days=i)
+        if day.weekday() >= 5:
+            continue
+        offset = "+02:00" if day >= dt.date(2026, 3, 29) else "+01:00"
+        for hour in (9, 10, 11):
+            for s in np.sort(rng.integers(0, 3600, rng.poisson(40 if day.weekday() == 0 else 20))):
+                abandoned = rng.random() < 0.2
+                lines.append(f"{day}T{hour:02d}:{s // 60:02d}:{s % 60:02d}{offset},n1,"
+                             f"{'abandoned' if abandoned else 'answered'},{rng.exponential(40):.1f},"
+                             f"{0 if abandoned else 180}\n")
+    path = tmp_path / "appels.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    return str(path)
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def imported(demo, tmp_path):
+    run("history", "import", month_csv(tmp_path))
+
+
+def test_forecast_learns_the_shape_of_the_imported_month(imported):
+    data = json.loads(run("forecast", "--from", "2026-04-06", "--to", "2026-04-13", "--json"))
+    assert data["history"] == {"from": "2026-03-02", "to": "2026-04-03", "days": 33}
+    days = {d["date"]: d for d in data["days"]}
+    # the data's shape: nothing before 09:00 or after 12:00, nothing at weekends, Monday twice a Tuesday
+    starts = {row["start"][11:16] for row in data["intervals"]}
+    assert starts == {"09:00", "10:00", "11:00"}
+    assert not days["2026-04-11"]["open"] and days["2026-04-11"]["expected"] == 0
+    assert 1.6 < days["2026-04-13"]["expected"] / days["2026-04-08"]["expected"] < 2.5
+    assert 40 < days["2026-04-08"]["expected"] < 80  # a mid-week day: 3 x 20
+    for row in data["intervals"]:
+        assert row["low"] <= row["expected"] <= row["high"]
+        assert row["start"].endswith("+02:00")
+    # the history holds no public holiday: Easter Monday is taken as a Sunday (closed here)
+    assert data["model"]["holidays_unseen"]
+    assert days["2026-04-06"]["kind"] == "holiday" and not days["2026-04-06"]["open"]
+
+
+def test_forecast_per_quarter_hour_and_as_text(imported):
+    data = json.loads(run("forecast", "--from", "2026-04-08", "--to", "2026-04-08", "--interval", "15", "--json"))
+    assert len(data["intervals"]) == 12  # 09:00 to 11:45
+    hourly = json.loads(run("forecast", "--from", "2026-04-08", "--to", "2026-04-08", "--json"))
+    assert sum(r["expected"] for r in data["intervals"]) == pytest.approx(hourly["total"], rel=0.02)
+    text = run("forecast", "--from", "2026-04-08", "--to", "2026-04-08")
+    assert "mercredi 08/04/2026" in text and "intervalles à 90 %" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--from", "2026-04-10", "--to", "2026-04-08"), "la fin (08/04/2026) précède le début (10/04/2026)"),
+    (("--from", "2026-04-08", "--to", "2026-04-09", "--queue", "nulle-part"), "File inconnue : « nulle-part »"),
+    (("--from", "2026-04-08", "--to", "2026-04-09", "--interval", "20"), "Intervalle invalide : 20 min"),
+    (("--from", "08/04/2026", "--to", "2026-04-09"), "Date invalide : « 08/04/2026 »"),
+])
+def test_bad_input_is_refused_in_french(imported, args, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        run("forecast", *args)
+
+
+def test_no_history_is_refused_in_french(demo):
+    with pytest.raises(CommandError, match="Aucun historique d'appels pour la ligne"):
+        run("forecast", "--from", "2026-04-08", "--to", "2026-04-09")
