@@ -1,0 +1,71 @@
+"""The voice edge's generated configuration (allo/voice/config.py): pure, no Django, no network;
+the last test has Kamailio itself check the rendered file when it is installed."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+
+import pytest
+
+from allo.voice import config as voice_config
+from allo.voice.config import VoiceConfig, VoiceConfigError, render
+
+
+def test_every_placeholder_of_both_templates_is_filled(tmp_path):
+    config = VoiceConfig.from_env(tmp_path, env={"ALLO_VOICE_SIP": "127.0.0.5:15070",
+                                                  "ALLO_VOICE_SERVICE_NUMBERS": "3939, 0806000000"})
+    paths = voice_config.write(config, {"operateur": "secret"})
+    kamailio = config.kamailio_cfg.read_text()
+    rtpengine = config.rtpengine_conf.read_text()
+    assert "{{" not in kamailio and "{{" not in rtpengine
+    assert "listen=udp:127.0.0.5:15070" in kamailio
+    assert '$rU =~ "^(3939|0806000000)$"' in kamailio
+    assert f'db_url", "text://{tmp_path}/voice/db"' in kamailio
+    assert "listen-ng = 127.0.0.1:22222" in rtpengine
+    assert config.db_dir / "subscriber" in paths
+    assert oct(config.db_dir.stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_credentials_table_holds_ha1_never_the_password(tmp_path):
+    config = VoiceConfig.from_env(tmp_path, env={"ALLO_VOICE_SIP_DOMAIN": "voix.allo.example"})
+    table = voice_config.subscriber_table(config, {"operateur": "s3cret", "bad name": "x"})
+    rows = table.splitlines()[1:]
+    assert len(rows) == 1  # a username SIP cannot carry gets no account
+    ha1 = hashlib.md5(b"operateur:voix.allo.example:s3cret").hexdigest()
+    assert rows[0].split(":")[:5] == ["1", "operateur", "voix.allo.example", "", ha1]
+    assert "s3cret" not in table
+
+
+@pytest.mark.parametrize("env", [
+    {"ALLO_VOICE_SIP": "localhost:5060"},
+    {"ALLO_VOICE_SIP": "127.0.0.1"},
+    {"ALLO_VOICE_SERVICE_NUMBERS": "39;39"},
+    {"ALLO_VOICE_RTP_PORTS": "30000-30001"},
+    {"ALLO_VOICE_EVAPI": "127.0.0.1:22222"},  # the same as rtpengine's ng
+])
+def test_bad_settings_are_refused_with_their_name(tmp_path, env):
+    with pytest.raises(VoiceConfigError):
+        VoiceConfig.from_env(tmp_path, env=env)
+
+
+def test_a_placeholder_without_a_value_is_an_error():
+    with pytest.raises(VoiceConfigError, match="NOPE"):
+        render("a {{NOPE}} b", {})
+
+
+def test_command_line_addresses_override_the_settings(tmp_path):
+    config = VoiceConfig.from_env(tmp_path, env={"ALLO_VOICE_SIP": "127.0.0.1:5060"}, sip="127.0.0.2:5070",
+                                  ng=None)
+    assert config.sip == ("127.0.0.2", 5070)
+    assert config.agent_uri("operateur") == "sip:operateur@127.0.0.2"
+
+
+@pytest.mark.skipif(shutil.which("kamailio") is None, reason="kamailio is not installed (Debian: kamailio)")
+def test_kamailio_accepts_the_generated_configuration(tmp_path):
+    config = VoiceConfig.from_env(tmp_path, env={})
+    voice_config.write(config, {"operateur": "secret"})
+    out = subprocess.run(["kamailio", "-c", "-f", str(config.kamailio_cfg)], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr[-2000:]
