@@ -1,0 +1,330 @@
+"""The voice adapter: one asyncio process between Kamailio (evapi), rtpengine (ng) and Allô's public
+telephony API (HTTP + `ws/telephony/`). It holds only the calls in flight; the queue, the choice of
+agent and the call's history stay in Allô's router.
+
+    citizen --INVITE 3939--> Kamailio --evapi "invite"--> adapter --POST /api/telephony/calls--> Allô
+    Allô --ws "bridge" (seq)--> adapter --evapi "dispatch"--> Kamailio --INVITE--> agent's phone
+    BYE / CANCEL / no answer --evapi--> adapter --POST .../hangup--> Allô
+    Allô --ws "hangup"--> adapter --evapi "reject" | "end" + ng "delete"--> Kamailio, rtpengine
+
+Each command from the stream is executed once, in `seq` order, then acknowledged.
+
+Run by `allo voice up`; alone: `ALLO_VOICE_TOKEN=… python -m allo.voice.adapter --allo URL
+--evapi 127.0.0.1:8448 --ng 127.0.0.1:22222 --sip-domain 127.0.0.1`. It loads no Django.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+from allo.voice.api import ApiError, TelephonyApi
+from allo.voice.evapi import EvapiConnection
+from allo.voice.ng import NgClient
+
+logger = logging.getLogger("allo.voice.adapter")
+
+ALIVE_EVERY_S = 60.0  # the API takes one keep-alive a minute per call (docs/contact_centre.md)
+# a command may arrive before the answer to the POST that created its call: wait that long for it
+POST_WAIT_S = 5.0
+
+
+@dataclass
+class SipCall:
+    """A call the edge holds: Kamailio's parked transaction, then the dialog with an agent's phone."""
+
+    sip_call_id: str
+    from_tag: str
+    tindex: int
+    tlabel: int
+    caller: str
+    dialed: str
+    call_id: str | None = None  # Allô's
+    state: str = "parked"  # parked -> ringing (sent to a phone) -> talking -> ended
+    to_tag: str = ""
+    agent: str = ""
+    last_alive: float = 0.0
+
+
+def event_id(sip_call_id: str) -> str:
+    """The API's idempotency key of a SIP call: its Call-ID, hashed when too long or not plain ASCII."""
+    if len(sip_call_id) <= 70 and all(0x21 <= ord(c) <= 0x7e for c in sip_call_id):
+        return "sip:" + sip_call_id
+    return "sip:" + hashlib.sha256(sip_call_id.encode()).hexdigest()[:64]
+
+
+class Adapter:
+    def __init__(self, api: TelephonyApi, evapi: tuple[str, int], ng: tuple[str, int], sip_domain: str):
+        self.api = api
+        self.evapi_address = evapi
+        self.ng_address = ng
+        self.sip_domain = sip_domain
+        self.evapi: EvapiConnection | None = None
+        self.evapi_ready = asyncio.Event()
+        self.ng: NgClient | None = None
+        self.by_sip: dict[str, SipCall] = {}
+        self.by_call: dict[str, SipCall] = {}
+        self.posting: set[asyncio.Task] = set()
+        self.background: set[asyncio.Task] = set()
+        self.executed = 0  # the last command seq executed (a command sent again is skipped)
+        self.acks: asyncio.Queue = asyncio.Queue()
+
+    # ---------------------------------------------------------------- Kamailio -> Allô
+
+    async def run_evapi(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                self.evapi = await EvapiConnection.open(*self.evapi_address)
+                self.evapi_ready.set()
+                delay = 0.2
+                logger.info("evapi connected to %s:%s", *self.evapi_address)
+                while True:
+                    event = await self.evapi.receive()
+                    await self.on_event(event)
+            except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
+                self.evapi_ready.clear()
+                logger.warning("evapi: %s; reconnecting", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def send_kamailio(self, message: dict) -> None:
+        await asyncio.wait_for(self.evapi_ready.wait(), 10)
+        await self.evapi.send(message)
+
+    async def on_event(self, event: dict) -> None:
+        kind = event.get("event")
+        sip_call_id = str(event.get("callid", ""))
+        if kind == "invite":
+            call = SipCall(sip_call_id, str(event.get("fromtag", "")), int(event["tindex"]), int(event["tlabel"]),
+                           str(event.get("caller", "")), str(event.get("dialed", "")))
+            self.by_sip[sip_call_id] = call
+            task = self._spawn(self.post_call(call))
+            self.posting.add(task)
+            task.add_done_callback(self.posting.discard)
+            return
+        call = self.by_sip.get(sip_call_id)
+        if call is None:
+            logger.info("event %s for a call the adapter does not hold (%s)", kind, sip_call_id)
+            return
+        if kind == "answered":
+            call.state, call.to_tag = "talking", str(event.get("totag", ""))
+            logger.info("call %s answered by %s", call.call_id, call.agent)
+        elif kind in ("bye", "cancel", "failed"):
+            logger.info("call %s ended at the edge: %s %s", call.call_id, kind, event.get("side") or
+                        event.get("code") or "")
+            await self.forget(call)
+            if call.call_id:  # else post_call reports it once Allô has answered
+                self._spawn(self.report_hangup(call.call_id))
+        else:
+            logger.warning("unknown evapi event %s", event)
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        """HTTP round trips run beside the evapi reader, never in its way (a reference is kept: the
+        event loop keeps only weak ones)."""
+        task = asyncio.create_task(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    async def post_call(self, call: SipCall) -> None:
+        caller = call.caller
+        try:
+            call.call_id = await self.api.new_call(caller, call.dialed, event_id(call.sip_call_id))
+        except ApiError as exc:
+            logger.warning("Allô refused the call %s from %r: %s", call.sip_call_id, caller, exc)
+            await self.reject(call, 480)
+            return
+        except OSError as exc:
+            logger.error("Allô unreachable for the call %s: %s", call.sip_call_id, exc)
+            await self.reject(call, 480)
+            return
+        call.last_alive = time.monotonic()
+        if call.state == "ended":  # the caller gave up while the POST was in flight
+            await self.report_hangup(call.call_id)
+            return
+        self.by_call[call.call_id] = call
+        logger.info("call %s from %s on %s is Allô's %s", call.sip_call_id, caller, call.dialed, call.call_id)
+
+    async def report_hangup(self, call_id: str) -> None:
+        for attempt in range(3):
+            try:
+                await self.api.hangup(call_id)
+                return
+            except ApiError as exc:
+                logger.warning("hang-up of %s refused: %s", call_id, exc)
+                return
+            except OSError as exc:
+                logger.warning("hang-up of %s: %s (attempt %d)", call_id, exc, attempt + 1)
+                await asyncio.sleep(1 + attempt)
+
+    async def forget(self, call: SipCall) -> None:
+        call.state = "ended"
+        self.by_sip.pop(call.sip_call_id, None)
+        if call.call_id:
+            self.by_call.pop(call.call_id, None)
+
+    async def reject(self, call: SipCall, code: int) -> None:
+        await self.forget(call)
+        await self.send_kamailio({"cmd": "reject", "tindex": call.tindex, "tlabel": call.tlabel, "code": code})
+
+    # ---------------------------------------------------------------- Allô -> Kamailio
+
+    async def run_commands(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                async for command in self.api.commands(self.acks):
+                    delay = 0.5
+                    await self.on_command(command)
+            except ConnectionError as exc:
+                logger.warning("%s; reconnecting", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def on_command(self, command: dict) -> None:
+        seq = command.get("seq")
+        if not isinstance(seq, int):
+            logger.warning("command without seq: %s", command)
+            return
+        if seq <= self.executed:
+            self.acks.put_nowait(self.executed)  # sent again (our ack was lost): executed once already
+            return
+        try:
+            await self.execute(command)
+        except (TimeoutError, OSError, ConnectionError) as exc:
+            # Kamailio unreachable: not acknowledged, so Allô sends it again at the next connection
+            raise ConnectionError(f"command {seq} not executed: {exc}") from exc
+        self.executed = seq
+        self.acks.put_nowait(seq)
+
+    async def _call(self, call_id: str) -> SipCall | None:
+        call = self.by_call.get(call_id)
+        if call is None and self.posting:
+            await asyncio.wait(set(self.posting), timeout=POST_WAIT_S)
+            call = self.by_call.get(call_id)
+        return call
+
+    async def execute(self, command: dict) -> None:
+        kind, call_id = command.get("command"), command.get("call_id", "")
+        call = await self._call(call_id)
+        if call is None:
+            logger.info("command %s %s for a call the edge does not hold: ignored", command.get("seq"), kind)
+            return
+        if kind == "bridge":
+            if command.get("outbound"):
+                logger.warning("outbound bridge (a callback) for %s: not done by this edge yet", call_id)
+                return
+            if call.state != "parked":
+                logger.warning("bridge of %s in state %s: ignored", call_id, call.state)
+                return
+            call.state, call.agent = "ringing", command["agent"]
+            target = f"sip:{command['agent']}@{self.sip_domain}"
+            logger.info("call %s: dispatch to %s", call_id, target)
+            await self.send_kamailio({"cmd": "dispatch", "tindex": call.tindex, "tlabel": call.tlabel,
+                                      "target": target})
+        elif kind == "hangup":
+            logger.info("call %s: Allô hangs up (%s) in state %s", call_id, command.get("reason"), call.state)
+            if call.state == "parked":
+                await self.reject(call, 480)
+            elif call.state == "talking":
+                await self.forget(call)
+                await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
+                                          "totag": call.to_tag})
+                await self.delete_media(call)
+            else:
+                logger.warning("hang-up of %s while its agent's phone rings: not done yet", call_id)
+        else:  # play (announcements), transfer: docs/voice.md, what is left
+            logger.info("command %s for %s: not done by this edge yet", kind, call_id)
+
+    async def delete_media(self, call: SipCall) -> None:
+        if self.ng is None:
+            return
+        try:
+            answer = await self.ng.request("delete", **{"call-id": call.sip_call_id, "from-tag": call.from_tag})
+            if answer.get("result") != "ok":
+                logger.info("rtpengine delete %s: %s", call.sip_call_id, answer.get("error-reason"))
+        except (TimeoutError, OSError) as exc:
+            logger.warning("rtpengine delete %s: %s", call.sip_call_id, exc)
+
+    # ---------------------------------------------------------------- keep-alive
+
+    async def run_keepalive(self) -> None:
+        """A conversation longer than Allô's lost timer (2 h) is not closed as lost while it lasts."""
+        while True:
+            await asyncio.sleep(5)
+            now = time.monotonic()
+            for call in list(self.by_call.values()):
+                if call.call_id and now - call.last_alive >= ALIVE_EVERY_S:
+                    call.last_alive = now
+                    try:
+                        await self.api.alive(call.call_id)
+                    except ApiError as exc:
+                        logger.info("keep-alive of %s refused: %s", call.call_id, exc)
+                    except OSError as exc:
+                        logger.warning("keep-alive of %s: %s", call.call_id, exc)
+
+    # ---------------------------------------------------------------- process
+
+    async def run(self) -> None:
+        try:
+            self.ng = await NgClient.open(self.ng_address)
+            answer = await self.ng.request("ping")
+            logger.info("rtpengine at %s:%s: %s", *self.ng_address, answer.get("result"))
+        except (TimeoutError, OSError) as exc:
+            logger.warning("rtpengine at %s:%s does not answer: %s", *self.ng_address, exc)
+        tasks = [asyncio.create_task(self.run_evapi()), asyncio.create_task(self.run_commands()),
+                 asyncio.create_task(self.run_keepalive())]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            if self.evapi is not None:
+                await self.evapi.close()
+            if self.ng is not None:
+                self.ng.close()
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host, int(port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m allo.voice.adapter", description=__doc__.split("\n")[0])
+    parser.add_argument("--allo", required=True, help="Allô's base URL, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--evapi", default="127.0.0.1:8448")
+    parser.add_argument("--ng", default="127.0.0.1:22222")
+    parser.add_argument("--sip-domain", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    token = os.environ.get("ALLO_VOICE_TOKEN", "")
+    if not token:
+        parser.error("ALLO_VOICE_TOKEN (a telephony token) is not set")
+    logging.basicConfig(level=os.environ.get("ALLO_LOG_LEVEL", "INFO"), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    adapter = Adapter(TelephonyApi(args.allo, token), _address(args.evapi), _address(args.ng), args.sip_domain)
+
+    async def serve() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await adapter.run()
+
+    asyncio.run(serve())
+    logger.info("adapter stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

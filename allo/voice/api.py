@@ -1,0 +1,98 @@
+"""Allô's public telephony API as the adapter uses it: HTTP with the token, and the command stream
+on `ws/telephony/` (docs/contact_centre.md). Nothing else of Allô is imported: the voice edge is the
+API's first real client, and runs where only the API is reachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncIterator
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: dict | str):
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class TelephonyApi:
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0):
+        self.base = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    # -- HTTP (urllib in a thread: a handful of requests per call, no client library needed)
+
+    def _request(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            try:
+                payload = json.loads(exc.read() or b"{}")
+            except ValueError:
+                payload = {}
+            raise ApiError(exc.code, payload) from None
+
+    async def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        return await asyncio.to_thread(self._request, method, path, body)
+
+    async def new_call(self, caller: str, dialed: str, event_id: str) -> str:
+        _, out = await self.call("POST", "/api/telephony/calls",
+                                 {"caller": caller, "dialed": dialed, "event_id": event_id})
+        return out["call_id"]
+
+    async def hangup(self, call_id: str) -> None:
+        await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/hangup", {})
+
+    async def alive(self, call_id: str) -> None:
+        await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/alive", {})
+
+    # -- the command stream
+
+    def ws_url(self) -> str:
+        parts = urllib.parse.urlsplit(self.base)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return urllib.parse.urlunsplit((scheme, parts.netloc, parts.path + "/ws/telephony/", "", ""))
+
+    async def commands(self, ack_queue: asyncio.Queue) -> AsyncIterator[dict]:
+        """Commands in order from one connection; the acks put on `ack_queue` are sent on it. Raises
+        ConnectionError when the connection ends (the caller reconnects: the server sends again
+        every command after the last one acknowledged)."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        try:
+            async with connect(self.ws_url(), additional_headers=headers, open_timeout=10,
+                               ping_interval=20, ping_timeout=20) as ws:
+                logger.info("telephony stream connected")
+                sender = asyncio.create_task(self._send_acks(ws, ack_queue))
+                try:
+                    async for text in ws:
+                        message = json.loads(text)
+                        if "erreur" in message:
+                            raise ConnectionError(f"telephony stream refused a message: {message['erreur']}")
+                        yield message
+                finally:
+                    sender.cancel()
+        except (OSError, WebSocketException) as exc:
+            raise ConnectionError(f"telephony stream: {exc}") from exc
+        raise ConnectionError("telephony stream closed")
+
+    @staticmethod
+    async def _send_acks(ws, queue: asyncio.Queue) -> None:
+        while True:
+            seq = await queue.get()
+            await ws.send(json.dumps({"type": "ack", "seq": seq}))
