@@ -16,6 +16,10 @@ PURE_COMMANDS = {
     "erlang": "allo.simulation.cli:erlang_main",
     "staffing": "allo.simulation.cli:staffing_main",
 }
+# commands with their own argument parsing that set Django up only when they need it
+OWN_COMMANDS = {
+    "voice": "allo.voice.cli:main",
+}
 
 USAGE = """usage: allo <command> [options]
 
@@ -29,6 +33,7 @@ Commands:
   staffing                  agents needed per interval for a scenario
   router                    the live router as its own process (production)
   token create --role R     an API token (telephony or supervisor)
+  voice up --allo URL       the voice edge: Kamailio, rtpengine and the adapter (docs/voice.md)
   callgen                   drive the telephony API like a connector
   partners list [--json]    the partner administrations and their entry numbers
   purge, portal_purge       delete personal data past the retention period
@@ -44,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     command, rest = argv[0], argv[1:]
-    if command in PURE_COMMANDS:
-        module_name, func_name = PURE_COMMANDS[command].split(":")
+    if command in PURE_COMMANDS or command in OWN_COMMANDS:
+        module_name, func_name = (PURE_COMMANDS.get(command) or OWN_COMMANDS[command]).split(":")
         func = getattr(importlib.import_module(module_name), func_name)
         return int(func(rest) or 0)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "allo.project.settings")

@@ -1,0 +1,131 @@
+"""`allo voice …`: the voice edge's commands.
+
+    allo voice up --allo URL [--token T] [--sip H:P] [--evapi H:P] [--ng H:P] [--rtp-ports L-H]
+        writes the configuration, starts rtpengine, Kamailio and the adapter, runs until SIGTERM or
+        Ctrl-C, then stops all three by PID; without --token a telephony token is created in the
+        local database
+    allo voice config [same addresses]      writes the configuration files only (prints their paths)
+    allo voice credentials [--agent NAME]   the agents' SIP accounts: username, password, address
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "allo.project.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    return settings
+
+
+def _config(args):
+    settings = _django()
+    from allo.voice.config import VoiceConfig
+
+    rtp = None
+    if getattr(args, "rtp_ports", None):
+        low, _, high = args.rtp_ports.partition("-")
+        rtp = (int(low), int(high))
+    return VoiceConfig.from_env(settings.DATA_DIR, sip=args.sip, evapi=args.evapi, ng=args.ng, rtp_ports=rtp,
+                                sip_domain=args.sip_domain)
+
+
+def _write(config):
+    from allo.voice import config as voice_config
+    from allo.voice.credentials import agent_credentials
+
+    return voice_config.write(config, agent_credentials())
+
+
+def up(args) -> int:
+    config = _config(args)
+    from allo.voice.stack import Stack, StackError
+
+    token = args.token or os.environ.get("ALLO_VOICE_TOKEN", "")
+    if not token:
+        from allo.contact_centre.tokens import create_token
+
+        token = create_token("telephony", "voice")
+        print("Jeton telephony créé pour l'adaptateur voix (label « voice »).", flush=True)
+    _write(config)
+    stack = Stack(config, args.allo, token)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        stack.start(timeout=args.start_timeout)
+    except StackError as exc:
+        print(f"allo voice up: {exc}", file=sys.stderr)
+        return 1
+    print(f"voice edge up: SIP udp:{config.sip[0]}:{config.sip[1]}, service numbers "
+          f"{', '.join(config.service_numbers)}, logs {config.log_dir}", flush=True)
+    status = 0
+    try:
+        while not stop.wait(0.5):
+            dead = stack.exited()
+            if dead:
+                print(f"allo voice up: {dead} stopped:\n{stack.tail(dead)}", file=sys.stderr)
+                status = 1
+                break
+    finally:
+        stack.stop()
+    print("voice edge stopped", flush=True)
+    return status
+
+
+def config_cmd(args) -> int:
+    for path in _write(_config(args)):
+        print(path)
+    return 0
+
+
+def credentials(args) -> int:
+    settings = _django()
+    from allo.voice.config import VoiceConfig
+    from allo.voice.credentials import agents, sip_password
+
+    config = VoiceConfig.from_env(settings.DATA_DIR, sip=args.sip, sip_domain=args.sip_domain)
+    names = [args.agent] if args.agent else agents()
+    if args.agent and args.agent not in agents():
+        print(f"{args.agent}: pas un opérateur ni un expert actif", file=sys.stderr)
+        return 1
+    for name in names:
+        print(f"{name} {sip_password(name)} {config.agent_uri(name)}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="allo voice", description="The voice edge (Kamailio, rtpengine).")
+    sub = parser.add_subparsers(dest="action", required=True)
+
+    def addresses(p):
+        p.add_argument("--sip", help="SIP listening address HOST:PORT (ALLO_VOICE_SIP, default 127.0.0.1:5060)")
+        p.add_argument("--sip-domain", help="agents' SIP domain and realm (default: the SIP host)")
+        p.add_argument("--evapi", help="Kamailio's evapi address (ALLO_VOICE_EVAPI, default 127.0.0.1:8448)")
+        p.add_argument("--ng", help="rtpengine's ng address (ALLO_VOICE_NG, default 127.0.0.1:22222)")
+        p.add_argument("--rtp-ports", help="RTP port range LOW-HIGH (ALLO_VOICE_RTP_PORTS, default 30000-30999)")
+
+    p_up = sub.add_parser("up", help="start Kamailio, rtpengine and the adapter until SIGTERM")
+    p_up.add_argument("--allo", required=True, help="Allô's base URL, e.g. http://127.0.0.1:8000")
+    p_up.add_argument("--token", help="a telephony token (default: ALLO_VOICE_TOKEN, else one is created)")
+    p_up.add_argument("--start-timeout", type=float, default=20.0, help="seconds each process has to be ready")
+    addresses(p_up)
+    p_config = sub.add_parser("config", help="write the configuration files")
+    addresses(p_config)
+    p_cred = sub.add_parser("credentials", help="the agents' SIP accounts")
+    p_cred.add_argument("--agent")
+    p_cred.add_argument("--sip")
+    p_cred.add_argument("--sip-domain")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return {"up": up, "config": config_cmd, "credentials": credentials}[args.action](args)
