@@ -80,7 +80,7 @@ class KpiCollector:
         self.ended: Counter[str] = Counter()
         self.records = 0
         self._dispatch = {
-            ev.ContactArrived: self._arrived,
+            ev.ContactArrived: self.arrived,
             ev.Assign: self._assign,
             ev.ContactEnded: self._contact_ended,
             ev.Transferred: self._transferred,
@@ -130,7 +130,9 @@ class KpiCollector:
 
     # ------------------------------------------------------------------ handlers
 
-    def _arrived(self, e: ev.ContactArrived) -> None:
+    def arrived(self, e: ev.ContactArrived) -> None:
+        """Count an arrival: the only event the figures need, so a driver that feeds the engine
+        itself (the simulator) gives the collector the arrivals and `feed_many` the decisions."""
         if e.channel == "call":
             self._bin(e.t)[OFFERED1] += 1
 

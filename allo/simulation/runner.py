@@ -1,18 +1,22 @@
 """Discrete-event runner: generated traffic drives the routing engine, KPIs come from its log.
 
 The runner plays the world around the engine (callers, agents' conversations, timers) and owns
-the only clock: a heapq of (time, seq, kind, payload). The engine is the very one the live desks
-use; the runner only turns its decisions into future events (a call's end, a hang-up, a timer).
+the only clock, `EventLoop`: a heapq of (time, seq, check, payload). The engine is the very one the
+live desks use; a world (`_ScenarioWorld` for `simulate`, `_MmcWorld` for `simulate_mmc`) only
+turns its decisions into future events (a call's end, a hang-up, a timer), one handler per decision
+type in a table, as the engine has one per event type.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import itertools
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from heapq import heappush
 
 import numpy as np
 
@@ -34,7 +38,7 @@ from allo.routing.events import (
     TimerRequest,
     WrapUpEnded,
 )
-from allo.routing.kpi import KpiCollector
+from allo.routing.kpi import SERVICE_LEVEL_S, KpiCollector
 from allo.routing.model import AgentConfig, AgentState, CentreConfig, EngineConfig, QueueConfig
 from allo.simulation.erlang import agents_needed
 from allo.simulation.scenario import Scenario
@@ -42,10 +46,121 @@ from allo.simulation.traffic import TrafficModel, lognormal_mean
 
 DAY = 86400.0
 TICK_S = 900.0  # staffing changes and queue samples every 15 min (opening hours are on quarters)
-_EV, _HANG, _TICK = 0, 1, 2
-# per-contact attribute slots in the runner's `live` table
-TALK1, TALK2, PAT1, PAT2, DOMAIN, TOPIC, ACCEPT, REACHED, TOKEN, HANG_LEVEL, IS_CB = range(11)
+_INF = float("inf")
 WRAP_UP = AgentState.WRAP_UP
+
+
+@dataclass(slots=True)
+class Caller:
+    """A simulated caller's draws, and where its call stands for the runner."""
+
+    talk1: float  # talk time at N1 (and of an outbound callback at N1)
+    talk2: float  # talk time at N2
+    patience1: float  # how long it waits at N1 before hanging up, from its first wait there
+    patience2: float  # the same at N2
+    domain: str | None  # the N2 domain it is transferred to, None when N1 answers it
+    topic: int  # index in the scenario's topics
+    accept: bool  # accepts a callback proposal
+    reached: bool  # answers the outbound callback
+    callback: bool = False  # a web callback request or a scheduled callback: nobody waits on the line
+    token: int = 0  # bumped when answered or offered a callback: a pending hang-up with an older token is void
+    hang_level: int = 0  # the level its pending hang-up belongs to (0: none yet)
+
+
+class EventLoop:
+    """The simulators' one clock: arrivals merged with a heapq of (t, seq, check, payload).
+
+    An entry with `check` None is an event fed to the engine as is; otherwise `check(t, payload)`
+    returns the event to feed, or None (e.g. a hang-up after the caller was answered, a staffing
+    tick that only schedules logins). Each decision goes to the KPI collector, then to the
+    world's handler for its type (`handlers`: decision class -> callable), if any.
+    """
+
+    __slots__ = ("engine", "kpi", "heap", "seq", "handlers", "sink", "events", "decisions")
+
+    def __init__(self, engine: Engine, kpi: KpiCollector, handlers: dict, sink: Callable | None = None):
+        self.engine = engine
+        self.kpi = kpi
+        self.heap: list = []
+        self.seq = itertools.count()  # ties in time keep the order of scheduling
+        self.handlers = handlers
+        self.sink = sink
+        self.events = 0
+        self.decisions = 0
+
+    def at(self, t: float, event) -> None:
+        """Feed `event` to the engine at `t`."""
+        heapq.heappush(self.heap, (t, next(self.seq), None, event))
+
+    def check_at(self, t: float, check: Callable, payload) -> None:
+        """At `t`, feed the engine what `check(t, payload)` returns (nothing when None)."""
+        heapq.heappush(self.heap, (t, next(self.seq), check, payload))
+
+    def feed(self, event) -> list:
+        """Feed one event outside the clock (e.g. logins at time 0); returns its decisions."""
+        out = self.engine.handle(event)
+        self._after(event, out)
+        return out
+
+    def _after(self, event, out: list) -> None:
+        self.events += 1
+        self.decisions += len(out)
+        sink = self.sink
+        if sink is not None:
+            sink(event)
+            for d in out:
+                sink(d)
+        self.kpi.feed_many(out)
+        get = self.handlers.get
+        for d in out:
+            handler = get(d.__class__)
+            if handler is not None:
+                handler(d)
+
+    def run(self, times: list[float], arrive: Callable, until: float = _INF) -> None:
+        """Merge the arrivals at `times` (sorted; `arrive(i, t)` makes the i-th arrival's event)
+        with the heap, feeding the engine in time order, until the arrivals are done and the heap
+        holds nothing before `until` (what is left stays for the next run)."""
+        heap = self.heap
+        pop = heapq.heappop
+        handle = self.engine.handle
+        arrived = self.kpi.arrived  # the only event the KPIs need; decisions go through feed_many
+        feed_many = self.kpi.feed_many
+        get = self.handlers.get
+        sink = self.sink
+        n = len(times)
+        i = 0
+        n_events = 0
+        n_decisions = 0
+        while True:
+            if i < n and (not heap or times[i] < heap[0][0]):
+                event = arrive(i, times[i])
+                arrived(event)
+                i += 1
+            elif heap and heap[0][0] < until:
+                t, _, check, payload = pop(heap)
+                if check is None:
+                    event = payload
+                else:
+                    event = check(t, payload)
+                    if event is None:
+                        continue
+            else:
+                break
+            out = handle(event)
+            n_events += 1
+            n_decisions += len(out)
+            if sink is not None:
+                sink(event)
+                for d in out:
+                    sink(d)
+            feed_many(out)
+            for d in out:
+                handler = get(d.__class__)
+                if handler is not None:
+                    handler(d)
+        self.events += n_events
+        self.decisions += n_decisions
 
 
 @dataclass
@@ -154,6 +269,158 @@ class _Staffing:
         return min(self.cap, need)
 
 
+class _ScenarioWorld:
+    """The world of a scenario around the engine: callers' draws, talk and wrap-up times, patience,
+    answers to callback proposals, and the staffing plan's logins and logouts every 15 minutes."""
+
+    def __init__(self, scn: Scenario, traffic: TrafficModel, config: EngineConfig, engine: Engine,
+                 kpi: KpiCollector, sink: Callable | None):
+        self.scn = scn
+        self.staffing = _Staffing(scn, traffic)
+        self.hours_by_centre = {c.id: c.opening_hours() for c in config.centres}
+        self.groups: dict[str, list[str]] = {}
+        for a in config.agents:
+            self.groups.setdefault(a.centre, []).append(a.id)
+        self.logged = dict.fromkeys(self.groups, 0)
+        self.n2_size = {c.id: c.agents for c in scn.n2_centres}
+        self.topic_ids = [t.id for t in scn.topics]
+        self.domains = traffic.domains
+        self.wrap = {1: scn.wrap1, 2: scn.wrap2}
+        self.n1_queue = engine.queues["n1"]
+        self.kpi = kpi
+        self.live: dict[int, Caller] = {}
+        self.next_id = 0
+        self.web_requests = 0
+        self.day: dt.date | None = None
+        self.today: dict = {}
+        self.traffic = None
+        self.loop = EventLoop(engine, kpi, {
+            AgentStateChanged: self._state_changed,
+            Assign: self._assign,
+            Queued: self._queued,
+            ContactEnded: self._ended,
+            TimerRequest: self._timer,
+            ProposeCallback: self._proposed,
+            CallbackScheduled: self._scheduled,
+        }, sink)
+        # handlers push on the loop's heap directly: a method call per scheduled event (~4 per call)
+        # cost 2-4 % of a month's CPU time
+        self.heap = self.loop.heap
+        self.next_seq = self.loop.seq.__next__
+
+    def run_day(self, di: int, day: dt.date, rng: np.random.Generator, traffic: TrafficModel) -> int:
+        """Simulate day `di`; returns its calls. Events after its midnight wait for the next day."""
+        base = di * DAY
+        self.day = day
+        self.today = {cid: h.ranges_on(day) if h is not None else None for cid, h in self.hours_by_centre.items()}
+        loop = self.loop
+        for k in range(int(DAY // TICK_S)):
+            loop.check_at(base + k * TICK_S, self._tick, k)
+        self.traffic = dtr = traffic.generate_day(day, rng)
+        loop.run([base + x for x in dtr.times], self._arrive, base + DAY)
+        return len(dtr.times)
+
+    # ------------------------------------------------------------------ the world's events
+
+    def _arrive(self, i: int, t: float) -> ContactArrived:
+        dtr = self.traffic
+        topic = dtr.topic[i]
+        cid = self.next_id
+        self.next_id += 1
+        web = dtr.web is not None and dtr.web[i]
+        self.live[cid] = Caller(dtr.talk1[i], dtr.talk2[i], dtr.patience1[i], dtr.patience2[i],
+                                self.domains[topic] if dtr.transfer[i] else None, topic, dtr.accept[i],
+                                dtr.reached[i], web)
+        if web:  # a web callback request: an N1 operator calls back at the requested time
+            self.web_requests += 1
+            return ContactArrived(t, cid, "n1", self.topic_ids[topic], channel="callback", due=t + dtr.delay[i])
+        return ContactArrived(t, cid, "n1", self.topic_ids[topic])
+
+    def _hang_up(self, t: float, payload: tuple) -> CallerHungUp | None:
+        cid, token = payload
+        caller = self.live.get(cid)
+        if caller is None or caller.token != token:
+            return None  # answered (or gone) before the caller's patience ran out
+        return CallerHungUp(t, cid)
+
+    def _tick(self, t: float, k: int) -> None:
+        """Staffing tick: log agents in or out to match the plan for this quarter, sample the queue."""
+        second = k * TICK_S
+        moment = (dt.datetime.min + dt.timedelta(seconds=second)).time()
+        at = self.loop.at
+        for centre, ids in self.groups.items():
+            ranges = self.today[centre]
+            is_open = ranges is None or any(s <= moment < e for s, e in ranges)
+            if not is_open:
+                target = 0
+            elif centre == "line":
+                target = self.staffing.n1(self.day, second)
+            elif centre == "partner":
+                target = len(ids)
+            else:
+                target = self.n2_size[centre]
+            cur = self.logged[centre]
+            for j in range(cur, target):
+                at(t, AgentLogin(t, ids[j]))
+            for j in range(target, cur):
+                at(t, AgentLogout(t, ids[j]))
+            self.logged[centre] = target
+        self.kpi.sample_queue(t, self.n1_queue.waiting)
+        return None
+
+    # ------------------------------------------------------------------ decisions
+
+    def _state_changed(self, d: AgentStateChanged) -> None:
+        if d.state is WRAP_UP:
+            te = d.t + self.wrap[d.level]
+            heappush(self.heap, (te, self.next_seq(), None, WrapUpEnded(te, d.agent)))
+
+    def _assign(self, d: Assign) -> None:
+        cid = d.contact
+        caller = self.live[cid]
+        caller.token += 1
+        if d.outbound and d.level != 1:
+            te = d.t + caller.talk2
+            e = CallEnded(te, cid, None, d.agent, reached=caller.reached)
+        elif d.outbound:  # web callback at N1: it may end in a warm transfer too
+            te = d.t + caller.talk1
+            e = CallEnded(te, cid, caller.domain, d.agent, reached=caller.reached)
+        elif d.level == 1:
+            te = d.t + caller.talk1
+            dom = caller.domain
+            if dom is None:
+                e = CallEnded(te, cid, None, d.agent)
+            else:
+                tid = self.topic_ids[caller.topic]
+                e = CallEnded(te, cid, dom, d.agent, tid, tid, "simulated transfer")
+        else:
+            te = d.t + caller.talk2
+            e = CallEnded(te, cid, None, d.agent)
+        heappush(self.heap, (te, self.next_seq(), None, e))
+
+    def _queued(self, d: Queued) -> None:
+        caller = self.live[d.contact]
+        level = d.level
+        if not caller.callback and caller.hang_level != level:
+            caller.hang_level = level  # patience runs from the first wait at this level
+            patience = caller.patience1 if level == 1 else caller.patience2
+            heappush(self.heap, (d.t + patience, self.next_seq(), self._hang_up, (d.contact, caller.token)))
+
+    def _ended(self, d: ContactEnded) -> None:
+        self.live.pop(d.contact, None)
+
+    def _timer(self, d: TimerRequest) -> None:
+        heappush(self.heap, (d.at, self.next_seq(), None, TimerFired(d.at, d.kind, d.ref)))
+
+    def _proposed(self, d: ProposeCallback) -> None:
+        caller = self.live[d.contact]
+        caller.token += 1  # the caller is no longer waiting on the line
+        heappush(self.heap, (d.t, self.next_seq(), None, CallbackAnswer(d.t, d.contact, caller.accept)))
+
+    def _scheduled(self, d: CallbackScheduled) -> None:
+        self.live[d.contact].callback = True
+
+
 def simulate(
     scn: Scenario,
     seed: int | None = None,
@@ -169,171 +436,25 @@ def simulate(
     config = build_config(scn)
     engine = Engine(config)
     kpi = KpiCollector(interval_s=scn.interval_minutes * 60.0, target_s=scn.sl_seconds)
-    staffing = _Staffing(scn, traffic)
+    world = _ScenarioWorld(scn, traffic, config, engine, kpi, sink)
     rng = np.random.default_rng(seed)
-    hours_by_centre = {c.id: c.opening_hours() for c in config.centres}
-    groups: dict[str, list[str]] = {}
-    for a in config.agents:
-        groups.setdefault(a.centre, []).append(a.id)
-    logged = dict.fromkeys(groups, 0)
-    n2_size = {c.id: c.agents for c in scn.n2_centres}
-    topic_ids = [t.id for t in scn.topics]
-    domains = traffic.domains
-    wrap = {1: scn.wrap1, 2: scn.wrap2}
-    n1_queue = engine.queues["n1"]
-
-    heap: list = []
-    push, pop = heapq.heappush, heapq.heappop
-    handle = engine.handle
-    feed_many = kpi.feed_many
-    kpi_arrived = kpi._arrived  # the only event the KPIs need; decisions go through feed_many
-    live: dict[int, list] = {}
-    seq = 0
-    next_id = 0
-    n_events = 0
-    n_decisions = 0
     n_calls = 0
-    n_web = 0
-
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=n_days, unit="day", file=sys.stderr, desc="simulate", leave=False)
-
     for di in range(n_days):
-        day = traffic.day(di)
-        base = di * DAY
-        end = base + DAY
-        today = {cid: h.ranges_on(day) if h is not None else None for cid, h in hours_by_centre.items()}
-        for k in range(int(DAY // TICK_S)):
-            push(heap, (base + k * TICK_S, seq, _TICK, k))
-            seq += 1
-        dtr = traffic.generate_day(day, rng)
-        times, d_topic, d_transfer, d_web = dtr.times, dtr.topic, dtr.transfer, dtr.web
-        n = len(times)
-        n_calls += n
-        i = 0
-        while True:
-            if i < n and (not heap or base + times[i] < heap[0][0]):
-                t = base + times[i]
-                topic = d_topic[i]
-                cid = next_id
-                next_id += 1
-                web = d_web is not None and d_web[i]
-                live[cid] = [dtr.talk1[i], dtr.talk2[i], dtr.patience1[i], dtr.patience2[i],
-                             domains[topic] if d_transfer[i] else None, topic, dtr.accept[i], dtr.reached[i],
-                             0, 0, web]
-                if web:  # a web callback request: an N1 operator calls back at the requested time
-                    n_web += 1
-                    event = ContactArrived(t, cid, "n1", topic_ids[topic], channel="callback",
-                                           due=t + dtr.delay[i])
-                else:
-                    event = ContactArrived(t, cid, "n1", topic_ids[topic])
-                kpi_arrived(event)
-                i += 1
-            elif heap and heap[0][0] < end:
-                t, _, kind, payload = pop(heap)
-                if kind == _EV:
-                    event = payload
-                elif kind == _HANG:
-                    cid, token = payload
-                    a = live.get(cid)
-                    if a is None or a[TOKEN] != token:
-                        continue  # answered (or gone) before the caller's patience ran out
-                    event = CallerHungUp(t, cid)
-                else:
-                    # staffing tick: log agents in or out to match the plan for this quarter
-                    second = payload * TICK_S
-                    for centre, ids in groups.items():
-                        ranges = today[centre]
-                        moment = (dt.datetime.min + dt.timedelta(seconds=second)).time()
-                        is_open = ranges is None or any(s <= moment < e for s, e in ranges)
-                        if not is_open:
-                            target = 0
-                        elif centre == "line":
-                            target = staffing.n1(day, second)
-                        elif centre == "partner":
-                            target = len(ids)
-                        else:
-                            target = n2_size[centre]
-                        cur = logged[centre]
-                        for j in range(cur, target):
-                            push(heap, (t, seq, _EV, AgentLogin(t, ids[j])))
-                            seq += 1
-                        for j in range(target, cur):
-                            push(heap, (t, seq, _EV, AgentLogout(t, ids[j])))
-                            seq += 1
-                        logged[centre] = target
-                    kpi.sample_queue(t, n1_queue.waiting)
-                    continue
-            else:
-                break
-            out = handle(event)
-            n_events += 1
-            n_decisions += len(out)
-            if sink is not None:
-                sink(event)
-                for d in out:
-                    sink(d)
-            feed_many(out)
-            for d in out:
-                cls = d.__class__
-                if cls is AgentStateChanged:
-                    if d.state is WRAP_UP:
-                        te = d.t + wrap[d.level]
-                        push(heap, (te, seq, _EV, WrapUpEnded(te, d.agent)))
-                        seq += 1
-                elif cls is Assign:
-                    cid = d.contact
-                    a = live[cid]
-                    a[TOKEN] += 1
-                    if d.outbound and d.level != 1:
-                        te = d.t + a[TALK2]
-                        e = CallEnded(te, cid, None, d.agent, reached=a[REACHED])
-                    elif d.outbound:  # web callback at N1: it may end in a warm transfer too
-                        te = d.t + a[TALK1]
-                        e = CallEnded(te, cid, a[DOMAIN], d.agent, reached=a[REACHED])
-                    elif d.level == 1:
-                        te = d.t + a[TALK1]
-                        dom = a[DOMAIN]
-                        if dom is None:
-                            e = CallEnded(te, cid, None, d.agent)
-                        else:
-                            tid = topic_ids[a[TOPIC]]
-                            e = CallEnded(te, cid, dom, d.agent, tid, tid, "simulated transfer")
-                    else:
-                        te = d.t + a[TALK2]
-                        e = CallEnded(te, cid, None, d.agent)
-                    push(heap, (te, seq, _EV, e))
-                    seq += 1
-                elif cls is Queued:
-                    a = live[d.contact]
-                    level = d.level
-                    if not a[IS_CB] and a[HANG_LEVEL] != level:
-                        a[HANG_LEVEL] = level  # patience runs from the first wait at this level
-                        push(heap, (d.t + (a[PAT1] if level == 1 else a[PAT2]), seq, _HANG, (d.contact, a[TOKEN])))
-                        seq += 1
-                elif cls is ContactEnded:
-                    live.pop(d.contact, None)
-                elif cls is TimerRequest:
-                    push(heap, (d.at, seq, _EV, TimerFired(d.at, d.kind, d.ref)))
-                    seq += 1
-                elif cls is ProposeCallback:
-                    a = live[d.contact]
-                    a[TOKEN] += 1  # the caller is no longer waiting on the line
-                    push(heap, (d.t, seq, _EV, CallbackAnswer(d.t, d.contact, a[ACCEPT])))
-                    seq += 1
-                elif cls is CallbackScheduled:
-                    live[d.contact][IS_CB] = True
+        n_calls += world.run_day(di, traffic.day(di), rng, traffic)
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - wall0
-    return SimResult(kpi.summary(), kpi, n_events, n_calls, wall, n_days, scn.start, len(engine.contacts),
-                     {"decisions": n_decisions, "web_callback_requests": n_web, "seed": seed, "days": n_days,
-                      "start": scn.start.isoformat()})
+    loop = world.loop
+    return SimResult(kpi.summary(), kpi, loop.events, n_calls, wall, n_days, scn.start, len(engine.contacts),
+                     {"decisions": loop.decisions, "web_callback_requests": world.web_requests, "seed": seed,
+                      "days": n_days, "start": scn.start.isoformat()})
 
 
 def mmc_config(agents: int) -> EngineConfig:
@@ -344,6 +465,34 @@ def mmc_config(agents: int) -> EngineConfig:
     )
 
 
+class _MmcWorld:
+    """M/M/c(+M) around the engine: exponential service without wrap-up, exponential patience."""
+
+    def __init__(self, engine: Engine, kpi: KpiCollector, service: list[float], patience: list[float] | None,
+                 sink: Callable | None = None):
+        self.service = service
+        self.patience = patience
+        self.answered = bytearray(len(service))
+        handlers = {Assign: self._assign}
+        if patience is not None:
+            handlers[Queued] = self._queued
+        self.loop = EventLoop(engine, kpi, handlers, sink)
+        self.heap = self.loop.heap
+        self.next_seq = self.loop.seq.__next__
+
+    def _hang_up(self, t: float, cid: int) -> CallerHungUp | None:
+        return None if self.answered[cid] else CallerHungUp(t, cid)
+
+    def _assign(self, d: Assign) -> None:
+        cid = d.contact
+        self.answered[cid] = 1
+        te = d.t + self.service[cid]
+        heappush(self.heap, (te, self.next_seq(), None, CallEnded(te, cid, None, d.agent, wrap_up=False)))
+
+    def _queued(self, d: Queued) -> None:
+        heappush(self.heap, (d.t + self.patience[d.contact], self.next_seq(), self._hang_up, d.contact))
+
+
 def simulate_mmc(
     rate_per_hour: float,
     aht_s: float,
@@ -351,11 +500,12 @@ def simulate_mmc(
     calls: int,
     patience_s: float | None = None,
     seed: int | None = None,
-    target_s: float = 20.0,
+    target_s: float = SERVICE_LEVEL_S,
     progress: bool = False,
+    sink: Callable | None = None,
 ) -> SimResult:
     """Pure M/M/c(+M): Poisson arrivals, exponential service, no wrap-up, one queue, one group,
-    through the same engine, for validation against Erlang C / Erlang A."""
+    through the same engine and event loop, for validation against Erlang C / Erlang A."""
     wall0 = time.perf_counter()
     engine = Engine(mmc_config(agents))
     kpi = KpiCollector(interval_s=3600.0, target_s=target_s)
@@ -363,60 +513,28 @@ def simulate_mmc(
     arrivals = np.cumsum(rng.exponential(3600.0 / rate_per_hour, calls)).tolist()
     service = rng.exponential(aht_s, calls).tolist()
     patience = rng.exponential(patience_s, calls).tolist() if patience_s else None
-    handle = engine.handle
-    feed_many = kpi.feed_many
-    kpi_arrived = kpi._arrived  # the only event the KPIs need; decisions go through feed_many
-    heap: list = []
-    push, pop = heapq.heappush, heapq.heappop
-    answered = bytearray(calls)
-    seq = 0
-    n_events = 0
-    n_decisions = 0
+    world = _MmcWorld(engine, kpi, service, patience, sink)
+    loop = world.loop
     for a in engine.agents:
-        n_decisions += len(handle(AgentLogin(0.0, a)))
-        n_events += 1
-    i = 0
-    step = max(1, calls // 100)
+        loop.feed(AgentLogin(0.0, a))
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=calls, unit="call", file=sys.stderr, desc="simulate", leave=False)
-    while True:
-        if i < calls and (not heap or arrivals[i] < heap[0][0]):
-            event = ContactArrived(arrivals[i], i, "mmc")
-            kpi_arrived(event)
-            i += 1
-            if bar is not None and i % step == 0:
+        step = max(1, calls // 100)
+
+        def arrive(i: int, t: float) -> ContactArrived:
+            if (i + 1) % step == 0:
                 bar.update(step)
-        elif heap:
-            t, _, kind, payload = pop(heap)
-            if kind == _HANG:
-                if answered[payload]:
-                    continue
-                event = CallerHungUp(t, payload)
-            else:
-                event = payload
-        else:
-            break
-        out = handle(event)
-        n_events += 1
-        n_decisions += len(out)
-        feed_many(out)
-        for d in out:
-            cls = d.__class__
-            if cls is Assign:
-                cid = d.contact
-                answered[cid] = 1
-                te = d.t + service[cid]
-                push(heap, (te, seq, _EV, CallEnded(te, cid, None, d.agent, wrap_up=False)))
-                seq += 1
-            elif cls is Queued and patience is not None:
-                push(heap, (d.t + patience[d.contact], seq, _HANG, d.contact))
-                seq += 1
+            return ContactArrived(t, i, "mmc")
+    else:
+        def arrive(i: int, t: float) -> ContactArrived:
+            return ContactArrived(t, i, "mmc")
+    loop.run(arrivals, arrive)
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - wall0
-    return SimResult(kpi.summary(), kpi, n_events, calls, wall, 0, None, len(engine.contacts),
-                     {"decisions": n_decisions, "seed": seed, "mode": "mmc", "rate_per_hour": rate_per_hour, "aht_s": aht_s,
-                      "agents": agents, "patience_s": patience_s, "target_seconds": target_s})
+    return SimResult(kpi.summary(), kpi, loop.events, calls, wall, 0, None, len(engine.contacts),
+                     {"decisions": loop.decisions, "seed": seed, "mode": "mmc", "rate_per_hour": rate_per_hour,
+                      "aht_s": aht_s, "agents": agents, "patience_s": patience_s, "target_seconds": target_s})
