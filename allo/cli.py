@@ -31,6 +31,10 @@ Commands:
   simulate                  simulate the contact centre with the routing engine
   erlang                    Erlang C / Erlang A staffing figures
   staffing                  agents needed per interval for a scenario
+  staffing --from D1 --to D2
+                            ... for the forecast learnt from the history (Erlang A, shrinkage)
+  forecast --from D1 --to D2
+                            expected calls per interval, learnt from the history
   router                    the live router as its own process (production)
   token create --role R     an API token (telephony or supervisor)
   voice up --allo URL       the voice edge: Kamailio, rtpengine and the adapter (docs/voice.md)
@@ -49,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     command, rest = argv[0], argv[1:]
-    if command in PURE_COMMANDS or command in OWN_COMMANDS:
+    # `allo staffing --from D1 --to D2` plans from the stored history (a Django command, allo/forecast);
+    # without --from, the pure command plans a scenario's day
+    from_history = command == "staffing" and any(a == "--from" or a.startswith("--from=") for a in rest)
+    if (command in PURE_COMMANDS and not from_history) or command in OWN_COMMANDS:
         module_name, func_name = (PURE_COMMANDS.get(command) or OWN_COMMANDS[command]).split(":")
         func = getattr(importlib.import_module(module_name), func_name)
         return int(func(rest) or 0)

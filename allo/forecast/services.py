@@ -134,3 +134,106 @@ def shrinkage() -> float:
     if not 0 <= value <= 0.9:
         raise ForecastError(f"ALLO_SHRINKAGE invalide : {value} (une part entre 0 et 0,9 attendue).")
     return value
+
+
+# ---------------------------------------------------------------------------------------------- staffing
+
+def measured(queue: str | None = None, today: dt.date | None = None, weeks: int = MEASURE_WEEKS) -> dict:
+    """Handle time and patience in the last `weeks` weeks of history (complete days).
+
+    Patience: callers who are answered leave before their patience ends, so the mean time to abandon
+    (the wait of abandoned calls) underestimates it; the estimate of an exponential patience from such
+    censored waits is the total wait of all calls / the abandoned calls (the maximum-likelihood
+    estimate), the patience Erlang A wants. Both are given."""
+    from django.db.models import Count, Sum
+
+    from allo.history.models import CallRecord, Stat
+
+    dim, key = _dimension(queue)
+    today = today or _today()
+    last = (Stat.objects.filter(grain="1d", dim=dim, key=key, period__lt=today, offered__gt=0)
+            .order_by("-period").values_list("period", flat=True).first())
+    if last is None:
+        where = f"la file « {queue} »" if queue else "la ligne"
+        raise ForecastError(f"Aucun historique d'appels pour {where} : importez des appels (allo history "
+                            f"import FICHIER.csv) ou attendez le calcul des agrégats (allo history rebuild).")
+    earliest = Stat.objects.filter(grain="1d", dim=dim, key=key, offered__gt=0).order_by("period").values_list(
+        "period", flat=True).first()
+    first = max(earliest, last - dt.timedelta(days=weeks * 7 - 1))
+    bins = Stat.objects.filter(grain="1d", dim=dim, key=key, period__gte=first, period__lte=last).aggregate(
+        handled=Sum("handled"), talk=Sum("talk_s"), wrap=Sum("wrap_s"), wait=Sum("wait_s"),
+        abandoned=Sum("abandoned"), offered=Sum("offered"))
+    records = CallRecord.objects.filter(arrived_at__gte=_local_midnight(first),
+                                        arrived_at__lt=_local_midnight(last + dt.timedelta(days=1)),
+                                        outcome="abandoned")
+    records = records.filter(queue__code=queue) if queue else records.filter(level=1)
+    ab = records.aggregate(n=Count("id"), wait=Sum("waited_s"))
+    from allo.routing import kpi
+
+    aht = kpi.handle_time(bins["talk"] or 0.0, bins["wrap"] or 0.0, bins["handled"] or 0)
+    patience = mean_to_abandon = None
+    if ab["n"]:
+        mean_to_abandon = ab["wait"] / ab["n"]
+        patience = ((bins["wait"] or 0.0) + ab["wait"]) / ab["n"]
+    return {"from": first.isoformat(), "to": last.isoformat(), "offered": bins["offered"] or 0,
+            "aht_s": _round(aht, 1), "patience_s": _round(patience, 1),
+            "mean_time_to_abandon_s": _round(mean_to_abandon, 1),
+            "abandon_rate": _round((bins["abandoned"] or 0) / bins["offered"], 4) if bins["offered"] else None}
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    from django.utils import timezone
+
+    return dt.datetime.combine(day, dt.time()).replace(tzinfo=timezone.get_default_timezone())
+
+
+def service_level_target(queue: str | None = None) -> tuple[float, str]:
+    """The share to reach within kpi.SERVICE_LEVEL_S: the queue's minimal service level the
+    administrator set (« seuils d'alerte des files »), else the default scenario's target (80 %)."""
+    from allo.contact_centre.models import QueueThreshold
+    from allo.history.models import Queue
+    from allo.org.models import Centre
+
+    if queue:
+        centre = Queue.objects.filter(code=queue).values_list("centre", flat=True).first()
+    else:
+        centre = Centre.objects.filter(kind="n1").values_list("code", flat=True).first()
+    minimum = (QueueThreshold.objects.filter(centre__code=centre, service_level_min__isnull=False)
+               .values_list("service_level_min", flat=True).first()) if centre else None
+    if minimum:
+        return minimum / 100.0, "seuil de la file (administration)"
+    from allo.simulation.scenario import load_scenario
+
+    return load_scenario(None).sl_target, "objectif du scénario par défaut"
+
+
+def staffing(first: dt.date, last: dt.date, queue: str | None = None, interval: int = 60,
+             today: dt.date | None = None, shrink: float | None = None) -> dict:
+    """The forecast with, per interval, the agents needed on the phones (Erlang A) and to schedule
+    (with shrinkage)."""
+    from allo.forecast import staffing as stf
+    from allo.routing import kpi
+
+    data = forecast(first, last, queue, interval, today)
+    m = measured(queue, today)
+    if m["aht_s"] is None:
+        raise ForecastError("Aucun appel traité dans l'historique récent : durée de traitement inconnue.")
+    target, source = service_level_target(queue)
+    inputs = stf.Inputs(aht_s=m["aht_s"], patience_s=m["patience_s"], target=target,
+                        target_s=kpi.SERVICE_LEVEL_S, shrinkage=shrinkage() if shrink is None else shrink)
+    per_day: dict[str, dict] = {}
+    for row in data["intervals"]:
+        n = stf.need(row["expected"], interval, inputs)
+        row.update(agents=n.agents, scheduled=n.scheduled, load_erlangs=round(n.load_erlangs, 2),
+                   service_level=round(n.service_level, 4), asa_s=round(n.asa_s, 1),
+                   abandon_rate=round(n.abandon_rate, 4), occupancy=round(n.occupancy, 3))
+        day = per_day.setdefault(row["start"][:10], {"peak_agents": 0, "agent_hours": 0.0, "scheduled_hours": 0.0})
+        day["peak_agents"] = max(day["peak_agents"], n.agents)
+        day["agent_hours"] += n.agents * interval / 60
+        day["scheduled_hours"] += n.scheduled * interval / 60
+    for d in data["days"]:
+        d.update(per_day.get(d["date"], {"peak_agents": 0, "agent_hours": 0.0, "scheduled_hours": 0.0}))
+    data["staffing"] = {"model": "erlang_a" if inputs.patience_s else "erlang_c", "target": target,
+                        "target_source": source, "target_s": kpi.SERVICE_LEVEL_S, "shrinkage": inputs.shrinkage,
+                        "measured": m}
+    return data
