@@ -14,9 +14,12 @@ from allo.accounts.access import AUTHENTICATED, DELEGATED_NAMESPACES, PUBLIC, Ap
 from allo.accounts.demo import DEMO_USERS
 from allo.accounts.models import User
 from allo.accounts.roles import Role
+from allo.partners.demo import PARTNERS as DEMO_PARTNERS
 
-# One demo account per role, plus the anonymous citizen.
-ACTORS = {"anonymous": None} | {role.value: next(u[0] for u in DEMO_USERS if u[3] == role) for role in Role}
+# One demo account per role, plus the anonymous citizen; a partner's accounts are the partners' demo's.
+PARTNER_ACCOUNTS = {spec["code"]: spec["account"][0] for spec in DEMO_PARTNERS}
+ACTORS = {"anonymous": None} | {role.value: next(u[0] for u in DEMO_USERS if u[3] == role) for role in Role
+                                if role != Role.PARTNER} | {Role.PARTNER.value: PARTNER_ACCOUNTS["mairie-rouen"]}
 
 # Sample values for URL parameters: by parameter name, or by URL name for ambiguous ones.
 SAMPLE_KWARGS: dict[str, str] = {"action": "submit", "call_id": "appel-inconnu"}
@@ -26,7 +29,7 @@ METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post
            "kb-restore": "post", "kb-dila-status": "post", "kb-dila-mark-sent": "post",
            "desk-state": "post", "desk-end-call": "post", "api-telephony-calls": "post",
            "api-telephony-hangup": "post", "api-telephony-callback-answer": "post",
-           "supervision-floor-action": "post"}
+           "supervision-floor-action": "post", "desk-liaison": "post"}
 # Public URLs that only send the visitor elsewhere.
 REDIRECTS = {"portal-browse", "portal-browse-fiches"}
 # API views (token or session) answer in JSON: 401 anonymous, 403 wrong role; an allowed call with
@@ -53,10 +56,15 @@ def samples(demo):
     official = Fiche.objects.create(id="F99999", theme=fiche.theme, title="Fiche officielle", short_answer="Texte.",
                                     collection=Fiche.Collection.OFFICIAL, status=Fiche.Status.PUBLISHED)
     report = DilaReport.objects.create(fiche=official, author=editor, passage="Un passage", problem="Faux.")
+    from allo.partners.models import Liaison, Partner
+
+    liaison = Liaison.objects.create(partner=Partner.objects.get(code="mairie-rouen"), caller_name="Jeanne Dupont",
+                                     request="Un rendez-vous pour un passeport.")  # the matrix's partner's
     return {
         "fiche_id": fiche.pk,
         "kwargs": {"kb-review": {"pk": proposal.pk}, "kb-synonym-toggle": {"pk": Synonym.objects.first().pk},
                    "kb-revision": {"pk": revision.pk}, "kb-dila-status": {"pk": report.pk},
+                   "partner-liaison": {"pk": liaison.pk},
                    "kb-dila-report": {"fiche_id": official.pk},
                    "portal-theme": {"theme_slug": fiche.theme_id}, "desk-node": {"slug": fiche.theme_id},
                    "portal-subtheme": {"theme_slug": fiche.theme_id, "subtheme_slug": fiche.subtheme_slug or "autres"}},
@@ -183,3 +191,59 @@ def test_partner_administration_pages_are_for_administrators_only(actor, demo):
         assert response.status_code == (200 if actor == Role.ADMINISTRATOR else 302), (url, actor)
         if actor != Role.ADMINISTRATOR:
             assert response["Location"].startswith(reverse("admin:login")), url
+
+
+@pytest.mark.django_db
+def test_a_partner_sees_its_own_figures_and_fiches_never_another_partners_nor_a_callers_number(demo):
+    """Each demo partner account walks every page its role opens (the partner space, its CSV, each
+    fiche de liaison of every partner, for this month): its own calls and fiches are there, another
+    partner's never, and no caller's number in any spelling. A fiche's callback number, given by the
+    caller with consent for that purpose, shows on that fiche's own page only."""
+    from allo.contact_centre.models import Contact, WrapUp
+    from allo.partners.models import Liaison, Partner
+
+    partners = {p.code: p for p in Partner.objects.all()}
+    callers, names, files = {}, {}, {}
+    for i, (code, partner) in enumerate(sorted(partners.items())):
+        callers[code] = f"+3361234{i:04d}"
+        for j in range(3 + i):  # a different count each: the figures are the partner's own
+            contact = Contact.objects.create(call_id=f"{code}-{j}", caller=callers[code], dialed="+33261910001",
+                                             partner=partner, state="ended", answered=True, waited_s=4,
+                                             level=1, outcome="ended")
+            WrapUp.objects.create(contact=contact, fiches=[f"fiche-{code}"], outcome="answered")
+        names[code], files[code] = f"Appelant {code.title()}", f"DOS-{i}-777"
+        Liaison.objects.create(partner=partner, contact=contact, caller_name=names[code], request="Une pièce.",
+                               file_number=files[code])
+    consented = Liaison.objects.create(partner=partners["mairie-rouen"], caller_name="Rappel Consenti",
+                                       request="Un rappel.", callback_consent=True, callback_number="+33698765432")
+
+    spellings = {code: {n, "0" + n[3:], " ".join(("0" + n[3:])[k:k + 2] for k in range(0, 10, 2))}
+                 for code, n in callers.items()}
+    all_fiches = list(Liaison.objects.values_list("pk", "partner__code"))
+    partner_urls = [name for name, pattern in project_urls()
+                    if isinstance(view_access(pattern.callback), frozenset)
+                    and Role.PARTNER in view_access(pattern.callback)]
+    assert set(partner_urls) == {"partner-space", "partner-report-csv", "partner-liaison"}
+    for code, username in PARTNER_ACCOUNTS.items():
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        pages = {url: client.get(url) for url in (reverse("partner-space"), reverse("partner-report-csv"))}
+        for pk, owner in all_fiches:
+            url = reverse("partner-liaison", args=[pk])
+            pages[url] = client.get(url)
+            assert pages[url].status_code == (200 if owner == code else 404), (username, url)
+        space = pages[reverse("partner-space")].content.decode()
+        assert partners[code].name in space and files[code] in space
+        offered = space[space.index('id="synthese"'):]
+        assert f"Appels reçus : {3 + sorted(partners).index(code)}" in offered, (username, offered[:300])
+        csv = pages[reverse("partner-report-csv")].content.decode()
+        assert partners[code].name in csv
+        for url, response in pages.items():
+            text = response.content.decode()
+            for number in (n for spelled in spellings.values() for n in spelled):
+                assert number not in text, (username, url, number)
+            for other in set(partners) - {code}:
+                assert partners[other].name not in text and names[other] not in text and files[other] not in text, \
+                    (username, url, other)
+            if "+33698765432" in text:
+                assert code == "mairie-rouen" and url == reverse("partner-liaison", args=[consented.pk])
