@@ -140,3 +140,17 @@ def report_rows(data: dict):
     yield ["heure", *(label for _, label in COLUMNS)]
     for h in data["hours"]:
         yield [f"{h['hour']:02d} h", *(percent(h[k]) if k == "service_level" else h[k] for k, _ in COLUMNS)]
+
+
+def report_sheets(data: dict) -> dict[str, list[list]]:
+    """The month as spreadsheet sheets (ODS export): numbers stay numbers, the service level a fraction."""
+    def row(first, d):
+        return [first, *((None if d[k] is None else round(d[k], 4)) if k == "service_level" else d[k]
+                         for k, _ in COLUMNS)]
+
+    header = [label for _, label in COLUMNS]
+    return {
+        "Par jour": [["jour", *header], *(row(d["day"].isoformat(), d) for d in data["days"]),
+                     row("total", data["total"])],
+        "Par heure": [["heure", *header], *(row(f"{h['hour']:02d} h", h) for h in data["hours"])],
+    }

@@ -7,5 +7,6 @@ urlpatterns = [
     path("poste/liaisons/", views.liaison_list, name="liaison-list"),
     path("partenaire/", views.partner_space, name="partner-space"),
     path("partenaire/rapport.csv", views.partner_report_csv, name="partner-report-csv"),
+    path("partenaire/rapport.ods", views.partner_report_ods, name="partner-report-ods"),
     path("partenaire/liaisons/<int:pk>/", views.partner_liaison, name="partner-liaison"),
 ]

@@ -4,7 +4,7 @@
 - « Fiches de liaison » of the 3939 (operators: theirs; supervisors: all): their status;
 - the partner's space (role `partner`, scoped to its own administration by `PartnerAgent`): its
   figures for a month, its top themes and fiches, its fiches de liaison and the action to mark one
-  handled, the month's CSV. An administrator sees any partner's space (`?partenaire=<code>`).
+  handled, the month's CSV and ODS. An administrator sees any partner's space (`?partenaire=<code>`).
 
 No page of the partner's space shows a caller's number: only the number a caller gave, with consent,
 for the partner to call back, on that fiche's own page.
@@ -148,6 +148,19 @@ def partner_report_csv(request):
     writer.writerow([f"{partner.name} : appels pris en charge par le 3939, {data['label']}"])
     for row in space.report_rows(data):
         writer.writerow(row)
+    return response
+
+
+@roles(Role.PARTNER)
+@require_GET
+def partner_report_ods(request):
+    """The same month as an OpenDocument spreadsheet: a sheet per day, a sheet per hour."""
+    from allo.partners.ods import MIMETYPE, workbook
+
+    partner = partner_of(request)
+    first, _ = space.month_of(request.GET.get("mois", ""))
+    response = HttpResponse(workbook(space.report_sheets(space.report(partner, first))), content_type=MIMETYPE)
+    response["Content-Disposition"] = f'attachment; filename="appels-{partner.code}-{first:%Y-%m}.ods"'
     return response
 
 

@@ -223,11 +223,12 @@ def test_a_partner_sees_its_own_figures_and_fiches_never_another_partners_nor_a_
     partner_urls = [name for name, pattern in project_urls()
                     if isinstance(view_access(pattern.callback), frozenset)
                     and Role.PARTNER in view_access(pattern.callback)]
-    assert set(partner_urls) == {"partner-space", "partner-report-csv", "partner-liaison"}
+    assert set(partner_urls) == {"partner-space", "partner-report-csv", "partner-report-ods", "partner-liaison"}
     for code, username in PARTNER_ACCOUNTS.items():
         client = Client()
         client.force_login(User.objects.get(username=username))
-        pages = {url: client.get(url) for url in (reverse("partner-space"), reverse("partner-report-csv"))}
+        pages = {url: client.get(url) for url in (reverse("partner-space"), reverse("partner-report-csv"),
+                                                  reverse("partner-report-ods"))}
         for pk, owner in all_fiches:
             url = reverse("partner-liaison", args=[pk])
             pages[url] = client.get(url)
@@ -239,7 +240,14 @@ def test_a_partner_sees_its_own_figures_and_fiches_never_another_partners_nor_a_
         csv = pages[reverse("partner-report-csv")].content.decode()
         assert partners[code].name in csv
         for url, response in pages.items():
-            text = response.content.decode()
+            if url == reverse("partner-report-ods"):  # a zip: its sheets are in content.xml
+                import io
+                import zipfile
+
+                text = zipfile.ZipFile(io.BytesIO(response.content)).read("content.xml").decode()
+                assert "<table:table " in text
+            else:
+                text = response.content.decode()
             for number in (n for spelled in spellings.values() for n in spelled):
                 assert number not in text, (username, url, number)
             for other in set(partners) - {code}:

@@ -137,3 +137,38 @@ def test_the_demo_partner_accounts_are_seeded_once_and_never_overwritten(demo):
     assert rouen.partner_agent.partner.code == "caf-rhone"
     gironde = User.objects.get(username="partenaire-gironde")  # a missing one comes back
     assert gironde.partner_agent.partner.code == "prefecture-gironde" and gironde.check_password("allo-demo-2026")
+
+
+def test_the_monthly_ods_is_an_opendocument_spreadsheet_with_numbers(november):
+    import zipfile
+    from xml.etree import ElementTree
+
+    response = staff("partenaire-rouen").get(reverse("partner-report-ods"), {"mois": "2026-11"})
+    assert response["Content-Type"] == "application/vnd.oasis.opendocument.spreadsheet"
+    assert response["Content-Disposition"] == 'attachment; filename="appels-mairie-rouen-2026-11.ods"'
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    first = archive.infolist()[0]  # the format's rule: mimetype first, stored, so `file` and apps know it
+    assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+    assert archive.read("mimetype") == b"application/vnd.oasis.opendocument.spreadsheet"
+    manifest = archive.read("META-INF/manifest.xml").decode()
+    assert 'manifest:full-path="content.xml"' in manifest
+    ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+          "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+          "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0"}
+    content = ElementTree.fromstring(archive.read("content.xml"))
+    sheets = {t.get(f"{{{ns['table']}}}name"): t for t in content.iterfind(".//table:table", ns)}
+    assert list(sheets) == ["Par jour", "Par heure"]
+
+    def cells(row):
+        out = []
+        for cell in row.iterfind("table:table-cell", ns):
+            value = cell.get(f"{{{ns['office']}}}value")
+            out.append(float(value) if value is not None else "".join(cell.itertext()))
+        return out
+
+    days = [cells(r) for r in sheets["Par jour"].iterfind("table:table-row", ns)]
+    assert days[0][:2] == ["jour", "Appels reçus"] and len(days) == 1 + 30 + 1
+    assert days[3] == ["2026-11-03", 3.0, 1.0, 1.0, 1.0, 0.0, pytest.approx(2 / 3, abs=1e-4)]
+    assert days[-1][:7] == ["total", 5.0, 2.0, 1.0, 1.0, 1.0, 0.6]
+    hours = [cells(r) for r in sheets["Par heure"].iterfind("table:table-row", ns)]
+    assert hours[10][:2] == ["09 h", 3.0] and len(hours) == 25
