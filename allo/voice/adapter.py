@@ -305,11 +305,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evapi", default="127.0.0.1:8448")
     parser.add_argument("--ng", default="127.0.0.1:22222")
     parser.add_argument("--sip-domain", default="127.0.0.1")
+    parser.add_argument("--log-level", default="INFO", help="INFO logs each call's steps (allo voice up reads "
+                        "\"evapi connected\" and \"telephony stream connected\" to know it is ready)")
     args = parser.parse_args(argv)
     token = os.environ.get("ALLO_VOICE_TOKEN", "")
     if not token:
         parser.error("ALLO_VOICE_TOKEN (a telephony token) is not set")
-    logging.basicConfig(level=os.environ.get("ALLO_LOG_LEVEL", "INFO"), stream=sys.stderr,
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     adapter = Adapter(TelephonyApi(args.allo, token), _address(args.evapi), _address(args.ng), args.sip_domain)
 

@@ -160,7 +160,6 @@ class VoiceConfig:
             # Kamailio's regex string: a backslash must be doubled inside its double quotes
             "SERVICE_NUMBERS_RE": f"^({numbers})$".replace("\\", "\\\\"),
             "QUEUE_TIMEOUT_MS": str(self.queue_timeout_s * 1000),
-            "PARKED_EXPIRE_S": str(self.queue_timeout_s + 60),
             "RING_TIMEOUT_S": str(self.ring_timeout_s),
             "RING_TIMEOUT_MS": str(self.ring_timeout_s * 1000),
             "LOG_LEVEL": "6" if self.debug >= 2 else "5",

@@ -40,7 +40,12 @@ def binary(name: str) -> str | None:
 
 
 def missing_binaries(names=("kamailio", "rtpengine")) -> list[str]:
-    return [n for n in names if binary(n) is None]
+    """What is not installed of the named programs, and Kamailio's modules from kamailio-extra-modules."""
+    missing = [n for n in names if binary(n) is None]
+    if "kamailio" in names and "kamailio" not in missing:
+        modules = Path(VoiceConfig(data_dir=Path(".")).modules_dir)
+        missing += [f"kamailio module {m}" for m in ("evapi.so", "jansson.so") if not (modules / m).exists()]
+    return missing
 
 
 def options_ping(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -134,7 +139,7 @@ class Stack:
             env = os.environ | {"ALLO_VOICE_TOKEN": self.token}
             self._start("adapter", [sys.executable, "-m", "allo.voice.adapter", "--allo", self.allo_url,
                                     "--evapi", f"{c.evapi[0]}:{c.evapi[1]}", "--ng", f"{c.ng[0]}:{c.ng[1]}",
-                                    "--sip-domain", c.domain], env=env)
+                                    "--sip-domain", c.domain, "--log-level", "INFO"], env=env)
             # ready once it holds both ends: Kamailio's events sent before would be lost
             self._wait("adapter", lambda: all(m in self.tail("adapter", 20000) for m in
                                               ("evapi connected", "telephony stream connected")), timeout)

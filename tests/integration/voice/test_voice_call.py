@@ -1,0 +1,277 @@
+"""A real SIP call into Allô, end to end (issue 11, item 1): a real `allo serve` (its embedded
+router), `allo voice up` (Kamailio, rtpengine and the adapter, which reaches Allô only through the
+telephony API), an agent's phone played by SIPp that registers with digest authentication, the agent
+signed in and ready on its desk, and SIPp citizens dialling 3939.
+
+Everything listens on 127.0.0.1, every step is bounded in time, every process is stopped by its PID.
+Needs Debian's kamailio, kamailio-extra-modules, rtpengine-daemon and sip-tester (.ci/run installs
+them); skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
+
+MISSING = missing_binaries(("kamailio", "rtpengine", "sipp"))
+pytestmark = pytest.mark.skipif(
+    bool(MISSING), reason=f"not installed: {', '.join(MISSING)} (Debian: {DEBIAN_PACKAGES}; .ci/run installs them)")
+
+ALLO = [sys.executable, "-m", "allo"]
+SIPP = shutil.which("sipp") or "sipp"
+SCENARIOS = Path(__file__).with_name("sipp")
+HOST = "127.0.0.1"
+AGENT, AGENT_PASSWORD = "operateur", "allo-demo-2026"  # the demo's N1 operator
+
+
+def _free_port(kind=socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 20) -> int:
+    """SIGTERM to the process we started, by its PID; SIGKILL if it does not go."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait(timeout=10)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group remains (Kamailio's workers are in their main process's)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return any(_alive(int(p.name)) for p in Path("/proc").iterdir()
+               if p.name.isdigit() and _pgid(int(p.name)) == pgid)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone too
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    data = tmp_path_factory.mktemp("voice")
+    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
+                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING", "ALLO_CC_HOURS": "always",
+                        "ALLO_DEMO_ARCHIVES": ""}
+    for name in ("ALLO_WEB_THREADS", "REDIS_URL"):
+        env.pop(name, None)
+    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True, timeout=300)
+    token = subprocess.run([*ALLO, "token", "create", "--role", "telephony", "--label", "test"], env=env,
+                           check=True, capture_output=True, text=True, timeout=120).stdout.split()[-1]
+    port = _free_port()
+    log = data / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*ALLO, "serve", "--host", HOST, "--port", str(port), "--no-callgen"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/openapi.json", timeout=5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("allo serve did not start: " + log.read_text()[-2000:]) from None
+                time.sleep(0.3)
+        yield type("Served", (), {"base": base, "token": token, "env": env, "data": data})
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def voice(served):
+    """`allo voice up` without --token (it creates its own in the local database)."""
+    sip_port = _free_port(socket.SOCK_DGRAM)
+    ng_port = _free_port(socket.SOCK_DGRAM)
+    rtp_low = random.randrange(35000, 39000, 100)
+    out = served.data / "voice-up.log"
+    with open(out, "wb") as f:
+        proc = subprocess.Popen(
+            [*ALLO, "voice", "up", "--allo", served.base, "--sip", f"{HOST}:{sip_port}",
+             "--evapi", f"{HOST}:{_free_port()}", "--ng", f"{HOST}:{ng_port}",
+             "--rtp-ports", f"{rtp_low}-{rtp_low + 99}", "--start-timeout", "60"], env=served.env, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 200
+        while "voice edge up" not in out.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("allo voice up did not start: " + out.read_text()[-3000:])
+            time.sleep(0.2)
+        run = served.data / "voice" / "run"
+        pids = {name: int((run / f"{name}.pid").read_text()) for name in ("rtpengine", "kamailio", "adapter")}
+        yield type("Voice", (), {"proc": proc, "sip_port": sip_port, "pids": pids, "out": out,
+                                 "logs": served.data / "voice" / "log"})
+    finally:
+        _stop(proc, timeout=30)
+
+
+def _sipp(scenario: str, port: int, *args: str, calls: int = 1, timeout: int = 30) -> list[str]:
+    return [SIPP, "-sf", str(SCENARIOS / scenario), "-i", HOST, "-p", str(port),
+            "-mp", str(random.randrange(40000, 44000, 10)), "-m", str(calls), "-timeout", f"{timeout}s",
+            "-timeout_error", "-nostdin", "-trace_err", *args]
+
+
+def _run_sipp(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(proc, timeout=5)
+        out, _ = proc.communicate()
+    return subprocess.CompletedProcess(argv, proc.returncode, out, "")
+
+
+def _desk_ready(base: str, username: str, password: str) -> None:
+    """Sign in on the desk and press « Prêt », as the agent does in a browser."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def post(path: str, fields: dict) -> str:
+        csrf = next(c.value for c in jar if c.name == "csrftoken")
+        body = urllib.parse.urlencode(fields | {"csrfmiddlewaretoken": csrf}).encode()
+        with opener.open(urllib.request.Request(base + path, data=body), timeout=20) as response:
+            return response.url
+
+    opener.open(f"{base}/connexion/", timeout=10).close()  # the CSRF cookie
+    assert post("/connexion/", {"username": username, "password": password}).endswith("/espace-agents/")
+    post("/poste/etat/", {"action": "ready"})
+
+
+def _api(served, path: str) -> dict:
+    request = urllib.request.Request(served.base + path, headers={"Authorization": f"Bearer {served.token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _db(served, sql: str, *params) -> list[tuple]:
+    with sqlite3.connect(served.data / "allo.sqlite3", timeout=10) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def _wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def _call_of(served, caller: str) -> tuple:
+    rows = _db(served, "SELECT call_id, dialed, state, agent FROM contact_centre_contact WHERE caller = ?", caller)
+    return rows[0] if rows else None
+
+
+def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, voice, tmp_path):
+    password = subprocess.run([*ALLO, "voice", "credentials", "--agent", AGENT], env=served.env, check=True,
+                              capture_output=True, text=True, timeout=60).stdout.split()[1]
+    edge = f"{HOST}:{voice.sip_port}"
+    phone_port = _free_port(socket.SOCK_DGRAM)
+    # the agent's phone: a SIPp UAS that rings, answers, talks 2 s and hangs up
+    phone = subprocess.Popen(_sipp("agent_phone.xml", phone_port, timeout=60), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # a wrong password is refused (digest authentication), the right one registers the phone
+        wrong = _run_sipp([*_sipp("agent_register.xml", _free_port(socket.SOCK_DGRAM), timeout=10), edge,
+                           "-s", AGENT, "-au", AGENT, "-ap", "not-the-password", "-key", "phone_port",
+                           str(phone_port)], tmp_path, timeout=20)
+        assert wrong.returncode != 0
+        registered = _run_sipp([*_sipp("agent_register.xml", _free_port(socket.SOCK_DGRAM), timeout=10), edge,
+                                "-s", AGENT, "-au", AGENT, "-ap", password, "-key", "phone_port", str(phone_port)],
+                               tmp_path, timeout=20)
+        assert registered.returncode == 0, registered.stdout[-2000:]
+
+        _desk_ready(served.base, AGENT, AGENT_PASSWORD)
+        _wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
+                              AGENT), 20, "the agent ready on the router")
+
+        started = time.monotonic()
+        caller = _run_sipp([*_sipp("caller.xml", _free_port(socket.SOCK_DGRAM), timeout=30), edge,
+                            "-s", "3939", "-key", "caller_number", "+33611223344"], tmp_path, timeout=45)
+        assert caller.returncode == 0, caller.stdout[-3000:] + (voice.logs / "adapter.log").read_text()[-3000:]
+        try:
+            phone_out, _ = phone.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            phone_out = ""
+        assert phone.returncode == 0, phone_out[-3000:]  # it received the INVITE, answered and hung up
+        assert time.monotonic() - started < 30
+    finally:
+        _stop(phone, timeout=5)
+
+    # the call appeared in Allô, the router bridged it to the agent, and the hang-up ended it
+    call_id, dialed, _, agent = _wait_for(lambda: _call_of(served, "+33611223344"), 10, "the call in Allô")
+    assert (dialed, agent) == ("3939", AGENT)
+    detail = _wait_for(lambda: (d := _api(served, f"/api/telephony/calls/{call_id}"))["state"] == "completed" and d,
+                       15, "the call ended in Allô")
+    assert (detail["queue"], detail["agent"], detail["outcome"]) == ("n1", AGENT, "completed")
+    commands = [json.loads(c) for (c,) in _db(
+        served, "SELECT command FROM contact_centre_telephonycommand WHERE call_id = ? ORDER BY seq", call_id)]
+    assert commands[0] == {"command": "bridge", "call_id": call_id, "agent": AGENT, "outbound": False}
+    # the adapter acknowledged the commands it executed
+    last_bridge = _db(served, "SELECT max(seq) FROM contact_centre_telephonycommand WHERE call_id = ?", call_id)[0][0]
+    _wait_for(lambda: _db(served, "SELECT seq FROM contact_centre_telephonyack WHERE seq >= ?", last_bridge), 10,
+              "the adapter's ack")
+    # the caller hung up on a connected call: the agent is in wrap-up, as after any call
+    assert _db(served, "SELECT state FROM contact_centre_agentstatus WHERE agent = ?", AGENT) == [("wrap_up",)]
+
+
+def test_a_citizen_who_gives_up_while_queued_is_an_abandoned_call(served, voice, tmp_path):
+    # nobody is ready (the agent is in wrap-up since the previous call): the caller waits, then hangs up
+    caller = _run_sipp([*_sipp("caller_gives_up.xml", _free_port(socket.SOCK_DGRAM), timeout=20),
+                        f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223355"],
+                       tmp_path, timeout=30)
+    assert caller.returncode == 0, caller.stdout[-3000:]
+    call_id, dialed, _, agent = _wait_for(lambda: _call_of(served, "+33611223355"), 10, "the call in Allô")
+    assert dialed == "3939" and not agent
+    _wait_for(lambda: _api(served, f"/api/telephony/calls/{call_id}")["state"] == "abandoned", 15,
+              "the call abandoned in Allô")
+
+
+def test_sigterm_stops_kamailio_rtpengine_and_the_adapter(voice):
+    assert all(_alive(pid) for pid in voice.pids.values()), voice.pids
+    assert _stop(voice.proc, timeout=30) == 0, voice.out.read_text()[-2000:]
+    # each was started in its own process group: nothing of any group is left (Kamailio's workers)
+    _wait_for(lambda: not any(_group_alive(pid) for pid in voice.pids.values()), 10, "every voice process gone")
+    assert "voice edge stopped" in voice.out.read_text()
