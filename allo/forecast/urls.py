@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from allo.forecast import views
+
+urlpatterns = [
+    path("supervision/previsions/", views.forecast, name="supervision-forecast"),
+    path("supervision/previsions.csv", views.forecast_csv, name="supervision-forecast-csv"),
+]
