@@ -8,6 +8,7 @@ import json
 import math
 import sys
 
+from allo.routing.kpi import SERVICE_LEVEL_S
 from allo.simulation import erlang as erl
 from allo.simulation.scenario import ScenarioError, load_scenario
 
@@ -80,7 +81,7 @@ def simulate_main(argv: list[str]) -> int:
     mmc.add_argument("--aht", type=_positive(float), help="mean service time in seconds")
     mmc.add_argument("--agents", type=_positive(int))
     mmc.add_argument("--patience", type=_positive(float), help="mean patience in seconds (M/M/c+M, Erlang A)")
-    mmc.add_argument("--target-seconds", type=float, default=20.0)
+    mmc.add_argument("--target-seconds", type=float, default=SERVICE_LEVEL_S)
     args = p.parse_args(argv)
     progress = not args.json and not args.no_progress and sys.stderr.isatty()
 
@@ -145,7 +146,7 @@ def erlang_main(argv: list[str]) -> int:
     p.add_argument("--rate-per-hour", type=_positive(float), required=True)
     p.add_argument("--aht", type=_positive(float), required=True, help="mean handle time in seconds")
     p.add_argument("--agents", type=_positive(int), required=True)
-    p.add_argument("--target-seconds", type=float, default=20.0)
+    p.add_argument("--target-seconds", type=float, default=SERVICE_LEVEL_S)
     p.add_argument("--patience", type=_positive(float), help="mean caller patience in seconds (Erlang A)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from allo.routing.hours import DAY_NAMES, OpeningHours
+from allo.routing.kpi import SERVICE_LEVEL_S
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIOS / "default.toml"
@@ -314,7 +315,7 @@ def parse_scenario(data: dict, base: Path = SCENARIOS, source: str = "") -> Scen
         start=sim.date("start"),
         days=sim.get("days", int, minimum=1, maximum=3660),
         interval_minutes=sim.get("interval_minutes", int, 15),
-        sl_seconds=sim.get("service_level_seconds", float, 20.0, minimum=0.0),
+        sl_seconds=sim.get("service_level_seconds", float, SERVICE_LEVEL_S, minimum=0.0),
         sl_target=sim.get("service_level_target", float, 0.8, minimum=0.0, maximum=1.0),
         calls_per_month=traffic.get("calls_per_month", float, minimum=0.0),
         topics=topics,
