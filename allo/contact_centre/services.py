@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from allo.contact_centre.models import AgentStatus, Contact, RouterInput, WrapUp
@@ -157,10 +157,6 @@ def agent_state(agent: str) -> dict:
     return {"state": status.state, "since_t": status.since_t, "contact": status.contact}
 
 
-def today_start() -> dt.datetime:
-    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def queue_waits() -> dict[str, dict]:
     now = cfg.now_t()
     rows = (Contact.objects.filter(state="queued").values("queue")
@@ -172,10 +168,11 @@ def queue_waits() -> dict[str, dict]:
 def live_stats() -> dict:
     """What the wallboard shows and GET /api/supervision/live returns.
 
-    Today's figures are counted on the contacts' projection and computed by `allo.routing.kpi`, the
-    one place that defines them (docs/routing.md): service level = N1 calls answered within
-    kpi.SERVICE_LEVEL_S / (offered − abandoned within kpi.SHORT_ABANDON_S), on the N1 wait (a
-    transferred call keeps it: its N2 wait is `waited_n2_s`)."""
+    Today's figures are those of `allo.routing.kpi.KpiCollector` fed with the router's journal (the
+    events it applied and the decisions it stored, `router.kpis.today`): the very computation the
+    simulator and the reports use, with the definitions of docs/routing.md. Calls count on the day
+    they started waiting; transfers are by N2 domain."""
+    from allo.contact_centre.router import kpis
     from allo.org.models import Centre
     from allo.routing import kpi
 
@@ -190,32 +187,26 @@ def live_stats() -> dict:
     agents = {s: 0 for s in ("available", "on_call", "wrap_up", "paused", "offline")}
     for row in AgentStatus.objects.values("state").annotate(n=Count("pk")):
         agents[row["state"]] = row["n"]
-    today = Contact.objects.filter(created__gte=today_start(), channel="call")
-    answered1 = Q(answered=True, waited_s__isnull=False)  # answered at N1 (N2 answers keep the N1 wait)
-    abandoned1 = Q(outcome="abandoned", level=1)
-    agg = today.aggregate(  # names unlike the fields' (an aggregate may not shadow a field)
-        n_arrived=Count("pk"),
-        n_closed=Count("pk", filter=Q(outcome="closed", level=1)),
-        n_answered=Count("pk", filter=answered1),
-        n_answered_within=Count("pk", filter=answered1 & Q(waited_s__lte=kpi.SERVICE_LEVEL_S)),
-        n_waited_total=Sum("waited_s", filter=answered1),
-        n_abandoned=Count("pk", filter=abandoned1),
-        n_abandoned_short=Count("pk", filter=abandoned1 & Q(waited_s__lt=kpi.SHORT_ABANDON_S)),
-        n_lost=Count("pk", filter=Q(outcome="lost")),
-    )
-    figures = kpi.counted_figures(**{k.removeprefix("n_"): v or 0 for k, v in agg.items()})
+    figures = kpis.today()
     from allo.contact_centre.supervision.services import with_thresholds
 
     alerts = with_thresholds(queues, figures["service_level"])  # staffing and thresholds crossed, per queue
-    transfers = {r["transferred_to"]: r["n"] for r in today.exclude(transferred_to="").values("transferred_to")
-                 .annotate(n=Count("pk"))}
+
+    def rounded(key: str, digits: int = 3) -> float | None:
+        return None if figures[key] is None else round(figures[key], digits)
+
     return {
         "queues": queues,
         "agents": agents,
         "today": {"offered": figures["offered"], "answered": figures["answered"], "abandoned": figures["abandoned"],
-                  "service_level": None if figures["service_level"] is None else round(figures["service_level"], 3),
-                  "service_level_target_s": round(kpi.SERVICE_LEVEL_S), "transfers": transfers,
-                  "lost": figures["lost"]},
+                  "service_level": rounded("service_level"),
+                  "service_level_target_s": round(kpi.SERVICE_LEVEL_S),
+                  "transfers": figures["transfers_by_domain"], "lost": figures["lost"],
+                  "abandon_rate": rounded("abandon_rate"), "asa_s": rounded("asa_s", 1),
+                  "aht_n1_s": rounded("aht_n1_s", 1), "n1_under_3min": rounded("n1_under_3min"),
+                  "n1_fast_target_s": round(kpi.N1_FAST_S), "transfer_rate": rounded("transfer_rate"),
+                  "asa_n2_s": rounded("asa_n2_s", 1), "occupancy_n1": rounded("occupancy_n1"),
+                  "occupancy_n2": rounded("occupancy_n2")},
         "alerts": alerts,
         "generated_at": timezone.now().isoformat(),
     }

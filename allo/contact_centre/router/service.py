@@ -67,6 +67,16 @@ def submit(type_: str, payload: dict, key: str, contact: dict | None = None) -> 
     return True
 
 
+def journal_event(type_: str, payload: dict, t: float):
+    """The engine event of a journal input applied at engine time `t`."""
+    data = dict(payload)
+    data.pop("profile", None)
+    data.pop("request_id", None)
+    data.pop("at", None)  # the timer's due time, kept in the journal for the record
+    data.pop("by", None)  # the supervisor who asked (forced pause or logout, ghost call ended)
+    return ev.from_dict({"type": type_, "t": t, **data})
+
+
 def current() -> Router | None:
     return _router
 
@@ -303,12 +313,7 @@ class Router:
             )
 
     def _event(self, inp: RouterInput, t: float):
-        data = dict(inp.payload)
-        data.pop("profile", None)
-        data.pop("request_id", None)
-        data.pop("at", None)  # the timer's due time, kept in the journal for the record
-        data.pop("by", None)  # the supervisor who asked (forced pause or logout, ghost call ended)
-        return ev.from_dict({"type": inp.type, "t": t, **data})
+        return journal_event(inp.type, inp.payload, t)
 
     def _apply_one(self, inp: RouterInput, replay: bool) -> list:
         engine = self.engine

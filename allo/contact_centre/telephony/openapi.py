@@ -129,9 +129,18 @@ SCHEMA = {
                         "name": {"type": "string"}, "waiting": {"type": "integer"},
                         "longest_wait_s": {"type": "number"}}}},
                     "agents": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "today": {"type": "object", "properties": {
+                    "today": {"type": "object", "description": "Les indicateurs du jour (docs/routing.md, "
+                              "allo.routing.kpi), des appels entrés en attente depuis minuit", "properties": {
                         "offered": {"type": "integer"}, "answered": {"type": "integer"},
-                        "abandoned": {"type": "integer"}, "service_level": {"type": ["number", "null"]}}}}}}}},
+                        "abandoned": {"type": "integer"}, "lost": {"type": "integer"},
+                        "service_level": {"type": ["number", "null"]},
+                        "service_level_target_s": {"type": "integer"},
+                        "abandon_rate": {"type": ["number", "null"]}, "asa_s": {"type": ["number", "null"]},
+                        "aht_n1_s": {"type": ["number", "null"]}, "n1_under_3min": {"type": ["number", "null"]},
+                        "n1_fast_target_s": {"type": "integer"}, "transfer_rate": {"type": ["number", "null"]},
+                        "transfers": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "asa_n2_s": {"type": ["number", "null"]}, "occupancy_n1": {"type": ["number", "null"]},
+                        "occupancy_n2": {"type": ["number", "null"]}}}}}}}},
                 **_DENIED}}},
         "/api/openapi.json": {"get": {"summary": "Ce schéma", "responses": {"200": {"description": "OpenAPI"}}}},
     },
