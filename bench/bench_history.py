@@ -16,18 +16,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import resource
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-ALLO = [sys.executable, "-m", "allo"]
+from allo_workspace import peak_child_mb, run, workspace
 
 
 def generate(path: Path, calls: int, seed: int = 1) -> None:
@@ -57,12 +52,6 @@ def generate(path: Path, calls: int, seed: int = 1) -> None:
                 for i, s in enumerate(secs.tolist()))
 
 
-def run(args: list[str], env: dict) -> float:
-    started = time.perf_counter()
-    subprocess.run(ALLO + args, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
 def best_of(fn, n: int = 5) -> float:
     times = []
     for _ in range(n):
@@ -77,18 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="", help="a PostgreSQL database to recreate and use")
     parser.add_argument("--calls", type=int, default=1_200_000)
     args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="allo-bench-history-"))
-    env = {**os.environ, "ALLO_DATA_DIR": str(work), "ALLO_DEMO_ARCHIVES": "", "ALLO_LOG_LEVEL": "WARNING"}
-    if args.database_url:
-        import psycopg
-
-        base, name = args.database_url.rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = args.database_url
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
+    work, env = workspace("allo-bench-history-", args.database_url)
     try:
         csv_path = work / "calls.csv"
         started = time.perf_counter()
@@ -97,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - started:.1f} s")
         run(["init"], env)
         took = run(["history", "import", str(csv_path)], env)
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        peak = peak_child_mb()
         print(f"allo history import: {took:.1f} s ({args.calls / took:,.0f} calls/s), peak memory {peak:.0f} MB")
         took = run(["report", "--from", "2025-01-01", "--to", "2025-12-31", "--json"], env)
         print(f"allo report, a year per day (a whole command, Django's start included): {took * 1000:.0f} ms "

@@ -11,29 +11,13 @@ targets of issue #10: full import <= 3 min, no-change re-import <= 30 s.
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 import zipfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from allo_workspace import ROOT, peak_child_mb, run, workspace
+
 ARCHIVES = ROOT.parent / "shared" / "kb" / "service-public-real"
-ALLO = [sys.executable, "-m", "allo"]
-
-
-def run(args: list[str], env: dict) -> float:
-    started = time.perf_counter()
-    subprocess.run(ALLO + args, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
-def peak_child_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,18 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if not all(p.exists() for p in sources):
         print(f"the real archives are not at {ARCHIVES}")
         return 1
-    work = Path(tempfile.mkdtemp(prefix="allo-bench-import-"))
-    env = {**os.environ, "ALLO_DATA_DIR": str(work), "ALLO_DEMO_ARCHIVES": "", "ALLO_LOG_LEVEL": "WARNING"}
-    if args.database_url:
-        import psycopg
-
-        base, name = args.database_url.rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = args.database_url
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
+    work, env = workspace("allo-bench-import-", args.database_url)
     try:
         run(["init"], env)
         paths = [str(p) for p in sources]

@@ -10,17 +10,8 @@
   var status = document.getElementById("mode");
   var alerts = document.getElementById("alertes");
   var deferred = false, timer = null, last = 0;
-  var lastAlerts = JSON.stringify(Array.from(alerts.querySelectorAll("li")).map(function (li) { return li.textContent; }));
-  function text(el, value) { if (el && el.textContent !== String(value)) el.textContent = value; }
+  var renderAlerts = alloLive.alertsRenderer(alerts);
   function focused() { return root.contains(document.activeElement) && document.activeElement !== root; }
-  function escape(s) { return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; }); }
-  function renderAlerts(list) {
-    var key = JSON.stringify(list || []);
-    if (key === lastAlerts) return;
-    lastAlerts = key;
-    alerts.innerHTML = list && list.length ? '<div class="fr-alert fr-alert--error fr-mb-3w" role="alert"><h2 class="fr-alert__title">Seuils franchis</h2><ul>' +
-      list.map(function (a) { return "<li>" + escape(a) + "</li>"; }).join("") + "</ul></div>" : "";
-  }
   function refresh() {
     if (focused()) { deferred = true; return; }
     last = Date.now();

@@ -32,3 +32,23 @@ window.alloLiveFeed = function (options) {
   }
   connect();
 };
+
+// Shared by both pages: a text written only when it changed (a live region is not re-announced),
+// HTML escaped, and the alert of crossed thresholds (role=alert) replaced only when the alerts
+// change, so it is announced once.
+window.alloLive = {
+  text: function (el, value) { if (el && el.textContent !== String(value)) el.textContent = value; },
+  escape: function (s) {
+    return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
+  },
+  alertsRenderer: function (container) {
+    var last = JSON.stringify(Array.from(container.querySelectorAll("li")).map(function (li) { return li.textContent; }));
+    return function (list) {
+      var key = JSON.stringify(list || []);
+      if (key === last) return;
+      last = key;
+      container.innerHTML = list && list.length ? '<div class="fr-alert fr-alert--error fr-mb-3w" role="alert"><h2 class="fr-alert__title">Seuils franchis</h2><ul>' +
+        list.map(function (a) { return "<li>" + window.alloLive.escape(a) + "</li>"; }).join("") + "</ul></div>" : "";
+    };
+  },
+};

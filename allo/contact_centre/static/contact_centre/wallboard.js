@@ -8,18 +8,8 @@
   var status = document.getElementById("mode");
   var labels = JSON.parse(root.dataset.domains || "{}");
   var alerts = document.getElementById("alertes");
-  var lastAlerts = JSON.stringify(Array.from(alerts.querySelectorAll("li")).map(function (li) { return li.textContent; }));
+  var text = alloLive.text, escape = alloLive.escape, renderAlerts = alloLive.alertsRenderer(alerts);
   var BADGES = { alert: ["fr-badge--error", "Seuil franchi"], ok: ["fr-badge--success", "Dans les seuils"] };
-  function text(el, value) { if (el && el.textContent !== String(value)) el.textContent = value; }
-  function escape(s) { return String(s).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; }); }
-  // thresholds crossed: the alert (role=alert) is replaced only when they change, so it is announced once
-  function renderAlerts(list) {
-    var key = JSON.stringify(list || []);
-    if (key === lastAlerts) return;
-    lastAlerts = key;
-    alerts.innerHTML = list && list.length ? '<div class="fr-alert fr-alert--error fr-mb-3w" role="alert"><h2 class="fr-alert__title">Seuils franchis</h2><ul>' +
-      list.map(function (a) { return "<li>" + escape(a) + "</li>"; }).join("") + "</ul></div>" : "";
-  }
   function badge(cell, status) {
     var b = BADGES[status] || ["fr-badge--no-icon", "Sans seuil"];
     var html = '<p class="fr-badge fr-badge--sm ' + b[0] + '">' + b[1] + "</p>";
