@@ -162,10 +162,12 @@ def test_the_same_event_stream_gives_the_same_kpis_on_the_simulator_and_the_live
 
     # the live router's path: every event through the API at its engine time, applied by the router
     ids: dict[int, str] = {}
-    for e in events:
+    for i, e in enumerate(events):
         clock.t = e.t
         submit(e, ids, profiles)
         assert drain(router) == 1
+        if i % 25 == 0:
+            kpis.today()  # the wallboard reads as the day goes: its collector takes the new inputs only
 
     # the router decided exactly what the simulator's engine decided (contacts under their live ids)
     names = {v: k for k, v in ids.items()}
@@ -204,3 +206,46 @@ def test_the_same_event_stream_gives_the_same_kpis_on_the_simulator_and_the_live
         assert report[key] == round(s[key], 4), key
     assert report["asa_s"] == pytest.approx(s["asa_s"], abs=0.01)
     assert report["aht_s"] == pytest.approx(s["aht_n1_s"], abs=0.01)
+
+
+def test_the_wallboards_day_starts_at_midnight_and_reads_the_journal_as_it_grows(router, monkeypatch):
+    """Calls count on the day they started waiting: one that arrived before midnight and was answered
+    after is yesterday's; the day's collector first holds nothing, then each new input, and starts
+    over when the journal it read is not the database's (another database, as between tests)."""
+    now = cfg.now_t()
+    midnight = (now // 86400 + 1) * 86400  # the coming midnight: the router's clock only goes forward
+    clock = Clock(midnight - 100)
+    monkeypatch.setattr(cfg, "now_t", clock)
+    drain(router)
+    services.agent_action("operateur", "login", profile=cfg.agent_profile(User.objects.get(username="operateur")))
+    late, _ = services.create_call("+33600000001", "3939")  # answered at once, yesterday
+    waiting, _ = services.create_call("+33600000002", "3939")  # waits past midnight
+    drain(router)
+    assert kpis.today()["offered"] == 2
+    clock.t = midnight + 10
+    assert kpis.today()["offered"] == 0  # a new day, nothing arrived in it yet
+    services.end_call("operateur", late)
+    services.end_wrap_up("operateur")
+    drain(router)  # the waiting call is answered after midnight, after a wait of 110 s
+    today = kpis.today()
+    assert (today["offered"], today["answered"], today["asa_s"]) == (0, 0, None)  # both are yesterday's
+    assert today["aht_n1_s"] == pytest.approx(110.0)  # the talk ended today: handled today
+    clock.t = midnight + 20
+    fresh, _ = services.create_call("+33600000003", "3939")
+    services.hangup(fresh)
+    drain(router)
+    today = kpis.today()
+    assert (today["offered"], today["abandoned"], today["abandoned_short"], today["service_level"]) == (1, 1, 1, None)
+    # yesterday's bins, as a collector started on that day reads them: both calls, answered at once and
+    # after 110 s
+    collector, start = kpis.TodayKpis().collector(midnight - 1)
+    assert start == midnight - 86400
+    yesterday = collector.summary([k for k in collector.bins if k * collector.width < midnight])
+    assert (yesterday["offered"], yesterday["answered"], yesterday["service_level"]) == (2, 2, 0.5)
+    assert yesterday["asa_s"] == pytest.approx(55.0)
+
+    # the journal changes under the collector (a test database rolled back, a restore): it starts over
+    RouterInput.objects.filter(t__gte=midnight + 15).delete()  # the fresh call's inputs, the last read
+    assert kpis.today()["offered"] == 0
+    assert kpis.first_seq_from(midnight) == RouterInput.objects.filter(t__gte=midnight).order_by("seq").first().seq
+    assert kpis.first_seq_from(midnight + 10**6) is None
