@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
 
@@ -42,14 +43,23 @@ def _version(key: str) -> int:
     return version
 
 
+def _clear_pages() -> None:
+    """Every process's cached pages, now and again once the change is committed: a page another
+    worker rendered in between read the data of before the commit."""
+    pagecache.clear()
+    pending = transaction.get_connection().run_on_commit
+    if not any(func is pagecache.clear for _, func, _ in pending):  # once per transaction (an import saves many)
+        transaction.on_commit(pagecache.clear)
+
+
 def kb_changed(**kwargs) -> None:
     cache.set(KB_VERSION_KEY, time.time_ns(), None)
-    pagecache.clear()
+    _clear_pages()
 
 
 def line_changed(**kwargs) -> None:
     cache.set(LINE_VERSION_KEY, time.time_ns(), None)
-    pagecache.clear()
+    _clear_pages()
 
 
 def cached(kind: str, version_key: str, key: str, compute):

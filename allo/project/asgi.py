@@ -28,7 +28,8 @@ scheduled_changes = PeriodicJob("allo-kb-scheduled", 60, apply_due)
 
 application = ProtocolTypeRouter(
     {
-        # public pages are served again from memory to anonymous visitors (allo.web.pagecache)
+        # public pages are served again to anonymous visitors from the cache every web process shares
+        # (allo.web.pagecache: Redis, or files under the data folder)
         "http": SharedPageCache(http_app, session_cookie=settings.SESSION_COOKIE_NAME,
                                 on_hit=analytics.record_later, max_bytes=settings.PAGE_CACHE_MB << 20),
         # browsers' WebSockets (session cookie) need an Origin of this site; token clients none

@@ -162,10 +162,16 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
         "min_size": 2, "max_size": int(os.environ.get("ALLO_DB_POOL_SIZE", "10")), "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# memory each web process gives the shared page cache (allo.web.pagecache), least recently used out first
+# memory each web process gives its local copy of the shared page cache (allo.web.pagecache), least
+# recently used out first
 PAGE_CACHE_MB = int(os.environ.get("ALLO_PAGE_CACHE_MB", "64"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# the shared page cache (allo.web.pagecache) without Redis: files every process of this data folder
+# reads (a web worker, an `allo kb` command that changed the knowledge base), at most this many pages;
+# past it Django's file cache drops a third of them at random
+PAGE_CACHE_DIR = DATA_DIR / "cache" / "pages"
+PAGE_CACHE_ENTRIES = int(os.environ.get("ALLO_PAGE_CACHE_ENTRIES", "3000"))
 
 
 # A consumer waits for its next message with channels-redis' BZPOPMIN blocking 5 s (its brpop_timeout),
@@ -186,9 +192,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
     # rate limits, the portal's caches and the router's published wait estimate, across processes
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": "allo"}}
+                          "KEY_PREFIX": "allo"},
+              # public pages, shared by every web process (allo.web.pagecache); Redis' maxmemory bounds it
+              "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                        "KEY_PREFIX": "allo-pages"}}
 else:  # one process: the embedded default
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+              "pages": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                        "LOCATION": str(PAGE_CACHE_DIR), "OPTIONS": {"MAX_ENTRIES": PAGE_CACHE_ENTRIES}}}
 
 AUTH_USER_MODEL = "accounts.User"
 # Why a version changed is free text (a correction's reason can be long), not simple-history's varchar(100).
