@@ -237,3 +237,66 @@ def staffing(first: dt.date, last: dt.date, queue: str | None = None, interval: 
                         "target_source": source, "target_s": kpi.SERVICE_LEVEL_S, "shrinkage": inputs.shrinkage,
                         "measured": m}
     return data
+
+
+# ---------------------------------------------------------------------------------------------- shift plan
+
+def templates(interval: int):
+    """The active shift templates as the planner's, on intervals they cover in full."""
+    from allo.forecast import shifts
+    from allo.forecast.models import ShiftTemplate
+
+    out = []
+    for t in ShiftTemplate.objects.filter(active=True):
+        start = t.start.hour * 60 + t.start.minute
+        end = t.end.hour * 60 + t.end.minute
+        first, last = -(-start // interval), end // interval
+        if last > first:
+            out.append(shifts.Template(t.name, first, last, frozenset(t.days()), t.paid_minutes or end - start))
+    if not out:
+        raise ForecastError("Aucun modèle de vacation actif : créez-en dans l'administration (« Modèles de "
+                            "vacation »).")
+    return out
+
+
+def shift_plan(monday: dt.date, queue: str | None = None, interval: int = 60, today: dt.date | None = None,
+               seed: int = 1, shrink: float | None = None) -> dict:
+    """The week from `monday`: agents to schedule per interval (staffing), the agents starting each shift
+    template each day (CP-SAT), and the plan checked by simulation through the engine."""
+    from allo.forecast import shifts
+
+    if monday.weekday() != 0:
+        raise ForecastError(f"La semaine commence un lundi : le {monday:%d/%m/%Y} n'en est pas un.")
+    tpl = templates(interval)
+    data = staffing(monday, monday + dt.timedelta(days=6), queue, interval, today, shrink)
+    slots = 1440 // interval
+    expected = [np.zeros(slots) for _ in range(7)]
+    need = [np.zeros(slots, dtype=int) for _ in range(7)]
+    for row in data["intervals"]:
+        at = dt.datetime.fromisoformat(row["start"])
+        d, s = (at.date() - monday).days, (at.hour * 60 + at.minute) // interval
+        expected[d][s], need[d][s] = row["expected"], row["scheduled"]
+    plan = shifts.plan_week(need, list(range(7)), tpl)
+    shrinkage_ = data["staffing"]["shrinkage"]
+    on_phones = [np.floor(c * (1 - shrinkage_) + 1e-9).astype(int) for c in plan.on_shift]
+    m = data["staffing"]["measured"]
+    check = shifts.simulate_plan(expected, on_phones, interval, m["aht_s"], m["patience_s"], seed)
+    days = []
+    for d in range(7):
+        day = monday + dt.timedelta(days=d)
+        covered = [{"start": _slot_start(day, s, interval), "needed": int(need[d][s]),
+                    "on_shift": int(plan.on_shift[d][s]), "on_phones": int(on_phones[d][s]),
+                    "short": int(plan.short[d][s])}
+                   for s in range(slots) if need[d][s] or plan.on_shift[d][s]]
+        days.append({"date": day.isoformat(), "shifts": plan.starts[d], "intervals": covered,
+                     "simulated": {k: _round(v, 4) for k, v in check.per_day[d].items()}})
+    return {"week": monday.isoformat(), "queue": queue, "interval_minutes": interval,
+            "templates": [{"name": t.name, "start_slot": t.start_slot, "end_slot": t.end_slot,
+                           "weekdays": sorted(t.days), "paid_minutes": t.paid_minutes} for t in tpl],
+            "status": plan.status, "paid_hours": round(plan.paid_hours, 1), "solve_s": round(plan.wall_s, 2),
+            "short_agent_intervals": int(sum(int(s.sum()) for s in plan.short)),
+            "target": data["staffing"]["target"], "target_s": data["staffing"]["target_s"],
+            "shrinkage": shrinkage_, "measured": m,
+            "simulated": {"seed": seed, "offered": check.offered, "service_level": _round(check.service_level, 4),
+                          "abandon_rate": _round(check.abandon_rate, 4), "asa_s": _round(check.asa_s, 1)},
+            "days": days}

@@ -1,0 +1,44 @@
+"""`allo shifts --week D`: the week's plan from the admin's shift templates, checked by simulation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_the_week_is_planned_on_the_templates_and_simulated(imported):
+    from allo.forecast.models import ShiftTemplate
+
+    with pytest.raises(CommandError, match="Aucun modèle de vacation actif"):
+        run("shifts", "--week", "2026-04-13")
+    ShiftTemplate.objects.create(name="matin", start=dt.time(8, 30), end=dt.time(12), weekdays="12345")
+    ShiftTemplate.objects.create(name="pointe", start=dt.time(9), end=dt.time(11), weekdays="1")
+    ShiftTemplate.objects.create(name="inactive", start=dt.time(9), end=dt.time(10), weekdays="12345", active=False)
+    data = json.loads(run("shifts", "--week", "2026-04-13", "--json"))
+    assert data["status"] == "optimal" and data["short_agent_intervals"] == 0
+    assert [t["name"] for t in data["templates"]] == ["matin", "pointe"]
+    assert data["templates"][0]["start_slot"] == 9  # 08:30: only the intervals it covers in full
+    monday, wednesday, saturday = data["days"][0], data["days"][2], data["days"][5]
+    assert saturday["shifts"] == {} and "pointe" not in wednesday["shifts"]
+    for d in data["days"]:
+        for row in d["intervals"]:
+            assert row["on_shift"] >= row["needed"]
+            assert row["on_phones"] == int(row["on_shift"] * (1 - data["shrinkage"]) + 1e-9)
+    assert sum(r["needed"] for r in monday["intervals"]) > sum(r["needed"] for r in wednesday["intervals"])
+    sim = data["simulated"]
+    assert sim["offered"] > 300 and sim["service_level"] >= data["target"]
+    assert "Simulation (" in run("shifts", "--week", "2026-04-13")
+    with pytest.raises(CommandError, match="n'en est pas un"):
+        run("shifts", "--week", "2026-04-14")
