@@ -66,6 +66,7 @@ def test_the_admin_edits_a_partner_in_french_and_refuses_a_bad_number(demo):
         "contacts-TOTAL_FORMS": "1", "contacts-INITIAL_FORMS": "0", "contacts-0-name": "État civil",
         "contacts-0-role": "", "contacts-0-email": "etat-civil@caen.example", "contacts-0-phone": "",
         "contacts-0-receives_cases": "on",
+        "agents-TOTAL_FORMS": "0", "agents-INITIAL_FORMS": "0",  # the partner's own accounts (none here)
     }
     bad = admin.post(reverse("admin:partners_partner_add"), form | {"entry_numbers-0-number": "02 61"})
     assert bad.status_code == 200
