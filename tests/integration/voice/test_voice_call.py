@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from allo.voice import ng
 from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
 
 MISSING = missing_binaries(("kamailio", "rtpengine", "sipp"))
@@ -37,7 +38,10 @@ ALLO = [sys.executable, "-m", "allo"]
 SIPP = shutil.which("sipp") or "sipp"
 SCENARIOS = Path(__file__).with_name("sipp")
 HOST = "127.0.0.1"
-AGENT, AGENT_PASSWORD = "operateur", "allo-demo-2026"  # the demo's N1 operator
+AGENT = "operateur"  # the demo's N1 operators, and its supervisor
+SECOND_AGENT = "operateur2"
+SUPERVISOR = "superviseur"
+DEMO_PASSWORD = "allo-demo-2026"
 
 
 def _free_port(kind=socket.SOCK_STREAM) -> int:
@@ -139,7 +143,7 @@ def voice(served):
             time.sleep(0.2)
         run = served.data / "voice" / "run"
         pids = {name: int((run / f"{name}.pid").read_text()) for name in ("rtpengine", "kamailio", "adapter")}
-        yield type("Voice", (), {"proc": proc, "sip_port": sip_port, "pids": pids, "out": out,
+        yield type("Voice", (), {"proc": proc, "sip_port": sip_port, "ng_port": ng_port, "pids": pids, "out": out,
                                  "logs": served.data / "voice" / "log"})
     finally:
         _stop(proc, timeout=30)
@@ -161,8 +165,8 @@ def _run_sipp(argv: list[str], cwd: Path, timeout: float) -> subprocess.Complete
     return subprocess.CompletedProcess(argv, proc.returncode, out, "")
 
 
-def _desk_ready(base: str, username: str, password: str) -> None:
-    """Sign in on the desk and press « Prêt », as the agent does in a browser."""
+def _signed_in(base: str, username: str, password: str):
+    """A browser's session: sign in, then `post(path, fields)` forms with the CSRF token."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 
@@ -174,7 +178,35 @@ def _desk_ready(base: str, username: str, password: str) -> None:
 
     opener.open(f"{base}/connexion/", timeout=10).close()  # the CSRF cookie
     assert post("/connexion/", {"username": username, "password": password}).endswith("/espace-agents/")
-    post("/poste/etat/", {"action": "ready"})
+    return post
+
+
+def _desk_ready(served, username: str, wait: bool = True) -> None:
+    """The agent signs in on its desk and presses « Prêt »; the router has it available."""
+    _signed_in(served.base, username, DEMO_PASSWORD)("/poste/etat/", {"action": "ready"})
+    if wait:  # (not when a caller waits: the router offers the call at once)
+        _wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
+                              username), 20, f"{username} available on the router")
+
+
+def _register(voice, tmp_path, agent: str, password: str, phone_port: int) -> subprocess.CompletedProcess:
+    return _run_sipp([*_sipp("agent_register.xml", _free_port(socket.SOCK_DGRAM), timeout=10),
+                      f"{HOST}:{voice.sip_port}", "-s", agent, "-au", agent, "-ap", password,
+                      "-key", "phone_port", str(phone_port)], tmp_path, timeout=20)
+
+
+def _sip_password(served, agent: str) -> str:
+    return subprocess.run([*ALLO, "voice", "credentials", "--agent", agent], env=served.env, check=True,
+                          capture_output=True, text=True, timeout=60).stdout.split()[1]
+
+
+def _rtpengine_calls(voice) -> list[str]:
+    """The Call-IDs rtpengine still relays (ng `list`; a new cookie each time: rtpengine answers a
+    cookie it has seen with its cached answer, as to a retransmission)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2)
+        s.sendto(os.urandom(6).hex().encode() + b" " + ng.bencode({"command": "list"}), (HOST, voice.ng_port))
+        return ng._text(ng.bdecode(s.recv(65536).partition(b" ")[2])).get("calls", [])
 
 
 def _api(served, path: str) -> dict:
@@ -205,8 +237,7 @@ def _call_of(served, caller: str) -> tuple:
 
 
 def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, voice, tmp_path):
-    password = subprocess.run([*ALLO, "voice", "credentials", "--agent", AGENT], env=served.env, check=True,
-                              capture_output=True, text=True, timeout=60).stdout.split()[1]
+    password = _sip_password(served, AGENT)
     edge = f"{HOST}:{voice.sip_port}"
     phone_port = _free_port(socket.SOCK_DGRAM)
     # the agent's phone: a SIPp UAS that rings, answers, talks 2 s and hangs up
@@ -214,18 +245,10 @@ def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, v
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         # a wrong password is refused (digest authentication), the right one registers the phone
-        wrong = _run_sipp([*_sipp("agent_register.xml", _free_port(socket.SOCK_DGRAM), timeout=10), edge,
-                           "-s", AGENT, "-au", AGENT, "-ap", "not-the-password", "-key", "phone_port",
-                           str(phone_port)], tmp_path, timeout=20)
-        assert wrong.returncode != 0
-        registered = _run_sipp([*_sipp("agent_register.xml", _free_port(socket.SOCK_DGRAM), timeout=10), edge,
-                                "-s", AGENT, "-au", AGENT, "-ap", password, "-key", "phone_port", str(phone_port)],
-                               tmp_path, timeout=20)
+        assert _register(voice, tmp_path, AGENT, "not-the-password", phone_port).returncode != 0
+        registered = _register(voice, tmp_path, AGENT, password, phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
-
-        _desk_ready(served.base, AGENT, AGENT_PASSWORD)
-        _wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
-                              AGENT), 20, "the agent ready on the router")
+        _desk_ready(served, AGENT)
 
         started = time.monotonic()
         caller = _run_sipp([*_sipp("caller.xml", _free_port(socket.SOCK_DGRAM), timeout=30), edge,
@@ -267,6 +290,39 @@ def test_a_citizen_who_gives_up_while_queued_is_an_abandoned_call(served, voice,
     assert dialed == "3939" and not agent
     _wait_for(lambda: _api(served, f"/api/telephony/calls/{call_id}")["state"] == "abandoned", 15,
               "the call abandoned in Allô")
+
+
+def test_a_supervisor_ends_a_call_in_allo_and_both_phones_get_a_bye(served, voice, tmp_path):
+    """Allô's own hang-up (a supervisor's « fin d'appel forcée ») reaches the edge: the adapter ends the
+    dialog (Kamailio's dlg_bye to both sides) and deletes the media session in rtpengine."""
+    phone_port = _free_port(socket.SOCK_DGRAM)
+    phone = subprocess.Popen(_sipp("agent_phone_talks.xml", phone_port, timeout=60), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    caller = subprocess.Popen([*_sipp("caller.xml", _free_port(socket.SOCK_DGRAM), timeout=60),
+                               f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223366"],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        registered = _register(voice, tmp_path, SECOND_AGENT, _sip_password(served, SECOND_AGENT), phone_port)
+        assert registered.returncode == 0, registered.stdout[-2000:]
+        _wait_for(lambda: _call_of(served, "+33611223366"), 20, "the caller queued in Allô")
+        _desk_ready(served, SECOND_AGENT, wait=False)  # the queued caller goes to this agent's phone
+        call_id = _wait_for(lambda: (c := _call_of(served, "+33611223366")) and c[3] == SECOND_AGENT and c[0], 20,
+                            "the call bridged to the second agent")
+        _wait_for(lambda: f"call {call_id} answered" in (voice.logs / "adapter.log").read_text(), 20,
+                  "the phone's answer at the edge")
+        assert _rtpengine_calls(voice)  # the conversation's media goes through rtpengine
+
+        _signed_in(served.base, SUPERVISOR, DEMO_PASSWORD)(
+            "/supervision/plateau/action/", {"action": "end_call", "call_id": call_id})
+        caller_out, _ = caller.communicate(timeout=20)
+        phone_out, _ = phone.communicate(timeout=20)
+        assert caller.returncode == 0, caller_out[-3000:]  # the citizen got the BYE and answered it
+        assert phone.returncode == 0, phone_out[-3000:]  # and so did the agent's phone
+    finally:
+        _stop(caller, timeout=5)
+        _stop(phone, timeout=5)
+    assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "lost"
+    _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 
 
 def test_sigterm_stops_kamailio_rtpengine_and_the_adapter(voice):
