@@ -259,6 +259,10 @@ def templates(interval: int):
     return out
 
 
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def shift_plan(monday: dt.date, queue: str | None = None, interval: int = 60, today: dt.date | None = None,
                seed: int = 1, shrink: float | None = None) -> dict:
     """The week from `monday`: agents to schedule per interval (staffing), the agents starting each shift
@@ -292,6 +296,7 @@ def shift_plan(monday: dt.date, queue: str | None = None, interval: int = 60, to
                      "simulated": {k: _round(v, 4) for k, v in check.per_day[d].items()}})
     return {"week": monday.isoformat(), "queue": queue, "interval_minutes": interval,
             "templates": [{"name": t.name, "start_slot": t.start_slot, "end_slot": t.end_slot,
+                           "covers": f"{_hhmm(t.start_slot * interval)}–{_hhmm(t.end_slot * interval)}",
                            "weekdays": sorted(t.days), "paid_minutes": t.paid_minutes} for t in tpl],
             "status": plan.status, "paid_hours": round(plan.paid_hours, 1), "solve_s": round(plan.wall_s, 2),
             "short_agent_intervals": int(sum(int(s.sum()) for s in plan.short)),

@@ -42,3 +42,24 @@ def test_the_week_is_planned_on_the_templates_and_simulated(imported):
     assert "Simulation (" in run("shifts", "--week", "2026-04-13")
     with pytest.raises(CommandError, match="n'en est pas un"):
         run("shifts", "--week", "2026-04-14")
+
+
+@pytest.mark.parametrize("username, allowed", [("superviseur", True), ("operateur", False), ("redacteur", False)])
+def test_the_plan_page_is_for_supervisors(imported, client, username, allowed):
+    from allo.accounts.models import User
+    from allo.forecast.models import ShiftTemplate
+
+    client.force_login(User.objects.get(username=username))
+    page = client.get("/supervision/previsions/plan/?semaine=2026-04-15")  # a Wednesday: its week
+    if not allowed:
+        assert page.status_code == 403
+        return
+    assert "Pas de plan" in page.content.decode() and "Aucun modèle de vacation actif" in page.content.decode()
+    ShiftTemplate.objects.create(name="Matin", start=dt.time(9), end=dt.time(12), weekdays="12345")
+    ShiftTemplate.objects.create(name="Fin de matinée", start=dt.time(10), end=dt.time(12), weekdays="12")
+    html = client.get("/supervision/previsions/plan/?semaine=2026-04-15").content.decode()
+    assert 'value="2026-04-13"' in html  # the Monday of that week
+    assert "Plan optimal" in html and "tous les besoins couverts" in html
+    assert "<caption>Agents par vacation et par jour, et niveau de service simulé</caption>" in html
+    assert "× Matin" in html and "Matin : 09:00–12:00, lundi, mardi, mercredi, jeudi, vendredi" in html
+    assert "fr-badge--success" in html and "atteint" in html
