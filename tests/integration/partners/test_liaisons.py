@@ -279,3 +279,9 @@ def test_allo_purge_deletes_old_fiches_de_liaison_and_their_audit(on_call, djang
     call_command("purge")
     assert list(Liaison.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not LiaisonAudit.objects.filter(created__lt=timezone.now() - dt.timedelta(days=1)).exists()
+
+
+def test_the_desk_and_the_wallboard_link_to_the_fiches_de_liaison(demo):
+    assert reverse("liaison-list") in staff("operateur").get(reverse("space-operator")).content.decode()
+    assert reverse("liaison-list") in staff("superviseur").get(reverse("space-supervisor")).content.decode()
+    assert staff("partenaire-rouen").get(reverse("liaison-list")).status_code == 403
