@@ -20,9 +20,9 @@ from allo.project.routing import token_paths, websocket_urlpatterns  # noqa: E40
 from allo.web.lifespan import Lifespan, PeriodicJob  # noqa: E402
 from allo.web.pagecache import SharedPageCache  # noqa: E402
 from allo.web.ws_origin import OriginCheck  # noqa: E402
-from allo.web.wsgi_bridge import PooledWsgiToAsgi  # noqa: E402
+from allo.web.wsgi_bridge import wsgi_to_asgi  # noqa: E402
 
-http_app = PooledWsgiToAsgi(django_app)
+http_app = wsgi_to_asgi(django_app)  # a2wsgi's pool of threads (ALLO_WEB_THREADS)
 # A change takes effect on a date: checked every minute (one indexed query), so at most a minute late.
 scheduled_changes = PeriodicJob("allo-kb-scheduled", 60, apply_due)
 
