@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.browser
+AXE_JS = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.js")  # shipped, no network
+
+
+def serious_axe_violations(page, context: str = "document") -> list[str]:
+    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate(f"axe.run({context}, {{resultTypes: ['violations']}})")
+    return [f"{v['id']} ({v['impact']}) {v['help']}: {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_a_fiche_de_liaison_from_the_desk_to_the_partner_and_back(request, login, demo_live, reload_until):
@@ -49,6 +58,7 @@ def test_a_fiche_de_liaison_from_the_desk_to_the_partner_and_back(request, login
     assert operator.input_value("#liaison-dossier") == "PASS-2026/0042" and operator.is_checked("#liaison-consentement")
     assert operator.input_value("#question") == "Passeport à renouveler"  # htmx left the wrap-up alone
     assert not Liaison.objects.exists()
+    assert serious_axe_violations(operator, "document.getElementById('fiche-liaison')") == []
 
     operator.fill("#liaison-nom", "Jeanne Dupont")
     operator.fill("#liaison-numero", "06 98 76 54 32")
@@ -63,7 +73,9 @@ def test_a_fiche_de_liaison_from_the_desk_to_the_partner_and_back(request, login
 
     town_hall = login(base, "partenaire-rouen")
     town_hall.goto(base + "/partenaire/")
+    assert serious_axe_violations(town_hall) == []
     town_hall.click(f"text=Traiter la fiche n° {liaison.pk}")
+    assert serious_axe_violations(town_hall) == []
     assert "Jeanne Dupont" in town_hall.locator("#contenu-fiche").inner_text()
     town_hall.fill("#reponse-partenaire", "Rendez-vous fixé le 12/01 à 10 h.")
     town_hall.click("#bouton-traitee")
