@@ -219,6 +219,15 @@ class KpiCollector:
         # split the state's duration over the intervals it spans (occupancy per interval)
         slot_busy, slot_logged = (BUSY1, LOGGED1) if d.level == 1 else (BUSY2, LOGGED2)
         start, width = d.since, self.width
+        if start >= t:
+            return
+        key = int(start // width)
+        if t <= (key + 1) * width:  # within one interval, as most states are: the loop's first turn alone
+            b = self._last_bin if key == self._last_key else (self.bins.get(key) or self._bin(start))
+            b[slot_logged] += t - start
+            if busy:
+                b[slot_busy] += t - start
+            return
         while start < t:
             key = int(start // width)
             stop = (key + 1) * width
