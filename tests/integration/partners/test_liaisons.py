@@ -123,6 +123,7 @@ def test_the_desk_offers_a_fiche_de_liaison_for_the_partner_of_the_call(on_call)
     assert "CAF du Rhône" in section  # any other partner may be chosen
 
 
+@pytest.mark.any_db
 def test_a_fiche_de_liaison_reaches_the_partner_mailbox_through_a_real_smtp_server(
         on_call, smtp_server, django_capture_on_commit_callbacks):
     op, contact = on_call
@@ -220,6 +221,7 @@ def test_only_the_agent_of_the_call_may_send_its_fiche(on_call):
 # ------------------------------------------------------------------------------------------ the partner
 
 
+@pytest.mark.any_db
 def test_the_partner_handles_the_fiche_and_the_3939_sees_its_status(on_call, django_capture_on_commit_callbacks):
     op, contact = on_call
     with django_capture_on_commit_callbacks(execute=True):
@@ -266,6 +268,7 @@ def test_another_partner_never_reaches_the_fiche(on_call, django_capture_on_comm
 # ------------------------------------------------------------------------------------------ retention
 
 
+@pytest.mark.any_db
 def test_allo_purge_deletes_old_fiches_de_liaison_and_their_audit(on_call, django_capture_on_commit_callbacks,
                                                                  settings):
     op, contact = on_call

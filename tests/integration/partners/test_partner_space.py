@@ -59,6 +59,7 @@ def november(demo):
     return themes
 
 
+@pytest.mark.any_db  # the figures' SQL (local-time truncation, Exists in counts)
 def test_the_month_per_day_and_local_hour_with_the_three_outcomes_apart(november):
     page = staff("partenaire-rouen").get(reverse("partner-space"), {"mois": "2026-11"}).content.decode()
     summary = page[page.index('id="synthese"'):page.index("</ul>", page.index('id="synthese"'))]
@@ -74,6 +75,7 @@ def test_the_month_per_day_and_local_hour_with_the_three_outcomes_apart(november
     assert "mardi 3</th><td>3</td>" in days and "mercredi 4</th><td>1</td>" in days and "lundi 30</th><td>1</td>" in days
 
 
+@pytest.mark.any_db  # the figures' SQL (local-time truncation, Exists in counts)
 def test_top_themes_and_fiches_come_from_the_level_1_wrap_ups(november):
     page = staff("partenaire-rouen").get(reverse("partner-space"), {"mois": "2026-11"}).content.decode()
     themes = page[page.index('id="top-themes"'):page.index("</ol>", page.index('id="top-themes"'))]
@@ -82,6 +84,7 @@ def test_top_themes_and_fiches_come_from_the_level_1_wrap_ups(november):
     assert "(2)" in fiches.split("</li>")[0] and "(1)" in fiches.split("</li>")[1]  # the N2 wrap-up not counted
 
 
+@pytest.mark.any_db  # the figures' SQL (local-time truncation, Exists in counts)
 def test_the_monthly_csv(november):
     response = staff("partenaire-rouen").get(reverse("partner-report-csv"), {"mois": "2026-11"})
     assert response["Content-Disposition"] == 'attachment; filename="appels-mairie-rouen-2026-11.csv"'
@@ -139,6 +142,7 @@ def test_the_demo_partner_accounts_are_seeded_once_and_never_overwritten(demo):
     assert gironde.partner_agent.partner.code == "prefecture-gironde" and gironde.check_password("allo-demo-2026")
 
 
+@pytest.mark.any_db  # the figures' SQL (local-time truncation, Exists in counts)
 def test_the_monthly_ods_is_an_opendocument_spreadsheet_with_numbers(november):
     import zipfile
     from xml.etree import ElementTree
