@@ -325,6 +325,39 @@ def test_a_supervisor_ends_a_call_in_allo_and_both_phones_get_a_bye(served, voic
     _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 
 
+def test_a_busy_phone_releases_the_caller_and_ends_the_call_in_allo(served, voice, tmp_path):
+    """What this first slice does when the agent's phone refuses (or is unreachable, or does not
+    answer): the caller gets 480 and the call ends in Allô; nothing stays « connected ». (Re-queueing
+    it at the head needs a new API event: docs/voice.md, what is left.)"""
+    # a supervisor logs both agents out (the first in wrap-up since its call, the second free since
+    # the supervisor ended its call); the first signs in again, with a busy phone
+    supervisor = _signed_in(served.base, SUPERVISOR, DEMO_PASSWORD)
+    for agent in (AGENT, SECOND_AGENT):
+        supervisor("/supervision/plateau/action/", {"action": "logout", "agent": agent})
+    _wait_for(lambda: len(_db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent IN (?, ?) "
+                                      "AND state = 'offline'", AGENT, SECOND_AGENT)) == 2, 20, "both agents logged out")
+    phone_port = _free_port(socket.SOCK_DGRAM)
+    phone = subprocess.Popen(_sipp("agent_phone_busy.xml", phone_port, timeout=40), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        registered = _register(voice, tmp_path, AGENT, _sip_password(served, AGENT), phone_port)
+        assert registered.returncode == 0, registered.stdout[-2000:]
+        _desk_ready(served, AGENT)
+        caller = _run_sipp([*_sipp("caller_refused.xml", _free_port(socket.SOCK_DGRAM), timeout=30),
+                            f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223377"],
+                           tmp_path, timeout=40)
+        assert caller.returncode == 0, caller.stdout[-3000:] + (voice.logs / "adapter.log").read_text()[-2000:]
+        phone_out, _ = phone.communicate(timeout=20)
+        assert phone.returncode == 0, phone_out[-3000:]  # the phone was offered the call and refused it
+    finally:
+        _stop(phone, timeout=5)
+    call_id, _, _, agent = _call_of(served, "+33611223377")
+    assert agent == AGENT
+    _wait_for(lambda: _api(served, f"/api/telephony/calls/{call_id}")["state"] not in (
+        "new", "queued", "connected", "transferring"), 15, "the call ended in Allô")
+    _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
+
+
 def test_sigterm_stops_kamailio_rtpengine_and_the_adapter(voice):
     assert all(_alive(pid) for pid in voice.pids.values()), voice.pids
     assert _stop(voice.proc, timeout=30) == 0, voice.out.read_text()[-2000:]
