@@ -4,7 +4,7 @@
 - « Fiches de liaison » of the 3939 (operators: theirs; supervisors: all): their status;
 - the partner's space (role `partner`, scoped to its own administration by `PartnerAgent`): its
   figures for a month, its top themes and fiches, its fiches de liaison and the action to mark one
-  handled, the month's CSV and ODS. An administrator sees any partner's space (`?partenaire=<code>`).
+  handled, the month's CSV, ODS and PDF. An administrator sees any partner's space (`?partenaire=<code>`).
 
 No page of the partner's space shows a caller's number: only the number a caller gave, with consent,
 for the partner to call back, on that fiche's own page.
@@ -161,6 +161,20 @@ def partner_report_ods(request):
     first, _ = space.month_of(request.GET.get("mois", ""))
     response = HttpResponse(workbook(space.report_sheets(space.report(partner, first))), content_type=MIMETYPE)
     response["Content-Disposition"] = f'attachment; filename="appels-{partner.code}-{first:%Y-%m}.ods"'
+    return response
+
+
+@roles(Role.PARTNER)
+@require_GET
+def partner_report_pdf(request):
+    """The month as a two-page PDF: the calls per day as a chart, per hour, the top themes and fiches."""
+    from allo.partners.pdf import report_pdf
+
+    partner = partner_of(request)
+    first, _ = space.month_of(request.GET.get("mois", ""))
+    body = report_pdf(partner.name, space.report(partner, first), space.top_questions(partner, first))
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="appels-{partner.code}-{first:%Y-%m}.pdf"'
     return response
 
 

@@ -223,12 +223,13 @@ def test_a_partner_sees_its_own_figures_and_fiches_never_another_partners_nor_a_
     partner_urls = [name for name, pattern in project_urls()
                     if isinstance(view_access(pattern.callback), frozenset)
                     and Role.PARTNER in view_access(pattern.callback)]
-    assert set(partner_urls) == {"partner-space", "partner-report-csv", "partner-report-ods", "partner-liaison"}
+    assert set(partner_urls) == {"partner-space", "partner-report-csv", "partner-report-ods", "partner-report-pdf",
+                                 "partner-liaison"}
     for code, username in PARTNER_ACCOUNTS.items():
         client = Client()
         client.force_login(User.objects.get(username=username))
         pages = {url: client.get(url) for url in (reverse("partner-space"), reverse("partner-report-csv"),
-                                                  reverse("partner-report-ods"))}
+                                                  reverse("partner-report-ods"), reverse("partner-report-pdf"))}
         for pk, owner in all_fiches:
             url = reverse("partner-liaison", args=[pk])
             pages[url] = client.get(url)
@@ -246,6 +247,9 @@ def test_a_partner_sees_its_own_figures_and_fiches_never_another_partners_nor_a_
 
                 text = zipfile.ZipFile(io.BytesIO(response.content)).read("content.xml").decode()
                 assert "<table:table " in text
+            elif url == reverse("partner-report-pdf"):
+                text = pdf_text(response.content)
+                assert partners[code].name in text
             else:
                 text = response.content.decode()
             for number in (n for spelled in spellings.values() for n in spelled):
@@ -255,3 +259,14 @@ def test_a_partner_sees_its_own_figures_and_fiches_never_another_partners_nor_a_
                     (username, url, other)
             if "+33698765432" in text:
                 assert code == "mairie-rouen" and url == reverse("partner-liaison", args=[consented.pk])
+
+
+def pdf_text(body: bytes) -> str:
+    """The text runs of a PDF matplotlib wrote (zlib streams, TJ arrays of strings between kerning offsets)."""
+    import re
+    import zlib
+
+    streams = b"".join(zlib.decompress(m) for m in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
+                       if m[:1] == b"x")
+    return "\n".join("".join(re.findall(r"\((.*?)(?<!\\)\)", array))
+                     for array in re.findall(r"\[(.*?)\]\s*TJ", streams.decode("latin-1"), re.S))

@@ -176,3 +176,23 @@ def test_the_monthly_ods_is_an_opendocument_spreadsheet_with_numbers(november):
     assert days[-1][:7] == ["total", 5.0, 2.0, 1.0, 1.0, 1.0, 0.6]
     hours = [cells(r) for r in sheets["Par heure"].iterfind("table:table-row", ns)]
     assert hours[10][:2] == ["09 h", 3.0] and len(hours) == 25
+
+
+def test_the_monthly_pdf_has_the_chart_page_and_the_hours_page(november):
+    import re
+    import zlib
+
+    response = staff("partenaire-rouen").get(reverse("partner-report-pdf"), {"mois": "2026-11"})
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="appels-mairie-rouen-2026-11.pdf"'
+    body = response.content
+    assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type\s*/Page\b", body)) == 2
+    streams = b"".join(zlib.decompress(m) for m in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
+                       if m[:1] == b"x")  # zlib streams: the pages' drawing and text
+    # each text run is a TJ array of strings between kerning offsets: joined, it reads as written
+    runs = ["".join(re.findall(r"\((.*?)(?<!\\)\)", array))
+            for array in re.findall(r"\[(.*?)\]\s*TJ", streams.decode("latin-1"), re.S)]
+    text = "\n".join(runs)
+    for words in ("Mairie de Rouen", "novembre 2026", "Appels re", "jour du mois", "heure", "09 h"):
+        assert words in text, (words, text[:500])
