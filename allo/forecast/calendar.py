@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-import holidays
+from allo.routing.hours import french_holidays
 
 NORMAL, HOLIDAY, BRIDGE = "normal", "holiday", "bridge"
 
 
 @lru_cache(maxsize=64)
 def _holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("FR", years=year))
+    return frozenset(french_holidays(year))  # the national calendar (no local subdivision)
 
 
 def is_holiday(day: dt.date) -> bool:

@@ -11,6 +11,8 @@ import re
 import markdown
 import nh3
 
+from allo.kb.text import markdown_to_text  # the one Markdown -> text
+
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "h3", "h4", "br", "table", "thead", "tbody", "tr",
                 "th", "td", "code"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}}
@@ -32,16 +34,5 @@ def sanitise(html: str) -> str:
     )
 
 
-_TAG = re.compile(r"<[^>]+>")
-_MD = re.compile(r"(\*\*|__|^#+\s*|^\s*[-*]\s+)", re.MULTILINE)
-
-
-def plain_text(text: str) -> str:
-    """Markdown source -> plain text for search and snippets (no markup, no HTML)."""
-    text = _TAG.sub(" ", text or "")
-    text = _MD.sub("", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
-
-
 def word_count(text: str) -> int:
-    return len(re.findall(r"\w+(?:['’-]\w+)*", plain_text(text)))
+    return len(re.findall(r"\w+(?:['’-]\w+)*", markdown_to_text(text)))

@@ -19,6 +19,7 @@ from simple_history.models import HistoricalRecords
 
 from allo.kb import content
 from allo.kb.sections import AUDIENCES, LEVEL2, SECTIONS, SHORT_ANSWER_MAX_WORDS
+from allo.kb.text import markdown_to_text
 
 
 class Theme(models.Model):
@@ -175,7 +176,7 @@ class Fiche(models.Model):
         return self.collection == Fiche.Collection.OFFICIAL
 
     def search_body(self) -> str:
-        return "\n".join(content.plain_text(text) for text in self.sections.values())
+        return "\n".join(markdown_to_text(text) for text in self.sections.values())
 
     def save_with_reason(self, user, reason: str) -> None:
         """Save, keeping who and why in this version's history record."""

@@ -18,12 +18,24 @@ def local_now() -> dt.datetime:
     return dt.datetime.now(ZoneInfo(settings.TIME_ZONE)).replace(tzinfo=None)
 
 
-def opening_hours_for(centre) -> OpeningHours:
-    from allo.org.models import Closure
+def opening_hours_for(centre, line_closures=None) -> OpeningHours:
+    """A centre's hours: its weekly timetable, the line's closures and its own, public holidays
+    (`line_closures`: the line's, when the caller has them already)."""
+    if line_closures is None:
+        from allo.org.models import Closure
 
-    line_closures = Closure.objects.filter(centre__isnull=True)
+        line_closures = Closure.objects.filter(centre__isnull=True)
     return build_hours(centre.opening_periods.all(), [*line_closures, *centre.closures.all()],
                        centre.closed_on_public_holidays, centre.holiday_subdivision)
+
+
+def hours_config(centre, line_closures) -> dict:
+    """The same hours as the routing engine's centre configuration reads them (routing.model.CentreConfig:
+    JSON, journaled by the router), so the engine, the desks and the website agree."""
+    hours = opening_hours_for(centre, line_closures)
+    return {"hours": hours.weekly_dict(), "public_holidays": hours.public_holidays,
+            "subdivision": hours.subdivision,
+            "closures": [[start.isoformat(), end.isoformat()] for start, end in hours.closures]}
 
 
 def build_hours(periods, closures, public_holidays: bool, subdivision: str = "") -> OpeningHours:

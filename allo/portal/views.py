@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import logging
 
-import holidays
 import nh3
 from django.conf import settings
 from django.core import signing
@@ -28,6 +27,7 @@ from allo.portal import analytics, callbacks, catalogue, charts, official_text, 
 from allo.portal.forms import CallbackForm, FeedbackForm
 from allo.portal.live import estimated_wait_seconds
 from allo.portal.models import Feedback
+from allo.routing.hours import next_holidays
 from allo.web.pagecache import replay_on_hit, shared_cache
 
 logger = logging.getLogger(__name__)
@@ -261,10 +261,7 @@ def search(request):
 def _next_holidays(line, count: int = 6) -> list[tuple[dt.date, str]]:
     if line is None or not line.platform.closed_on_public_holidays:
         return []
-    today = local_now().date()
-    calendar = holidays.France(years=[today.year, today.year + 1], subdiv=line.platform.holiday_subdivision or None,
-                               language="fr")
-    return sorted((day, name) for day, name in calendar.items() if day >= today)[:count]
+    return next_holidays(local_now().date(), count, line.platform.holiday_subdivision or None)
 
 
 def _contact_context(form: CallbackForm, line) -> dict:

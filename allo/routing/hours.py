@@ -17,14 +17,23 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Range = tuple[dt.time, dt.time]
 
 
+# French public holidays are read here only (the routing engine's hours, the portal's list of the
+# next closed days, the forecast's calendar features): one calendar, one local-subdivision rule.
 @lru_cache(maxsize=64)
-def _french_holidays(year: int, subdivision: str | None) -> dict[dt.date, str]:
-    return dict(holidays.France(years=year, subdiv=subdivision, language="fr"))
+def french_holidays(year: int, subdivision: str | None = None) -> dict[dt.date, str]:
+    """{day: French name} of that year's public holidays (with the local calendar, e.g. '57' Moselle)."""
+    return dict(holidays.France(years=year, subdiv=subdivision or None, language="fr"))
 
 
 def holiday_name(day: dt.date, subdivision: str | None = None) -> str | None:
     """The French public holiday on that day (with the local calendar, e.g. '57' Moselle), if any."""
-    return _french_holidays(day.year, subdivision).get(day)
+    return french_holidays(day.year, subdivision).get(day)
+
+
+def next_holidays(start: dt.date, count: int, subdivision: str | None = None) -> list[tuple[dt.date, str]]:
+    """The next `count` public holidays from `start` (included), within this year and the next."""
+    days = {**french_holidays(start.year, subdivision), **french_holidays(start.year + 1, subdivision)}
+    return sorted((day, name) for day, name in days.items() if day >= start)[:count]
 
 
 class OpeningHours:
@@ -59,6 +68,11 @@ class OpeningHours:
                 (dt.time.fromisoformat(start), dt.time.fromisoformat(end)) for start, end in ranges
             ]
         return cls(weekly, **kwargs)
+
+    def weekly_dict(self) -> dict[str, list[list[str]]]:
+        """The weekly ranges as from_dict reads them (the routing configuration, JSON)."""
+        return {DAY_NAMES[day]: [[start.strftime("%H:%M"), end.strftime("%H:%M")] for start, end in ranges]
+                for day, ranges in self.weekly.items()}
 
     def closed_reason(self, day: dt.date) -> str | None:
         """Why the centre is closed all that day (holiday or closure), else None."""

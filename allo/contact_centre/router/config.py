@@ -12,7 +12,7 @@ import os
 
 from django.conf import settings
 
-from allo.routing.hours import DAY_NAMES
+from allo.org.hours import hours_config
 
 N1_QUEUE = "n1"
 EPOCH = "2026-01-01T00:00:00"
@@ -58,13 +58,6 @@ def t_of(when: dt.datetime) -> float:
     return (when - EPOCH_DT).total_seconds()
 
 
-def _hours(centre) -> dict:
-    weekly: dict[str, list[list[str]]] = {}
-    for p in centre.opening_periods.all():
-        weekly.setdefault(DAY_NAMES[p.weekday], []).append([p.opens.strftime("%H:%M"), p.closes.strftime("%H:%M")])
-    return weekly
-
-
 def queue_for_centre(centre) -> str:
     return N1_QUEUE if centre.kind == "n1" else centre.code
 
@@ -74,17 +67,14 @@ def base_config() -> dict:
     from allo.org.models import Centre, Closure
 
     ignore_hours = always_open()
-    line_closures = [[c.start.isoformat(), c.end.isoformat()] for c in Closure.objects.filter(centre__isnull=True)]
+    line_closures = list(Closure.objects.filter(centre__isnull=True))
     centres, queues = [], []
     destinations: dict[str, list[str]] = {}
     for centre in Centre.objects.filter(active=True).prefetch_related("opening_periods", "closures").order_by("code"):
-        centres.append({
-            "id": centre.code, "name": centre.name,
-            "hours": None if ignore_hours else _hours(centre),
-            "public_holidays": centre.closed_on_public_holidays,
-            "subdivision": centre.holiday_subdivision or None,
-            "closures": line_closures + [[c.start.isoformat(), c.end.isoformat()] for c in centre.closures.all()],
-        })
+        hours = hours_config(centre, line_closures)  # allo.org.hours: the desks' and the website's hours too
+        if ignore_hours:
+            hours["hours"] = None
+        centres.append({"id": centre.code, "name": centre.name, **hours})
         qid = queue_for_centre(centre)
         level = 1 if qid == N1_QUEUE else 2
         queues.append({"id": qid, "centre": centre.code, "level": level, "aht_s": 180.0 if level == 1 else 420.0,

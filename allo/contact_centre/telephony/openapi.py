@@ -3,6 +3,8 @@ every /api/ URL of the project is documented here)."""
 
 from __future__ import annotations
 
+from allo.contact_centre.telephony import schemas
+
 _ERR = {"description": "Erreur", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erreur"}}}}
 _AUTH = [{"bearer": []}, {"session": []}]
 # every authenticated operation may refuse: no or an unknown credential (401), a token or a role that
@@ -33,12 +35,12 @@ SCHEMA = {
                               "description": "accepted : false quand le même événement avait déjà été reçu.",
                               "properties": {"call_id": {"type": "string"}, "accepted": {"type": "boolean"}}},
             "NouvelAppel": {"type": "object", "required": ["caller", "dialed"], "additionalProperties": False,
-                            "properties": {"caller": {"type": "string", "pattern": r"^\+?[0-9]{2,15}$"},
-                                           "dialed": {"type": "string", "pattern": r"^\+?[0-9]{2,15}$"},
-                                           "ivr_choice": {"type": "string", "maxLength": 20,
-                                                          "pattern": r"^[0-9A-Za-z*#._-]*$"},
-                                           "event_id": {"type": "string", "maxLength": 80,
-                                                        "pattern": r"^[\x21-\x7e]*$",
+                            "properties": {"caller": {"type": "string", "pattern": schemas.PHONE_PATTERN},
+                                           "dialed": {"type": "string", "pattern": schemas.PHONE_PATTERN},
+                                           "ivr_choice": {"type": "string", "maxLength": schemas.IVR_CHOICE_MAX,
+                                                          "pattern": rf"^{schemas.IVR_CHOICE_CHARS}*$"},
+                                           "event_id": {"type": "string", "maxLength": schemas.EVENT_ID_MAX,
+                                                        "pattern": rf"^{schemas.EVENT_ID_CHARS}*$",
                                                         "description": "Rejouer le même event_id ne crée rien."}}},
             "EtatAppel": {"type": "object",
                           "required": ["call_id", "state", "queue", "agent", "transferred_to", "outcome", "partner"],

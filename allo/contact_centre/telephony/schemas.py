@@ -7,11 +7,19 @@ import re
 
 import phonenumbers
 
-PHONE = re.compile(r"^\+?[0-9]{2,15}$")
+# The shapes of the connector's fields, written once: these checks and the OpenAPI schema
+# (telephony/openapi.py) use them.
+# A phone number as a PBX presents it: digits with an optional leading + (_phone checks the rest).
+PHONE_PATTERN = r"^\+?[0-9]{2,15}$"
+PHONE = re.compile(PHONE_PATTERN)
 # What a PBX sends: key presses (digits, * and #) or a short label of its menu; never markup.
-IVR_CHOICE = re.compile(r"^[0-9A-Za-z*#._-]+$")
+IVR_CHOICE_CHARS = r"[0-9A-Za-z*#._-]"
+IVR_CHOICE = re.compile(rf"^{IVR_CHOICE_CHARS}+$")
+IVR_CHOICE_MAX = 20
 # A PBX's own event identifier (Asterisk's "1712345678.42", a UUID...): visible ASCII, no space.
-EVENT_ID = re.compile(r"^[\x21-\x7e]+$")
+EVENT_ID_CHARS = r"[\x21-\x7e]"
+EVENT_ID = re.compile(rf"^{EVENT_ID_CHARS}+$")
+EVENT_ID_MAX = 80
 # Control characters (NUL above all: PostgreSQL refuses it in text and jsonb).
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -76,10 +84,10 @@ def call_payload(data: dict) -> dict:
     return {
         "caller": _phone(data, "caller"),
         "dialed": _phone(data, "dialed"),
-        "ivr_choice": _text(data, "ivr_choice", required=False, max_length=20, pattern=IVR_CHOICE,
+        "ivr_choice": _text(data, "ivr_choice", required=False, max_length=IVR_CHOICE_MAX, pattern=IVR_CHOICE,
                             invalid="Le champ « ivr_choice » n'est pas valide : touches du clavier "
                                     "(chiffres, * et #) ou lettres, sans espace."),
-        "event_id": _text(data, "event_id", required=False, max_length=80, pattern=EVENT_ID,
+        "event_id": _text(data, "event_id", required=False, max_length=EVENT_ID_MAX, pattern=EVENT_ID,
                           invalid="Le champ « event_id » n'est pas valide : caractères ASCII "
                                   "visibles, sans espace."),
     }

@@ -11,14 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from allo.kb.sections import SECTIONS
+from allo.kb.text import markdown_to_text
+
 # The two collections of one index: DILA's official fiches and the line's own (local) fiches.
 OFFICIAL = "service-public"
 LOCAL = "locale"
 
-SECTION_ORDER = ("conditions", "demarche", "pieces", "cout", "montant", "delai", "duree-validite",
-                 "calendrier", "ou-s-adresser", "service-en-ligne", "recours")
+# a fiche's sections in display order, written once in allo/kb/sections.py (pure, like this package)
+SECTION_ORDER = tuple(SECTIONS)
 
-_MD = re.compile(r"\*\*|__|^\s*(?:[-*]|\d+\.)\s+|^#+\s*|^\|[-| :]*\|?\s*$", re.MULTILINE)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$|^\*\*(?:Situation|Cas)\s*:\s*(.+?)\*\*\s*$", re.MULTILINE)
 _GLOSSARY_ITEM = re.compile(r"^- \*\*(.+?)\*\* : (.+)$", re.MULTILINE)
 _OFFICIAL_ID = re.compile(r"^[FNR]\d+$")
@@ -45,11 +47,6 @@ class SearchDoc:
     crumbs: list[str] = field(default_factory=list)  # theme and dossier labels above the fiche
     kind: str = ""  # information, question-reponse, recherche-guidee, comment-faire-si, liens-externes
     collection: str = LOCAL
-
-
-def markdown_to_text(text: str) -> str:
-    """The fiche Markdown subset -> plain text (bullets become lines)."""
-    return _MD.sub("", text or "").strip()
 
 
 def _kind(value: str) -> str:

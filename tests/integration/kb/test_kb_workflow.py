@@ -16,12 +16,12 @@ from django.utils import timezone
 from allo.accounts.models import User
 from allo.kb import workflow
 from allo.kb.models import CorrectionProposal, Fiche, FicheNotes, Revision, Theme
+from allo.kb.sections import SECTIONS
 from allo.org.models import Centre
 
 pytestmark = pytest.mark.django_db
 
-EMPTY_SECTIONS = ["pieces", "cout", "montant", "delai", "duree-validite", "calendrier", "ou-s-adresser",
-                  "service-en-ligne", "recours", "other"]
+EMPTY_SECTIONS = [key for key in SECTIONS if key not in ("conditions", "demarche")]
 
 
 @pytest.fixture

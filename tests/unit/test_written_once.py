@@ -1,0 +1,64 @@
+"""The project's vocabulary is written once (issue 14): section order, Markdown to text, the
+organisation's hours, French public holidays, the telephony API's phone-number pattern. Each is
+defined in one module the others use; these tests pin that and what the shared pieces do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from allo.kb.search.document import SECTION_ORDER, doc_from_mapping
+from allo.kb.sections import SECTIONS
+from allo.kb.text import markdown_to_text
+from allo.routing.hours import OpeningHours, french_holidays, next_holidays
+
+PACKAGE = Path(__file__).resolve().parents[2] / "allo"
+
+
+def _sources():
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" not in path.parts:
+            yield path, path.read_text(encoding="utf-8")
+
+
+def test_the_search_reads_sections_in_the_order_the_fiche_shows_them():
+    assert SECTION_ORDER == tuple(SECTIONS)
+    doc = doc_from_mapping({"id": "x", "title": "T", "sections": {"recours": "Dernier", "conditions": "Premier"}})
+    assert doc.body.index("Premier") < doc.body.index("Dernier")
+
+
+def test_markdown_to_text_drops_markup_and_tags_but_not_a_sentences_signs():
+    text = "## Titre\n**Gras** <strong>fort</strong>\n1. un\n- deux\n| --- | --- |\nsi a < b > c"
+    assert markdown_to_text(text) == "Titre\nGras  fort \nun\ndeux\n\nsi a < b > c"
+    from allo.kb.content import word_count
+
+    assert word_count("**Un** <em>deux</em> trois") == 3
+
+
+def test_public_holidays_come_from_one_calendar():
+    assert next_holidays(dt.date(2026, 12, 1), 2) == [(dt.date(2026, 12, 25), "Noël"),
+                                                      (dt.date(2027, 1, 1), "Jour de l'an")]
+    # Alsace-Moselle keeps Saint Stephen's Day
+    assert (dt.date(2026, 12, 26), "Saint-Étienne") in next_holidays(dt.date(2026, 12, 1), 3, "57")
+    assert dt.date(2027, 5, 6) in french_holidays(2027)  # Ascension
+    importing = sorted(str(path.relative_to(PACKAGE)) for path, text in _sources()
+                       if re.search(r"^\s*(import holidays|from holidays )", text, re.MULTILINE))
+    assert importing == ["routing/hours.py"]
+
+
+def test_weekly_hours_read_back_as_written():
+    hours = OpeningHours.from_dict({"mon": [["13:30", "17:30"], ["09:00", "12:30"]], "sat": [["09:00", "12:00"]]})
+    assert hours.weekly_dict() == {"mon": [["09:00", "12:30"], ["13:30", "17:30"]], "sat": [["09:00", "12:00"]]}
+    assert OpeningHours.from_dict(hours.weekly_dict()).weekly == hours.weekly
+
+
+def test_the_phone_number_pattern_is_written_once():
+    from allo.contact_centre.telephony import schemas
+    from allo.contact_centre.telephony.openapi import SCHEMA
+
+    fields = SCHEMA["components"]["schemas"]["NouvelAppel"]["properties"]
+    assert fields["caller"]["pattern"] == fields["dialed"]["pattern"] == schemas.PHONE.pattern
+    literal = re.escape(r"[0-9]{2,15}")
+    holders = sorted(str(path.relative_to(PACKAGE)) for path, text in _sources() if re.search(literal, text))
+    assert holders == ["contact_centre/telephony/schemas.py"]
