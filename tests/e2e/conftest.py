@@ -126,7 +126,7 @@ def login(browser):
         context.close()
 
 
-def _reload_until(page, selector, timeout=10.0):
+def _reload_until(page, selector, timeout=30.0):  # generous: a busy machine (make test-under-load)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         page.reload()
