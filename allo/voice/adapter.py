@@ -25,6 +25,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from allo.voice.api import ApiError, TelephonyApi
 from allo.voice.evapi import EvapiConnection
@@ -32,6 +33,10 @@ from allo.voice.ng import NgClient
 
 logger = logging.getLogger("allo.voice.adapter")
 
+# the SDP of a party that receives nothing: rtpengine's "answer" with it gives the caller-facing SDP
+# for early media while no phone has answered (rtpengine issue 870)
+QUEUE_SDP = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=allo-queue\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "m=audio 9 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n")
 ALIVE_EVERY_S = 60.0  # the API takes one keep-alive a minute per call (docs/contact_centre.md)
 # a command may arrive before the answer to the POST that created its call: wait that long for it
 POST_WAIT_S = 5.0
@@ -52,6 +57,7 @@ class SipCall:
     to_tag: str = ""
     agent: str = ""
     last_alive: float = 0.0
+    early_media: bool = False  # the caller has rtpengine's SDP (183) and may hear announcements
 
 
 def event_id(sip_call_id: str) -> str:
@@ -62,8 +68,10 @@ def event_id(sip_call_id: str) -> str:
 
 
 class Adapter:
-    def __init__(self, api: TelephonyApi, evapi: tuple[str, int], ng: tuple[str, int], sip_domain: str):
+    def __init__(self, api: TelephonyApi, evapi: tuple[str, int], ng: tuple[str, int], sip_domain: str,
+                 prompts: Path | None = None):
         self.api = api
+        self.prompts = prompts
         self.evapi_address = evapi
         self.ng_address = ng
         self.sip_domain = sip_domain
@@ -122,6 +130,8 @@ class Adapter:
             logger.info("call %s ended at the edge: %s %s", call.call_id, kind, event.get("side") or
                         event.get("code") or "")
             await self.forget(call)
+            if call.early_media:  # the queue's own dialogue in rtpengine: the whole call goes
+                self._spawn(self.delete_media(call))
             if call.call_id:  # else post_call reports it once Allô has answered
                 self._spawn(self.report_hangup(call.call_id))
         else:
@@ -175,6 +185,8 @@ class Adapter:
     async def reject(self, call: SipCall, code: int) -> None:
         await self.forget(call)
         await self.send_kamailio({"cmd": "reject", "tindex": call.tindex, "tlabel": call.tlabel, "code": code})
+        if call.early_media:
+            await self.delete_media(call)
 
     # ---------------------------------------------------------------- Allô -> Kamailio
 
@@ -226,6 +238,8 @@ class Adapter:
             if call.state != "parked":
                 logger.warning("bridge of %s in state %s: ignored", call_id, call.state)
                 return
+            if call.early_media:
+                await self.ng_request("stop media", call)
             call.state, call.agent = "ringing", command["agent"]
             target = f"sip:{command['agent']}@{self.sip_domain}"
             logger.info("call %s: dispatch to %s", call_id, target)
@@ -242,14 +256,47 @@ class Adapter:
                 await self.delete_media(call)
             else:
                 logger.warning("hang-up of %s while its agent's phone rings: not done yet", call_id)
-        else:  # play (announcements), transfer: docs/voice.md, what is left
+        elif kind == "play" and call.state == "parked":
+            await self.announce(call, command.get("announcement", ""))
+        else:  # transfer, play of a prompt the edge lacks: docs/voice.md, what is left
             logger.info("command %s for %s: not done by this edge yet", kind, call_id)
+
+    async def announce(self, call: SipCall, name: str) -> None:
+        """Play a prompt to a waiting caller: early media first (183 with rtpengine's SDP), then
+        rtpengine's `play media`, repeated until the call is bridged or ends."""
+        prompt = self.prompts / f"{name}.wav" if self.prompts else None
+        if prompt is None or not prompt.exists() or self.ng is None:
+            logger.info("call %s: no « %s » prompt to play", call.call_id, name)
+            return
+        if not call.early_media:
+            answer = await self.ng_request("answer", call, **{
+                "to-tag": "allo-queue-" + call.from_tag, "sdp": QUEUE_SDP, "replace": ["origin", "session-connection"]})
+            if answer.get("result") != "ok" or not answer.get("sdp"):
+                return
+            await self.send_kamailio({"cmd": "early_media", "tindex": call.tindex, "tlabel": call.tlabel,
+                                      "sdp": answer["sdp"]})
+            call.early_media = True
+        played = await self.ng_request("play media", call, file=str(prompt), **{"repeat-times": 100})
+        logger.info("call %s: « %s » played (%s)", call.call_id, name, played.get("result"))
+
+    async def ng_request(self, command: str, call: SipCall, **params) -> dict:
+        """An ng command about a call's caller side; its failure is logged, never raised (media is
+        not worth losing the call for)."""
+        try:
+            answer = await self.ng.request(command, **{"call-id": call.sip_call_id, "from-tag": call.from_tag},
+                                           **params)
+        except (TimeoutError, OSError) as exc:
+            logger.warning("rtpengine %s for %s: %s", command, call.call_id, exc)
+            return {}
+        if answer.get("result") != "ok":
+            logger.warning("rtpengine %s for %s: %s", command, call.call_id, answer.get("error-reason"))
+        return answer
 
     async def delete_media(self, call: SipCall) -> None:
         if self.ng is None:
             return
-        try:
-            answer = await self.ng.request("delete", **{"call-id": call.sip_call_id, "from-tag": call.from_tag})
+        try:  # the Call-ID alone: every dialogue of the call (the queue's included)
+            answer = await self.ng.request("delete", **{"call-id": call.sip_call_id})
             if answer.get("result") != "ok":
                 logger.info("rtpengine delete %s: %s", call.sip_call_id, answer.get("error-reason"))
         except (TimeoutError, OSError) as exc:
@@ -305,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evapi", default="127.0.0.1:8448")
     parser.add_argument("--ng", default="127.0.0.1:22222")
     parser.add_argument("--sip-domain", default="127.0.0.1")
+    parser.add_argument("--prompts", type=Path, help="folder of the announcements (<name>.wav)")
     parser.add_argument("--log-level", default="INFO", help="INFO logs each call's steps (allo voice up reads "
                         "\"evapi connected\" and \"telephony stream connected\" to know it is ready)")
     args = parser.parse_args(argv)
@@ -313,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("ALLO_VOICE_TOKEN (a telephony token) is not set")
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    adapter = Adapter(TelephonyApi(args.allo, token), _address(args.evapi), _address(args.ng), args.sip_domain)
+    adapter = Adapter(TelephonyApi(args.allo, token), _address(args.evapi), _address(args.ng), args.sip_domain,
+                      args.prompts)
 
     async def serve() -> None:
         task = asyncio.current_task()

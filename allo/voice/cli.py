@@ -42,9 +42,10 @@ def _config(args):
 
 def _write(config):
     from allo.voice import config as voice_config
+    from allo.voice import prompts
     from allo.voice.credentials import agent_credentials
 
-    return voice_config.write(config, agent_credentials())
+    return voice_config.write(config, agent_credentials()) + prompts.generate(config.root)
 
 
 def up(args) -> int:

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 BINARIES = {"kamailio": ("kamailio", "/usr/sbin/kamailio"), "rtpengine": ("rtpengine", "/usr/bin/rtpengine"),
             "sipp": ("sipp", "/usr/bin/sipp")}
-DEBIAN_PACKAGES = "kamailio kamailio-extra-modules rtpengine-daemon sip-tester"
+DEBIAN_PACKAGES = "kamailio kamailio-extra-modules rtpengine-daemon sip-tester espeak-ng"
 
 
 class StackError(RuntimeError):
@@ -139,7 +139,8 @@ class Stack:
             env = os.environ | {"ALLO_VOICE_TOKEN": self.token}
             self._start("adapter", [sys.executable, "-m", "allo.voice.adapter", "--allo", self.allo_url,
                                     "--evapi", f"{c.evapi[0]}:{c.evapi[1]}", "--ng", f"{c.ng[0]}:{c.ng[1]}",
-                                    "--sip-domain", c.domain, "--log-level", "INFO"], env=env)
+                                    "--sip-domain", c.domain, "--prompts", str(c.root / "prompts"),
+                                    "--log-level", "INFO"], env=env)
             # ready once it holds both ends: Kamailio's events sent before would be lost
             self._wait("adapter", lambda: all(m in self.tail("adapter", 20000) for m in
                                               ("evapi connected", "telephony stream connected")), timeout)

@@ -20,6 +20,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -31,6 +32,7 @@ from allo.voice import ng
 from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
 
 MISSING = missing_binaries(("kamailio", "rtpengine", "sipp"))
+PROMPTS = shutil.which("espeak-ng") is not None  # announcements are checked when it is installed
 pytestmark = pytest.mark.skipif(
     bool(MISSING), reason=f"not installed: {', '.join(MISSING)} (Debian: {DEBIAN_PACKAGES}; .ci/run installs them)")
 
@@ -231,6 +233,35 @@ def _wait_for(check, timeout: float, what: str):
         time.sleep(0.2)
 
 
+class RtpListener(threading.Thread):
+    """The citizen's media port: counts the RTP packets that carry sound (PCMU payloads of varied
+    bytes, not the constant 0xFF/0x7F of silence)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((HOST, 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.packets = self.voiced = 0
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                data = self.sock.recv(2048)
+            except OSError:
+                continue
+            if len(data) > 12 and data[0] >> 6 == 2:
+                self.packets += 1
+                self.voiced += len(set(data[12:])) > 8
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=2)
+        self.sock.close()
+
+
 def _call_of(served, caller: str) -> tuple:
     rows = _db(served, "SELECT call_id, dialed, state, agent FROM contact_centre_contact WHERE caller = ?", caller)
     return rows[0] if rows else None
@@ -252,7 +283,8 @@ def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, v
 
         started = time.monotonic()
         caller = _run_sipp([*_sipp("caller.xml", _free_port(socket.SOCK_DGRAM), timeout=30), edge,
-                            "-s", "3939", "-key", "caller_number", "+33611223344"], tmp_path, timeout=45)
+                            "-s", "3939", "-key", "caller_number", "+33611223344",
+                            "-key", "rtp_port", str(_free_port(socket.SOCK_DGRAM))], tmp_path, timeout=45)
         assert caller.returncode == 0, caller.stdout[-3000:] + (voice.logs / "adapter.log").read_text()[-3000:]
         try:
             phone_out, _ = phone.communicate(timeout=20)
@@ -292,19 +324,27 @@ def test_a_citizen_who_gives_up_while_queued_is_an_abandoned_call(served, voice,
               "the call abandoned in Allô")
 
 
-def test_a_supervisor_ends_a_call_in_allo_and_both_phones_get_a_bye(served, voice, tmp_path):
-    """Allô's own hang-up (a supervisor's « fin d'appel forcée ») reaches the edge: the adapter ends the
-    dialog (Kamailio's dlg_bye to both sides) and deletes the media session in rtpengine."""
+def test_a_queued_caller_hears_the_announcement_then_allo_ends_the_call_and_both_phones_get_a_bye(
+        served, voice, tmp_path):
+    """While nobody is ready the router has the announcement played: the caller gets early media (183)
+    and rtpengine's RTP carries the espeak-ng prompt to it. Then Allô's own hang-up (a supervisor's
+    « fin d'appel forcée ») reaches the edge: the adapter ends the dialog (Kamailio's dlg_bye to both
+    sides) and deletes the media session in rtpengine."""
+    ears = RtpListener()
+    ears.start()
     phone_port = _free_port(socket.SOCK_DGRAM)
     phone = subprocess.Popen(_sipp("agent_phone_talks.xml", phone_port, timeout=60), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     caller = subprocess.Popen([*_sipp("caller.xml", _free_port(socket.SOCK_DGRAM), timeout=60),
-                               f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223366"],
+                               f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223366",
+                               "-key", "rtp_port", str(ears.port)],
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         registered = _register(voice, tmp_path, SECOND_AGENT, _sip_password(served, SECOND_AGENT), phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
         _wait_for(lambda: _call_of(served, "+33611223366"), 20, "the caller queued in Allô")
+        if PROMPTS:
+            _wait_for(lambda: ears.voiced >= 25, 20, "half a second of the announcement at the caller's")
         _desk_ready(served, SECOND_AGENT, wait=False)  # the queued caller goes to this agent's phone
         call_id = _wait_for(lambda: (c := _call_of(served, "+33611223366")) and c[3] == SECOND_AGENT and c[0], 20,
                             "the call bridged to the second agent")
@@ -321,6 +361,7 @@ def test_a_supervisor_ends_a_call_in_allo_and_both_phones_get_a_bye(served, voic
     finally:
         _stop(caller, timeout=5)
         _stop(phone, timeout=5)
+        ears.stop()
     assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "lost"
     _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 

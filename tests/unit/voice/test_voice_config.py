@@ -69,3 +69,18 @@ def test_kamailio_accepts_the_generated_configuration(tmp_path):
     out = subprocess.run(["kamailio", "-c", "-f", str(config.kamailio_cfg)], capture_output=True, text=True,
                          timeout=30)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (Debian: espeak-ng)")
+def test_the_waiting_announcement_is_spoken_once_and_a_recorded_one_is_kept(tmp_path):
+    import wave
+
+    from allo.voice import prompts
+
+    made = prompts.generate(tmp_path)
+    assert [p.name for p in made] == ["attente.wav"]
+    with wave.open(str(made[0])) as w:
+        assert w.getnchannels() == 1 and w.getnframes() / w.getframerate() > 3  # seconds of speech
+    made[0].write_bytes(b"RIFF recorded by an admin")
+    prompts.generate(tmp_path)
+    assert made[0].read_bytes() == b"RIFF recorded by an admin"
