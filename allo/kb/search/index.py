@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from . import blas, dense, rerank, semantic
+from . import blas, dense, french_words, rerank, semantic
 from .analysis import is_stop, stem, words
 from .build import IndexData, build, keys_of
 from .document import SearchDoc
@@ -165,6 +165,7 @@ class SearchIndex:
                      if self.dvec is not None and len(udims) == 1 and 0 not in udims else None)
         if self.uvec is not None:
             dense.preload()  # in the background: searches rank without it until it is there
+        french_words.preload()
         self.idf_unknown = 0.75 * math.log(1 + (self.n_stats + 0.5) / 1.5)
 
     # ---------------------------------------------------------------- derived views
@@ -271,7 +272,8 @@ class SearchIndex:
             if w not in self._vocab and not self._known(st):
                 same = self._by_skeleton.get(_skeleton(w)) if len(w) >= 5 else None
                 near = None if same else self._near_word(w)
-                fixed = same or (None if near is not None else self._correct(w))
+                # a real French word the corpus lacks is no typo: it stays unknown (« tarte » is not « tante »)
+                fixed = same or (None if near is not None or french_words.is_french_word(w) else self._correct(w))
                 if near is not None:  # another form of a known word: no suggestion needed
                     st = stem(near)
                 elif fixed is not None:

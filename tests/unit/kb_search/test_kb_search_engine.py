@@ -113,6 +113,15 @@ def test_typo_tolerance_and_suggestion(index):
     assert index.search("carte grise perdue").suggestion is None
 
 
+def test_a_real_french_word_is_not_a_typo(index):
+    # « noyer » and « mariée » are one letter from the indexed « loyer » and « mairie », but words:
+    # neither is "corrected" (a typo next to them still is: test_typo_tolerance_and_suggestion)
+    for query in ("noyer", "mariée"):
+        res = index.search(query)
+        assert res.suggestion is None and res.low_confidence, query
+    assert index.search("loyer").hits[0].id == "apl"
+
+
 def test_doubled_letters_and_conjugations(index):
     res = index.search("duplicatta")
     assert res.hits[0].id == "carte-grise-perte" and res.suggestion == "duplicata"
