@@ -30,6 +30,7 @@ from pathlib import Path
 
 from allo.kb.models import Fiche, Synonym
 from allo.kb.services import fiche_to_record
+from allo.web import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -270,6 +271,7 @@ def _refresh(using: str, state: _State) -> None:
     if synonyms is not None and state.index.synonyms is not synonyms:
         state.index = state.index.with_synonyms(synonyms)
     state.synonyms_stamp, state.db_stamp = synonyms_stamp, db_stamp
+    metrics.search_index_refreshed(state)  # /metrics: the generation and overlay in use
 
 
 def search_index(using: str = "default"):

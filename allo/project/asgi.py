@@ -18,6 +18,7 @@ from allo.kb.workflow import apply_due  # noqa: E402
 from allo.portal import analytics  # noqa: E402
 from allo.project.routing import token_paths, websocket_urlpatterns  # noqa: E402
 from allo.web.lifespan import Lifespan, PeriodicJob  # noqa: E402
+from allo.web.metrics import process_stopping  # noqa: E402
 from allo.web.pagecache import SharedPageCache  # noqa: E402
 from allo.web.ws_origin import OriginCheck  # noqa: E402
 from allo.web.wsgi_bridge import wsgi_to_asgi  # noqa: E402
@@ -39,6 +40,6 @@ application = ProtocolTypeRouter(
         # knowledge-base changes scheduled for a date are applied when it comes, even without cron;
         # the search index is mapped (or its build started) before the first search, not in it
         "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start, warm_search_index],
-                             on_shutdown=[analytics.stop_batching, scheduled_changes.stop]),
+                             on_shutdown=[analytics.stop_batching, scheduled_changes.stop, process_stopping]),
     }
 )

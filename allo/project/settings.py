@@ -57,6 +57,8 @@ CSRF_TRUSTED_ORIGINS = env_list("ALLO_CSRF_TRUSTED_ORIGINS", "")
 # Reverse proxies whose X-Forwarded-For is believed (addresses or networks): the client is the
 # rightmost address they did not add (allo.web.client).
 ALLO_TRUSTED_PROXIES = env_list("ALLO_TRUSTED_PROXIES", "127.0.0.1,::1")
+# Who may read /metrics without a token (addresses or networks; the client as those proxies report it)
+ALLO_METRICS_ALLOW = env_list("ALLO_METRICS_ALLOW", "127.0.0.0/8,::1")
 
 # Personal data (callers' numbers, notes) is purged after this many days.
 RETENTION_DAYS = int(os.environ.get("ALLO_RETENTION_DAYS", "365"))
@@ -101,6 +103,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "allo.web.metrics.MetricsMiddleware",  # first: counts and times every answer (docs/operations.md)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "allo.web.logging.RequestLogMiddleware",

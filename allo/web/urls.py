@@ -7,6 +7,7 @@ from allo.web import views
 urlpatterns = [
     path("espace-agents/", views.home, name="staff-home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
     path("connexion/", public(auth_views.LoginView.as_view()), name="login"),
     path("deconnexion/", authenticated(auth_views.LogoutView.as_view()), name="logout"),
     path("operateur/", views.operator_space, name="space-operator"),

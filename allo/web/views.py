@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -48,6 +48,19 @@ def healthz(request):
     ok = router["status"] == "ok"
     return JsonResponse({"status": "ok" if ok else "degraded", "database": "ok", "router": router,
                          "page_cache": pagecache.stats()}, status=200 if ok else 503)
+
+
+@public  # for the monitoring, not the public: loopback, ALLO_METRICS_ALLOW or a supervision token
+@never_cache
+def metrics(request):
+    """Prometheus metrics (allo.web.metrics, docs/operations.md); 403 in French JSON to anyone else."""
+    from allo.web import metrics as prometheus
+
+    if not prometheus.allowed(request):
+        return JsonResponse({"erreur": "Accès refusé : les métriques sont réservées à la supervision technique "
+                                       "(adresse autorisée ou jeton de supervision)."}, status=403)
+    body, content_type = prometheus.exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 def _centres_with_status():

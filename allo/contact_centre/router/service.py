@@ -29,6 +29,7 @@ from allo.contact_centre.router import notifier
 from allo.contact_centre.telephony import services as telephony
 from allo.routing import Engine, EngineConfig, EngineError
 from allo.routing import events as ev
+from allo.web import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +280,7 @@ class Router:
                 raise
             self.applied += len(pending)
             self._since_snapshot += len(pending)
+        metrics.router_applied(pending)  # /metrics: each input's lag from its journaling
         if self._since_snapshot >= SNAPSHOT_EVERY:
             self.snapshot()
         if self.push and pushes:

@@ -8,12 +8,32 @@ and a calm built-in call generator (see allo.contact_centre).
 from __future__ import annotations
 
 import os
+import shutil
 import threading
+from pathlib import Path
 
 import uvicorn
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+
+def prepare_metrics_dir() -> Path:
+    """prometheus-client's multiprocess mode (allo.web.metrics): every process of this server (the
+    Uvicorn workers, the embedded router here) writes its figures under PROMETHEUS_MULTIPROC_DIR and a
+    scrape of /metrics sums them. Unset: ALLO_DATA_DIR/metrics, emptied now (an earlier run's values
+    must not be added to this one's). Set by the operator: used as it is (wiped by the unit that owns
+    it, e.g. systemd's RuntimeDirectory=, since an external `allo router` may write there too). Before
+    anything imports prometheus_client: it picks its storage from the variable at import."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        Path(configured).mkdir(parents=True, exist_ok=True)
+        return Path(configured)
+    folder = Path(settings.DATA_DIR) / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # inherited by the worker processes
+    return folder
 
 
 class Command(BaseCommand):
@@ -41,12 +61,14 @@ class Command(BaseCommand):
                                "définissez REDIS_URL (par exemple redis://127.0.0.1:6379/0) ou gardez --workers 1.")
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
+        metrics_dir = prepare_metrics_dir()
         shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
         base = f"http://{shown}:{port}"
         self.stdout.write(self.style.SUCCESS(f"Allô est servi sur {base}/"))
         for label, path in [("Accueil", "/"), ("Connexion des agents", "/connexion/"),
-                            ("Administration", "/admin/"), ("Santé", "/healthz")]:
+                            ("Administration", "/admin/"), ("Santé", "/healthz"), ("Métriques", "/metrics")]:
             self.stdout.write(f"  {label:<22} {base}{path}")
+        self.stdout.write(f"  (métriques de tous les processus via {metrics_dir})")
         if not no_router and os.environ.get("ALLO_ROUTER", "embedded") == "embedded":
             from allo.contact_centre.router.service import start_embedded
 
