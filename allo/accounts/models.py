@@ -39,3 +39,32 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return Role.ADMINISTRATOR in self.roles or bool(self.roles.intersection(roles))
+
+
+class SignInEvent(models.Model):
+    """Audit of the ProConnect sign-ins: who came, from which identity provider, and what Allô decided
+    (a refused identity is kept too, with why). See docs/signin.md."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Acceptée"
+        REFUSED = "refused", "Refusée"
+
+    created = models.DateTimeField("le", auto_now_add=True, db_index=True)
+    method = models.CharField("méthode", max_length=20, default="proconnect")
+    outcome = models.CharField("résultat", max_length=10, choices=Outcome.choices)
+    reason = models.CharField("motif", max_length=200, blank=True)
+    user = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", verbose_name="compte")
+    email = models.CharField("adresse électronique annoncée", max_length=254, blank=True)
+    siret = models.CharField("SIRET annoncé", max_length=14, blank=True)
+    uid = models.CharField("identifiant chez le fournisseur", max_length=255, blank=True)
+    idp_id = models.CharField("fournisseur d'identité", max_length=255, blank=True)
+    acr = models.CharField("niveau d'authentification", max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = "connexion ProConnect"
+        verbose_name_plural = "journal des connexions ProConnect"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M} {self.method} {self.outcome} {self.email}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -33,6 +33,9 @@ class Centre(models.Model):
     domain = models.CharField("domaine de compétence", max_length=20, choices=Domain.choices)
     city = models.CharField("ville", max_length=80)
     provider = models.CharField("opérateur", max_length=120, blank=True, help_text="Prestataire externe éventuel.")
+    siret = models.CharField(
+        "SIRET", max_length=14, blank=True, validators=[RegexValidator(r"^\d{14}$", "Un SIRET a 14 chiffres.")],
+        help_text="Le SIRET de l'établissement employeur : la connexion ProConnect de ses agents le vérifie.")
     capacity = models.PositiveSmallIntegerField(
         "postes au téléphone", validators=[MinValueValidator(1)], help_text="Agents au téléphone en simultané."
     )

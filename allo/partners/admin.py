@@ -51,7 +51,7 @@ class PartnerAdmin(admin.ModelAdmin):
     autocomplete_fields = ["fiches"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
-        (None, {"fields": ["name", "code", "kind", "address", "website", "active"]}),
+        (None, {"fields": ["name", "code", "kind", "siret", "address", "website", "active"]}),
         ("Règles d'acheminement", {"fields": ["acceptance", "priority"]}),
         ("Jours fériés", {"fields": ["closed_on_public_holidays", "holiday_subdivision"]}),
         ("Informations locales", {"fields": ["fiches"]}),

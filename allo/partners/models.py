@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from allo.org.models import DatedClosure, WeeklyRange
@@ -43,6 +44,9 @@ class Partner(models.Model):
     kind = models.CharField("type d'administration", max_length=20, choices=Kind.choices)
     address = models.TextField("adresse", blank=True)
     website = models.URLField("site internet", blank=True)
+    siret = models.CharField(
+        "SIRET", max_length=14, blank=True, validators=[RegexValidator(r"^\d{14}$", "Un SIRET a 14 chiffres.")],
+        help_text="Le SIRET de l'administration : ses agents se connectent avec ProConnect s'il correspond.")
     acceptance = models.CharField(
         "appels acceptés", max_length=10, choices=Acceptance.choices, default=Acceptance.ALWAYS,
         help_text="« Seulement en débordement » : seuls les appels arrivés sur un numéro d'entrée de débordement "

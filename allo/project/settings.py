@@ -227,6 +227,34 @@ LOGOUT_REDIRECT_URL = "home"
 # address, and an attacker changes his: the account is what a guesser aims at). A success clears
 # the count. Only failures are stored (no log of every sign-in), in the database, across processes.
 AUTHENTICATION_BACKENDS = ["allo.accounts.throttling.SignInThrottle", "django.contrib.auth.backends.ModelBackend"]
+# ProConnect, the State's OpenID Connect sign-in for public agents (mozilla-django-oidc; docs/signin.md).
+# Shown and accepted only when the client id, secret and issuer are all set. Endpoints come from the
+# provider's discovery document, read on the first ProConnect sign-in (allo.accounts.proconnect).
+PROCONNECT_ISSUER = os.environ.get("ALLO_PROCONNECT_ISSUER", "").rstrip("/")
+PROCONNECT_DISCOVERY_URL = os.environ.get("ALLO_PROCONNECT_DISCOVERY_URL", "") or (
+    f"{PROCONNECT_ISSUER}/.well-known/openid-configuration" if PROCONNECT_ISSUER else "")
+PROCONNECT_ACR = os.environ.get("ALLO_PROCONNECT_ACR", "eidas1")  # asked for (acr_values) and checked
+OIDC_RP_CLIENT_ID = os.environ.get("ALLO_PROCONNECT_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("ALLO_PROCONNECT_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("ALLO_PROCONNECT_SIGN_ALGO", "RS256")  # ID token and userinfo (JWT)
+OIDC_RP_SCOPES = "openid email given_name usual_name uid siret idp_id"
+OIDC_STATE_SIZE = 64  # ProConnect wants state and nonce of at least 32 characters
+OIDC_NONCE_SIZE = 64
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the logout at ProConnect
+OIDC_CREATE_USER = False  # an identity is mapped to an existing account, never creates one
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "proconnect-callback"
+
+
+def proconnect_form_action(issuer: str) -> list[str]:
+    """The provider's origin: the logout form's redirect to its end_session_endpoint (CSP form-action
+    applies to a form's redirects)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(issuer)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username"]
@@ -281,7 +309,7 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
         "frame-ancestors": [NONE],
-        "form-action": [SELF],
+        "form-action": [SELF, *proconnect_form_action(PROCONNECT_ISSUER)],
         "base-uri": [SELF],
         "object-src": [NONE],
     }

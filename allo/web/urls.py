@@ -1,6 +1,6 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from allo.accounts import proconnect
 from allo.accounts.access import authenticated, public
 from allo.web import views
 
@@ -8,8 +8,11 @@ urlpatterns = [
     path("espace-agents/", views.home, name="staff-home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
-    path("connexion/", public(auth_views.LoginView.as_view()), name="login"),
-    path("deconnexion/", authenticated(auth_views.LogoutView.as_view()), name="logout"),
+    path("connexion/", public(proconnect.SignInView.as_view()), name="login"),
+    path("connexion/proconnect/", public(proconnect.ProConnectStartView.as_view()), name="proconnect-start"),
+    path("connexion/proconnect/retour/", public(proconnect.ProConnectCallbackView.as_view()),
+         name="proconnect-callback"),
+    path("deconnexion/", authenticated(proconnect.SignOutView.as_view()), name="logout"),
     path("operateur/", views.operator_space, name="space-operator"),
     path("expert/", views.expert_space, name="space-expert"),
     path("redaction/", views.editor_space, name="space-editor"),

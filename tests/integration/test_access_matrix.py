@@ -31,7 +31,8 @@ METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post
            "api-telephony-hangup": "post", "api-telephony-callback-answer": "post",
            "supervision-floor-action": "post", "desk-liaison": "post"}
 # Public URLs that only send the visitor elsewhere.
-REDIRECTS = {"portal-browse", "portal-browse-fiches"}
+REDIRECTS = {"portal-browse", "portal-browse-fiches",
+             "proconnect-start", "proconnect-callback"}  # to ProConnect, or back to the sign-in when not configured
 # API views (token or session) answer in JSON: 401 anonymous, 403 wrong role; an allowed call with
 # the matrix's empty or unknown payload gets its own 4xx, which only has to differ from 401/403.
 API_ALLOWED_STATUSES = {200, 400, 404, 405}
