@@ -1,5 +1,5 @@
 """One structured log line per request (method, path, status, duration, user id), and the filter
-that keeps secrets out of every log line."""
+that keeps secrets and query strings out of every log line (docs/operations.md, « Logs »)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ class RedactSecrets(logging.Filter):
     the request, whose text holds the full URL), lose any token before they are written."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and hasattr(request, "path") and hasattr(request, "method"):
+            # Django's error log adds the request, whose text is its full address: a search's or a
+            # form's query string (what a citizen typed, a caller's number) stays out, the path is enough
+            record.request = f"{request.method} {request.path}"
         message = record.getMessage()
         if _has_secret(message):
             record.msg, record.args = redact(message), None
