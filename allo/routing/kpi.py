@@ -103,6 +103,12 @@ class KpiCollector:
         self._last_key, self._last_bin = key, b
         return b
 
+    def handlers(self) -> dict:
+        """Record class -> the method that counts it, for a driver that dispatches the log itself
+        (the simulator's event loop: one lookup per decision for the collector and the world).
+        `records` counts only what `feed` and `feed_many` were given."""
+        return dict(self._dispatch)
+
     def feed(self, record) -> None:
         self.records += 1
         handler = self._dispatch.get(record.__class__)
