@@ -15,9 +15,9 @@ class AlloUserAdmin(UserAdmin):
 class SignInEventAdmin(admin.ModelAdmin):
     """Read-only: an audit trail is not edited."""
 
-    list_display = ["created", "outcome", "email", "siret", "user", "idp_id", "acr", "reason"]
+    list_display = ["created", "method", "outcome", "user", "username", "email", "siret", "idp_id", "acr", "reason"]
     list_filter = ["outcome", "method"]
-    search_fields = ["email", "siret", "uid"]
+    search_fields = ["username", "email", "siret", "uid"]
 
     def has_add_permission(self, request):
         return False

@@ -42,19 +42,24 @@ class User(AbstractUser):
 
 
 class SignInEvent(models.Model):
-    """Audit of the ProConnect sign-ins: who came, from which identity provider, and what Allô decided
-    (a refused identity is kept too, with why). See docs/signin.md."""
+    """Audit of the agents' sign-ins: who came, how (password or ProConnect), from which identity
+    provider, and what Allô decided (a refusal is kept too, with why). See docs/signin.md."""
+
+    class Method(models.TextChoices):
+        PASSWORD = "password", "Mot de passe"
+        PROCONNECT = "proconnect", "ProConnect"
 
     class Outcome(models.TextChoices):
         ACCEPTED = "accepted", "Acceptée"
         REFUSED = "refused", "Refusée"
 
     created = models.DateTimeField("le", auto_now_add=True, db_index=True)
-    method = models.CharField("méthode", max_length=20, default="proconnect")
+    method = models.CharField("méthode", max_length=20, choices=Method.choices, default=Method.PROCONNECT)
     outcome = models.CharField("résultat", max_length=10, choices=Outcome.choices)
     reason = models.CharField("motif", max_length=200, blank=True)
     user = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+", verbose_name="compte")
+    username = models.CharField("identifiant saisi", max_length=150, blank=True)
     email = models.CharField("adresse électronique annoncée", max_length=254, blank=True)
     siret = models.CharField("SIRET annoncé", max_length=14, blank=True)
     uid = models.CharField("identifiant chez le fournisseur", max_length=255, blank=True)
@@ -62,9 +67,9 @@ class SignInEvent(models.Model):
     acr = models.CharField("niveau d'authentification", max_length=40, blank=True)
 
     class Meta:
-        verbose_name = "connexion ProConnect"
-        verbose_name_plural = "journal des connexions ProConnect"
+        verbose_name = "connexion"
+        verbose_name_plural = "journal des connexions"
         ordering = ["-created"]
 
     def __str__(self) -> str:
-        return f"{self.created:%Y-%m-%d %H:%M} {self.method} {self.outcome} {self.email}"
+        return f"{self.created:%Y-%m-%d %H:%M} {self.method} {self.outcome} {self.username or self.email}"

@@ -32,6 +32,7 @@ from django.views import View
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
+from allo.accounts.audit import PROCONNECT_FLAG, record
 from allo.accounts.models import SignInEvent
 
 logger = logging.getLogger(__name__)
@@ -140,14 +141,7 @@ class ProConnectBackend(OIDCAuthenticationBackend):
 
 
 def audit(outcome: str, reason: str = "", user=None, claims: dict | None = None) -> None:
-    claims = claims or {}
-    SignInEvent.objects.create(
-        outcome=outcome, reason=reason[:200], user=user, email=str(claims.get("email", ""))[:254],
-        siret=str(claims.get("siret", ""))[:14], uid=str(claims.get("uid", ""))[:255],
-        idp_id=str(claims.get("idp_id", ""))[:255], acr=str(claims.get("acr", ""))[:40])
-    log = logger.info if outcome == SignInEvent.Outcome.ACCEPTED else logger.warning
-    log("proconnect sign-in", extra={"outcome": outcome, "reason": reason, "user_id": getattr(user, "pk", None),
-                                     "idp_id": claims.get("idp_id", "")})
+    record(SignInEvent.Method.PROCONNECT, outcome, reason=reason, user=user, claims=claims)
 
 
 def refuse(request, message: str, status: int = 403):
@@ -214,6 +208,7 @@ class ProConnectCallbackView(View):
             return refuse(request, NOT_VERIFIED, status=400)
         id_token = request.session.get("oidc_id_token")
         next_url = request.session.get("oidc_login_next")
+        setattr(request, PROCONNECT_FLAG, True)  # the audit below, with the claims, not the password one
         auth.login(request, user, backend=MODEL_BACKEND)  # a new session (key cycled), tokens carried over
         request.session[SESSION_METHOD] = "proconnect"
         request.session["oidc_id_token"] = id_token

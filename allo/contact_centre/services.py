@@ -230,7 +230,8 @@ def record_wrap_up(contact: Contact, user, *, fiches: list[str], theme, top_them
 
 def purge(days: int | None = None) -> dict[str, int]:
     """Delete personal data older than the retention period (contacts, notes, audit, journal payloads,
-    the router snapshots' contexts, the fiches de liaison sent to partners and their audit)."""
+    the router snapshots' contexts, the fiches de liaison sent to partners and their audit, the agents'
+    sign-in audit)."""
     from allo.contact_centre.models import CallerCardView
 
     days = settings.RETENTION_DAYS if days is None else days
@@ -243,9 +244,11 @@ def purge(days: int | None = None) -> dict[str, int]:
 
     covered = RouterSnapshot.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     journal = RouterInput.objects.filter(created__lt=limit, seq__lte=covered).delete()[0]
+    from allo.accounts.audit import purge as purge_sign_ins  # agents' sign-ins: usernames, claimed e-mails
+
     # snapshots hold the live contacts' context too
     from allo.contact_centre.router.service import purge_snapshots
     from allo.partners.liaisons import purge as purge_liaisons  # fiches de liaison: a caller's name, request
 
     return ({"contacts": contacts, "wrapups": wrapups, "audit": views, "journal": journal} | purge_snapshots(limit)
-            | purge_liaisons(limit))
+            | purge_liaisons(limit) | purge_sign_ins(limit))

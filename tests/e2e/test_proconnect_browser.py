@@ -177,6 +177,8 @@ def test_state_agent_signs_in_by_centre_siret(proconnect, context):
 
 @pytest.mark.parametrize("username", ["rouen-wrong-siret", "inconnu"])
 def test_unknown_identity_is_refused_in_french(proconnect, context, username):
+    from axes.models import AccessAttempt
+
     from allo.accounts.models import SignInEvent
 
     page = context.new_page()
@@ -188,7 +190,8 @@ def test_unknown_identity_is_refused_in_french(proconnect, context, username):
     assert page.locator("button:has-text('Se déconnecter')").count() == 0
     assert page.request.get(proconnect.url + "/partenaire/", max_redirects=0).status == 302  # to sign-in
     event = SignInEvent.objects.get()
-    assert (event.outcome, event.reason, event.user) == ("refused", "no account", None)
+    assert (event.method, event.outcome, event.reason, event.user) == ("proconnect", "refused", "no account", None)
+    assert not AccessAttempt.objects.exists()  # a refused identity is no wrong password for django-axes
     # local accounts still sign in with their password
     page.goto(proconnect.url + "/connexion/")
     page.fill("#id_username", "partenaire-rouen")
