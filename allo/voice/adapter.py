@@ -52,6 +52,7 @@ class SipCall:
     tlabel: int
     caller: str
     dialed: str
+    cseq: str = "1"
     call_id: str | None = None  # Allô's
     state: str = "parked"  # parked -> ringing (sent to a phone) -> talking -> ended
     to_tag: str = ""
@@ -97,7 +98,10 @@ class Adapter:
                 logger.info("evapi connected to %s:%s", *self.evapi_address)
                 while True:
                     event = await self.evapi.receive()
-                    await self.on_event(event)
+                    try:
+                        await self.on_event(event)
+                    except (KeyError, TypeError, ValueError):  # one bad event must not stop the others
+                        logger.exception("evapi event not understood: %s", event)
             except (TimeoutError, OSError, ConnectionError, ValueError) as exc:
                 self.evapi_ready.clear()
                 logger.warning("evapi: %s; reconnecting", exc)
@@ -113,7 +117,7 @@ class Adapter:
         sip_call_id = str(event.get("callid", ""))
         if kind == "invite":
             call = SipCall(sip_call_id, str(event.get("fromtag", "")), int(event["tindex"]), int(event["tlabel"]),
-                           str(event.get("caller", "")), str(event.get("dialed", "")))
+                           str(event.get("caller", "")), str(event.get("dialed", "")), str(event.get("cseq", "1")))
             self.by_sip[sip_call_id] = call
             task = self._spawn(self.post_call(call))
             self.posting.add(task)
@@ -215,6 +219,9 @@ class Adapter:
         except (TimeoutError, OSError, ConnectionError) as exc:
             # Kamailio unreachable: not acknowledged, so Allô sends it again at the next connection
             raise ConnectionError(f"command {seq} not executed: {exc}") from exc
+        except (KeyError, TypeError, ValueError):
+            # a command this edge cannot read would come back at every connection: logged, acknowledged
+            logger.exception("command %s not understood: %s", seq, command)
         self.executed = seq
         self.acks.put_nowait(seq)
 
@@ -254,8 +261,10 @@ class Adapter:
                 await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
                                           "totag": call.to_tag})
                 await self.delete_media(call)
-            else:
-                logger.warning("hang-up of %s while its agent's phone rings: not done yet", call_id)
+            else:  # the agent's phone rings: Kamailio cancels it and answers the caller
+                await self.forget(call)
+                await self.send_kamailio({"cmd": "cancel", "callid": call.sip_call_id, "cseq": call.cseq})
+                await self.delete_media(call)
         elif kind == "play" and call.state == "parked":
             await self.announce(call, command.get("announcement", ""))
         else:  # transfer, play of a prompt the edge lacks: docs/voice.md, what is left

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -167,19 +168,30 @@ def _run_sipp(argv: list[str], cwd: Path, timeout: float) -> subprocess.Complete
     return subprocess.CompletedProcess(argv, proc.returncode, out, "")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a form's answer is its redirection: the page it leads to is not this test's
+
+
 def _signed_in(base: str, username: str, password: str):
-    """A browser's session: sign in, then `post(path, fields)` forms with the CSRF token."""
+    """A browser's session: sign in, then `post(path, fields)` forms with the CSRF token; each returns
+    where the answer redirects."""
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
 
     def post(path: str, fields: dict) -> str:
         csrf = next(c.value for c in jar if c.name == "csrftoken")
         body = urllib.parse.urlencode(fields | {"csrfmiddlewaretoken": csrf}).encode()
-        with opener.open(urllib.request.Request(base + path, data=body), timeout=20) as response:
-            return response.url
+        try:
+            opener.open(urllib.request.Request(base + path, data=body), timeout=20).close()
+        except urllib.error.HTTPError as exc:
+            if exc.code in (302, 303):
+                return exc.headers["Location"]
+            raise
+        raise AssertionError(f"POST {path}: no redirection (a refused form?)")
 
     opener.open(f"{base}/connexion/", timeout=10).close()  # the CSRF cookie
-    assert post("/connexion/", {"username": username, "password": password}).endswith("/espace-agents/")
+    assert post("/connexion/", {"username": username, "password": password}) == "/espace-agents/"
     return post
 
 
@@ -396,6 +408,43 @@ def test_a_busy_phone_releases_the_caller_and_ends_the_call_in_allo(served, voic
     assert agent == AGENT
     _wait_for(lambda: _api(served, f"/api/telephony/calls/{call_id}")["state"] not in (
         "new", "queued", "connected", "transferring"), 15, "the call ended in Allô")
+    _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
+
+
+def test_allo_ends_a_call_while_the_agents_phone_rings_the_phone_gets_a_cancel(served, voice, tmp_path):
+    """A supervisor ends a call whose agent's phone still rings: Kamailio cancels the phone's INVITE
+    (tmx t_cancel_callid), the phone answers 487, and the caller gets 480 (the failure route's answer:
+    t_is_canceled() is only true for the caller's own CANCEL); the call is lost in Allô."""
+    supervisor = _signed_in(served.base, SUPERVISOR, DEMO_PASSWORD)
+    supervisor("/supervision/plateau/action/", {"action": "logout", "agent": AGENT})  # in wrap-up since its call
+    _wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'offline'",
+                          AGENT), 20, "the agent logged out")
+    phone_port = _free_port(socket.SOCK_DGRAM)
+    phone = subprocess.Popen(_sipp("agent_phone_rings.xml", phone_port, timeout=40), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        registered = _register(voice, tmp_path, AGENT, _sip_password(served, AGENT), phone_port)
+        assert registered.returncode == 0, registered.stdout[-2000:]
+        _desk_ready(served, AGENT)
+        caller = subprocess.Popen([*_sipp("caller_refused.xml", _free_port(socket.SOCK_DGRAM), timeout=30),
+                                   f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223388"],
+                                  cwd=tmp_path, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        try:
+            call_id = _wait_for(lambda: (c := _call_of(served, "+33611223388")) and c[0], 20, "the call in Allô")
+            _wait_for(lambda: f"call {call_id}: dispatch to" in (voice.logs / "adapter.log").read_text(), 20,
+                      "the dispatch to the agent's phone")
+            time.sleep(0.5)  # ringing
+            supervisor("/supervision/plateau/action/", {"action": "end_call", "call_id": call_id})
+            caller_out, _ = caller.communicate(timeout=20)
+            assert caller.returncode == 0, caller_out[-3000:] + (voice.logs / "kamailio.log").read_text()[-2000:]
+        finally:
+            _stop(caller, timeout=5)
+        phone_out, _ = phone.communicate(timeout=20)
+        assert phone.returncode == 0, phone_out[-3000:]  # it got the CANCEL
+    finally:
+        _stop(phone, timeout=5)
+    assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "lost"
     _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 
 
