@@ -18,7 +18,7 @@ from allo.kb.workflow import apply_due  # noqa: E402
 from allo.portal import analytics  # noqa: E402
 from allo.project.routing import token_paths, websocket_urlpatterns  # noqa: E402
 from allo.web.lifespan import Lifespan, PeriodicJob  # noqa: E402
-from allo.web.metrics import process_stopping  # noqa: E402
+from allo.web.metrics import PAGE_CACHE_FLUSH_S, flush_page_cache, process_stopping  # noqa: E402
 from allo.web.pagecache import SharedPageCache  # noqa: E402
 from allo.web.ws_origin import OriginCheck  # noqa: E402
 from allo.web.wsgi_bridge import wsgi_to_asgi  # noqa: E402
@@ -26,6 +26,8 @@ from allo.web.wsgi_bridge import wsgi_to_asgi  # noqa: E402
 http_app = wsgi_to_asgi(django_app)  # a2wsgi's pool of threads (ALLO_WEB_THREADS)
 # A change takes effect on a date: checked every minute (one indexed query), so at most a minute late.
 scheduled_changes = PeriodicJob("allo-kb-scheduled", 60, apply_due)
+# the page cache's hits and misses handed to /metrics (allo.web.metrics)
+page_cache_counts = PeriodicJob("allo-metrics-page-cache", PAGE_CACHE_FLUSH_S, flush_page_cache)
 
 application = ProtocolTypeRouter(
     {
@@ -39,7 +41,9 @@ application = ProtocolTypeRouter(
         # wait on a database write), and what is pending is written before the process stops;
         # knowledge-base changes scheduled for a date are applied when it comes, even without cron;
         # the search index is mapped (or its build started) before the first search, not in it
-        "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start, warm_search_index],
-                             on_shutdown=[analytics.stop_batching, scheduled_changes.stop, process_stopping]),
+        "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start, warm_search_index,
+                                         page_cache_counts.start],
+                             on_shutdown=[analytics.stop_batching, scheduled_changes.stop, page_cache_counts.stop,
+                                          flush_page_cache, process_stopping]),
     }
 )

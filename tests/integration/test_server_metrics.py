@@ -135,7 +135,10 @@ def test_the_counters_move_after_requests_and_a_routed_call(served):
     deadline = time.monotonic() + 20
     while True:  # the call is queued (no agent is ready): it waits in the N1 queue
         after = scrape(served)
-        if total(after, "allo_queue_waiting_calls", queue="n1") >= 1 or time.monotonic() > deadline:
+        # (the router observes the lag just after its commit: a scrape may fall in between)
+        if (total(after, "allo_queue_waiting_calls", queue="n1") >= 1
+                and total(after, "allo_router_lag_seconds_count") > total(before, "allo_router_lag_seconds_count")
+                or time.monotonic() > deadline):
             break
         time.sleep(0.2)
 
@@ -167,6 +170,18 @@ def test_the_counters_move_after_requests_and_a_routed_call(served):
     assert total(after, "allo_http_requests_total", view="unmatched", status="4xx") >= 1
     # the files of every process, under the data folder by default
     assert any((served.data / "metrics").glob("*.db"))
+
+
+def test_pages_from_the_shared_page_cache_are_counted(served):
+    """A public page served again from the shared cache never enters Django: its hit is counted by
+    the page cache and handed to the counters every few seconds."""
+    before = total(scrape(served), "allo_page_cache_requests_total", result="hit")
+    for _ in range(6):  # the first of them may render it; the next ones, in either worker, are hits
+        assert _get(served.base + "/themes/")[0] == 200
+    deadline = time.monotonic() + 15
+    while (hits := total(scrape(served), "allo_page_cache_requests_total", result="hit") - before) < 4:
+        assert time.monotonic() < deadline, f"{hits} hits counted"
+        time.sleep(0.5)
 
 
 def test_only_allowed_clients_or_a_supervision_token_read_the_metrics(served):
