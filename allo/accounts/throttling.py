@@ -16,8 +16,11 @@ def locked_out(request, original_response=None, credentials=None):
     minutes = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     form = AuthenticationForm(request, initial={"username": username})
+    from allo.accounts.proconnect import enabled  # a locked account may still sign in with ProConnect
+
     return render(request, "registration/login.html",
-                  {"form": form, "locked_minutes": minutes, "next": request.POST.get("next", "")}, status=429)
+                  {"form": form, "locked_minutes": minutes, "next": request.POST.get("next", ""),
+                   "proconnect_enabled": enabled()}, status=429)
 
 
 class SignInThrottle(AxesStandaloneBackend):

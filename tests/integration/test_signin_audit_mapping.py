@@ -110,3 +110,15 @@ def test_sign_in_audit_is_purged_with_the_personal_data(demo):
     SignInEvent.objects.filter(pk=old.pk).update(created=timezone.now() - dt.timedelta(days=400))
     assert services.purge(days=365)["sign_ins"] == 1
     assert list(SignInEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_a_locked_account_is_offered_proconnect(demo, settings):
+    settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = "client", "secret"
+    settings.PROCONNECT_DISCOVERY_URL = "http://127.0.0.1:9/.well-known/openid-configuration"  # never reached
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "operateur", "password": "faux"})
+    response = client.post(reverse("login"), {"username": "operateur", "password": "allo-demo-2026"})
+    assert response.status_code == 429
+    page = html.unescape(response.content.decode())
+    assert "Trop de tentatives de connexion" in page and 'href="/connexion/proconnect/"' in page
