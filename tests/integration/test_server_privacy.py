@@ -29,11 +29,13 @@ NUMBERS = {
     "api_national": "698761234",  # posted as 0698761234
     "refused": "655443322",  # in a refused call's payload
     "note": "745129863",  # written in the wrap-up's note and in a search
+    "callback": "611223355",  # a citizen's callback request on the portal, typed 06 11 22 33 55
 }
 NOTE = "Madame Quéré-Lambertin veut son avis d'imposition 2025, rappeler au 07 45 12 98 63 après 17h"
 QUESTION = "Déclaration de revenus de son fils Anatole Quéré-Lambertin étudiant à Brest"
 SEARCH = "avis imposition Quéré-Lambertin 0745129863"
 REFUSED_NOTE = "Appelant très agité, dossier contentieux Vercingétorix-Pommier"
+SUBJECT = "Succession de ma tante Ermengarde Froissart-Delaunay, notaire injoignable"
 
 
 def spellings(nsn: str) -> list[str]:
@@ -146,6 +148,17 @@ def _run(base: str, token: str) -> dict:
     # a citizen's search (with words a caller should not have typed there)
     r = requests.get(base + "/recherche?" + urllib.parse.urlencode({"q": SEARCH}), timeout=30)
     assert r.status_code == 200
+    # a citizen asks to be called back (the portal's contact form): a number and what it is about
+    citizen = requests.Session()
+    page = citizen.get(base + "/contact/", timeout=10).text
+    slots = page.split('name="slot"', 1)[1].split("</select>", 1)[0]
+    slot = re.search(r'<option value="([^"]+)"(?! disabled)', slots)
+    assert slot, "no callback slot offered"
+    r = citizen.post(base + "/contact/", timeout=15, allow_redirects=False, data={
+        "csrfmiddlewaretoken": _csrf(page), "phone": "06 11 22 33 55", "slot": slot.group(1),
+        "subject": SUBJECT, "consent": "on"})
+    assert r.status_code == 302, re.findall(r'class="fr-error-text"[^>]*>([^<]+)', r.text) or r.status_code
+    seen["callback"] = True
     time.sleep(3)  # the call generator goes on; analytics are written every 2 s
     return seen
 
@@ -167,12 +180,12 @@ def test_no_token_password_number_or_note_in_the_logs(full_run):
     for name, nsn in NUMBERS.items():
         for spelling in spellings(nsn):
             assert spelling not in logs, f"the {name} caller's number is in the logs as {spelling!r}"
-    for text in (NOTE, QUESTION, REFUSED_NOTE, SEARCH):
+    for text in (NOTE, QUESTION, REFUSED_NOTE, SEARCH, SUBJECT):
         # as typed, as a JSON line escapes it (\u00e9), as an address quotes it
         for written in (text, json.dumps(text)[1:-1], urllib.parse.quote(text), urllib.parse.quote_plus(text)):
             assert written not in logs
     # any piece of them: the names
-    for name in ("Quéré-Lambertin", "Lambertin", "Vercingétorix", "Pommier", "Anatole"):
+    for name in ("Quéré-Lambertin", "Lambertin", "Vercingétorix", "Pommier", "Anatole", "Ermengarde", "Froissart"):
         assert name not in logs and json.dumps(name)[1:-1] not in logs, f"{name!r} is in the logs"
 
 
