@@ -3,7 +3,8 @@
 
 The identity ProConnect returns is mapped to an EXISTING account, never creates one: an active account
 whose e-mail is the identity's `email` and whose organisation has the identity's `siret` (a partner
-agent's administration, else the account's centre), holding at least one role. The ID token's issuer,
+agent's administration, else the account's centre, else the line's operator), holding at least one
+role; administrators keep to their password. The ID token's issuer,
 audience and `acr` are checked; the userinfo comes as a JWT signed with the provider's keys (JWKS),
 which the library verifies. Every sign-in through ProConnect, accepted or refused, is kept in
 `SignInEvent`.
@@ -96,15 +97,21 @@ def check_id_token(payload: dict, issuer: str, client_id: str, acr: str) -> None
 
 def matching_accounts(email: str, siret: str):
     """Active accounts with this e-mail whose organisation has this SIRET: the partner's administration
-    for a partner agent, else the account's centre."""
+    for a partner agent, else the account's centre, else (no centre: editors, supervisors) the line's
+    operator. Administrators (superusers) keep to their password."""
     from django.db.models import Q
+
+    from allo.org.models import ServiceLine
 
     if not email or not siret:
         return get_user_model().objects.none()
-    return (get_user_model().objects.filter(email__iexact=email, is_active=True)
-            .filter(Q(partner_agent__partner__siret=siret, partner_agent__partner__active=True)
+    organisation = (Q(partner_agent__partner__siret=siret, partner_agent__partner__active=True)
                     | Q(partner_agent__isnull=True, centre__siret=siret))
-            .distinct())
+    line = ServiceLine.current()
+    if line is not None and line.siret == siret:
+        organisation |= Q(partner_agent__isnull=True, centre__isnull=True)
+    return (get_user_model().objects.filter(email__iexact=email, is_active=True, is_superuser=False)
+            .filter(organisation).distinct())
 
 
 class ProConnectBackend(OIDCAuthenticationBackend):

@@ -154,6 +154,10 @@ class ServiceLine(models.Model):
         verbose_name="plateforme de niveau 1",
         limit_choices_to={"kind": Centre.Kind.N1_PLATFORM},
     )
+    siret = models.CharField(
+        "SIRET", max_length=14, blank=True, validators=[RegexValidator(r"^\d{14}$", "Un SIRET a 14 chiffres.")],
+        help_text="Le SIRET de l'organisme qui opère la ligne : la connexion ProConnect des comptes rattachés à "
+                  "aucun centre (rédacteurs, superviseurs) le vérifie.")
     history = HistoricalRecords()
 
     class Meta:

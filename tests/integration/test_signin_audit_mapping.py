@@ -14,7 +14,7 @@ from allo.accounts.proconnect import LEVEL_TOO_LOW, NOT_VERIFIED, Refused, check
 
 pytestmark = pytest.mark.django_db
 
-ROUEN, GIRONDE, N1 = "21760540700019", "17330001200017", "13000000000012"
+ROUEN, GIRONDE, N1, LINE = "21760540700019", "17330001200017", "13000000000012", "11000101300017"
 
 
 @pytest.fixture
@@ -48,6 +48,15 @@ def test_mapping_by_email_and_organisation_siret(sirets):
     agent.centre = User.objects.get(username="operateur").centre
     agent.save()
     assert usernames("partenaire-rouen@allo.example", N1) == []
+    # no centre (editors, supervisors): the line's operator's SIRET; never an administrator
+    from allo.org.models import ServiceLine
+
+    assert usernames("redacteur@allo.example", N1) == []
+    ServiceLine.objects.update(siret=LINE)
+    assert usernames("redacteur@allo.example", LINE) == ["redacteur"]
+    assert usernames("superviseur@allo.example", LINE) == ["superviseur"]
+    assert usernames("operateur@allo.example", LINE) == []  # it has a centre: the centre's SIRET
+    assert usernames("admin@allo.example", LINE) == []
     # an inactive account or partner matches nothing
     Partner.objects.filter(code="mairie-rouen").update(active=False)
     assert usernames("partenaire-rouen@allo.example", ROUEN) == []
