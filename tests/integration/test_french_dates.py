@@ -26,3 +26,24 @@ def test_a_moment_is_shown_in_the_local_time(settings):
     with timezone.override("Europe/Paris"):
         text = engines["django"].from_string(r'{{ value|date_fr:"j F Y à H\hi" }}').render({"value": moment})
     assert text == "1er novembre 2026 à 00h30"
+
+
+@pytest.mark.parametrize("days, expected", [
+    (0, "aujourd'hui à 08h00"),
+    (1, "demain à 08h00"),
+])
+def test_a_reopening_today_or_tomorrow_is_said_so(days, expected):
+    with timezone.override("Europe/Paris"):
+        today = timezone.localdate()
+        moment = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=days), dt.time(8, 0)))
+        text = engines["django"].from_string("{{ value|when_fr }}").render({"value": moment})
+    assert text == expected
+
+
+def test_a_later_reopening_gives_its_day_and_date():
+    with timezone.override("Europe/Paris"):
+        moment = timezone.make_aware(dt.datetime(2030, 1, 1, 9, 30))
+        text = engines["django"].from_string("{{ value|when_fr }}").render({"value": moment})
+        # the opening hours give naive moments, in the line's local time
+        naive = engines["django"].from_string("{{ value|when_fr }}").render({"value": dt.datetime(2030, 1, 1, 9, 30)})
+    assert text == naive == "le mardi 1er janvier à 09h30"
