@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
+from loopback import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +36,6 @@ USERS = [  # the provider's identities
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def provider(live_server, tmp_path_factory):
     from cryptography.hazmat.primitives import serialization
@@ -51,7 +45,7 @@ def provider(live_server, tmp_path_factory):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (folder / "key.pem").write_bytes(key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    port = _free_port()
+    port = free_port()
     config = {
         "port": port, "key_file": str(folder / "key.pem"), "db": str(folder / "provider.sqlite3"), "acr": "eidas1",
         "client": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,14 +14,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from loopback import free_port
 
 ALLO = [sys.executable, "-m", "allo"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
@@ -38,7 +32,7 @@ def server(tmp_path_factory):
     env.pop("REDIS_URL", None)
     env.pop("ALLO_WEB_THREADS", None)  # the server's own pool of threads
     subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
-    port = _port()
+    port = free_port()
     proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

@@ -4,7 +4,6 @@ them, whether the connector's WebSocket was accepted or refused, whatever logger
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+from loopback import free_port
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 ALLO = [sys.executable, "-m", "allo"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _status(url: str) -> int:
@@ -44,7 +38,7 @@ def served(tmp_path_factory):
     out = subprocess.run([*ALLO, "token", "create", "--role", "telephony"], env=env, check=True,
                          capture_output=True, text=True).stdout
     token = out.split()[-1]
-    port = _port()
+    port = free_port()
     log = data / "server.log"
     with open(log, "wb") as stderr:
         proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen", "--no-router"], env=env,

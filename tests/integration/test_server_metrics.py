@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,24 +15,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+from loopback import free_port, redis_up
 
 ALLO = [sys.executable, "-m", "allo"]
 REDIS = ("127.0.0.1", 6379)
 ALLOWED_NET = "198.51.100.0/24"  # TEST-NET-2: a monitoring host as the trusted proxy reports it
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, str, str]:
@@ -47,7 +33,7 @@ def _get(url: str, headers: dict | None = None) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if not _redis_up():
+    if not redis_up():
         pytest.skip(f"no Redis at {REDIS[0]}:{REDIS[1]}")
     data = tmp_path_factory.mktemp("serve-metrics")
     env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
@@ -61,7 +47,7 @@ def served(tmp_path_factory):
     tokens = {role: subprocess.run([*ALLO, "token", "create", "--role", role], env=env, check=True,
                                    capture_output=True, text=True).stdout.split()[-1]
               for role in ("telephony", "supervisor")}
-    port = _port()
+    port = free_port()
     log = data / "server.log"
     with open(log, "wb") as stderr:
         proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen", "--workers", "2"], env=env,

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import urllib.parse
 
 import pytest
 import requests
+from loopback import free_port
 
 ALLO = [sys.executable, "-m", "allo"]
 PASSWORD = "Quetzal-Brume-4471"  # the operator's, set for this run
@@ -47,12 +47,6 @@ def spellings(nsn: str) -> list[str]:
             f"+33 {nsn[0]} " + " ".join(pairs[1:]), nsn]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _csrf(page: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
 
@@ -71,7 +65,7 @@ def full_run(tmp_path_factory):
                    env=env, check=True, capture_output=True)
     token = subprocess.run([*ALLO, "token", "create", "--role", "telephony"], env=env, check=True,
                            capture_output=True, text=True).stdout.split()[-1]
-    port = _port()
+    port = free_port()
     out_path, err_path = data / "stdout.log", data / "stderr.log"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         # the embedded router and the built-in call generator, as `make run` serves

@@ -6,36 +6,22 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 import pytest
+from loopback import free_port, redis_up
 from websockets.sync.client import connect
 
 ALLO = [sys.executable, "-m", "allo"]
 REDIS = ("127.0.0.1", 6379)
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if not _redis_up():
+    if not redis_up():
         pytest.skip(f"no Redis at {REDIS[0]}:{REDIS[1]}")
     data = tmp_path_factory.mktemp("serve-telephony")
     # a Redis database of its own: other servers on this Redis never share its groups
@@ -46,7 +32,7 @@ def served(tmp_path_factory):
     subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
     token = subprocess.run([*ALLO, "token", "create", "--role", "telephony"], env=env, check=True,
                            capture_output=True, text=True).stdout.split()[-1]
-    port = _port()
+    port = free_port()
     log = data / "server.log"
     with open(log, "wb") as stderr:
         proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen"], env=env,

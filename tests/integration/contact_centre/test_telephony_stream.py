@@ -5,13 +5,13 @@ Origin header."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as project_settings
+from loopback import redis_up
 
 from allo.contact_centre import services
 from allo.contact_centre.consumers import TelephonyConsumer
@@ -21,14 +21,6 @@ pytestmark = pytest.mark.django_db
 REDIS = ("127.0.0.1", 6379)
 # a database of its own, and a prefix: other processes on this Redis never see these groups
 REDIS_TEST_URL = f"redis://{REDIS[0]}:{REDIS[1]}/13"
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +35,7 @@ def _test_connection_kept(monkeypatch):
 @pytest.fixture
 def redis_layer(settings):
     """The project's Redis channel layer (allo.project.settings.redis_channel_layer) on the real Redis."""
-    if not _redis_up():
+    if not redis_up():
         pytest.skip(f"no Redis at {REDIS[0]}:{REDIS[1]}")
     from allo.project.settings import redis_channel_layer
 

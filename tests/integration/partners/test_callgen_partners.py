@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,14 +13,9 @@ import time
 import urllib.request
 
 import pytest
+from loopback import free_port
 
 ALLO = [sys.executable, "-m", "allo"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +26,7 @@ def served(tmp_path_factory):
     env.pop("REDIS_URL", None)
     env.pop("ALLO_WEB_THREADS", None)
     subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
-    port = _port()
+    port = free_port()
     proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen", "--no-router"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

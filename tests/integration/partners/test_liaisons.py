@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import json
-import socket
 from email.policy import default as default_policy
 
 import pytest
@@ -16,6 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from loopback import free_port
 
 from allo.accounts.models import User
 from allo.contact_centre.models import Contact
@@ -69,12 +69,6 @@ def on_call(router, client):
     contact = Contact.objects.get(pk=r.json()["call_id"])
     assert contact.agent == "operateur" and contact.partner.code == "mairie-rouen"
     return op, contact
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

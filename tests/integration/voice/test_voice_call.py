@@ -28,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from loopback import free_port
 
 from allo.voice import ng
 from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
@@ -45,12 +46,6 @@ AGENT = "operateur"  # the demo's N1 operators, and its supervisor
 SECOND_AGENT = "operateur2"
 SUPERVISOR = "superviseur"
 DEMO_PASSWORD = "allo-demo-2026"
-
-
-def _free_port(kind=socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _stop(proc: subprocess.Popen, timeout: float = 20) -> int:
@@ -105,7 +100,7 @@ def served(tmp_path_factory):
     subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True, timeout=300)
     token = subprocess.run([*ALLO, "token", "create", "--role", "telephony", "--label", "test"], env=env,
                            check=True, capture_output=True, text=True, timeout=120).stdout.split()[-1]
-    port = _free_port()
+    port = free_port()
     log = data / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([*ALLO, "serve", "--host", HOST, "--port", str(port), "--no-callgen"], env=env,
@@ -129,14 +124,14 @@ def served(tmp_path_factory):
 @pytest.fixture(scope="module")
 def voice(served):
     """`allo voice up` without --token (it creates its own in the local database)."""
-    sip_port = _free_port(socket.SOCK_DGRAM)
-    ng_port = _free_port(socket.SOCK_DGRAM)
+    sip_port = free_port(socket.SOCK_DGRAM)
+    ng_port = free_port(socket.SOCK_DGRAM)
     rtp_low = random.randrange(35000, 39000, 100)
     out = served.data / "voice-up.log"
     with open(out, "wb") as f:
         proc = subprocess.Popen(
             [*ALLO, "voice", "up", "--allo", served.base, "--sip", f"{HOST}:{sip_port}",
-             "--evapi", f"{HOST}:{_free_port()}", "--ng", f"{HOST}:{ng_port}",
+             "--evapi", f"{HOST}:{free_port()}", "--ng", f"{HOST}:{ng_port}",
              "--rtp-ports", f"{rtp_low}-{rtp_low + 99}", "--start-timeout", "60"], env=served.env, stdout=f, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 200
@@ -204,7 +199,7 @@ def _desk_ready(served, username: str, wait: bool = True) -> None:
 
 
 def _register(voice, tmp_path, agent: str, password: str, phone_port: int) -> subprocess.CompletedProcess:
-    return _run_sipp([*_sipp("agent_register.xml", _free_port(socket.SOCK_DGRAM), timeout=10),
+    return _run_sipp([*_sipp("agent_register.xml", free_port(socket.SOCK_DGRAM), timeout=10),
                       f"{HOST}:{voice.sip_port}", "-s", agent, "-au", agent, "-ap", password,
                       "-key", "phone_port", str(phone_port)], tmp_path, timeout=20)
 
@@ -282,7 +277,7 @@ def _call_of(served, caller: str) -> tuple:
 def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, voice, tmp_path):
     password = _sip_password(served, AGENT)
     edge = f"{HOST}:{voice.sip_port}"
-    phone_port = _free_port(socket.SOCK_DGRAM)
+    phone_port = free_port(socket.SOCK_DGRAM)
     # the agent's phone: a SIPp UAS that rings, answers, talks 2 s and hangs up
     phone = subprocess.Popen(_sipp("agent_phone.xml", phone_port, timeout=60), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -294,9 +289,9 @@ def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, v
         _desk_ready(served, AGENT)
 
         started = time.monotonic()
-        caller = _run_sipp([*_sipp("caller.xml", _free_port(socket.SOCK_DGRAM), timeout=30), edge,
+        caller = _run_sipp([*_sipp("caller.xml", free_port(socket.SOCK_DGRAM), timeout=30), edge,
                             "-s", "3939", "-key", "caller_number", "+33611223344",
-                            "-key", "rtp_port", str(_free_port(socket.SOCK_DGRAM))], tmp_path, timeout=45)
+                            "-key", "rtp_port", str(free_port(socket.SOCK_DGRAM))], tmp_path, timeout=45)
         assert caller.returncode == 0, caller.stdout[-3000:] + (voice.logs / "adapter.log").read_text()[-3000:]
         try:
             phone_out, _ = phone.communicate(timeout=20)
@@ -326,7 +321,7 @@ def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, v
 
 def test_a_citizen_who_gives_up_while_queued_is_an_abandoned_call(served, voice, tmp_path):
     # nobody is ready (the agent is in wrap-up since the previous call): the caller waits, then hangs up
-    caller = _run_sipp([*_sipp("caller_gives_up.xml", _free_port(socket.SOCK_DGRAM), timeout=20),
+    caller = _run_sipp([*_sipp("caller_gives_up.xml", free_port(socket.SOCK_DGRAM), timeout=20),
                         f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223355"],
                        tmp_path, timeout=30)
     assert caller.returncode == 0, caller.stdout[-3000:]
@@ -344,10 +339,10 @@ def test_a_queued_caller_hears_the_announcement_then_allo_ends_the_call_and_both
     sides) and deletes the media session in rtpengine."""
     ears = RtpListener()
     ears.start()
-    phone_port = _free_port(socket.SOCK_DGRAM)
+    phone_port = free_port(socket.SOCK_DGRAM)
     phone = subprocess.Popen(_sipp("agent_phone_talks.xml", phone_port, timeout=60), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    caller = subprocess.Popen([*_sipp("caller.xml", _free_port(socket.SOCK_DGRAM), timeout=60),
+    caller = subprocess.Popen([*_sipp("caller.xml", free_port(socket.SOCK_DGRAM), timeout=60),
                                f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223366",
                                "-key", "rtp_port", str(ears.port)],
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -389,14 +384,14 @@ def test_a_busy_phone_releases_the_caller_and_ends_the_call_in_allo(served, voic
         supervisor("/supervision/plateau/action/", {"action": "logout", "agent": agent})
     _wait_for(lambda: len(_db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent IN (?, ?) "
                                       "AND state = 'offline'", AGENT, SECOND_AGENT)) == 2, 20, "both agents logged out")
-    phone_port = _free_port(socket.SOCK_DGRAM)
+    phone_port = free_port(socket.SOCK_DGRAM)
     phone = subprocess.Popen(_sipp("agent_phone_busy.xml", phone_port, timeout=40), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         registered = _register(voice, tmp_path, AGENT, _sip_password(served, AGENT), phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
         _desk_ready(served, AGENT)
-        caller = _run_sipp([*_sipp("caller_refused.xml", _free_port(socket.SOCK_DGRAM), timeout=30),
+        caller = _run_sipp([*_sipp("caller_refused.xml", free_port(socket.SOCK_DGRAM), timeout=30),
                             f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223377"],
                            tmp_path, timeout=40)
         assert caller.returncode == 0, caller.stdout[-3000:] + (voice.logs / "adapter.log").read_text()[-2000:]
@@ -419,14 +414,14 @@ def test_allo_ends_a_call_while_the_agents_phone_rings_the_phone_gets_a_cancel(s
     supervisor("/supervision/plateau/action/", {"action": "logout", "agent": AGENT})  # in wrap-up since its call
     _wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'offline'",
                           AGENT), 20, "the agent logged out")
-    phone_port = _free_port(socket.SOCK_DGRAM)
+    phone_port = free_port(socket.SOCK_DGRAM)
     phone = subprocess.Popen(_sipp("agent_phone_rings.xml", phone_port, timeout=40), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         registered = _register(voice, tmp_path, AGENT, _sip_password(served, AGENT), phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
         _desk_ready(served, AGENT)
-        caller = subprocess.Popen([*_sipp("caller_refused.xml", _free_port(socket.SOCK_DGRAM), timeout=30),
+        caller = subprocess.Popen([*_sipp("caller_refused.xml", free_port(socket.SOCK_DGRAM), timeout=30),
                                    f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223388"],
                                   cwd=tmp_path, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
