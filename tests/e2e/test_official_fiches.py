@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from page_settled import settled
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,6 +20,7 @@ AXE_JS = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.j
 
 
 def serious_violations(page, label: str) -> list[str]:
+    settled(page)
     page.evaluate(AXE_JS.read_text(encoding="utf-8"))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [f"{label}: {v['id']} ({v['impact']}) {v['help']} {[n['target'] for n in v['nodes']][:5]}"
