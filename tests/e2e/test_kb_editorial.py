@@ -4,12 +4,10 @@ editor's change to a published fiche is published by a second editor; the pages 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from axe_check import axe_violations
 
 pytestmark = pytest.mark.browser
-AXE_JS = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.js")
 FICHE = "impot-revenu-declaration"  # demo fiche of the tax domain, with Allô's notes
 
 
@@ -34,10 +32,8 @@ def login(browser):
 
 
 def serious_violations(page, label: str) -> list[str]:
-    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [f"{label}: {v['id']} ({v['impact']}) {v['help']} {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
 
 
 def test_a_correction_goes_from_the_operator_to_the_published_fiche(login, demo_live):

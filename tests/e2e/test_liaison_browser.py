@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
+from axe_check import axe_violations
 
 pytestmark = pytest.mark.browser
-AXE_JS = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.js")  # shipped, no network
 
 
 def serious_axe_violations(page, context: str = "document") -> list[str]:
-    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
-    result = page.evaluate(f"axe.run({context}, {{resultTypes: ['violations']}})")
     return [f"{v['id']} ({v['impact']}) {v['help']}: {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            for v in axe_violations(page, context) if v["impact"] in ("serious", "critical")]
 
 
 def test_a_fiche_de_liaison_from_the_desk_to_the_partner_and_back(request, login, demo_live, reload_until):

@@ -7,24 +7,19 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from page_settled import settled
+from axe_check import axe_violations
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE_JS = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.js")
 
 
 def serious_violations(page, label: str) -> list[str]:
-    settled(page)
-    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [f"{label}: {v['id']} ({v['impact']}) {v['help']} {[n['target'] for n in v['nodes']][:5]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
 
 
 def focused_id(page) -> str:

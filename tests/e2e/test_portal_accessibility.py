@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from page_settled import settled
+from axe_check import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# axe-core as shipped by the axe-playwright-python package (no network at run time).
-AXE_JS = Path(__import__("axe_playwright_python").__file__).with_name("axe.min.js")
 
 
 def sample_fiche_id() -> str:
     from allo.kb.models import Fiche
 
     return Fiche.objects.published().exclude(level2="").order_by("-popularity", "id").values_list("id", flat=True)[0]
-
-
-def axe_violations(page) -> list[dict]:
-    settled(page)
-    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return result["violations"]
 
 
 def test_main_pages_have_no_serious_or_critical_axe_violation(page, live_server):
