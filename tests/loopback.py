@@ -1,8 +1,11 @@
-"""Loopback helpers for tests that start real servers (allo serve, Kamailio, an SMTP or OpenID provider)."""
+"""Loopback helpers for tests that start real servers (allo serve, Kamailio, an SMTP or OpenID provider)
+and call them."""
 
 from __future__ import annotations
 
+import json
 import socket
+import urllib.request
 
 REDIS = ("127.0.0.1", 6379)
 
@@ -20,3 +23,12 @@ def redis_up() -> bool:
             return True
     except OSError:
         return False
+
+
+def post_call(base: str, token: str, caller: str, dialed: str = "3939") -> str:
+    """A call arriving through the public telephony API of the server at `base`; its id."""
+    request = urllib.request.Request(base + "/api/telephony/calls", method="POST",
+                                     data=json.dumps({"caller": caller, "dialed": dialed}).encode(),
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["call_id"]

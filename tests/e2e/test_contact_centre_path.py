@@ -9,13 +9,12 @@ replace the README's ones in docs/screenshots/ (otherwise a test run leaves the 
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from loopback import post_call
 
 pytestmark = pytest.mark.browser
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -38,11 +37,7 @@ def test_call_answered_transferred_to_tax_centre_and_counted(login, demo_live, l
     expert.goto(base + "/expert/")
     expert.click("#bouton-pret")
 
-    request = urllib.request.Request(base + "/api/telephony/calls", method="POST",
-                                     data=json.dumps({"caller": "+33612345678", "dialed": "3939"}).encode(),
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as response:
-        call_id = json.loads(response.read())["call_id"]
+    call_id = post_call(base, token, "+33612345678")
 
     reload_until(operator, "#appel-en-cours")
     assert operator.locator("#numero-appelant").inner_text() == "+33612345678"

@@ -5,11 +5,10 @@ wrap-up recorded."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import urllib.request
 from zoneinfo import ZoneInfo
 
 import pytest
+from loopback import post_call
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +25,7 @@ def test_a_refused_wrap_up_keeps_what_was_typed_and_focuses_the_error(request, l
     operator.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     operator.goto(base + "/operateur/")
     operator.click("#bouton-pret")
-    request = urllib.request.Request(base + "/api/telephony/calls", method="POST",
-                                     data=json.dumps({"caller": "+596696123456", "dialed": "3939"}).encode(),
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as response:
-        call_id = json.loads(response.read())["call_id"]
+    call_id = post_call(base, token, "+596696123456")
     reload_until(operator, "#form-cloture")
     assert "Martinique" in operator.locator("#callback-fuseau").inner_text()
 

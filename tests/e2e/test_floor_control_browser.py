@@ -7,13 +7,12 @@ here. The router runs in a thread, as in `allo serve`.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from loopback import post_call
 
 pytestmark = pytest.mark.browser
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -22,14 +21,6 @@ DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 @pytest.fixture
 def shots(tmp_path):
     return DOCS_SHOTS if os.environ.get("ALLO_UPDATE_SCREENSHOTS") == "1" else tmp_path
-
-
-def _call(base, token, caller):
-    request = urllib.request.Request(base + "/api/telephony/calls", method="POST",
-                                     data=json.dumps({"caller": caller, "dialed": "3939"}).encode(),
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as response:
-        return json.loads(response.read())["call_id"]
 
 
 def _until(predicate, timeout=30.0):  # generous: a busy 2-core machine (make test-under-load)
@@ -57,7 +48,7 @@ def test_supervisor_ends_a_ghost_call_and_logs_out_a_stuck_agent(login, demo_liv
     # an agent stuck in wrap-up: its desk went away before it ended it
     services.agent_action("virt-001", "login", profile={"id": "virt-001", "centre": "n1-plateforme", "level": 1,
                                                         "skills": {"n1": 1}})
-    first = _call(base, token, "+33611111111")
+    first = post_call(base, token, "+33611111111")
     _until(lambda: Contact.objects.filter(pk=first, agent="virt-001", state="connected").exists())
     services.end_call("virt-001", first)
     _until(lambda: _state("virt-001") == "wrap_up")
@@ -65,7 +56,7 @@ def test_supervisor_ends_a_ghost_call_and_logs_out_a_stuck_agent(login, demo_liv
     operator = login(base, "operateur")
     operator.goto(base + "/operateur/")
     operator.click("#bouton-pret")
-    ghost = _call(base, token, "+33622222222")
+    ghost = post_call(base, token, "+33622222222")
     _until(lambda: Contact.objects.filter(pk=ghost, agent="operateur", state="connected").exists())
 
     supervisor = login(base, "superviseur")
@@ -102,6 +93,6 @@ def test_supervisor_ends_a_ghost_call_and_logs_out_a_stuck_agent(login, demo_liv
     assert RouterInput.objects.filter(type="AgentLogout", payload__force=True, seq__isnull=False).count() == 1
 
     # the page follows the floor without a reload: a new call reaches the operator freed above
-    _call(base, token, "+33633333333")
+    post_call(base, token, "+33633333333")
     supervisor.locator("tr[data-agent='operateur'] [data-f='state']:has-text('En communication')").wait_for(
         timeout=30000)

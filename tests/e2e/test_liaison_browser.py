@@ -5,11 +5,9 @@ operator's desk shows the answer while the call is still on."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 from axe_check import axe_violations
+from loopback import post_call
 
 pytestmark = pytest.mark.browser
 
@@ -33,10 +31,7 @@ def test_a_fiche_de_liaison_from_the_desk_to_the_partner_and_back(request, login
     operator.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     operator.goto(base + "/operateur/")
     operator.click("#bouton-pret")
-    call = urllib.request.Request(base + "/api/telephony/calls", method="POST",
-                                  data=json.dumps({"caller": "+33611223344", "dialed": "0261910001"}).encode(),
-                                  headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    urllib.request.urlopen(call).close()
+    post_call(base, token, "+33611223344", "0261910001")
     reload_until(operator, "#form-liaison")
     assert operator.locator("#carte-partenaire").inner_text().startswith("Appel transmis par : Mairie de Rouen")
     assert operator.locator("#liaison-partenaire option:checked").inner_text() == "Mairie de Rouen"

@@ -4,13 +4,12 @@ critical violation) and walk a guided search with the keyboard."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from axe_check import axe_violations
+from loopback import post_call
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,10 +47,7 @@ def test_the_operator_reads_a_fiche_inside_the_desk_and_keeps_the_call(request, 
     operator.goto(base + "/operateur/")
     operator.click("#bouton-pret")
     token = create_token("telephony", "e2e")
-    request = urllib.request.Request(base + "/api/telephony/calls", method="POST",
-                                     data=json.dumps({"caller": "+33612345678", "dialed": "3939"}).encode(),
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    urllib.request.urlopen(request).close()
+    post_call(base, token, "+33612345678")
     reload_until(operator, "#appel-en-cours")
     operator.fill("#note", "L'appelant touche le RSA")  # a wrap-up being written must survive the reading
 
