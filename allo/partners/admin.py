@@ -78,7 +78,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Liaison)
 class LiaisonAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "created", "partner", "created_by", "status", "handled_at", "emailed_to", "email_error"]
+    list_display = ["pk", "created", "partner", "created_by", "status", "handled_at", "emailed_to", "email_error",
+                    "email_retry_at"]
     list_filter = ["status", "partner"]
     date_hierarchy = "created"
 

@@ -112,9 +112,9 @@ def create(form: LiaisonForm, *, contact, user, base_url: str = "") -> Liaison:
         liaison = Liaison.objects.create(
             partner=data["partner"], contact=contact, created_by=user, caller_name=data["caller_name"],
             request=data["request"], file_number=data["file_number"], callback_consent=data["callback_consent"],
-            callback_number=data["callback_number"])
+            callback_number=data["callback_number"], site_url=base_url[:200])
         audit([liaison], user, LiaisonAudit.Action.CREATED)
-        transaction.on_commit(lambda: send(liaison.pk, base_url))
+        transaction.on_commit(lambda: send(liaison.pk))
     return liaison
 
 
@@ -123,18 +123,28 @@ def recipients(partner: Partner) -> list[str]:
                 .values_list("email", flat=True).distinct())
 
 
-def send(liaison_id: int, base_url: str = "") -> bool:
+# Waits before each new try of a refused delivery: about two days in all, then the 3939 is told it
+# gave up (the fiche is in the partner's space whatever happens).
+RETRY_AFTER = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720, 720, 720)]
+MAX_ATTEMPTS = len(RETRY_AFTER) + 1
+# A worker that claimed a fiche and died before sending leaves it to be claimed again after this.
+CLAIM_LEASE = dt.timedelta(minutes=5)
+
+
+def send(liaison_id: int) -> bool:
     """E-mail a fiche to its partner's contacts (Django's e-mail backend). What happened is stored on the
-    fiche: the addresses it went to, or why it did not (no contact, the server refused)."""
+    fiche: the addresses it went to, or why it did not (no contact, the server refused) and when it will
+    be tried again (`resend_due`), until MAX_ATTEMPTS."""
     from django.urls import reverse
 
     liaison = Liaison.objects.select_related("partner").get(pk=liaison_id)
+    attempts = liaison.email_attempts + 1
     to = recipients(liaison.partner)
     if not to:
-        Liaison.objects.filter(pk=liaison_id).update(
-            email_error="Aucun contact du partenaire ne reçoit les dossiers transmis.")
+        _failed(liaison_id, attempts, "Aucun contact du partenaire ne reçoit les dossiers transmis.")
         return False
-    url = base_url.rstrip("/") + reverse("partner-liaison", args=[liaison.pk]) if base_url else ""
+    base = liaison.site_url
+    url = base.rstrip("/") + reverse("partner-liaison", args=[liaison.pk]) if base else ""
     body = render_to_string("partners/liaison_mail.txt", {"l": liaison, "url": url})
     message = EmailMessage(subject=f"Fiche de liaison n° {liaison.pk} transmise par le 3939 — {liaison.partner.name}",
                            body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to)
@@ -142,10 +152,31 @@ def send(liaison_id: int, base_url: str = "") -> bool:
         message.send()
     except Exception as exc:  # the fiche stays in the partner's space; the failure is shown to the 3939
         logger.warning("fiche de liaison: e-mail not sent", extra={"liaison": liaison_id, "error": str(exc)})
-        Liaison.objects.filter(pk=liaison_id).update(email_error=f"Envoi refusé : {exc}"[:300])
+        _failed(liaison_id, attempts, f"Envoi refusé : {exc}")
         return False
-    Liaison.objects.filter(pk=liaison_id).update(emailed_to=", ".join(to), email_error="")
+    Liaison.objects.filter(pk=liaison_id).update(emailed_to=", ".join(to), email_error="",
+                                                 email_attempts=attempts, email_retry_at=None)
     return True
+
+
+def _failed(liaison_id: int, attempts: int, error: str) -> None:
+    retry_at = timezone.now() + RETRY_AFTER[attempts - 1] if attempts < MAX_ATTEMPTS else None
+    if retry_at is None:
+        error = f"Abandonné après {attempts} essais. {error}"
+    Liaison.objects.filter(pk=liaison_id).update(email_error=error[:300], email_attempts=attempts,
+                                                 email_retry_at=retry_at)
+
+
+def resend_due(now: dt.datetime | None = None) -> int:
+    """Try again the deliveries whose time has come (a periodic job of every web process: allo.project.asgi).
+    Each fiche is claimed by a conditional update first, so two processes never both send it."""
+    now = now or timezone.now()
+    sent = 0
+    due = Liaison.objects.filter(email_retry_at__lte=now, emailed_to="").values_list("pk", "email_retry_at")
+    for pk, retry_at in list(due[:50]):
+        if Liaison.objects.filter(pk=pk, email_retry_at=retry_at).update(email_retry_at=now + CLAIM_LEASE):
+            sent += send(pk)
+    return sent
 
 
 def mark_handled(liaison: Liaison, user, answer: str) -> str | None:

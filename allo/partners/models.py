@@ -207,6 +207,12 @@ class Liaison(models.Model):
     answer = models.TextField("réponse du partenaire", max_length=1000, blank=True)
     emailed_to = models.TextField("envoyée par courriel à", blank=True)
     email_error = models.CharField("échec de l'envoi du courriel", max_length=300, blank=True)
+    # a refused delivery is tried again later (liaisons.resend_due): SMTP relays of administrations
+    # go down for maintenance; the partner must still get the mail, not only the space's list
+    email_attempts = models.PositiveSmallIntegerField("envois tentés", default=0)
+    email_retry_at = models.DateTimeField("prochain essai d'envoi", null=True, blank=True, db_index=True)
+    # the address of the site the fiche was sent from, for the link in a mail sent again later
+    site_url = models.CharField("adresse du site", max_length=200, blank=True)
 
     class Meta:
         verbose_name = "fiche de liaison"

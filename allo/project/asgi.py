@@ -15,6 +15,7 @@ from django.conf import settings  # noqa: E402
 
 from allo.kb.search_service import warm as warm_search_index  # noqa: E402
 from allo.kb.workflow import apply_due  # noqa: E402
+from allo.partners.liaisons import resend_due as resend_liaison_mail  # noqa: E402
 from allo.portal import analytics  # noqa: E402
 from allo.project.routing import token_paths, websocket_urlpatterns  # noqa: E402
 from allo.web.lifespan import Lifespan, PeriodicJob  # noqa: E402
@@ -26,6 +27,8 @@ from allo.web.wsgi_bridge import wsgi_to_asgi  # noqa: E402
 http_app = wsgi_to_asgi(django_app)  # a2wsgi's pool of threads (ALLO_WEB_THREADS)
 # A change takes effect on a date: checked every minute (one indexed query), so at most a minute late.
 scheduled_changes = PeriodicJob("allo-kb-scheduled", 60, apply_due)
+# a fiche de liaison whose e-mail was refused is sent again when its time comes (allo.partners.liaisons)
+liaison_mail = PeriodicJob("allo-liaison-mail", 60, resend_liaison_mail)
 # the page cache's hits and misses handed to /metrics (allo.web.metrics)
 page_cache_counts = PeriodicJob("allo-metrics-page-cache", PAGE_CACHE_FLUSH_S, flush_page_cache)
 
@@ -42,8 +45,8 @@ application = ProtocolTypeRouter(
         # knowledge-base changes scheduled for a date are applied when it comes, even without cron;
         # the search index is mapped (or its build started) before the first search, not in it
         "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start, warm_search_index,
-                                         page_cache_counts.start],
+                                         page_cache_counts.start, liaison_mail.start],
                              on_shutdown=[analytics.stop_batching, scheduled_changes.stop, page_cache_counts.stop,
-                                          flush_page_cache, process_stopping]),
+                                          liaison_mail.stop, flush_page_cache, process_stopping]),
     }
 )

@@ -20,6 +20,7 @@ from loopback import free_port
 from allo.accounts.models import User
 from allo.contact_centre.models import Contact
 from allo.contact_centre.router import service
+from allo.partners import liaisons
 from allo.partners.models import Liaison, LiaisonAudit, Partner
 
 pytestmark = pytest.mark.django_db
@@ -162,7 +163,53 @@ def test_a_refused_smtp_delivery_is_recorded_and_the_fiche_kept(on_call, setting
     liaison = Liaison.objects.get(contact=contact)
     assert liaison.email_error.startswith("Envoi refusé") and liaison.emailed_to == ""
     page = staff("superviseur").get(reverse("liaison-list")).content.decode()
-    assert "courriel non envoyé" in page
+    assert "courriel non envoyé" in page and "nouvel essai " in page
+
+
+@pytest.mark.any_db
+def test_a_refused_delivery_is_sent_again_once_the_mail_server_is_back(on_call, smtp_server, settings,
+                                                                       django_capture_on_commit_callbacks):
+    server_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # the relay is down: nothing listens there
+    op, contact = on_call
+    with django_capture_on_commit_callbacks(execute=True):
+        send(op, contact, FORM | {"partner": contact.partner_id})
+    liaison = Liaison.objects.get(contact=contact)
+    assert (liaison.email_attempts, liaison.emailed_to) == (1, "")
+    assert liaison.email_retry_at > timezone.now()
+    assert liaisons.resend_due() == 0  # not before its time
+    # still down at the next try: the wait grows
+    first_wait = liaison.email_retry_at - timezone.now()
+    assert liaisons.resend_due(now=liaison.email_retry_at) == 0
+    liaison.refresh_from_db()
+    assert liaison.email_attempts == 2 and liaison.email_retry_at - timezone.now() > first_wait
+    # the relay is back: the next try delivers, with the link to the partner's space of the first request
+    settings.EMAIL_PORT = server_port
+    assert liaisons.resend_due(now=liaison.email_retry_at) == 1
+    [envelope] = smtp_server.envelopes
+    assert f"http://testserver/partenaire/liaisons/{liaison.pk}/" in envelope.content.decode()
+    liaison.refresh_from_db()
+    assert (liaison.emailed_to, liaison.email_error, liaison.email_retry_at) == (
+        "etat-civil@mairie-rouen.example", "", None)
+    assert liaisons.resend_due(now=timezone.now() + dt.timedelta(days=3)) == 0  # sent once, never twice
+    assert len(smtp_server.envelopes) == 1
+
+
+def test_a_delivery_refused_every_time_is_given_up_and_said_so(on_call, settings,
+                                                                django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    op, contact = on_call
+    with django_capture_on_commit_callbacks(execute=True):
+        send(op, contact, FORM | {"partner": contact.partner_id})
+    liaison = Liaison.objects.get(contact=contact)
+    while liaison.email_retry_at is not None:
+        liaisons.resend_due(now=liaison.email_retry_at)
+        liaison.refresh_from_db()
+    assert liaison.email_attempts == liaisons.MAX_ATTEMPTS
+    assert liaison.email_error.startswith(f"Abandonné après {liaisons.MAX_ATTEMPTS} essais. Envoi refusé")
+    page = staff("superviseur").get(reverse("liaison-list")).content.decode()
+    assert "courriel non envoyé" in page and "Abandonné après" in page and "nouvel essai" not in page
 
 
 @pytest.mark.parametrize("data, field, message", [
