@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "allo.partners",
     "allo.history",
     "allo.forecast",
+    "allo.voice",
+    "allo.surges",
 ]
 
 MIDDLEWARE = [
