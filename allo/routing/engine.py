@@ -92,6 +92,8 @@ class Engine:
         self._out: list = []
         self._smooth = config.aht_smoothing
         self.lost_after = config.lost_after_s
+        self.phone_required = config.phone_required
+        self.phones: dict[str, bool] = {}  # agent id -> phone registered (AgentPhone), any agent id
         self._handlers = {
             ev.ContactArrived: self._arrived,
             ev.CallerHungUp: self._hung_up,
@@ -104,6 +106,8 @@ class Engine:
             ev.CallbackAnswer: self._callback_answer,
             ev.ContactLost: self._contact_lost,
             ev.ContactAlive: self._contact_alive,
+            ev.AgentPhone: self._phone,
+            ev.CallNotAnswered: self._not_answered,
             ev.TimerFired: self._timer,
         }
 
@@ -220,10 +224,14 @@ class Engine:
                     return agent
         return None
 
+    def _reachable(self, agent: Agent) -> bool:
+        """Whether calls may be offered to the agent's phone (always, unless the voice edge needs it registered)."""
+        return not self.phone_required or self.phones.get(agent.id, False)
+
     def _connect(self, agent: Agent, c: Contact, q: Queue, waited: float, ended_contact=None) -> None:
         if agent.state is AVAILABLE:
             for pool in agent.pools:
-                del pool[agent]
+                pool.pop(agent, None)  # absent when it was waiting for its phone (AgentPhone)
         self._set_state(agent, ON_CALL, ended_contact)
         agent.contact = c
         c.state = CONNECTED
@@ -235,31 +243,36 @@ class Engine:
             ev.Assign(self.now, c.id, agent.id, q.id, q.level, waited, c.channel is CALLBACK, c.context)
         )
 
-    def _enqueue(self, c: Contact, q: Queue) -> None:
-        """Answer now if an agent is free, else wait in q."""
+    def _enqueue(self, c: Contact, q: Queue, front: bool = False) -> None:
+        """Answer now if an agent is free, else wait in q (at the head of its lane when `front`: a call
+        whose agent did not answer keeps its place and its time in the queue)."""
         agent = self._find_agent(q)
         if agent is not None:
             self._connect(agent, c, q, self.now - c.entered)
             return
         c.state = QUEUED
         c.queue = q
-        c.qtime = self.now
+        if not front:
+            c.qtime = self.now
         lane = q.lanes.get(c.priority)
         if lane is None:
             lane = q.lanes[c.priority] = deque()
             q.prios.append(c.priority)
             q.prios.sort()
-        lane.append(c)
         q.waiting += 1
         counts = q.counts
         counts[c.priority] = counts.get(c.priority, 0) + 1
-        # position among those served before it: same or better priority, including itself
-        position = q.waiting if len(counts) == 1 else sum(n for p, n in counts.items() if p <= c.priority)
+        if front:
+            lane.appendleft(c)
+            position = sum(n for p, n in counts.items() if p < c.priority) + 1
+        else:
+            lane.append(c)
+            # position among those served before it: same or better priority, including itself
+            position = q.waiting if len(counts) == 1 else sum(n for p, n in counts.items() if p <= c.priority)
         self._out.append(ev.Queued(self.now, c.id, q.id, q.level, position, self._ewt(q, position)))
         if q.overflow_to is not None:
-            self._out.append(
-                ev.TimerRequest(self.now, self.now + q.overflow_after, ev.OVERFLOW, [c.id, q.id])
-            )
+            self._out.append(ev.TimerRequest(self.now, max(self.now, c.qtime + q.overflow_after), ev.OVERFLOW,
+                                             [c.id, q.id]))
 
     def _watch(self, c: Contact) -> None:
         """Arm the contact's `lost` timer (one at a time: when it fires early it is set again)."""
@@ -324,6 +337,17 @@ class Engine:
             if state is OFFLINE or state is PAUSED:
                 self._unstaff(agent)
             return
+        if self.phone_required and not self.phones.get(agent.id, False):
+            # ready, but its phone is not registered: nothing is offered until it is (AgentPhone)
+            self._set_state(agent, AVAILABLE, ended_contact)
+            return
+        if not self._take_next(agent, ended_contact):
+            self._set_state(agent, AVAILABLE, ended_contact)
+            for pool in agent.pools:
+                pool[agent] = None
+
+    def _take_next(self, agent: Agent, ended_contact=None) -> bool:
+        """Connect the agent to the next waiting contact of its skills, if any; returns whether it did."""
         if self._open(agent.centre):
             for group in agent.skills:
                 best = None
@@ -339,10 +363,8 @@ class Engine:
                     q.lanes[best.priority].popleft()
                     self._unqueue(best)
                     self._connect(agent, best, q, self.now - best.entered, ended_contact)
-                    return
-        self._set_state(agent, AVAILABLE, ended_contact)
-        for pool in agent.pools:
-            pool[agent] = None
+                    return True
+        return False
 
     def _staff(self, agent: Agent) -> None:
         for group in agent.skills:
@@ -357,7 +379,7 @@ class Engine:
     def _withdraw(self, agent: Agent, state: AgentState) -> None:
         """An available agent stops taking calls (logout or pause)."""
         for pool in agent.pools:
-            del pool[agent]
+            pool.pop(agent, None)  # absent when its phone is not registered
         self._unstaff(agent)
         self._set_state(agent, state)
 
@@ -558,6 +580,39 @@ class Engine:
         if c is not None and c.state is not SCHEDULED:  # a callback due later is not a live call
             c.seen = e.t  # its `lost` timer, when it fires, is set again from here
 
+    def _phone(self, e: ev.AgentPhone) -> None:
+        self.phones[e.agent] = bool(e.registered)
+        agent = self.agents.get(e.agent)
+        if agent is None or not self.phone_required or agent.state is not AVAILABLE:
+            return  # its state applies at its next « Prêt »
+        pooled = any(agent in pool for pool in agent.pools)
+        if e.registered and not pooled:
+            if not self._take_next(agent):
+                for pool in agent.pools:
+                    pool[agent] = None
+        elif not e.registered and pooled:
+            for pool in agent.pools:
+                del pool[agent]
+
+    def _not_answered(self, e: ev.CallNotAnswered) -> None:
+        c = self.contacts.get(e.contact)
+        if c is None or c.state is not CONNECTED or c.agent.id != e.agent:
+            return  # ended or given to another agent meanwhile
+        agent = c.agent
+        c.agent = None
+        agent.contact = None
+        # no contact on the state change: a call never answered is no talk (AHT, calls handled)
+        if agent.pending is OFFLINE:  # a logout asked meanwhile wins
+            agent.pending = None
+            self._set_state(agent, OFFLINE)
+        else:
+            agent.pending = None
+            agent.reason = ev.NO_ANSWER_REASON
+            self._set_state(agent, PAUSED)
+        self._unstaff(agent)
+        c.seen = e.t
+        self._enqueue(c, c.destination, front=True)
+
     def _timer(self, e: ev.TimerFired) -> None:
         kind = e.kind
         if kind == ev.OVERFLOW:
@@ -650,6 +705,7 @@ class Engine:
             "now": num(self.now) if self.now != -_INF else None,
             "arrived": self.arrived,
             "ended": {str(k): v for k, v in self.ended.items()},
+            "phones": dict(self.phones),
             "centres": {
                 c.id: [c.open, num(c.valid_until), c.close_timer_at, c.open_timer_at] for c in self.centres.values()
             },
@@ -684,6 +740,7 @@ class Engine:
         engine.now = -_INF if snap["now"] is None else snap["now"]
         engine.arrived = snap["arrived"]
         engine.ended = Counter({ContactState(k): v for k, v in snap["ended"].items()})
+        engine.phones = dict(snap.get("phones") or {})
         for cid, (is_open, valid_until, close_at, open_at) in snap["centres"].items():
             c = engine.centres[cid]
             c.open, c.close_timer_at, c.open_timer_at = is_open, close_at, open_at
@@ -739,7 +796,8 @@ class Engine:
             else:
                 assert agent.contact is None, f"{agent.id} holds a contact while {agent.state}"
             in_pools = sum(agent in pool for pool in agent.pools)
-            assert in_pools == (len(agent.pools) if agent.state is AVAILABLE else 0), agent
+            pooled = agent.state is AVAILABLE and self._reachable(agent)
+            assert in_pools == (len(agent.pools) if pooled else 0), agent
         for q in self.queues.values():
             live = sum(1 for lane in q.lanes.values() for c in lane if c.queue is q and c.state is QUEUED)
             assert live == q.waiting == sum(q.counts.values()), f"{q.id}: {live} queued, counter {q.waiting}"

@@ -124,6 +124,28 @@ class ContactAlive:
 
 
 @dataclass(slots=True)
+class AgentPhone:
+    """The agent's phone registered (`registered`) or unregistered / expired at the voice edge. With
+    `EngineConfig.phone_required`, an agent is offered calls only while its phone is registered; the
+    state is kept for any agent id, logged in or not (a phone often registers before its agent signs in)."""
+
+    t: float
+    agent: str
+    registered: bool
+
+
+@dataclass(slots=True)
+class CallNotAnswered:
+    """The agent's phone rang without an answer, refused or could not be reached: the call goes back to
+    the head of its queue, and the agent to a « pas de réponse » pause (offered nothing until it resumes).
+    A report for a call the agent no longer holds is ignored."""
+
+    t: float
+    contact: Any
+    agent: str
+
+
+@dataclass(slots=True)
 class TimerFired:
     """A timer the engine asked for (TimerRequest) has expired; the caller feeds it back."""
 
@@ -241,8 +263,10 @@ CENTRE_CLOSING = "centre_closing"
 CENTRE_OPENING = "centre_opening"
 LOST = "lost"  # a live contact's last sign of life is lost_after_s old
 
+NO_ANSWER_REASON = "Pas de réponse"  # the pause reason after CallNotAnswered (the desks and the floor show it)
+
 EVENT_TYPES = (ContactArrived, CallerHungUp, CallEnded, WrapUpEnded, AgentLogin, AgentLogout, AgentPause,
-               AgentResume, CallbackAnswer, ContactLost, ContactAlive, TimerFired)
+               AgentResume, CallbackAnswer, ContactLost, ContactAlive, AgentPhone, CallNotAnswered, TimerFired)
 DECISION_TYPES = (Queued, Assign, Transferred, Overflowed, ProposeCallback, CallbackScheduled, TimerRequest,
                   AgentStateChanged, ContactEnded)
 _BY_NAME = {cls.__name__: cls for cls in EVENT_TYPES + DECISION_TYPES}

@@ -109,6 +109,9 @@ class EngineConfig:
     # (the simulator, whose callers always end). Signs of life: arrival, answer, transfer, callback
     # answer, callback due.
     lost_after_s: float | None = None
+    # the voice edge carries the calls: an agent is offered one only while its phone is registered
+    # (AgentPhone events); False for the simulator and the call generator, whose agents have no phone
+    phone_required: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
