@@ -18,6 +18,7 @@ from allo.kb.workflow import apply_due  # noqa: E402
 from allo.partners.liaisons import resend_due as resend_liaison_mail  # noqa: E402
 from allo.portal import analytics  # noqa: E402
 from allo.project.routing import token_paths, websocket_urlpatterns  # noqa: E402
+from allo.surges.services import scan as scan_surges  # noqa: E402
 from allo.web.lifespan import Lifespan, PeriodicJob  # noqa: E402
 from allo.web.metrics import PAGE_CACHE_FLUSH_S, flush_page_cache, process_stopping  # noqa: E402
 from allo.web.pagecache import SharedPageCache  # noqa: E402
@@ -31,6 +32,9 @@ scheduled_changes = PeriodicJob("allo-kb-scheduled", 60, apply_due)
 liaison_mail = PeriodicJob("allo-liaison-mail", 60, resend_liaison_mail)
 # the page cache's hits and misses handed to /metrics (allo.web.metrics)
 page_cache_counts = PeriodicJob("allo-metrics-page-cache", PAGE_CACHE_FLUSH_S, flush_page_cache)
+# topical surges: what came since the last minute counted per fiche and theme, surges opened or ended
+# (each process runs it; a lock row makes them take turns, docs/surges.md)
+surge_scan = PeriodicJob("allo-surges-scan", 60, scan_surges)
 
 application = ProtocolTypeRouter(
     {
@@ -45,8 +49,8 @@ application = ProtocolTypeRouter(
         # knowledge-base changes scheduled for a date are applied when it comes, even without cron;
         # the search index is mapped (or its build started) before the first search, not in it
         "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start, warm_search_index,
-                                         page_cache_counts.start, liaison_mail.start],
+                                         page_cache_counts.start, liaison_mail.start, surge_scan.start],
                              on_shutdown=[analytics.stop_batching, scheduled_changes.stop, page_cache_counts.stop,
-                                          liaison_mail.stop, flush_page_cache, process_stopping]),
+                                          liaison_mail.stop, surge_scan.stop, flush_page_cache, process_stopping]),
     }
 )

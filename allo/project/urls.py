@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("allo.web.urls")),
     path("", include("allo.history.urls")),
     path("", include("allo.forecast.urls")),
+    path("", include("allo.surges.urls")),
     path("", include("allo.partners.urls")),
 ]
 

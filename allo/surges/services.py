@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from django.utils import timezone
 
 from allo.forecast import staffing as stf
@@ -96,6 +96,8 @@ def _count_wrapups(now: dt.datetime) -> int:
     rows = WrapUp.objects.order_by("pk")
     if cursor.since is None:
         rows = rows.filter(created__gte=now - dt.timedelta(weeks=BASELINE_WEEKS + 1))
+        earliest = rows.aggregate(at=Min("created"))["at"]
+        cursor.since = quarter(earliest or now)  # counted from there: a week before it is unknown
     read = 0
     while True:
         batch = list(rows.filter(pk__gt=cursor.value).values_list("pk", "created", "fiches", "theme_id",
@@ -110,12 +112,8 @@ def _count_wrapups(now: dt.datetime) -> int:
             for slug in {theme, top_theme} - {None}:
                 counts[(Signal.CALLS, Dim.THEME, slug, start)] += 1
         _add(counts)
-        if cursor.since is None:
-            cursor.since = quarter(batch[0][1])
         cursor.value = batch[-1][0]
         read += len(batch)
-    if cursor.since is None:
-        cursor.since = quarter(now)
     cursor.save()
     return read
 
