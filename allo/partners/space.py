@@ -23,10 +23,9 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 
 from allo.partners.models import Liaison, Partner
+from allo.reports.tables import DATE, INT, PERCENT, Column, Table, month_label
 from allo.routing import kpi
 
-MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre"]
 COLUMNS = [("offered", "Appels reçus"), ("answered_n1", "Répondus au niveau 1"),
            ("transferred", "Transférés au niveau 2"), ("returned", "Transmis au partenaire (fiche de liaison)"),
            ("abandoned", "Abandonnés"), ("service_level", "Taux de service")]
@@ -43,10 +42,6 @@ def month_of(value: str, today: dt.date | None = None) -> tuple[dt.date, str]:
         return dt.datetime.strptime(value or "", "%Y-%m").date(), ""
     except ValueError:
         return today.replace(day=1), ("Mois invalide : choisissez un mois dans la liste." if value else "")
-
-
-def month_label(first: dt.date) -> str:
-    return f"{MONTHS[first.month - 1]} {first.year}"
 
 
 def month_end(first: dt.date) -> dt.date:
@@ -126,31 +121,17 @@ def top_questions(partner: Partner, first: dt.date, limit: int = 10) -> dict:
             "fiches": [{"id": f, "title": titles.get(f, f), "n": n} for f, n in top]}
 
 
-def percent(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.1f} %".replace(".", ",")
+def report_tables(partner: Partner, data: dict) -> list[Table]:
+    """The month as tables (CSV, ODS): per day with its total, per local hour; numbers stay numbers, the
+    service level a fraction shown as a percentage."""
+    columns = [Column(label, PERCENT if k == "service_level" else INT) for k, label in COLUMNS]
 
-
-def report_rows(data: dict):
-    """The month as table rows, per day then in total (CSV export)."""
-    yield ["jour", *(label for _, label in COLUMNS)]
-    for d in [*data["days"], {"day": "total", **data["total"]}]:
-        day = d["day"] if isinstance(d["day"], str) else d["day"].isoformat()
-        yield [day, *(percent(d[k]) if k == "service_level" else d[k] for k, _ in COLUMNS)]
-    yield []
-    yield ["heure", *(label for _, label in COLUMNS)]
-    for h in data["hours"]:
-        yield [f"{h['hour']:02d} h", *(percent(h[k]) if k == "service_level" else h[k] for k, _ in COLUMNS)]
-
-
-def report_sheets(data: dict) -> dict[str, list[list]]:
-    """The month as spreadsheet sheets (ODS export): numbers stay numbers, the service level a fraction."""
     def row(first, d):
-        return [first, *((None if d[k] is None else round(d[k], 4)) if k == "service_level" else d[k]
-                         for k, _ in COLUMNS)]
+        return [first, *(d[k] for k, _ in COLUMNS)]
 
-    header = [label for _, label in COLUMNS]
-    return {
-        "Par jour": [["jour", *header], *(row(d["day"].isoformat(), d) for d in data["days"]),
-                     row("total", data["total"])],
-        "Par heure": [["heure", *header], *(row(f"{h['hour']:02d} h", h) for h in data["hours"])],
-    }
+    return [
+        Table("Par jour", f"{partner.name} : appels pris en charge par le 3939, {data['label']}",
+              [Column("jour", DATE), *columns], [*(row(d["day"], d) for d in data["days"]), row("total", data["total"])]),
+        Table("Par heure", f"{partner.name}, {data['label']} : par heure", [Column("heure"), *columns],
+              [row(f"{h['hour']:02d} h", h) for h in data["hours"]]),
+    ]

@@ -12,11 +12,9 @@ for the partner to call back, on that fiche's own page.
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +23,8 @@ from allo.accounts.access import roles
 from allo.accounts.roles import Role
 from allo.partners import liaisons, space
 from allo.partners.models import Liaison, LiaisonAudit, Partner, PartnerAgent
+from allo.reports import spreadsheets
+from allo.reports.http import PDF_TYPE, download
 
 # ------------------------------------------------------------------------------------------ the desk
 
@@ -135,47 +135,36 @@ def partner_space(request):
     })
 
 
-@roles(Role.PARTNER)
-@require_GET
-def partner_report_csv(request):
+def _report_file(request, fmt: str):
+    """The month's report as CSV or ODS (its tables: a sheet per day, a sheet per hour) or PDF (with its chart)."""
     partner = partner_of(request)
     first, _ = space.month_of(request.GET.get("mois", ""))
     data = space.report(partner, first)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="appels-{partner.code}-{first:%Y-%m}.csv"'
-    response.write("\ufeff")  # a spreadsheet then reads UTF-8
-    writer = csv.writer(response, delimiter=";")  # French spreadsheets' separator
-    writer.writerow([f"{partner.name} : appels pris en charge par le 3939, {data['label']}"])
-    for row in space.report_rows(data):
-        writer.writerow(row)
-    return response
+    tables = space.report_tables(partner, data)
+    name = f"appels-{partner.code}-{first:%Y-%m}.{fmt}"
+    if fmt == "pdf":
+        from allo.partners.pdf import report_pdf
+
+        return download(report_pdf(partner.name, data, space.top_questions(partner, first), tables), PDF_TYPE, name)
+    return download(*spreadsheets.render(tables, fmt), name)
+
+
+@roles(Role.PARTNER)
+@require_GET
+def partner_report_csv(request):
+    return _report_file(request, "csv")
 
 
 @roles(Role.PARTNER)
 @require_GET
 def partner_report_ods(request):
-    """The same month as an OpenDocument spreadsheet: a sheet per day, a sheet per hour."""
-    from allo.partners.ods import MIMETYPE, workbook
-
-    partner = partner_of(request)
-    first, _ = space.month_of(request.GET.get("mois", ""))
-    response = HttpResponse(workbook(space.report_sheets(space.report(partner, first))), content_type=MIMETYPE)
-    response["Content-Disposition"] = f'attachment; filename="appels-{partner.code}-{first:%Y-%m}.ods"'
-    return response
+    return _report_file(request, "ods")
 
 
 @roles(Role.PARTNER)
 @require_GET
 def partner_report_pdf(request):
-    """The month as a two-page PDF: the calls per day as a chart, per hour, the top themes and fiches."""
-    from allo.partners.pdf import report_pdf
-
-    partner = partner_of(request)
-    first, _ = space.month_of(request.GET.get("mois", ""))
-    body = report_pdf(partner.name, space.report(partner, first), space.top_questions(partner, first))
-    response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="appels-{partner.code}-{first:%Y-%m}.pdf"'
-    return response
+    return _report_file(request, "pdf")
 
 
 @roles(Role.PARTNER)

@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
+from report_files import Percent, pdf_pages, pdf_text, pdf_title, read_ods
 
 from allo.accounts.models import User
 from allo.contact_centre.models import Contact, WrapUp
@@ -98,7 +99,8 @@ def test_the_monthly_csv(november):
     assert by_day["2026-11-04"][1:6] == ["1", "0", "0", "0", "1"] and by_day["2026-11-05"][1] == "0"
     total = rows[32]
     assert total[:7] == ["total", "5", "2", "1", "1", "1", "60,0 %"]
-    hours = {r[0]: r for r in rows[35:] if r}
+    assert rows[33] == [] and rows[34] == ["Mairie de Rouen, novembre 2026 : par heure"] and rows[35][0] == "heure"
+    hours = {r[0]: r for r in rows[36:] if r}
     assert hours["09 h"][1] == "3" and hours["23 h"][1] == "1" and len(hours) == 24
 
 
@@ -145,54 +147,33 @@ def test_the_demo_partner_accounts_are_seeded_once_and_never_overwritten(demo):
 @pytest.mark.any_db  # the figures' SQL (local-time truncation, Exists in counts)
 def test_the_monthly_ods_is_an_opendocument_spreadsheet_with_numbers(november):
     import zipfile
-    from xml.etree import ElementTree
 
     response = staff("partenaire-rouen").get(reverse("partner-report-ods"), {"mois": "2026-11"})
     assert response["Content-Type"] == "application/vnd.oasis.opendocument.spreadsheet"
     assert response["Content-Disposition"] == 'attachment; filename="appels-mairie-rouen-2026-11.ods"'
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
-    first = archive.infolist()[0]  # the format's rule: mimetype first, stored, so `file` and apps know it
-    assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
-    assert archive.read("mimetype") == b"application/vnd.oasis.opendocument.spreadsheet"
-    manifest = archive.read("META-INF/manifest.xml").decode()
-    assert 'manifest:full-path="content.xml"' in manifest
-    ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
-          "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
-          "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0"}
-    content = ElementTree.fromstring(archive.read("content.xml"))
-    sheets = {t.get(f"{{{ns['table']}}}name"): t for t in content.iterfind(".//table:table", ns)}
+    first = zipfile.ZipFile(io.BytesIO(response.content)).infolist()[0]
+    assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED  # the format's rule
+    sheets = read_ods(response.content)
     assert list(sheets) == ["Par jour", "Par heure"]
-
-    def cells(row):
-        out = []
-        for cell in row.iterfind("table:table-cell", ns):
-            value = cell.get(f"{{{ns['office']}}}value")
-            out.append(float(value) if value is not None else "".join(cell.itertext()))
-        return out
-
-    days = [cells(r) for r in sheets["Par jour"].iterfind("table:table-row", ns)]
-    assert days[0][:2] == ["jour", "Appels reçus"] and len(days) == 1 + 30 + 1
-    assert days[3] == ["2026-11-03", 3.0, 1.0, 1.0, 1.0, 0.0, pytest.approx(2 / 3, abs=1e-4)]
-    assert days[-1][:7] == ["total", 5.0, 2.0, 1.0, 1.0, 1.0, 0.6]
-    hours = [cells(r) for r in sheets["Par heure"].iterfind("table:table-row", ns)]
-    assert hours[10][:2] == ["09 h", 3.0] and len(hours) == 25
+    days = sheets["Par jour"]
+    assert days[0] == ["Mairie de Rouen : appels pris en charge par le 3939, novembre 2026"]
+    assert days[1][:2] == ["jour", "Appels reçus"] and len(days) == 2 + 30 + 1
+    assert days[4] == [dt.date(2026, 11, 3), 3.0, 1.0, 1.0, 1.0, 0.0, pytest.approx(2 / 3, abs=1e-9)]
+    assert isinstance(days[4][-1], Percent)  # a percentage to the spreadsheet, not a text
+    assert days[-1] == ["total", 5.0, 2.0, 1.0, 1.0, 1.0, 0.6]
+    assert sum(r[1] for r in days[2:-1]) == days[-1][1]  # numbers a spreadsheet can sum
+    hours = sheets["Par heure"]
+    assert hours[11][:2] == ["09 h", 3.0] and len(hours) == 2 + 24
 
 
+@pytest.mark.any_db  # the figures' SQL (local-time truncation, Exists in counts)
 def test_the_monthly_pdf_has_the_chart_page_and_the_hours_page(november):
-    import re
-    import zlib
-
     response = staff("partenaire-rouen").get(reverse("partner-report-pdf"), {"mois": "2026-11"})
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="appels-mairie-rouen-2026-11.pdf"'
     body = response.content
-    assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
-    assert len(re.findall(rb"/Type\s*/Page\b", body)) == 2
-    streams = b"".join(zlib.decompress(m) for m in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
-                       if m[:1] == b"x")  # zlib streams: the pages' drawing and text
-    # each text run is a TJ array of strings between kerning offsets: joined, it reads as written
-    runs = ["".join(re.findall(r"\((.*?)(?<!\\)\)", array))
-            for array in re.findall(r"\[(.*?)\]\s*TJ", streams.decode("latin-1"), re.S)]
-    text = "\n".join(runs)
+    assert pdf_pages(body) == 2
+    assert pdf_title(body) == "Mairie de Rouen : appels pris en charge par le 3939, novembre 2026"
+    text = pdf_text(body)
     for words in ("Mairie de Rouen", "novembre 2026", "Appels re", "jour du mois", "heure", "09 h"):
         assert words in text, (words, text[:500])
