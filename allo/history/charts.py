@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.utils.safestring import SafeString, mark_safe
 
 W, H, LEFT, RIGHT, TOP, BOTTOM = 760, 260, 48, 48, 12, 28
+SL_TARGET = 0.8  # the service level target drawn on the page and in the monthly PDF
 
 
 def daily_chart(days: list[dict], title_id: str) -> SafeString:
@@ -45,7 +46,7 @@ def daily_chart(days: list[dict], title_id: str) -> SafeString:
             points.append(f"{x + slot / 2:.1f},{y_pct(float(d['service_level'])):.1f}")
     if points:
         parts.append(f'<polyline points="{" ".join(points)}" class="sl"/>')
-    parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y_pct(0.8):.1f}" y2="{y_pct(0.8):.1f}" class="target"/>')
+    parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y_pct(SL_TARGET):.1f}" y2="{y_pct(SL_TARGET):.1f}" class="target"/>')
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 — numbers only, see the module's docstring
 

@@ -340,3 +340,14 @@ def report_rows(data: dict) -> Iterable[list]:
     yield ["date", *keys]
     for d in data["days"]:
         yield [d["date"], *("" if d[k] is None else d[k] for k in keys)]
+
+
+def breakdown(first: dt.date, last: dt.date, dim: str) -> list[dict]:
+    """The figures of each key of a dimension (queue, destination, theme, origin, agent...) summed over the
+    day bins of a range, the busiest first: {"key", **figures}."""
+    from django.db.models import Sum
+
+    rows = (Stat.objects.filter(grain="1d", dim=dim, period__gte=first, period__lte=last).values("key")
+            .annotate(**{f"sum_{c}": Sum(c) for c in agg.COUNTERS}))
+    out = [{"key": r["key"], **_rounded(agg.figures([r[f"sum_{c}"] for c in agg.COUNTERS]))} for r in rows]
+    return sorted(out, key=lambda r: (-r["offered"], r["key"]))

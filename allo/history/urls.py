@@ -4,5 +4,6 @@ from allo.history import views
 
 urlpatterns = [
     path("supervision/bilan/", views.bilan, name="supervision-bilan"),
-    path("supervision/bilan.csv", views.bilan_csv, name="supervision-bilan-csv"),
+    *(path(f"supervision/bilan.{fmt}", views.bilan_export, {"fmt": fmt}, name=f"supervision-bilan-{fmt}")
+      for fmt in views.DOWNLOADS),
 ]

@@ -1,23 +1,22 @@
-"""The « Bilan » page (supervisors): a month per day for the line or one queue, its chart, its data table
-and its CSV export, all read from the stored aggregates (docs/reports.md)."""
+"""The « Bilan » page (supervisors): a month per day for the line or one queue, its chart, its data
+tables, and the same tables as CSV, ODS and XLSX with the monthly PDF report, all read from the stored
+aggregates (docs/reports.md)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
-from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from allo.accounts.access import roles
 from allo.accounts.roles import Role
-from allo.history import services
+from allo.history import exports
 from allo.history.charts import daily_chart
 from allo.history.models import Queue, Stat
-
-MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre"]
+from allo.reports import spreadsheets
+from allo.reports.http import PDF_TYPE, download, size_label
 
 
 def _choice(request) -> tuple[dt.date, dt.date, str, str]:
@@ -37,30 +36,44 @@ def _choice(request) -> tuple[dt.date, dt.date, str, str]:
     return first, last, queue, error
 
 
+# format -> (link text, format shown in the link's detail); the report's tables in every one
+DOWNLOADS = {"csv": ("Télécharger les données (CSV)", "CSV"), "ods": ("Télécharger les données (ODS)", "ODS"),
+             "xlsx": ("Télécharger les données (XLSX)", "XLSX"), "pdf": ("Rapport mensuel (PDF)", "PDF")}
+
+
+def _files(b: exports.Bilan, fmt: str) -> tuple[bytes, str, str]:
+    """(bytes, content type, file name) of the « bilan » in one format."""
+    if fmt == "pdf":
+        return exports.report_pdf(b), PDF_TYPE, b.filename("pdf", stem="rapport-mensuel")
+    body, content_type = spreadsheets.render(b.tables, fmt)
+    return body, content_type, b.filename(fmt)
+
+
 @roles(Role.SUPERVISOR)
 @require_GET
 def bilan(request):
     first, last, queue, error = _choice(request)
-    data = services.report(first, last, queue or None)
-    for d in data["days"]:
-        d["day"] = dt.date.fromisoformat(d["date"])
+    b = exports.bilan(first, last, queue or None)
+    query = f"mois={first:%Y-%m}" + (f"&file={queue}" if queue else "")
+    downloads = []
+    for fmt, (text, shown) in DOWNLOADS.items():
+        if fmt == "pdf":  # drawn on demand (seconds: matplotlib lays out every cell), so its pages, not its size
+            name, detail = b.filename("pdf", stem="rapport-mensuel"), f"{exports.pdf_pages(b)} pages"
+        else:  # the spreadsheets take milliseconds: their exact size, as DSFR's download links give it
+            body, _, name = _files(b, fmt)
+            detail = size_label(len(body))
+        downloads.append({"url": f"{reverse(f'supervision-bilan-{fmt}')}?{query}", "text": text, "name": name,
+                          "detail": f"{shown} – {detail}"})
     return render(request, "history/bilan.html", {
-        "data": data, "error": error, "month": first, "month_label": f"{MONTHS[first.month - 1]} {first.year}",
-        "queue": queue, "queues": Queue.objects.all(), "chart": daily_chart(data["days"], "bilan-titre-graphique"),
-        "csv_query": f"mois={first:%Y-%m}" + (f"&file={queue}" if queue else ""),
+        "data": b.data, "bilan": b, "error": error, "month": first, "month_label": b.label,
+        "queue": queue, "queues": Queue.objects.all(), "chart": daily_chart(b.data["days"], "bilan-titre-graphique"),
+        "downloads": downloads,
     })
 
 
 @roles(Role.SUPERVISOR)
 @require_GET
-def bilan_csv(request):
+def bilan_export(request, fmt: str):
+    """The month's « bilan » as a file: its tables (CSV, ODS, XLSX) or the monthly report (PDF)."""
     first, last, queue, _ = _choice(request)
-    data = services.report(first, last, queue or None)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"bilan-{first:%Y-%m}{'-' + queue if queue else ''}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.write("\ufeff")  # a spreadsheet then reads UTF-8
-    writer = csv.writer(response)
-    for row in services.report_rows(data):
-        writer.writerow(row)
-    return response
+    return download(*_files(exports.bilan(first, last, queue or None), fmt))

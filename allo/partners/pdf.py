@@ -19,7 +19,7 @@ def report_pdf(partner_name: str, data: dict, top: dict, tables: list[Table]) ->
     def first_page(fig):
         summary = "   ·   ".join(f"{c.label} : {display(v, c.kind)}"
                                  for c, v in zip(days_table.columns[1:], total[1:], strict=True))
-        fig.text(0.05, 0.9, summary, fontsize=8.5)
+        fig.text(0.05, 0.9, pdf.latin(summary), fontsize=8.5)
         days = data["days"]
         stacks = [(label, [d[key] for d in days], colour) for key, label, colour in [
             ("answered_n1", "Répondus au niveau 1", pdf.BLUE), ("transferred", "Transférés au niveau 2", pdf.LIGHT_BLUE),

@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import math
 
-from allo.reports.tables import Table
+from allo.reports.tables import NNBSP, Table
 
 A4_LANDSCAPE = (11.69, 8.27)
 BLUE, LIGHT_BLUE, RED, GREY = "#000091", "#6a6af4", "#e1000f", "#bbbbbb"  # DSFR's blue France, red Marianne
@@ -73,8 +73,7 @@ def draw_table(ax, header: list[str], rows: list[list[str]], fontsize: float = 8
     import textwrap
 
     ax.axis("off")
-    if not rows:
-        rows = [["—", *([""] * (len(header) - 1))]]
+    rows = [[latin(c) for c in row] for row in rows] or [["—", *([""] * (len(header) - 1))]]
     labels = [textwrap.fill(h, 18 if widths is None else max(12, int(110 * widths[i])))
               for i, h in enumerate(header)]
     lines = max(label.count("\n") + 1 for label in labels)
@@ -90,6 +89,12 @@ def draw_table(ax, header: list[str], rows: list[list[str]], fontsize: float = 8
         elif c == 0:
             cell.set_text_props(ha="left")
             cell.PAD = 0.03
+
+
+def latin(text: str) -> str:
+    """The narrow no-break space of French figures as a no-break space: matplotlib writes a character
+    outside Latin-1 as a separate glyph run, which readers and copy-paste split from its number."""
+    return text.replace(NNBSP, "\u00a0")
 
 
 def summary(ax, items: list[tuple[str, str]], fontsize: float = 9) -> None:

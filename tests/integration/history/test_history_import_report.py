@@ -247,11 +247,12 @@ def test_the_bilan_page_and_its_csv_are_for_supervisors(demo, tmp_path, client, 
     html = page.content.decode()
     assert page.status_code == 200 and "<svg" in html and 'role="img"' in html
     assert "Appels par jour, mars 2026, file n1" in html
-    assert "<td>5</td><td>3</td><td>2</td><td>24 s</td><td>50 %</td>" in html  # Monday 2 March, as above
+    # Monday 2 March, as above
+    assert "lun. 02/03/2026</th><td>5</td><td>3</td><td>2</td><td>24\u202fs</td><td>50,0\u202f%</td>" in html
     rows = export.content.decode("utf-8-sig").splitlines()
     assert export["Content-Disposition"] == 'attachment; filename="bilan-2026-03-n1.csv"'
-    assert rows[0] == "date,offered,answered,abandoned,asa_s,service_level,aht_s,servicelevel_perf,servicelevel_perf2"
-    assert rows[2] == "2026-03-02,5,3,2,24.0,0.5,103.33,0.6667,0.8" and len(rows) == 32
+    assert rows[0] == "Bilan par jour, mars 2026, file n1"  # then its header; the other tables follow (test_bilan_exports)
+    assert rows[3] == "2026-03-02;5;3;2;24;50,0 %;103,33;66,7 %;80,0 %" and rows[33].startswith("Total;6;")
     # a bad month or queue is said, not a crash
     assert "File inconnue" in client.get("/supervision/bilan/?file=nulle").content.decode()
 

@@ -1,0 +1,154 @@
+"""The « Bilan » of a period as tables (the page's data tables, the CSV, ODS and XLSX exports) and as a
+monthly PDF report, all from the stored aggregates through services.report / services.breakdown: the
+page, the files and `allo report` show the same figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from allo.history import services
+from allo.history.charts import SL_TARGET
+from allo.reports import pdf
+from allo.reports.tables import (
+    DATE,
+    INT,
+    PERCENT,
+    SECONDS,
+    TEXT,
+    Column,
+    Table,
+    display,
+    period_label,
+    whole_month,
+)
+
+# (key of services.report's figures, column label, kind): the page's and the files' columns
+FIGURES = [
+    ("offered", "Présentés", INT),
+    ("answered", "Répondus", INT),
+    ("abandoned", "Abandons", INT),
+    ("asa_s", "Attente moyenne des répondus (ASA, s)", SECONDS),
+    ("service_level", "Niveau de service", PERCENT),
+    ("aht_s", "Durée moyenne de traitement (s)", SECONDS),
+    ("servicelevel_perf", "ServicelevelPerf (Asterisk)", PERCENT),
+    ("servicelevel_perf2", "ServicelevelPerf2 (Asterisk)", PERCENT),
+]
+# (dimension of the stored bins, sheet, first column): the tables per key, for the whole line
+BREAKDOWNS = [
+    ("queue", "Par file", "File"),
+    ("destination", "Par destination", "Transféré vers"),
+    ("theme", "Par thème", "Thème"),
+    ("origin", "Par numéro composé", "Numéro composé"),
+    ("agent", "Par agent", "Agent"),
+]
+LINE = "toute la ligne (niveau 1)"
+
+
+@dataclass
+class Bilan:
+    first: dt.date
+    last: dt.date
+    queue: str | None
+    data: dict  # services.report
+    days: Table
+    breakdowns: list[Table]
+
+    @property
+    def label(self) -> str:
+        return period_label(self.first, self.last)
+
+    @property
+    def scope(self) -> str:
+        return f"file {self.queue}" if self.queue else LINE
+
+    @property
+    def tables(self) -> list[Table]:
+        return [self.days, *self.breakdowns]
+
+    def filename(self, extension: str, stem: str = "bilan") -> str:
+        """`bilan-2026-11.ods`, `bilan-2026-11-n1.ods`; `bilan-2026-03-02-au-2026-03-03.csv` for another range."""
+        period = f"{self.first:%Y-%m}" if whole_month(self.first, self.last) else f"{self.first:%Y-%m-%d}-au-{self.last:%Y-%m-%d}"
+        return f"{stem}-{period}{'-' + self.queue if self.queue else ''}.{extension}"
+
+
+def _figures(d: dict) -> list:
+    return [d[k] for k, _, _ in FIGURES]
+
+
+def bilan(first: dt.date, last: dt.date, queue: str | None = None) -> Bilan:
+    """The period's tables: per day (for the line or one queue) with its total, then per queue,
+    destination, theme, origin and agent (for the whole line: the stored bins have no queue × theme)."""
+    data = services.report(first, last, queue)
+    label = period_label(first, last)
+    scope = f"file {queue}" if queue else LINE
+    figure_columns = [Column(name, kind) for _, name, kind in FIGURES]
+    days = Table("Par jour", f"Bilan par jour, {label}, {scope}", [Column("Jour", DATE), *figure_columns],
+                 [[dt.date.fromisoformat(d["date"]), *_figures(d)] for d in data["days"]]
+                 + [["Total", *_figures(data["total"])]])
+    breakdowns = []
+    for dim, sheet, first_column in BREAKDOWNS:
+        rows = [[r["key"], *_figures(r)] for r in services.breakdown(first, last, dim)]
+        whose = "" if dim == "queue" else f", {LINE}" if dim != "agent" else ", toutes files"
+        breakdowns.append(Table(sheet, f"{sheet}, {label}{whose}", [Column(first_column, TEXT), *figure_columns],
+                                rows))
+    return Bilan(first, last, queue, data, days, breakdowns)
+
+
+# ---------------------------------------------------------------------------------------------- PDF
+
+def brief(b: Bilan) -> list[tuple[str, str]]:
+    """The period in brief (docs/reports.md's figures), ours then Asterisk's."""
+    t = b.data["total"]
+    threshold = f"{b.data['threshold_s']:.0f} s"
+    return [
+        ("Appels présentés", display(t["offered"], INT)),
+        ("Répondus", display(t["answered"], INT)),
+        ("Abandons", display(t["abandoned"], INT)),
+        ("dont abandons de moins de 5 s", display(t["abandoned_short"], INT)),
+        ("Taux d'abandon", display(t["abandon_rate"], PERCENT)),
+        (f"Niveau de service (répondus en {threshold} / présentés hors abandons < 5 s)",
+         display(t["service_level"], PERCENT)),
+        ("Attente moyenne des répondus (ASA)", display(t["asa_s"], SECONDS)),
+        ("Durée moyenne de traitement (communication + post-appel)", display(t["aht_s"], SECONDS)),
+        (f"ServicelevelPerf, Asterisk (répondus en {threshold} / répondus)",
+         display(t["servicelevel_perf"], PERCENT)),
+        (f"ServicelevelPerf2, Asterisk (rép. et abandons en {threshold} / rép. et abandons)",
+         display(t["servicelevel_perf2"], PERCENT)),
+    ]
+
+
+def title(b: Bilan) -> str:
+    """The PDF's title (and its metadata's): « Bilan mensuel, novembre 2026, toute la ligne (niveau 1) »."""
+    return f"Bilan {'mensuel, ' if whole_month(b.first, b.last) else ''}{b.label}, {b.scope}"
+
+
+def report_pdf(b: Bilan) -> bytes:
+    """Page 1: the period in brief, calls per day, service level per day; then each non-empty table."""
+    days = [dt.date.fromisoformat(d["date"]) for d in b.data["days"]]
+
+    def first_page(fig):
+        pdf.summary(fig.add_axes((0.03, 0.3, 0.42, 0.58)), brief(b), fontsize=7)
+        d = b.data["days"]
+        pdf.stacked_bars(fig.add_axes((0.53, 0.56, 0.44, 0.32)), days, [
+            ("Répondus", [x["answered"] for x in d], pdf.BLUE),
+            ("Abandons", [x["abandoned"] for x in d], pdf.RED),
+            ("Autres (rappel proposé, perdus)", [x["offered"] - x["answered"] - x["abandoned"] for x in d], pdf.GREY),
+        ])
+        ax = fig.add_axes((0.53, 0.1, 0.44, 0.34))
+        pdf.rate_per_day(ax, days, [("Niveau de service", [x["service_level"] for x in d], pdf.BLUE)],
+                         target=SL_TARGET, target_label=f"objectif {SL_TARGET:.0%}".replace("%", " %"))
+        ax.set_xlabel("")
+        fig.text(0.53, 0.9, "Appels par jour", fontsize=10, fontweight="bold")
+        fig.text(0.53, 0.46, "Niveau de service par jour", fontsize=10, fontweight="bold")
+
+    with pdf.PdfReport(title(b), "Bilan du centre de contact (Allô)") as report:
+        report.page(title(b), first_page)
+        for table in b.tables:
+            report.table(table)
+    return report.body
+
+
+def pdf_pages(b: Bilan) -> int:
+    """The pages report_pdf draws: the first, then each table's."""
+    return 1 + sum(pdf.table_pages(t) for t in b.tables)

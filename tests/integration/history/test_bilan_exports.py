@@ -1,0 +1,174 @@
+"""The « Bilan » as files (issue 12, item 4): the month's tables as CSV, ODS and XLSX and the monthly PDF
+report, from the page and from `allo report --format`, each read back with its format's library and
+compared with `allo report --json` and the stored call records (never with written-in numbers); for
+supervisors and administrators only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from report_files import Percent, csv_number, pdf_pages, pdf_text, pdf_title, read_csv, read_ods, read_xlsx
+from test_history_import_report import generated_csv, run, write
+
+from allo.accounts.models import User
+from allo.history.models import CallRecord
+from allo.reports.http import size_label
+from allo.reports.pdf import ROWS_PER_PAGE
+from allo.reports.tables import display
+
+pytestmark = [pytest.mark.django_db]
+FIGURES = ["offered", "answered", "abandoned", "asa_s", "service_level", "aht_s", "servicelevel_perf",
+           "servicelevel_perf2"]
+PERCENTS = {"service_level", "servicelevel_perf", "servicelevel_perf2"}
+PARIS = ZoneInfo("Europe/Paris")
+SHEETS = ["Par jour", "Par file", "Par destination", "Par thème", "Par numéro composé", "Par agent"]
+
+
+@pytest.fixture
+def march(demo, tmp_path):
+    """Three thousand calls from 20 March to 10 April 2026 (generated_csv), as a previous system gives them."""
+    run("history", "import", str(write(tmp_path, generated_csv(3000, seed=12))))
+
+
+def supervisor(username: str = "superviseur") -> Client:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return client
+
+
+def report_json(*args: str) -> dict:
+    return json.loads(run("report", "--from", "2026-03-01", "--to", "2026-03-31", "--json", *args))
+
+
+def assert_day_rows(rows: list[list], data: dict, exact: bool = True) -> None:
+    """A sheet's day rows (after its title and header) against `allo report --json`: same days, same figures."""
+    assert len(rows) == len(data["days"]) + 1
+    for row, day in zip(rows, [*data["days"], {"date": "Total", **data["total"]}], strict=True):
+        first = row[0] if isinstance(row[0], str) else row[0].isoformat()
+        assert first == day["date"]
+        for value, key in zip(row[1:], FIGURES, strict=True):
+            if day[key] is None:
+                assert value is None, (day["date"], key)
+            elif exact:
+                assert value == day[key], (day["date"], key)
+            else:  # the CSV shows 1 decimal of percentages and 2 of seconds
+                assert value == pytest.approx(day[key], abs=0.0006 if key in PERCENTS else 0.006), (day["date"], key)
+            if key in PERCENTS and value is not None and exact:
+                assert isinstance(value, Percent), key  # shown and kept as a percentage
+
+
+@pytest.mark.parametrize("fmt, reader", [("ods", read_ods), ("xlsx", read_xlsx)])
+def test_the_spreadsheets_hold_the_figures_of_allo_report(march, fmt, reader):
+    data = report_json()
+    response = supervisor().get(f"/supervision/bilan.{fmt}", {"mois": "2026-03"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="bilan-2026-03.{fmt}"'
+    sheets = reader(response.content)
+    assert list(sheets) == SHEETS
+    days = sheets["Par jour"]
+    assert days[0][0] == "Bilan par jour, mars 2026, toute la ligne (niveau 1)" and days[1][0] == "Jour"
+    assert_day_rows(days[2:], data)
+    assert all(isinstance(r[0], dt.date) for r in days[2:-1])  # dates a spreadsheet sorts
+    assert sum(r[1] for r in days[2:-1]) == days[-1][1] == data["total"]["offered"]
+
+    # per queue: each queue's row is `allo report --queue Q`'s total
+    for row in sheets["Par file"][2:]:
+        total = report_json("--queue", row[0])["total"]
+        assert row[1:] == [total[k] for k in FIGURES], row[0]
+    # per theme, origin and agent: the records of March (local days) that have one, counted from the records
+    for sheet, field in [("Par thème", "theme"), ("Par numéro composé", "origin"), ("Par agent", "agent")]:
+        want: dict[str, int] = {}
+        for value, at in CallRecord.objects.exclude(**{field: ""}).values_list(field, "arrived_at"):
+            if at.astimezone(PARIS).month == 3:
+                want[value] = want.get(value, 0) + 1
+        assert {r[0]: r[1] for r in sheets[sheet][2:]} == want, sheet
+        assert want, sheet
+
+
+def test_the_csv_holds_the_same_tables_in_the_french_dialect(march):
+    data = report_json("--queue", "n1")
+    response = supervisor().get("/supervision/bilan.csv", {"mois": "2026-03", "file": "n1"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="bilan-2026-03-n1.csv"'
+    rows = read_csv(response.content)
+    assert rows[0] == ["Bilan par jour, mars 2026, file n1"] and rows[1][0] == "Jour"
+    days = [[r[0], *(csv_number(x) for x in r[1:])] for r in rows[2:2 + 32]]
+    assert_day_rows(days, data, exact=False)
+    titles = [rows[i + 1][0] for i, r in enumerate(rows) if r == []]  # an empty line, then the next table's title
+    assert [t.split(",")[0] for t in titles] == SHEETS[1:]
+
+
+def test_the_monthly_pdf_report(march):
+    client = supervisor()
+    data = report_json()
+    response = client.get("/supervision/bilan.pdf", {"mois": "2026-03"})
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="rapport-mensuel-2026-03.pdf"'
+    body = response.content
+    assert pdf_title(body) == "Bilan mensuel, mars 2026, toute la ligne (niveau 1)"
+    # page 1, then each table with rows over as many pages as it needs (the ODS has the same tables)
+    sheets = read_ods(client.get("/supervision/bilan.ods", {"mois": "2026-03"}).content)
+    assert pdf_pages(body) == 1 + sum(math.ceil((len(rows) - 2) / ROWS_PER_PAGE) for rows in sheets.values())
+    text = pdf_text(body)
+    total = data["total"]
+    for words in ["Appels par jour", "Niveau de service par jour", "jour du mois", "ServicelevelPerf, Asterisk",
+                  "ServicelevelPerf2, Asterisk", display(total["offered"], "int"),
+                  display(total["service_level"], "percent"), display(total["servicelevel_perf"], "percent"),
+                  display(total["servicelevel_perf2"], "percent"), "Par thème, mars 2026", "alice"]:
+        assert words.replace("\u202f", "\u00a0") in text, words  # the PDF's no-break space (reports/pdf.latin)
+
+
+def test_the_page_links_each_file_with_its_format_and_size_and_shows_the_same_tables(march):
+    client = supervisor()
+    page = client.get("/supervision/bilan/", {"mois": "2026-03", "file": "n1"}).content.decode()
+    links = dict(re.findall(r'<a class="fr-link fr-link--download" href="([^"]+)"[^>]*>([^<]+)<span', page))
+    assert list(links.values()) == ["Télécharger les données (CSV) ", "Télécharger les données (ODS) ",
+                                    "Télécharger les données (XLSX) ", "Rapport mensuel (PDF) "]
+    details = re.findall(r'<span class="fr-link__detail">([^<]+)</span>', page)
+    for (url, _), detail in zip(links.items(), details, strict=True):
+        url = url.replace("&amp;", "&")
+        assert "mois=2026-03&file=n1" in url
+        body = client.get(url).content
+        if url.startswith("/supervision/bilan.pdf"):
+            assert detail == f"PDF – {pdf_pages(body)} pages"
+        else:  # the exact size, as DSFR's download links give it
+            assert detail == f"{url.split('.')[1].split('?')[0].upper()} – {size_label(len(body))}"
+    # the page's day table is the files' and `allo report`'s
+    data = report_json("--queue", "n1")
+    monday = next(d for d in data["days"] if d["date"] == "2026-03-23")
+    cells = "".join(f"<td>{display(monday[k], 'percent' if k in PERCENTS else 'seconds' if k.endswith('_s') else 'int')}</td>"
+                    for k in FIGURES)
+    assert f'<th scope="row">lun. 23/03/2026</th>{cells}' in page
+    for caption in ["Par file, mars 2026", "Par thème, mars 2026, toute la ligne (niveau 1)",
+                    "Par agent, mars 2026, toutes files"]:
+        assert f"<caption>{caption}</caption>" in page
+
+
+def test_allo_report_writes_the_same_files(march, tmp_path):
+    web = read_xlsx(supervisor().get("/supervision/bilan.xlsx", {"mois": "2026-03"}).content)
+    out = tmp_path / "bilan.xlsx"
+    said = run("report", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "xlsx", "--output", str(out))
+    assert "bilan mars 2026, toute la ligne (niveau 1)" in said
+    assert read_xlsx(out.read_bytes()) == web
+    pdf = tmp_path / "bilan.pdf"
+    run("report", "--from", "2026-03-20", "--to", "2026-03-22", "--queue", "n1", "--format", "pdf", "--output", str(pdf))
+    assert pdf_title(pdf.read_bytes()) == "Bilan du 20/03/2026 au 22/03/2026, file n1"
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="--format et --output vont ensemble"):
+        run("report", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "ods")
+
+
+@pytest.mark.parametrize("username, allowed", [("superviseur", True), ("admin", True), ("operateur", False),
+                                               ("expert-impots", False), ("redacteur", False)])
+def test_the_files_are_for_supervisors_and_administrators(demo, username, allowed):
+    client = supervisor(username)
+    for fmt in ("csv", "ods", "xlsx", "pdf"):
+        assert client.get(f"/supervision/bilan.{fmt}", {"mois": "2026-03"}).status_code == (200 if allowed else 403)
+    assert Client().get("/supervision/bilan.ods").status_code == 302  # anonymous: to the sign-in
