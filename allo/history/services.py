@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -331,15 +331,6 @@ def report(first: dt.date, last: dt.date, queue: str | None = None) -> dict:
         day += dt.timedelta(days=1)
     return {"from": first.isoformat(), "to": last.isoformat(), "queue": queue, "threshold_s": agg.T,
             "days": days, "total": _rounded(agg.figures(total))}
-
-
-def report_rows(data: dict) -> Iterable[list]:
-    """The report as table rows (CSV export, the page's data table)."""
-    keys = ("offered", "answered", "abandoned", "asa_s", "service_level", "aht_s", "servicelevel_perf",
-            "servicelevel_perf2")
-    yield ["date", *keys]
-    for d in data["days"]:
-        yield [d["date"], *("" if d[k] is None else d[k] for k in keys)]
 
 
 def breakdown(first: dt.date, last: dt.date, dim: str) -> list[dict]:
