@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -318,6 +318,8 @@ class Alert:
     label: str  # the fiche's title or the theme's label
     url: str  # where an editor reviews the fiche, or empty
     summary: str  # « 42 appels dans la dernière heure pour 6 attendus (× 7) »
+    includes: list[str] = field(default_factory=list)  # a theme's: its fiches surging on the same signal
+    read_url: str = ""  # the fiche as every staff member reads it (supervisors included)
 
     @property
     def is_fiche(self) -> bool:
@@ -344,7 +346,12 @@ def alerts(dim: str | None = None, signal: str | None = None) -> list[Alert]:
         surges = surges.filter(signal=signal)
     surges = sorted(surges, key=lambda s: (s.signal != Signal.CALLS, -s.ratio, s.key))
     fiches = {f.pk: f for f in Fiche.objects.filter(pk__in={s.key for s in surges if s.dim == Dim.FICHE})
-              .only("pk", "title", "collection")}
+              .only("pk", "title", "collection", "theme_id")}
+    # a theme's surge often is its fiche's: said on the theme's line, so its agents are not added twice
+    in_theme: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for s in surges:
+        if s.dim == Dim.FICHE and s.key in fiches:
+            in_theme[(s.signal, fiches[s.key].theme_id)].append(f"la fiche « {fiches[s.key].title} »")
     themes = dict(Theme.objects.filter(pk__in={s.key for s in surges if s.dim == Dim.THEME})
                   .values_list("pk", "label"))
     out = []
@@ -354,9 +361,10 @@ def alerts(dim: str | None = None, signal: str | None = None) -> list[Alert]:
             if fiche is None:
                 continue  # an unknown id in a wrap-up or a deleted fiche: nothing to show or review
             view = "kb-fiche" if fiche.is_official else "kb-edit"  # official text: reviewed with the DILA
-            out.append(Alert(s, fiche.title, reverse(view, args=[fiche.pk]), _summary(s)))
+            out.append(Alert(s, fiche.title, reverse(view, args=[fiche.pk]), _summary(s),
+                             read_url=reverse("kb-fiche", args=[fiche.pk])))
         else:
-            out.append(Alert(s, themes.get(s.key, s.key), "", _summary(s)))
+            out.append(Alert(s, themes.get(s.key, s.key), "", _summary(s), in_theme.get((s.signal, s.key), [])))
     return out
 
 

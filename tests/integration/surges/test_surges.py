@@ -67,7 +67,7 @@ def test_calls_surge_reaches_supervisors_editors_and_the_portal_then_ends(fiche,
     for url in ("/supervision/", reverse("supervision-floor"), reverse("surges-supervisor") + "?partiel=1",
                 reverse("surges-supervisor")):
         page = supervisor.get(url).content.decode()
-        assert "Pics d'actualité" in page and f"« <a href=\"{reverse('kb-edit', args=[fiche.pk])}\">{fiche.title}</a> »" \
+        assert "Pics d'actualité" in page and f"« <a href=\"{reverse('kb-fiche', args=[fiche.pk])}\">{fiche.title}</a> »" \
             in page, url
         assert summary in page
         assert f"{surge.extra_agents} agent" in page and "de plus</strong> au téléphone" in page
