@@ -27,6 +27,12 @@ def _address(text: str):
         return None
 
 
+def is_trusted_proxy(peer: str, trusted) -> bool:
+    """Whether the address `peer` is one of the reverse proxies listed in `trusted`."""
+    address = _address(peer or "")
+    return address is not None and any(address in net for net in _networks(tuple(trusted)))
+
+
 def client_ip(request) -> str:
     peer = request.META.get("REMOTE_ADDR", "") or ""
     networks = _networks(tuple(getattr(settings, "ALLO_TRUSTED_PROXIES", ())))

@@ -25,7 +25,10 @@ lookup, as fast as the in-process cache this replaces; another process's change 
 within half a second, the saving process's own at once.
 
 Per response, the CSP nonce is renewed on every hit (a fresh one in the header and in the page),
-and such a page leaves as `Cache-Control: private, max-age=0`: this is the last shared cache.
+and such a page leaves as `Cache-Control: private, max-age=0`: this is the last shared cache. The
+exception is a trusted reverse proxy (ALLO_TRUSTED_PROXIES) that says it renews the nonce itself
+(`X-Allo-Shared-Cache: renews-nonce`, docs/deploy.md: nginx): it gets the view's `s-maxage` and
+`stale-while-revalidate` and becomes the last shared cache in its turn.
 A response that sets a cookie, holds a CSRF token or varies on anything but the cookie, the
 language and the encoding is never stored. A view may attach one analytics event to a page
 (`Allo-Replay` header, JSON, always stripped before sending): on a hit the cache hands it to
@@ -55,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 REPLAY_HEADER = "Allo-Replay"
 _REPLAY = REPLAY_HEADER.lower().encode()
+# sent by a reverse proxy that caches pages and renews their CSP nonce per response (docs/deploy.md)
+_RENEWS = b"x-allo-shared-cache"
 _S_MAXAGE = re.compile(rb"s-maxage=(\d+)")
 _MAXAGE = re.compile(rb"(?<![-\w])max-age=(\d+)")
 _SWR = re.compile(rb"stale-while-revalidate=(\d+)")
@@ -216,6 +221,7 @@ class SharedPageCache:
         variant = self._variant(scope)
         if variant is None:  # a logged-in or authenticated request: never from the cache
             return await self.app(scope, receive, _stripping(send))
+        shared = _proxy_renews_nonce(scope)
         store = self.store
         now = self.clock()
         try:
@@ -229,7 +235,7 @@ class SharedPageCache:
             if entry[E_EXPIRES] > now or (entry[E_STALE_UNTIL] > now and (key in self.refreshing
                                                                       or scope["method"] != "GET")):
                 self._count("hits")
-                await self._serve(entry, now, send)
+                await self._serve(entry, now, send, shared)
                 if entry[E_EVENT] is not None and self.on_hit is not None:
                     try:
                         self.on_hit(entry[E_EVENT])
@@ -238,10 +244,10 @@ class SharedPageCache:
                 return
         self._count("misses")
         if scope["method"] != "GET":
-            return await self.app(scope, receive, _stripping(send))
+            return await self.app(scope, receive, _stripping(send, shared))
         self.refreshing.add(key)
         try:
-            await self._fetch(scope, receive, send, store, key)
+            await self._fetch(scope, receive, send, store, key, shared)
         finally:
             self.refreshing.discard(key)
 
@@ -273,7 +279,7 @@ class SharedPageCache:
         """The cache key of a page as a request of these headers would look it up (tests)."""
         return self._key(self.store, self._variant({"path": path, "query_string": query, "headers": headers}))
 
-    async def _serve(self, entry: tuple, now: float, send) -> None:
+    async def _serve(self, entry: tuple, now: float, send, shared: bool = False) -> None:
         headers = entry[E_HEADERS]
         body = entry[E_BODY]
         nonce = entry[E_NONCE]
@@ -282,11 +288,11 @@ class SharedPageCache:
             body = body.replace(nonce, fresh)
             headers = [(n, v.replace(nonce, fresh) if n == b"content-security-policy" else v)
                        for n, v in headers]
-        headers = [*headers, (b"age", str(max(0, int(now - entry[E_STORED]))).encode())]
+        headers = [*_outbound(headers, shared), (b"age", str(max(0, int(now - entry[E_STORED]))).encode())]
         await send({"type": "http.response.start", "status": entry[E_STATUS], "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _fetch(self, scope, receive, send, store, key: str) -> None:
+    async def _fetch(self, scope, receive, send, store, key: str, shared: bool = False) -> None:
         start: dict = {}
         chunks: list[bytes] = []
         event: list = [None]
@@ -303,7 +309,7 @@ class SharedPageCache:
                         event[0] = value
                     elif name.lower() == b"content-length" and value.isdigit():
                         length = int(value)
-                message = {**message, "headers": _outbound(message.get("headers", []))}
+                message = {**message, "headers": _outbound(message.get("headers", []), shared)}
             elif message["type"] == "http.response.body" and size <= MAX_ENTRY_BYTES and not stored:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
@@ -348,16 +354,31 @@ class SharedPageCache:
             replay = json.loads(event) if event else None
         except ValueError:
             replay = None
-        headers = [(name.lower(), value) for name, value in _outbound(start["headers"])]  # lower-case: see _serve
+        # lower-case (see _serve); the view's Cache-Control kept, made private per response by _serve
+        headers = [(name.lower(), value) for name, value in start["headers"] if name.lower() != _REPLAY]
         entry = (start["status"], headers, body, now, now + seconds, now + seconds + stale, nonce, replay)
         store.set(key, entry, math.ceil(seconds + stale) + 1)
         self._keep(key, entry)
 
 
-def _outbound(headers: list) -> list:
+def _proxy_renews_nonce(scope) -> bool:
+    """A trusted reverse proxy in front that renews the CSP nonce of the pages it caches (nginx,
+    docs/deploy.md) may keep them: it is told the view's shared lifetime."""
+    if not any(name == _RENEWS and value == b"renews-nonce" for name, value in scope.get("headers", ())):
+        return False
+    from django.conf import settings
+
+    from allo.web.client import is_trusted_proxy
+
+    client = scope.get("client")
+    return bool(client) and is_trusted_proxy(client[0], settings.ALLO_TRUSTED_PROXIES)
+
+
+def _outbound(headers: list, shared: bool = False) -> list:
     """Headers as clients get them: without the internal replay header; a page with a CSP nonce is
-    `private` beyond this cache (a CDN would hand the same nonce to everyone)."""
-    nonce = any(n.lower() == b"content-security-policy" and b"'nonce-" in v for n, v in headers)
+    `private` beyond this cache (a CDN would hand the same nonce to everyone), unless the proxy in
+    front renews the nonce itself (`shared`)."""
+    nonce = not shared and any(n.lower() == b"content-security-policy" and b"'nonce-" in v for n, v in headers)
     out = []
     for name, value in headers:
         lower = name.lower()
@@ -369,12 +390,12 @@ def _outbound(headers: list) -> list:
     return out
 
 
-def _stripping(send):
+def _stripping(send, shared: bool = False):
     """Outbound headers for a response that bypasses the cache."""
 
     async def wrapped(message):
         if message["type"] == "http.response.start":
-            message = {**message, "headers": _outbound(message.get("headers", []))}
+            message = {**message, "headers": _outbound(message.get("headers", []), shared)}
         await send(message)
 
     return wrapped
