@@ -5,6 +5,10 @@ Calls arrive as a Poisson process at `rate` per second (POST /api/telephony/call
 waiting after their patience hangs up (POST .../hangup). With `virtual_agents`, simulated N1
 agents (ids "virt-001"...) log in and answer: they end each call after a random talk time, a few
 with a warm transfer. Human agents logged in on their desks get the rest of the calls.
+
+With `surge` (fiche id, share), the virtual agents write a wrap-up for each call they answer without
+transferring it: that fiche for `share` of them, another published fiche for the rest, so the fiche
+surges (allo/surges, docs/surges.md) while the others stay at their usual level.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ LIVE_STATES = ("new", "queued", "connected", "transferring", "callback_offered")
 class CallGenerator:
     def __init__(self, base_url: str, token: str | None = None, rate: float = 0.05, virtual_agents: int = 0,
                  talk_s: float = 20.0, patience_s: tuple[float, float] = (60, 240), transfer_share: float = 0.1,
-                 seed: int | None = None, partner_share: float = 0.2, partner_numbers: list[str] | None = None):
+                 seed: int | None = None, partner_share: float = 0.2, partner_numbers: list[str] | None = None,
+                 surge: tuple[str, float] | None = None):
         self.base = base_url.rstrip("/")
         self.token = token
         self.rate = rate
@@ -40,6 +45,7 @@ class CallGenerator:
         self.transfer_share = transfer_share
         self.partner_share = partner_share
         self.partner_numbers = partner_numbers  # None: the active partners' entry numbers, read once
+        self.surge = surge
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.stats = {"sent": 0, "errors": 0, "hangups": 0, "via_partners": 0}
@@ -104,7 +110,8 @@ class CallGenerator:
         """Generate calls for `duration` seconds (0: until stop()); returns the counts."""
         agents = None
         if self.virtual_agents:
-            agents = VirtualAgents(self.virtual_agents, self.talk_s, self.transfer_share, self.rng.random())
+            agents = VirtualAgents(self.virtual_agents, self.talk_s, self.transfer_share, self.rng.random(),
+                                   surge=self.surge)
             agents.start()
         patience: list[tuple[float, str]] = []
         end = time.monotonic() + duration if duration else float("inf")
@@ -150,7 +157,8 @@ class CallGenerator:
 class VirtualAgents(threading.Thread):
     """Simulated N1 agents: log in, answer what the router assigns, end after a random talk time."""
 
-    def __init__(self, count: int, talk_s: float, transfer_share: float, seed: float, poll: float = 0.05):
+    def __init__(self, count: int, talk_s: float, transfer_share: float, seed: float, poll: float = 0.05,
+                 surge: tuple[str, float] | None = None):
         super().__init__(name="allo-virtual-agents", daemon=True)
         self.ids = [f"{VIRTUAL_PREFIX}{i:03d}" for i in range(1, count + 1)]
         self.talk_s = talk_s
@@ -159,6 +167,8 @@ class VirtualAgents(threading.Thread):
         self.poll = poll
         self.halt = threading.Event()
         self.handled = 0
+        self.surge = surge
+        self.wrap_ups: SurgeWrapUps | None = None
 
     def run(self) -> None:
         from django.db import close_old_connections
@@ -167,6 +177,8 @@ class VirtualAgents(threading.Thread):
         from allo.contact_centre.models import AgentStatus, Contact
 
         close_old_connections()
+        if self.surge:
+            self.wrap_ups = SurgeWrapUps(*self.surge, self.rng)
         for agent in self.ids:
             services.agent_action(agent, "login", profile={"id": agent, "centre": "n1-plateforme", "level": 1,
                                                            "skills": {"n1": 1}})
@@ -191,6 +203,8 @@ class VirtualAgents(threading.Thread):
                 transfer = "impots" if self.rng.random() < self.transfer_share else None
                 services.end_call(agent, call_id, transfer=transfer, question="Question simulée" if transfer else "",
                                   wrap_up=False)
+                if self.wrap_ups is not None and not transfer:
+                    self.wrap_ups.record(call_id)
                 self.handled += 1
             self.halt.wait(self.poll)
         close_old_connections()
@@ -218,3 +232,32 @@ class VirtualAgents(threading.Thread):
         for agent in AgentStatus.objects.filter(agent__in=self.ids, state="wrap_up").values_list("agent", flat=True):
             services.end_wrap_up(agent)
         close_old_connections()
+
+
+class SurgeWrapUps:
+    """The wrap-ups of `callgen --surge FICHE:SHARE`: the fiche (and its theme) for `share` of the
+    calls, another published fiche for the rest."""
+
+    def __init__(self, fiche_id: str, share: float, rng: random.Random):
+        from allo.contact_centre.models import OutcomeKind, WrapUpOutcome
+        from allo.kb.models import Fiche
+
+        self.fiche = Fiche.objects.published().select_related("theme").get(pk=fiche_id)
+        self.others = list(Fiche.objects.published().exclude(pk=fiche_id).select_related("theme").order_by("pk"))
+        self.share = share
+        self.rng = rng
+        self.outcome = WrapUpOutcome.objects.filter(active=True, kind=OutcomeKind.ANSWERED).order_by("position").first()
+        self.recorded = 0
+
+    def record(self, call_id: str) -> None:
+        from allo.contact_centre import services
+        from allo.contact_centre.desks.wrapup import top_of
+        from allo.contact_centre.models import Contact
+
+        contact = Contact.objects.filter(pk=call_id).first()
+        if contact is None or self.outcome is None:
+            return
+        fiche = self.fiche if not self.others or self.rng.random() < self.share else self.rng.choice(self.others)
+        services.record_wrap_up(contact, None, fiches=[fiche.pk], theme=fiche.theme, top_theme=top_of(fiche.theme),
+                                outcome=self.outcome, reason=None, note="", level=1)
+        self.recorded += 1
