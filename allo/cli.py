@@ -35,6 +35,9 @@ Commands:
                             ... for the forecast learnt from the history (Erlang A, shrinkage)
   forecast --from D1 --to D2
                             expected calls per interval, learnt from the history
+  history import FILE.csv   a previous system's call records (history rebuild: the stored aggregates)
+  report --from D1 --to D2 [--json | --format csv|ods|xlsx|pdf --output FILE]
+                            the « Bilan » per day: figures, its tables as a file, or its PDF report
   router                    the live router as its own process (production)
   token create --role R     an API token (telephony or supervisor)
   voice up --allo URL       the voice edge: Kamailio, rtpengine and the adapter (docs/voice.md)
