@@ -75,6 +75,9 @@ def simulate_main(argv: list[str]) -> int:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--log", metavar="FILE",
                    help="write the engine log (events and decisions, one JSON object a line) for replay")
+    p.add_argument("--surges", action="store_true",
+                   help="find topical surges among the simulated calls, per fiche and theme, as the live scan "
+                        "does (docs/surges.md; try --scenario surge.toml)")
     mmc = p.add_argument_group("M/M/c validation mode (one queue, one agent group, the same engine)")
     mmc.add_argument("--mmc", action="store_true", help="pure M/M/c: exponential service, Poisson arrivals")
     mmc.add_argument("--rate-per-hour", type=_positive(float))
@@ -115,6 +118,18 @@ def simulate_main(argv: list[str]) -> int:
             def sink(record):
                 log_file.write(json.dumps(to_dict(record), default=_json_default) + "\n")
 
+        arrivals: list[tuple[float, str]] = []
+        if args.surges:
+            from allo.routing.events import ContactArrived
+
+            log_sink = sink
+
+            def sink(record):
+                if type(record) is ContactArrived and record.channel == "call" and record.topic:
+                    arrivals.append((record.t, record.topic))
+                if log_sink is not None:
+                    log_sink(record)
+
         try:
             result = simulate(scenario, args.seed, args.days, args.calls, progress, sink)
         except ValueError as exc:
@@ -129,6 +144,8 @@ def simulate_main(argv: list[str]) -> int:
             data["monthly"] = result.monthly()
         if args.interval:
             data["intervals"] = result.series(args.interval * 60.0)
+        if args.surges:
+            data["surges"] = _surges(scenario, arrivals)
     if args.report:
         from allo.simulation.report import write_report
 
@@ -138,7 +155,25 @@ def simulate_main(argv: list[str]) -> int:
         _print_json(data)
     else:
         _print_table({k: v for k, v in data.items() if not isinstance(v, dict | list)})
+        for s in data.get("surges", []):
+            print(f"surge  {s['dim']} {s['key']}: {s['start']} to {s['end'] or 'end of run'}, peak "
+                  f"{s['peak_observed']} calls in an hour for {s['peak_expected']} expected (x{s['peak_ratio']}), "
+                  f"{s['extra_agents']} extra agents")
     return 0
+
+
+def _surges(scenario, arrivals: list[tuple[float, str]]) -> list[dict]:
+    """The topical surges among the run's calls (allo/surges/simulated.py), with the scenario's handle
+    time, patience and service-level target for the extra agents."""
+    from allo.forecast.staffing import Inputs
+    from allo.simulation.traffic import lognormal_mean
+    from allo.surges.simulated import detect
+
+    inputs = Inputs(aht_s=lognormal_mean(scenario.talk1_median, scenario.talk1_p90) + scenario.wrap1,
+                    patience_s=scenario.patience1, target=scenario.sl_target, target_s=scenario.sl_seconds,
+                    shrinkage=0.0)
+    found = detect(arrivals, {t.id: t.theme for t in scenario.topics}, inputs)
+    return [s.to_json(scenario.start) for s in found]
 
 
 def erlang_main(argv: list[str]) -> int:

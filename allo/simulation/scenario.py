@@ -34,10 +34,11 @@ class Topic:
 
 @dataclass
 class Peak:
-    theme: str
+    theme: str  # a theme's topics all at `factor`, or (theme "") the one topic below
     factor: float
     start: dt.date
     working_days: int
+    topic: str = ""  # one topic (a fiche id of the mix) in the news: a topical surge (docs/surges.md)
 
 
 @dataclass
@@ -260,8 +261,12 @@ def parse_scenario(data: dict, base: Path = SCENARIOS, source: str = "") -> Scen
         if not isinstance(raw, dict):
             raise ScenarioError(f"traffic.peaks[{i}]: expected a table")
         p = _Reader(raw, f"traffic.peaks[{i}]")
-        peaks.append(Peak(p.get("theme", str), p.get("factor", float, minimum=0.0), p.date("start"),
-                          p.get("working_days", int, minimum=1)))
+        topic = p.get("topic", str, "")
+        peaks.append(Peak(p.get("theme", str, "") if topic else p.get("theme", str),
+                          p.get("factor", float, minimum=0.0), p.date("start"), p.get("working_days", int, minimum=1),
+                          topic))
+        if topic and peaks[-1].theme:
+            raise ScenarioError(f"traffic.peaks[{i}]: a theme or a topic, not both")
 
     topics_name = traffic.get("topics", str, "topics.csv")
     topics_path = Path(topics_name)
@@ -272,7 +277,10 @@ def parse_scenario(data: dict, base: Path = SCENARIOS, source: str = "") -> Scen
     topics = load_topics(topics_path)
     themes = {t.theme for t in topics}
     for i, p in enumerate(peaks):
-        if p.theme not in themes:
+        if p.topic:
+            if p.topic not in {t.id for t in topics}:
+                raise ScenarioError(f"traffic.peaks[{i}].topic: unknown topic {p.topic!r}")
+        elif p.theme not in themes:
             raise ScenarioError(f"traffic.peaks[{i}].theme: unknown theme {p.theme!r}")
 
     centres = []

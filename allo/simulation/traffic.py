@@ -70,6 +70,7 @@ class TrafficModel:
         weights = np.array([t.popularity for t in scn.topics], dtype=float)
         self.topic_weights = weights / weights.sum()
         self.themes = [t.theme for t in scn.topics]
+        self.topic_ids = [t.id for t in scn.topics]
         self.domains = [t.level2 or "cira" for t in scn.topics]
         self.p_transfer = np.array(transfer_probabilities(scn))
         self.mu1, self.s1 = lognormal_params(scn.talk1_median, scn.talk1_p90)
@@ -98,7 +99,8 @@ class TrafficModel:
                 if left == 0:
                     break
                 if day.weekday() < 5 and self.hours.ranges_on(day):
-                    out.setdefault(day, {})[peak.theme] = peak.factor
+                    # a topic's peak is keyed by ("topic", id), a theme's by its name
+                    out.setdefault(day, {})[("topic", peak.topic) if peak.topic else peak.theme] = peak.factor
                     left -= 1
                 day += dt.timedelta(days=1)
         return out
@@ -107,7 +109,8 @@ class TrafficModel:
         peaks = self.peak_days.get(day)
         if not peaks:
             return self.topic_weights
-        w = self.topic_weights * np.array([peaks.get(th, 1.0) for th in self.themes])
+        w = self.topic_weights * np.array([peaks.get(th, 1.0) * peaks.get(("topic", tid), 1.0)
+                                           for th, tid in zip(self.themes, self.topic_ids, strict=True)])
         return w / w.sum()
 
     def day_factor(self, day: dt.date, with_peaks: bool = True) -> float:
@@ -123,8 +126,10 @@ class TrafficModel:
         if with_peaks and day in self.peak_days:
             peaks = self.peak_days[day]
             base *= 1.0 + sum(
-                (f - 1.0) * self.topic_weights[[i for i, th in enumerate(self.themes) if th == theme]].sum()
-                for theme, f in peaks.items()
+                (f - 1.0) * self.topic_weights[[i for i, (th, tid) in enumerate(zip(self.themes, self.topic_ids,
+                                                                                    strict=True))
+                                                if th == key or key == ("topic", tid)]].sum()
+                for key, f in peaks.items()
             )
         return base
 

@@ -33,14 +33,7 @@ QUARTER = dt.timedelta(minutes=15)
 WINDOW_QUARTERS = 4  # the last hour, to the quarter: the running quarter and the three before it
 BASELINE_WEEKS = 4  # the same hour in the last four weeks (a month: a monthly deadline weighs once)
 BATCH = 20_000  # wrap-ups read per query
-# ASSUMPTIONS, per signal (docs/surges.md): a fiche cited in 10 calls in an hour is worth a
-# supervisor's look on a line of ~100,000 calls a month (~400 an hour at the peak); the portal's
-# counts are larger and noisier (one reader opens a fiche twice), so their bar is higher.
-RULES = {
-    Signal.CALLS: detector.Rule(ratio=3.0, end_ratio=1.5, min_count=10, floor=1.0),
-    Signal.SEARCHES: detector.Rule(ratio=3.0, end_ratio=1.5, min_count=20, floor=2.0),
-    Signal.VIEWS: detector.Rule(ratio=3.0, end_ratio=1.5, min_count=30, floor=3.0),
-}
+RULES = {Signal.CALLS: detector.CALLS, Signal.SEARCHES: detector.SEARCHES, Signal.VIEWS: detector.VIEWS}
 
 
 def quarter(at: dt.datetime) -> dt.datetime:
@@ -212,14 +205,15 @@ def readings(signal: str, dim: str, now: dt.datetime, active: set[str]) -> list[
     # a key under half the minimum can neither start nor go on: its baseline is not read
     candidates = {k for k, n in observed.items() if n >= rule.min_count / 2} | active
     since = _cursor({Signal.CALLS: "wrapups", Signal.SEARCHES: "searches", Signal.VIEWS: "views"}[signal]).since
-    past: dict[str, list[int]] = defaultdict(list)
+    past: dict[str, list[float]] = defaultdict(list)
+    side = dt.timedelta(hours=(detector.SPAN_HOURS - 1) / 2)  # the hours either side of the same hour
     for week in range(1, BASELINE_WEEKS + 1):
-        week_first = _weeks_before(first, week)
+        week_first = _weeks_before(first - side, week)
         if since is None or week_first < since:
             break  # not counted that far back: an unknown week is not a week of zeros
-        sums = _window_sums(signal, dim, week_first, _weeks_before(last, week), candidates)
+        sums = _window_sums(signal, dim, week_first, _weeks_before(last + side, week), candidates)
         for key in candidates:
-            past[key].append(sums.get(key, 0))
+            past[key].append(sums.get(key, 0) / detector.SPAN_HOURS)
     return detector.scan({k: observed.get(k, 0) for k in candidates}, past, active, rule)
 
 

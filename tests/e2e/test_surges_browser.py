@@ -45,8 +45,8 @@ def test_surge_alert_on_the_wallboard_the_editors_desk_and_the_portal(demo_live,
     base = demo_live.url
     fiche = Fiche.objects.published().local().order_by("-popularity", "id").first()
     now = timezone.now()
-    for week in (1, 2, 3, 4):  # the same hour of the last four weeks: 4 calls about it each time
-        _wrap_ups(fiche, 4, services._weeks_before(now, week) - dt.timedelta(minutes=10))
+    for week in (1, 2, 3, 4):  # around the same hour of the last four weeks: 4 calls an hour about it
+        _wrap_ups(fiche, 12, services._weeks_before(now, week) - dt.timedelta(minutes=10))
     _wrap_ups(fiche, 26, now - dt.timedelta(minutes=20))
     result = services.scan(now)
     assert {(s.dim, s.key) for s in result.started} == {("fiche", fiche.pk), ("theme", fiche.theme_id)}

@@ -39,30 +39,30 @@ def fiche(demo):
 
 def test_calls_surge_reaches_supervisors_editors_and_the_portal_then_ends(fiche, login_as, client):
     now = timezone.now()
-    # the same hour in the three previous weeks: 2 calls a week about this fiche; a fourth week
-    # earlier only tells how far back the count goes
+    # around the same hour in the previous weeks: 6 calls a week about this fiche, 2 an hour over the
+    # three hours the baseline reads; the earliest wrap-up tells how far back the count goes (the
+    # third week's span starts before it: two weeks are known)
     for week in (1, 2, 3):
-        _wrap_ups(fiche, 2, services._weeks_before(now, week) - dt.timedelta(minutes=5))
-    _wrap_ups(fiche, 1, now - dt.timedelta(days=30))
-    _wrap_ups(fiche, 12, now - dt.timedelta(minutes=2))
+        _wrap_ups(fiche, 6, services._weeks_before(now, week) - dt.timedelta(minutes=5))
+    _wrap_ups(fiche, 30, now - dt.timedelta(minutes=2))
 
     result = services.scan(now)
-    assert result.counted["calls"] == 19
+    assert result.counted["calls"] == 48
     assert Tally.objects.filter(signal="calls", dim="fiche", key=fiche.pk).count() >= 4
     surge = Surge.objects.get(signal="calls", dim="fiche", key=fiche.pk, ended__isnull=True)
-    assert (surge.observed, surge.expected, surge.ratio) == (12, 2.0, 6.0)
+    assert (surge.observed, surge.expected, surge.ratio) == (30, 2.0, 15.0)
     theme = Surge.objects.get(signal="calls", dim="theme", key=fiche.theme_id, ended__isnull=True)
-    assert theme.observed == 12
+    assert theme.observed == 30
     # the extra agents: Erlang A on the line's arrivals in the last hour with and without the excess
     base = services._calls_last_hour(now)
-    assert surge.extra_agents == detector.extra_agents(base, 10, services.staffing_inputs()) >= 1
+    assert surge.extra_agents == detector.extra_agents(base, 28, services.staffing_inputs()) >= 1
 
     # a second scan counts nothing twice
     again = services.scan(now)
     assert again.counted == {"calls": 0, "searches": 0, "views": 0} and not again.started
-    assert Surge.objects.get(pk=surge.pk).observed == 12
+    assert Surge.objects.get(pk=surge.pk).observed == 30
 
-    summary = "12 appels dans la dernière heure pour 2 attendus (× 6)"
+    summary = "30 appels dans la dernière heure pour 2 attendus (× 15)"
     supervisor = login_as("superviseur")
     for url in ("/supervision/", reverse("supervision-floor"), reverse("surges-supervisor") + "?partiel=1",
                 reverse("surges-supervisor")):
@@ -94,7 +94,7 @@ def test_calls_surge_reaches_supervisors_editors_and_the_portal_then_ends(fiche,
     later = services.scan(now + dt.timedelta(hours=2))
     assert {(s.signal, s.dim) for s in later.ended} == {("calls", "fiche"), ("calls", "theme")}
     surge.refresh_from_db()
-    assert surge.ended is not None and surge.peak_observed == 12 and surge.peak_ratio == 6.0
+    assert surge.ended is not None and surge.peak_observed == 30 and surge.peak_ratio == 15.0
     assert "Pics d'actualité" not in login_as("superviseur").get("/supervision/").content.decode()
     client.logout()
     assert "Les questions du moment" not in client.get("/").content.decode()
@@ -103,10 +103,24 @@ def test_calls_surge_reaches_supervisors_editors_and_the_portal_then_ends(fiche,
 def test_three_calls_instead_of_one_is_not_a_surge(fiche):
     now = timezone.now()
     for week in (1, 2, 3, 4):
-        _wrap_ups(fiche, 1, services._weeks_before(now, week))
+        _wrap_ups(fiche, 3, services._weeks_before(now, week))
     _wrap_ups(fiche, 4, now)
     services.scan(now)
     assert not Surge.objects.exists()
+
+
+def test_a_ratio_that_chance_explains_is_not_a_surge(fiche):
+    """12 calls for 2 expected is 6 times the usual, over the minimum, but with two weeks of 2 an
+    hour behind it (12 calls over 6 hours) chance explains it too often (p = 3.6e-5 > 1e-5)."""
+    now = timezone.now()
+    for week in (1, 2, 3):
+        _wrap_ups(fiche, 6, services._weeks_before(now, week) - dt.timedelta(minutes=5))
+    _wrap_ups(fiche, 12, now)
+    services.scan(now)
+    assert not Surge.objects.filter(dim="fiche").exists()
+    _wrap_ups(fiche, 18, now)  # 30: no longer chance
+    services.scan(now)
+    assert Surge.objects.filter(dim="fiche", key=fiche.pk, observed=30).exists()
 
 
 def test_portal_views_and_searches_surge(fiche, login_as):
