@@ -97,7 +97,8 @@ def pdf_title(body: bytes) -> str:
 
 def pdf_text(body: bytes) -> str:
     """The text runs of a PDF matplotlib wrote (zlib streams, TJ arrays of strings between kerning offsets)."""
-    streams = b"".join(zlib.decompress(m) for m in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
+    # up to `endstream` with the line end: a stream's last byte may be a \r; zlib leaves what follows its end
+    streams = b"".join(zlib.decompressobj().decompress(m) for m in re.findall(rb"stream\r?\n(.*?)endstream", body, re.S)
                        if m[:1] == b"x")
     runs = ("".join(re.findall(r"\((.*?)(?<!\\)\)", array))
             for array in re.findall(r"\[(.*?)\]\s*TJ", streams.decode("latin-1"), re.S))
