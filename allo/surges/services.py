@@ -293,10 +293,10 @@ def scan(now: dt.datetime | None = None) -> ScanResult:
 
 # ------------------------------------------------------------------------------------------ reading
 
-SIGNAL_PHRASES = {  # (count noun, « attendu » agreed with it)
-    Signal.CALLS: ("appel", "appels", "attendus"),
-    Signal.SEARCHES: ("recherche sur le portail", "recherches sur le portail", "attendues"),
-    Signal.VIEWS: ("consultation sur le portail", "consultations sur le portail", "attendues"),
+SIGNAL_PHRASES = {  # (count noun, plural, « attendu » agreed with it: singular under 2, as French has it)
+    Signal.CALLS: ("appel", "appels", "attendu", "attendus"),
+    Signal.SEARCHES: ("recherche sur le portail", "recherches sur le portail", "attendue", "attendues"),
+    Signal.VIEWS: ("consultation sur le portail", "consultations sur le portail", "attendue", "attendues"),
 }
 
 
@@ -321,8 +321,9 @@ class Alert:
 
 
 def _summary(s: Surge) -> str:
-    one, many, expected = SIGNAL_PHRASES[s.signal]
-    noun = one if s.observed == 1 else many
+    one, many, expected_one, expected_many = SIGNAL_PHRASES[s.signal]
+    noun = one if s.observed < 2 else many
+    expected = expected_one if s.expected < 2 else expected_many
     return (f"{s.observed} {noun} dans la dernière heure pour {french_number(s.expected)} {expected} "
             f"(× {french_number(detector.window_ratio(s.observed, s.expected))})")
 

@@ -51,7 +51,7 @@ def test_callgen_surge_makes_the_fiche_surge(served):
                          env=served.env, check=True, capture_output=True, text=True, timeout=180)
     sent = int(re.search(r"Appels envoyés : (\d+)", run.stdout).group(1))
     assert sent >= 25, run.stdout
-    line = re.search(r"Pic d'actualité, fiche « (.+?) » : (\d+) appels dans la dernière heure pour 1 attendus "
+    line = re.search(r"Pic d'actualité, fiche « (.+?) » : (\d+) appels dans la dernière heure pour 1 attendu "
                      r"\(× [\d,]+\)", run.stdout)
     assert line, run.stdout
     assert int(line.group(2)) >= 10
