@@ -110,3 +110,20 @@ def test_a_demo_fiche_nobody_touched_follows_its_file_and_a_deleted_one_comes_ba
     init_demo_again()
     assert Fiche.objects.get(pk="aah").short_answer == expected
     assert Fiche.objects.get(pk="acte-deces").status == "published"
+
+
+def test_the_demo_seeds_queue_thresholds_once_and_keeps_what_the_admin_changed(demo):
+    from allo.contact_centre.models import QueueThreshold
+
+    n1 = QueueThreshold.objects.get(centre__kind="n1")
+    assert (n1.service_level_min, n1.waiting_max, n1.longest_wait_max_s) == (80, 10, 180)
+    n1.service_level_min = 70
+    n1.save()
+    QueueThreshold.objects.filter(centre__code="cira-lyon").delete()  # an admin removed one
+    count = QueueThreshold.objects.count()
+
+    init_demo_again()
+    n1.refresh_from_db()
+    assert n1.service_level_min == 70
+    assert QueueThreshold.objects.count() == count
+    assert not QueueThreshold.objects.filter(centre__code="cira-lyon").exists()

@@ -37,6 +37,13 @@ def _organisation() -> dict:
     return load_demo_organisation()
 
 
+def _thresholds() -> dict:
+    """Seuils d'alerte des files"""
+    from allo.contact_centre.demo import load_demo_thresholds
+
+    return load_demo_thresholds()
+
+
 def _knowledge_base() -> str:
     """Base de connaissances (fiches publiées)"""
     from allo.kb.services import load_demo_kb
@@ -70,4 +77,4 @@ def _official_archives() -> str:
 
 
 # Each capability adds its demo loader here, in dependency order.
-DEMO_LOADERS = [_organisation, _knowledge_base, _partners, _official_archives]
+DEMO_LOADERS = [_organisation, _thresholds, _knowledge_base, _partners, _official_archives]
