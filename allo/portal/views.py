@@ -28,7 +28,7 @@ from allo.portal.forms import CallbackForm, FeedbackForm
 from allo.portal.live import estimated_wait_seconds
 from allo.portal.models import Feedback
 from allo.routing.hours import next_holidays
-from allo.web.pagecache import replay_on_hit, shared_cache
+from allo.web.pagecache import replay_on_hit, shared_cache, views_logged_by_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +43,11 @@ PAGE_SECONDS = 10
 PAGE_STALE_SECONDS = 20  # after that, while one request renders the page again, others get the last copy
 
 
-def _counted(response, event: dict):
-    """A cacheable page's analytics event: counted now, and again on each hit of its cached copy."""
-    analytics.record(event)
+def _counted(request, response, event: dict):
+    """A cacheable page's analytics event: counted now, and again on each hit of its cached copy
+    (nginx in front, which logs every page it serves, counts them all: docs/deploy.md)."""
+    if not views_logged_by_proxy(request):
+        analytics.record(event)
     replay_on_hit(response, event)
     return response
 
@@ -168,7 +170,7 @@ def fiche(request, fiche_id: str):
     template = "portal/_fiche_main.html" if request.htmx and request.htmx.target == "fiche-principale" else \
         "portal/fiche.html"
     response = render(request, template, _fiche_context(request, public_fiche, thanks=thanks))
-    return _counted(response, analytics.view_event(public_fiche.id))
+    return _counted(request, response, analytics.view_event(public_fiche.id))
 
 
 @public
@@ -255,7 +257,7 @@ def search(request):
             }
             event = analytics.search_event(query, context["theme_filter"], response)
     page = render(request, "portal/search.html", context)
-    return page if event is None else _counted(page, event)
+    return page if event is None else _counted(request, page, event)
 
 
 def _next_holidays(line, count: int = 6) -> list[tuple[dt.date, str]]:

@@ -26,9 +26,11 @@ within half a second, the saving process's own at once.
 
 Per response, the CSP nonce is renewed on every hit (a fresh one in the header and in the page),
 and such a page leaves as `Cache-Control: private, max-age=0`: this is the last shared cache. The
-exception is a trusted reverse proxy (ALLO_TRUSTED_PROXIES) that says it renews the nonce itself
-(`X-Allo-Shared-Cache: renews-nonce`, docs/deploy.md: nginx): it gets the view's `s-maxage` and
-`stale-while-revalidate` and becomes the last shared cache in its turn.
+exception is a trusted reverse proxy (ALLO_TRUSTED_PROXIES) that says what it does for Allô in
+`X-Allo-Shared-Cache` (docs/deploy.md: nginx as `allo deploy nginx` configures it): `renews-nonce`,
+it renews the nonce itself, so it gets the view's `s-maxage` and `stale-while-revalidate` and
+becomes the last shared cache in its turn; `logs-views`, it logs the analytics event of every page
+it serves (the `Allo-Replay` header, left to it), so Allô counts none of the pages it asks for.
 A response that sets a cookie, holds a CSRF token or varies on anything but the cookie, the
 language and the encoding is never stored. A view may attach one analytics event to a page
 (`Allo-Replay` header, JSON, always stripped before sending): on a hit the cache hands it to
@@ -58,8 +60,10 @@ logger = logging.getLogger(__name__)
 
 REPLAY_HEADER = "Allo-Replay"
 _REPLAY = REPLAY_HEADER.lower().encode()
-# sent by a reverse proxy that caches pages and renews their CSP nonce per response (docs/deploy.md)
-_RENEWS = b"x-allo-shared-cache"
+# what a trusted reverse proxy caching pages in front does for Allô (docs/deploy.md: nginx)
+_CONTRACT = b"x-allo-shared-cache"
+RENEWS_NONCE = "renews-nonce"  # a fresh CSP nonce per response of a cached page: it may share pages
+LOGS_VIEWS = "logs-views"  # it logs every page's analytics event (Allo-Replay) for allo portal_nginx_views
 _S_MAXAGE = re.compile(rb"s-maxage=(\d+)")
 _MAXAGE = re.compile(rb"(?<![-\w])max-age=(\d+)")
 _SWR = re.compile(rb"stale-while-revalidate=(\d+)")
@@ -218,10 +222,10 @@ class SharedPageCache:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
+        proxy = _proxy_contract(scope)
         variant = self._variant(scope)
         if variant is None:  # a logged-in or authenticated request: never from the cache
-            return await self.app(scope, receive, _stripping(send))
-        shared = _proxy_renews_nonce(scope)
+            return await self.app(scope, receive, _stripping(send, proxy))
         store = self.store
         now = self.clock()
         try:
@@ -229,14 +233,14 @@ class SharedPageCache:
             entry = self._lookup(store, key, now)
         except Exception:  # the cache is down (Redis restarting): serve from Django, uncached
             logger.exception("page cache: lookup failed")
-            return await self.app(scope, receive, _stripping(send))
+            return await self.app(scope, receive, _stripping(send, proxy))
         if entry is not None:
             # fresh; or stale while another request renders it again (no stampede at expiry)
             if entry[E_EXPIRES] > now or (entry[E_STALE_UNTIL] > now and (key in self.refreshing
                                                                       or scope["method"] != "GET")):
                 self._count("hits")
-                await self._serve(entry, now, send, shared)
-                if entry[E_EVENT] is not None and self.on_hit is not None:
+                await self._serve(entry, now, send, proxy)
+                if entry[E_EVENT] is not None and self.on_hit is not None and LOGS_VIEWS not in proxy:
                     try:
                         self.on_hit(entry[E_EVENT])
                     except Exception:  # analytics must never break a page
@@ -244,10 +248,10 @@ class SharedPageCache:
                 return
         self._count("misses")
         if scope["method"] != "GET":
-            return await self.app(scope, receive, _stripping(send, shared))
+            return await self.app(scope, receive, _stripping(send, proxy))
         self.refreshing.add(key)
         try:
-            await self._fetch(scope, receive, send, store, key, shared)
+            await self._fetch(scope, receive, send, store, key, proxy)
         finally:
             self.refreshing.discard(key)
 
@@ -279,7 +283,7 @@ class SharedPageCache:
         """The cache key of a page as a request of these headers would look it up (tests)."""
         return self._key(self.store, self._variant({"path": path, "query_string": query, "headers": headers}))
 
-    async def _serve(self, entry: tuple, now: float, send, shared: bool = False) -> None:
+    async def _serve(self, entry: tuple, now: float, send, proxy: frozenset = frozenset()) -> None:
         headers = entry[E_HEADERS]
         body = entry[E_BODY]
         nonce = entry[E_NONCE]
@@ -288,11 +292,13 @@ class SharedPageCache:
             body = body.replace(nonce, fresh)
             headers = [(n, v.replace(nonce, fresh) if n == b"content-security-policy" else v)
                        for n, v in headers]
-        headers = [*_outbound(headers, shared), (b"age", str(max(0, int(now - entry[E_STORED]))).encode())]
+        headers = [*_outbound(headers, proxy), (b"age", str(max(0, int(now - entry[E_STORED]))).encode())]
+        if LOGS_VIEWS in proxy and entry[E_EVENT] is not None:  # the proxy counts this view
+            headers.append((_REPLAY, json.dumps(entry[E_EVENT], separators=(",", ":")).encode()))
         await send({"type": "http.response.start", "status": entry[E_STATUS], "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _fetch(self, scope, receive, send, store, key: str, shared: bool = False) -> None:
+    async def _fetch(self, scope, receive, send, store, key: str, proxy: frozenset = frozenset()) -> None:
         start: dict = {}
         chunks: list[bytes] = []
         event: list = [None]
@@ -309,7 +315,7 @@ class SharedPageCache:
                         event[0] = value
                     elif name.lower() == b"content-length" and value.isdigit():
                         length = int(value)
-                message = {**message, "headers": _outbound(message.get("headers", []), shared)}
+                message = {**message, "headers": _outbound(message.get("headers", []), proxy)}
             elif message["type"] == "http.response.body" and size <= MAX_ENTRY_BYTES and not stored:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
@@ -361,28 +367,49 @@ class SharedPageCache:
         self._keep(key, entry)
 
 
-def _proxy_renews_nonce(scope) -> bool:
-    """A trusted reverse proxy in front that renews the CSP nonce of the pages it caches (nginx,
-    docs/deploy.md) may keep them: it is told the view's shared lifetime."""
-    if not any(name == _RENEWS and value == b"renews-nonce" for name, value in scope.get("headers", ())):
-        return False
+def _tokens(value: bytes) -> frozenset:
+    return frozenset(value.decode("latin-1").replace(",", " ").replace(";", " ").split())
+
+
+def _proxy_contract(scope) -> frozenset:
+    """What the trusted reverse proxy in front does for Allô (X-Allo-Shared-Cache: RENEWS_NONCE,
+    LOGS_VIEWS); nothing when the request comes from anyone else."""
+    value = next((v for name, v in scope.get("headers", ()) if name == _CONTRACT), None)
+    if value is None:
+        return frozenset()
     from django.conf import settings
 
     from allo.web.client import is_trusted_proxy
 
     client = scope.get("client")
-    return bool(client) and is_trusted_proxy(client[0], settings.ALLO_TRUSTED_PROXIES)
+    if not client or not is_trusted_proxy(client[0], settings.ALLO_TRUSTED_PROXIES):
+        return frozenset()
+    return _tokens(value)
 
 
-def _outbound(headers: list, shared: bool = False) -> list:
+def views_logged_by_proxy(request) -> bool:
+    """A view's page asked for by the trusted proxy that logs (and so counts) every page it serves:
+    the view must not count it too."""
+    value = request.META.get("HTTP_X_ALLO_SHARED_CACHE")
+    if not value or LOGS_VIEWS not in _tokens(value.encode("latin-1")):
+        return False
+    from django.conf import settings
+
+    from allo.web.client import is_trusted_proxy
+
+    return is_trusted_proxy(request.META.get("REMOTE_ADDR", ""), settings.ALLO_TRUSTED_PROXIES)
+
+
+def _outbound(headers: list, proxy: frozenset = frozenset()) -> list:
     """Headers as clients get them: without the internal replay header; a page with a CSP nonce is
-    `private` beyond this cache (a CDN would hand the same nonce to everyone), unless the proxy in
-    front renews the nonce itself (`shared`)."""
-    nonce = not shared and any(n.lower() == b"content-security-policy" and b"'nonce-" in v for n, v in headers)
+    `private` beyond this cache (a CDN would hand the same nonce to everyone). A trusted proxy that
+    renews the nonce itself keeps the shared lifetime; one that logs views keeps the replay header."""
+    nonce = RENEWS_NONCE not in proxy and any(
+        n.lower() == b"content-security-policy" and b"'nonce-" in v for n, v in headers)
     out = []
     for name, value in headers:
         lower = name.lower()
-        if lower == _REPLAY:
+        if lower == _REPLAY and LOGS_VIEWS not in proxy:
             continue
         if nonce and lower == b"cache-control" and b"s-maxage" in value:
             value = b"private, max-age=0"
@@ -390,12 +417,12 @@ def _outbound(headers: list, shared: bool = False) -> list:
     return out
 
 
-def _stripping(send, shared: bool = False):
+def _stripping(send, proxy: frozenset = frozenset()):
     """Outbound headers for a response that bypasses the cache."""
 
     async def wrapped(message):
         if message["type"] == "http.response.start":
-            message = {**message, "headers": _outbound(message.get("headers", []), shared)}
+            message = {**message, "headers": _outbound(message.get("headers", []), proxy)}
         await send(message)
 
     return wrapped

@@ -30,6 +30,8 @@ from pathlib import Path
 import pytest
 from loopback import free_port, redis_up
 
+from allo.portal.models import FicheViewDaily
+
 pytestmark = pytest.mark.postgres
 
 ALLO = [sys.executable, "-m", "allo"]
@@ -120,14 +122,15 @@ def uvicorn_workers(pid: int) -> list[int]:
     return found
 
 
-def pg_admin():
-    """A connection to the server's maintenance database, in autocommit (CREATE/DROP DATABASE)."""
+def pg_admin(database: str = "postgres"):
+    """A connection to the test's PostgreSQL server, in autocommit (by default to its maintenance
+    database: CREATE/DROP DATABASE)."""
     import psycopg
     from django.conf import settings
 
     db = settings.DATABASES["default"]
     return psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"] or None,
-                           password=db["PASSWORD"] or None, dbname="postgres", autocommit=True)
+                           password=db["PASSWORD"] or None, dbname=database, autocommit=True)
 
 
 class Client:
@@ -223,7 +226,8 @@ def layout(django_db_setup, django_db_blocker, tmp_path_factory):
     # nginx: the production configuration, in a main file of the test's (paths in the temp folder)
     site = render_nginx(server_name="localhost", upstream=f"127.0.0.1:{web_port}", static_root=str(data / "static"),
                         cache_dir=str(folder / "nginx-cache"), ssl_certificate=str(cert), ssl_certificate_key=str(key),
-                        https_port=https_port, http_port=0, access_log=str(folder / "access.log"))
+                        https_port=https_port, http_port=0, access_log=str(folder / "access.log"),
+                        views_log=str(folder / "views.log"))
     (folder / "allo.conf").write_text(site)
     temp = folder / "nginx-temp"
     temp.mkdir()
@@ -273,7 +277,7 @@ http {{
         print(f"\nthe layout started in {time.monotonic() - started:.0f} s")
         yield type("Layout", (), {"client": client, "token": token, "pages": pages, "procs": procs,
                                   "serve": serve, "active": active, "folder": folder, "data": data,
-                                  "started": started})
+                                  "started": started, "env": env, "database": name})
     finally:
         procs.stop_all()
         with pg_admin() as admin:
@@ -330,8 +334,15 @@ def test_nginx_serves_static_files_caches_public_pages_only_and_renews_their_non
     assert body == (layout.data / "static" / hashed).read_bytes()
 
 
+def logged_views(layout) -> int:
+    """Lines of nginx's views log: one per page view it served (allo portal_nginx_views counts them)."""
+    path = layout.folder / "views.log"
+    return path.read_text().count('{"view":') if path.exists() else 0
+
+
 def test_killing_the_active_router_and_a_web_worker_loses_no_call_and_fails_no_page(layout):
     client, procs, serve = layout.client, layout.procs, layout.serve
+    views_before = logged_views(layout)
     for page in layout.pages:  # every page in nginx's cache before the load
         assert client.request("GET", page)[0] == 200
     stop = threading.Event()
@@ -434,6 +445,17 @@ def test_killing_the_active_router_and_a_web_worker_loses_no_call_and_fails_no_p
     states = wait_for(routed, 30, "every call routed", interval=1)
     status, _, body = client.request("GET", "/healthz")
     assert status == 200 and json.loads(body)["router"]["status"] == "ok", body
+
+    # every fiche page served, from nginx's cache or not, is one line of the views log, and Allô
+    # counted none of them itself; `allo portal_nginx_views` puts them all in the statistics
+    served = len(layout.pages) + len(pages_seen)
+    wait_for(lambda: logged_views(layout) - views_before == served, 10, f"{served} views logged")
+    table = FicheViewDaily._meta.db_table
+    with pg_admin(layout.database) as db:
+        assert db.execute(f"SELECT COALESCE(SUM(views), 0) FROM {table}").fetchone()[0] == 0
+        subprocess.run([*ALLO, "portal_nginx_views", str(layout.folder / "views.log")], env=layout.env,
+                       check=True, capture_output=True)
+        assert db.execute(f"SELECT SUM(views) FROM {table}").fetchone()[0] == logged_views(layout)
     print(f"\n{time.monotonic() - layout.started:.0f} s since the layout's start; "
           f"{len(pages_seen)} pages, {len(calls)} calls ({call_retries[0]} retries of a refused or failed POST), "
           f"states {sorted(set(states.values()))}; standby routing {took_over:.1f} s and a new worker "

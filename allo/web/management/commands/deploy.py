@@ -17,12 +17,14 @@ _SAFE = re.compile(r"^[A-Za-z0-9_.:/\-\[\]*~]+$")
 
 def render_nginx(*, server_name: str, upstream: str, static_root: str, cache_dir: str, ssl_certificate: str,
                  ssl_certificate_key: str, https_port: int = 443, http_port: int = 80,
-                 access_log: str = "/var/log/nginx/allo.access.log", cache_size: str = "1g") -> str:
-    """The http-context configuration (http_port 0: no plain-HTTP server redirecting to HTTPS)."""
+                 access_log: str = "/var/log/nginx/allo.access.log", cache_size: str = "1g",
+                 views_log: str = "/var/log/nginx/allo.views.log") -> str:
+    """The http-context configuration (http_port 0: no plain-HTTP server redirecting to HTTPS;
+    views_log "off": the portal's statistics count only the pages Allô serves itself)."""
     values = {"server_name": server_name, "upstream": upstream, "static_root": str(static_root).rstrip("/"),
               "cache_dir": str(cache_dir), "ssl_certificate": str(ssl_certificate),
               "ssl_certificate_key": str(ssl_certificate_key), "access_log": str(access_log),
-              "cache_size": cache_size}
+              "cache_size": cache_size, "views_log": str(views_log)}
     for name, value in values.items():
         if not all(_SAFE.match(part) for part in value.split(" ")) or not value:
             raise CommandError(f"--{name.replace('_', '-')} : valeur refusée dans une configuration nginx ({value!r}).")
@@ -49,11 +51,14 @@ class Command(BaseCommand):
         nginx.add_argument("--https-port", type=int, default=443)
         nginx.add_argument("--http-port", type=int, default=80, help="redirection vers HTTPS (0 : aucune)")
         nginx.add_argument("--access-log", default="/var/log/nginx/allo.access.log")
+        nginx.add_argument("--views-log", default="/var/log/nginx/allo.views.log",
+                           help="pages vues, pour « allo portal_nginx_views » (off : aucun)")
 
     def handle(self, *args, what: str, **options):
         self.stdout.write(render_nginx(
             server_name=options["server_name"], upstream=options["upstream"], static_root=options["static_root"],
             cache_dir=options["cache_dir"], cache_size=options["cache_size"],
             ssl_certificate=options["ssl_certificate"], ssl_certificate_key=options["ssl_certificate_key"],
-            https_port=options["https_port"], http_port=options["http_port"], access_log=options["access_log"]),
+            https_port=options["https_port"], http_port=options["http_port"], access_log=options["access_log"],
+            views_log=options["views_log"]),
             ending="")
