@@ -61,6 +61,15 @@ def call_alive(call_id: str) -> bool:
     return submit("ContactAlive", {"contact": call_id}, f"alive:{call_id}:{bucket}")
 
 
+def no_answer(call_id: str, agent: str, event_id: str = "") -> bool:
+    """The agent's phone rang without an answer, refused or was unreachable: the router puts the call
+    back at the head of its queue and the agent in a « pas de réponse » pause. `event_id` (the edge's
+    attempt) makes a report sent twice count once; the router ignores a report about an agent that
+    no longer holds the call."""
+    key = f"noanswer:{call_id}:{event_id}" if event_id else f"noanswer:{call_id}:{uuid.uuid4().hex}"
+    return submit("CallNotAnswered", {"contact": call_id, "agent": agent}, key)
+
+
 def callback_answer(call_id: str, accepted: bool) -> bool:
     return submit("CallbackAnswer", {"contact": call_id, "accepted": accepted}, f"cbanswer:{call_id}")
 
@@ -154,7 +163,7 @@ def agent_state(agent: str) -> dict:
     status = AgentStatus.objects.filter(agent=agent).first()
     if status is None:
         return {"state": "offline", "since_t": None, "contact": ""}
-    return {"state": status.state, "since_t": status.since_t, "contact": status.contact}
+    return {"state": status.state, "since_t": status.since_t, "contact": status.contact, "reason": status.reason}
 
 
 def queue_waits() -> dict[str, dict]:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("allo.forecast.urls")),
     path("", include("allo.surges.urls")),
     path("", include("allo.partners.urls")),
+    path("", include("allo.voice.urls")),
 ]
 
 # French error pages in the site's layout; JSON under /api/ (allo.web.errors)

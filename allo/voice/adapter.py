@@ -4,8 +4,11 @@ agent and the call's history stay in Allô's router.
 
     citizen --INVITE 3939--> Kamailio --evapi "invite"--> adapter --POST /api/telephony/calls--> Allô
     Allô --ws "bridge" (seq)--> adapter --evapi "dispatch"--> Kamailio --INVITE--> agent's phone
-    BYE / CANCEL / no answer --evapi--> adapter --POST .../hangup--> Allô
+    BYE / CANCEL --evapi--> adapter --POST .../hangup--> Allô
+    phone rings unanswered / refuses --evapi "noanswer" (parked again)--> adapter --POST .../no-answer--> Allô
     Allô --ws "hangup"--> adapter --evapi "reject" | "end" + ng "delete"--> Kamailio, rtpengine
+    Allô GET /api/telephony/sip-accounts (HA1s) --> adapter --evapi "account"--> Kamailio's htable
+    REGISTER / expiry --evapi "registration"--> adapter --POST /api/telephony/agents/{agent}/phone--> Allô
 
 Each command from the stream is executed once, in `seq` order, then acknowledged.
 
@@ -40,6 +43,10 @@ QUEUE_SDP = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=allo-queue\r\nc=IN IP4 127.0.
 ALIVE_EVERY_S = 60.0  # the API takes one keep-alive a minute per call (docs/contact_centre.md)
 # a command may arrive before the answer to the POST that created its call: wait that long for it
 POST_WAIT_S = 5.0
+# the agents' HA1s are read again this often: a secret generated on a desk works within this delay
+# (polling, rather than a push on the command stream: that stream is the router's journal of call
+# commands, and a lost push would leave a phone refused; a GET every few seconds costs nothing)
+ACCOUNTS_EVERY_S = 3.0
 
 
 @dataclass
@@ -59,6 +66,7 @@ class SipCall:
     agent: str = ""
     last_alive: float = 0.0
     early_media: bool = False  # the caller has rtpengine's SDP (183) and may hear announcements
+    attempts: int = 0  # phones that did not answer it (the no-answer report's event_id)
 
 
 def event_id(sip_call_id: str) -> str:
@@ -85,6 +93,12 @@ class Adapter:
         self.background: set[asyncio.Task] = set()
         self.executed = 0  # the last command seq executed (a command sent again is skipped)
         self.acks: asyncio.Queue = asyncio.Queue()
+        self.evapi_generation = 0  # +1 at each evapi connection: a restarted Kamailio has an empty htable
+        self.accounts: dict[str, str] = {}  # username -> HA1 as loaded into Kamailio
+        self.accounts_generation = -1  # the evapi connection they were loaded on
+        self.accounts_changed = asyncio.Event()  # wakes the accounts loop early (an evapi reconnection)
+        self.registrations: asyncio.Queue = asyncio.Queue()  # (agent, registered), posted in order
+        self.reported: dict[str, bool] = {}  # agent -> registered state last reported to Allô
 
     # ---------------------------------------------------------------- Kamailio -> Allô
 
@@ -93,6 +107,8 @@ class Adapter:
         while True:
             try:
                 self.evapi = await EvapiConnection.open(*self.evapi_address)
+                self.evapi_generation += 1
+                self.accounts_changed.set()
                 self.evapi_ready.set()
                 delay = 0.2
                 logger.info("evapi connected to %s:%s", *self.evapi_address)
@@ -123,13 +139,29 @@ class Adapter:
             self.posting.add(task)
             task.add_done_callback(self.posting.discard)
             return
+        if kind == "registration":
+            registered = int(event.get("contacts", 0)) > 0
+            self.registrations.put_nowait((str(event.get("user", "")), registered))
+            return
         call = self.by_sip.get(sip_call_id)
         if call is None:
             logger.info("event %s for a call the adapter does not hold (%s)", kind, sip_call_id)
+            if kind == "noanswer" and "tindex" in event:  # Allô ended it while its phone rang: release the caller
+                await self.send_kamailio({"cmd": "reject", "tindex": int(event["tindex"]),
+                                          "tlabel": int(event["tlabel"]), "code": 480})
             return
         if kind == "answered":
             call.state, call.to_tag = "talking", str(event.get("totag", ""))
             logger.info("call %s answered by %s", call.call_id, call.agent)
+        elif kind == "noanswer":
+            # Kamailio parked the INVITE again (same transaction): the caller waits for the next agent
+            agent, call.agent = call.agent, ""
+            call.state, call.tindex, call.tlabel = "parked", int(event["tindex"]), int(event["tlabel"])
+            call.attempts += 1
+            logger.info("call %s: %s's phone did not answer (%s), back to the queue", call.call_id, agent,
+                        event.get("code"))
+            if call.call_id and agent:
+                self._spawn(self.report_no_answer(call.call_id, agent, f"{event_id(call.sip_call_id)}:{call.attempts}"))
         elif kind in ("bye", "cancel", "failed"):
             logger.info("call %s ended at the edge: %s %s", call.call_id, kind, event.get("side") or
                         event.get("code") or "")
@@ -179,6 +211,70 @@ class Adapter:
             except OSError as exc:
                 logger.warning("hang-up of %s: %s (attempt %d)", call_id, exc, attempt + 1)
                 await asyncio.sleep(1 + attempt)
+
+    async def report_no_answer(self, call_id: str, agent: str, attempt: str) -> None:
+        for n in range(3):
+            try:
+                await self.api.no_answer(call_id, agent, attempt)
+                return
+            except ApiError as exc:
+                logger.warning("no-answer of %s refused: %s", call_id, exc)
+                return
+            except OSError as exc:
+                logger.warning("no-answer of %s: %s (attempt %d)", call_id, exc, n + 1)
+                await asyncio.sleep(1 + n)
+
+    # ---------------------------------------------------------------- agents' phones
+
+    async def run_accounts(self) -> None:
+        """Keep Kamailio's `sip` htable equal to Allô's SIP accounts: every account again after an
+        evapi (re)connection, then only what changed."""
+        warned_realm = ""
+        while True:
+            try:
+                data = await self.api.sip_accounts()
+                realm = str(data.get("realm", ""))
+                if realm != self.sip_domain and realm != warned_realm:
+                    warned_realm = realm
+                    logger.error("Allô's SIP realm %r is not this edge's domain %r: every phone will be refused "
+                                 "(ALLO_VOICE_SIP_DOMAIN must be the same for both)", realm, self.sip_domain)
+                wanted = {str(a["username"]): str(a["ha1"]) for a in data.get("accounts", [])}
+                await asyncio.wait_for(self.evapi_ready.wait(), 10)
+                generation = self.evapi_generation
+                known = self.accounts if generation == self.accounts_generation else {}
+                for user, ha1 in wanted.items():
+                    if known.get(user) != ha1:
+                        await self.evapi.send({"cmd": "account", "user": user, "ha1": ha1})
+                for user in set(known) - set(wanted):
+                    await self.evapi.send({"cmd": "account", "user": user, "ha1": ""})
+                first = self.accounts_generation == -1
+                self.accounts, self.accounts_generation = wanted, generation
+                if first:
+                    logger.info("sip accounts loaded (%d)", len(wanted))
+            except (ApiError, OSError, TimeoutError, ConnectionError, KeyError, TypeError, ValueError) as exc:
+                logger.warning("sip accounts not loaded: %s", exc)
+            self.accounts_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.accounts_changed.wait(), ACCOUNTS_EVERY_S)
+
+    async def run_registrations(self) -> None:
+        """Report each agent's registered state to Allô, in the order Kamailio saw them, once per change."""
+        while True:
+            agent, registered = await self.registrations.get()
+            if self.reported.get(agent) == registered:
+                continue
+            for n in range(5):
+                try:
+                    await self.api.phone_state(agent, registered)
+                    self.reported[agent] = registered
+                    logger.info("phone of %s %s", agent, "registered" if registered else "unregistered")
+                    break
+                except ApiError as exc:  # no such account in Allô (removed meanwhile): nothing to report
+                    logger.warning("registered state of %s refused: %s", agent, exc)
+                    break
+                except OSError as exc:
+                    logger.warning("registered state of %s: %s (attempt %d)", agent, exc, n + 1)
+                    await asyncio.sleep(1 + n)
 
     async def forget(self, call: SipCall) -> None:
         call.state = "ended"
@@ -338,7 +434,8 @@ class Adapter:
         except (TimeoutError, OSError) as exc:
             logger.warning("rtpengine at %s:%s does not answer: %s", *self.ng_address, exc)
         tasks = [asyncio.create_task(self.run_evapi()), asyncio.create_task(self.run_commands()),
-                 asyncio.create_task(self.run_keepalive())]
+                 asyncio.create_task(self.run_keepalive()), asyncio.create_task(self.run_accounts()),
+                 asyncio.create_task(self.run_registrations())]
         try:
             await asyncio.gather(*tasks)
         finally:

@@ -62,6 +62,19 @@ class TelephonyApi:
     async def alive(self, call_id: str) -> None:
         await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/alive", {})
 
+    async def no_answer(self, call_id: str, agent: str, event_id: str) -> None:
+        await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/no-answer",
+                        {"agent": agent, "event_id": event_id})
+
+    async def sip_accounts(self) -> dict:
+        """{"realm": ..., "accounts": [{"username", "ha1"}]}: the agents' HA1s, never a password."""
+        _, out = await self.call("GET", "/api/telephony/sip-accounts")
+        return out
+
+    async def phone_state(self, agent: str, registered: bool) -> None:
+        await self.call("POST", f"/api/telephony/agents/{urllib.parse.quote(agent, safe='')}/phone",
+                        {"registered": registered})
+
     # -- the command stream
 
     def ws_url(self) -> str:

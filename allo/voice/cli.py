@@ -5,7 +5,9 @@
         Ctrl-C, then stops all three by PID; without --token a telephony token is created in the
         local database
     allo voice config [same addresses]      writes the configuration files only (prints their paths)
-    allo voice credentials [--agent NAME]   the agents' SIP accounts: username, password, address
+    allo voice credentials [--agent NAME] [--reset]
+        the agents' SIP accounts: address, whether a password is set, phone registered; with --reset
+        (and --agent), a new password for that agent, printed once (the agent's desk does the same)
 """
 
 from __future__ import annotations
@@ -43,9 +45,8 @@ def _config(args):
 def _write(config):
     from allo.voice import config as voice_config
     from allo.voice import prompts
-    from allo.voice.credentials import agent_credentials
 
-    return voice_config.write(config, agent_credentials()) + prompts.generate(config.root)
+    return voice_config.write(config) + prompts.generate(config.root)
 
 
 def up(args) -> int:
@@ -91,17 +92,33 @@ def config_cmd(args) -> int:
 
 
 def credentials(args) -> int:
-    settings = _django()
-    from allo.voice.config import VoiceConfig
-    from allo.voice.credentials import agents, sip_password
+    _django()
+    from django.contrib.auth import get_user_model
 
-    config = VoiceConfig.from_env(settings.DATA_DIR, sip=args.sip, sip_domain=args.sip_domain)
-    names = [args.agent] if args.agent else agents()
-    if args.agent and args.agent not in agents():
-        print(f"{args.agent}: pas un opérateur ni un expert actif", file=sys.stderr)
+    from allo.voice import credentials as creds
+    from allo.voice.models import SipAccount
+
+    users = get_user_model().objects.filter(is_active=True, groups__name__in=creds.AGENT_ROLES).distinct()
+    if args.agent:
+        users = users.filter(username=args.agent)
+    agents = [u for u in users.order_by("username") if creds.is_agent(u)]
+    if args.agent and not agents:
+        print(f"{args.agent}: pas un opérateur ni un expert actif (ou identifiant inutilisable en SIP)", file=sys.stderr)
         return 1
-    for name in names:
-        print(f"{name} {sip_password(name)} {config.agent_uri(name)}")
+    if args.reset:
+        if not args.agent:
+            print("--reset demande --agent NOM", file=sys.stderr)
+            return 2
+        password = creds.generate(agents[0])  # audited: by the agent's own account (no web user here)
+        print(f"{agents[0].username} {password} sip:{agents[0].username}@{creds.realm()}")
+        return 0
+    accounts = {a.user_id: a for a in SipAccount.objects.filter(user__in=agents)}
+    for user in agents:
+        account = accounts.get(user.pk)
+        secret = "mot-de-passe:défini" if account and account.ha1 and account.realm == creds.realm() else \
+            "mot-de-passe:aucun"
+        phone = "téléphone:connecté" if account and account.registered else "téléphone:non-connecté"
+        print(f"{user.username} sip:{user.username}@{creds.realm()} {secret} {phone}")
     return 0
 
 
@@ -125,8 +142,7 @@ def main(argv: list[str]) -> int:
     addresses(p_config)
     p_cred = sub.add_parser("credentials", help="the agents' SIP accounts")
     p_cred.add_argument("--agent")
-    p_cred.add_argument("--sip")
-    p_cred.add_argument("--sip-domain")
+    p_cred.add_argument("--reset", action="store_true", help="a new password for --agent, printed once")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     return {"up": up, "config": config_cmd, "credentials": credentials}[args.action](args)

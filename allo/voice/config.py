@@ -1,9 +1,10 @@
 """The voice edge's configuration: read from Allô's settings (environment), rendered into
-kamailio.cfg, rtpengine.conf and the credentials table under `ALLO_DATA_DIR/voice/`.
+kamailio.cfg and rtpengine.conf under `ALLO_DATA_DIR/voice/`.
 
 The files are generated, never edited by hand: `allo voice config` (or `allo voice up`) writes them
 again from the settings each time. Pure module: no Django import, so the rendering is unit-tested
-on its own; the agents' credentials are passed in (credentials.py reads them from the database).
+on its own. The agents' credentials are in no file: the adapter loads them into Kamailio's memory
+from Allô's telephony API (credentials.py, adapter.py).
 """
 
 from __future__ import annotations
@@ -118,10 +119,6 @@ class VoiceConfig:
         return self.root / "run"
 
     @property
-    def db_dir(self) -> Path:
-        return self.root / "db"
-
-    @property
     def log_dir(self) -> Path:
         return self.root / "log"
 
@@ -149,7 +146,6 @@ class VoiceConfig:
             "SIP_DOMAIN": self.domain,
             "MODULES_DIR": self.modules_dir,
             "RUN_DIR": str(self.run_dir),
-            "DB_DIR": str(self.db_dir),
             "EVAPI_HOST": self.evapi[0],
             "EVAPI_PORT": str(self.evapi[1]),
             "NG_HOST": self.ng[0],
@@ -179,36 +175,14 @@ def render(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
-def subscriber_table(config: VoiceConfig, credentials: dict[str, str]) -> str:
-    """Kamailio's db_text `subscriber` table: HA1 = MD5(user:realm:password) per agent; the
-    passwords themselves are never written."""
-    import hashlib
-
-    # the password column is declared nullable and left empty (db_text refuses an empty value otherwise)
-    lines = ["id(int,auto) username(string) domain(string) password(string,null) ha1(string) ha1b(string) "]
-    # a username SIP cannot carry as is gets no account (docs/voice.md)
-    accounts = sorted((user, password) for user, password in credentials.items() if SIP_USER.match(user))
-    for n, (user, password) in enumerate(accounts, start=1):
-        ha1 = hashlib.md5(f"{user}:{config.domain}:{password}".encode()).hexdigest()
-        ha1b = hashlib.md5(f"{user}@{config.domain}:{config.domain}:{password}".encode()).hexdigest()
-        lines.append(f"{n}:{user}:{config.domain}::{ha1}:{ha1b}")
-    return "\n".join(lines) + "\n"
-
-
-VERSION_TABLE = "id(int,auto) table_name(string) table_version(int) \n1:subscriber:7\n2:location:9\n"
-
-
-def write(config: VoiceConfig, credentials: dict[str, str]) -> list[Path]:
+def write(config: VoiceConfig) -> list[Path]:
     """Write every generated file (atomically each); returns their paths."""
-    for d in (config.root, config.run_dir, config.db_dir, config.log_dir):
+    for d in (config.root, config.run_dir, config.log_dir):
         d.mkdir(parents=True, exist_ok=True)
-    os.chmod(config.db_dir, 0o700)
     values = config.values()
     files = {
         config.kamailio_cfg: render((TEMPLATES / "kamailio.cfg.tmpl").read_text(), values),
         config.rtpengine_conf: render((TEMPLATES / "rtpengine.conf.tmpl").read_text(), values),
-        config.db_dir / "subscriber": subscriber_table(config, credentials),
-        config.db_dir / "version": VERSION_TABLE,
     }
     for path, text in files.items():
         tmp = path.with_suffix(path.suffix + ".tmp")

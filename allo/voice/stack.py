@@ -141,9 +141,11 @@ class Stack:
                                     "--evapi", f"{c.evapi[0]}:{c.evapi[1]}", "--ng", f"{c.ng[0]}:{c.ng[1]}",
                                     "--sip-domain", c.domain, "--prompts", str(c.root / "prompts"),
                                     "--log-level", "INFO"], env=env)
-            # ready once it holds both ends: Kamailio's events sent before would be lost
+            # ready once it holds both ends and has loaded the agents' accounts: Kamailio's events sent
+            # before would be lost, and every phone refused
             self._wait("adapter", lambda: all(m in self.tail("adapter", 20000) for m in
-                                              ("evapi connected", "telephony stream connected")), timeout)
+                                              ("evapi connected", "telephony stream connected",
+                                               "sip accounts loaded")), timeout)
         except BaseException:
             self.stop()
             raise

@@ -77,6 +77,10 @@ def desk(request, level: int, kb: dict | None = None, wrapup_form=None, searchin
         "kb": kb if kb is not None else fiche_panel.search_context(request.GET.get("q", "")[:500]),
         "space_url": reverse("space-expert" if level == 2 else "space-operator"),
     }
+    from allo.voice import credentials
+
+    if credentials.voice_edge():  # « Mon téléphone »: the SIP account and the phone's registered state
+        context["phone"] = credentials.phone_context(user)
     if contact is not None and level == 2 and contact.context:
         context["fiche_for_proposal"] = contact.context.get("fiche") or ""
     if contact is not None and state["state"] == "on_call":

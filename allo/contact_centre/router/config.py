@@ -83,8 +83,11 @@ def base_config() -> dict:
             destinations.setdefault(centre.domain, []).append(qid)
     if "cira" in destinations:
         destinations["*"] = list(destinations["cira"])
+    from allo.voice.credentials import voice_edge
+
+    # with the voice edge (ALLO_VOICE_EDGE), an agent is offered calls only while its phone is registered
     return {"centres": centres, "queues": queues, "agents": [], "destinations": destinations, "epoch": EPOCH,
-            "lost_after_s": lost_after()}
+            "lost_after_s": lost_after(), "phone_required": voice_edge()}
 
 
 def agent_profile(user) -> dict | None:

@@ -78,6 +78,19 @@ def callback_answer(request, call_id: str):
 
 
 @api(**TELEPHONY)
+@require_http_methods(["POST"])
+def no_answer(request, call_id: str):
+    if _contact(call_id) is None:
+        return _error("Appel inconnu.", 404)
+    try:
+        data = schemas.no_answer_payload(schemas.parse_json(request.body))
+    except schemas.PayloadError as exc:
+        return _error(str(exc))
+    created = services.no_answer(call_id, data["agent"], data["event_id"])
+    return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
+
+
+@api(**TELEPHONY)
 @require_http_methods(["GET"])
 def call_detail(request, call_id: str):
     c = _contact(call_id)

@@ -61,6 +61,17 @@ SCHEMA = {
                 "agent": {"type": "string"}, "outbound": {"type": "boolean"}, "centre": {"type": "string"},
                 "domain": {"type": "string"}, "announcement": {"type": "string"}, "position": {"type": "integer"},
                 "expected_wait_s": {"type": "integer"}, "reason": {"type": "string"}, "at": {"type": "number"}}},
+            "ComptesSip": {"type": "object", "required": ["realm", "accounts"], "properties": {
+                "realm": {"type": "string", "description": "Domaine SIP (realm du digest) des HA1."},
+                "accounts": {"type": "array", "items": {
+                    "type": "object", "required": ["username", "ha1"], "properties": {
+                        "username": {"type": "string"},
+                        "ha1": {"type": "string", "pattern": "^[0-9a-f]{32}$",
+                                "description": "MD5(username:realm:mot de passe) ; le mot de passe n'est "
+                                               "jamais conservé."}}}}}},
+            "EtatTelephone": {"type": "object", "required": ["agent", "registered", "changed"], "properties": {
+                "agent": {"type": "string"}, "registered": {"type": "boolean"},
+                "changed": {"type": "boolean", "description": "false : l'état était déjà celui-là."}}},
             "Acquittement": {"type": "object", "required": ["type", "seq"], "additionalProperties": False,
                              "description": "Message du connecteur : toutes les commandes jusqu'à seq (inclus) "
                                             "sont exécutées (cumulatif).",
@@ -104,6 +115,41 @@ SCHEMA = {
             "responses": {"202": _json("Pris en compte", "EvenementRecu"),
                           "200": _json("Réponse déjà reçue pour cet appel", "EvenementRecu"),
                           "400": _ERR, "404": _ERR, **_DENIED}}},
+        "/api/telephony/calls/{call_id}/no-answer": {"post": {
+            "summary": "Le téléphone de l'agent n'a pas répondu (sonnerie sans réponse, refus, injoignable)",
+            "security": _AUTH,
+            "description": "L'appel revient en tête de sa file ; l'agent passe en pause « Pas de réponse » : "
+                           "plus aucun appel ne lui est proposé avant qu'il clique « Prêt ». Ignoré si l'agent "
+                           "ne tient plus l'appel. `event_id` (la tentative côté connecteur) : le même compte "
+                           "une fois.",
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["agent"], "additionalProperties": False, "properties": {
+                    "agent": {"type": "string", "pattern": schemas.AGENT_PATTERN},
+                    "event_id": {"type": "string", "maxLength": schemas.EVENT_ID_MAX,
+                                 "pattern": rf"^{schemas.EVENT_ID_CHARS}*$"}}}}}},
+            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
+                          "200": _json("Même event_id : déjà reçu", "EvenementRecu"),
+                          "400": _ERR, "404": _ERR, **_DENIED}}},
+        "/api/telephony/sip-accounts": {"get": {
+            "summary": "Comptes SIP des agents (HA1 seulement), pour le bureau d'enregistrement de la voix",
+            "description": "Jeton telephony uniquement. Les agents actifs (opérateurs, experts) ayant généré "
+                           "un mot de passe SIP sur leur poste, dans le domaine SIP courant "
+                           "(ALLO_VOICE_SIP_DOMAIN) : un HA1 calculé pour un autre domaine n'est pas rendu.",
+            "security": [{"bearer": []}],
+            "responses": {"200": _json("Comptes", "ComptesSip"), **_DENIED}}},
+        "/api/telephony/agents/{agent}/phone": {"post": {
+            "summary": "Le téléphone de l'agent s'est enregistré, ou ne l'est plus (désenregistré, expiré)",
+            "description": "Jeton telephony uniquement. Avec ALLO_VOICE_EDGE, aucun appel n'est proposé à un "
+                           "agent dont le téléphone n'est pas enregistré.",
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["registered"], "additionalProperties": False,
+                "properties": {"registered": {"type": "boolean"}}}}}},
+            "responses": {"202": _json("Pris en compte", "EtatTelephone"),
+                          "200": _json("État inchangé", "EtatTelephone"),
+                          "400": _ERR, "404": {**_ERR, "description": "Pas de compte SIP à ce nom"}, **_DENIED}}},
         "/api/telephony/commands": {"get": {
             "summary": "Flux des commandes (WebSocket : ws[s]://hôte/ws/telephony/?token=…[&after=N])",
             "description": "Connexion WebSocket (sans en-tête Origin : le jeton suffit ; un Origin envoyé doit "

@@ -20,6 +20,9 @@ IVR_CHOICE_MAX = 20
 EVENT_ID_CHARS = r"[\x21-\x7e]"
 EVENT_ID = re.compile(rf"^{EVENT_ID_CHARS}+$")
 EVENT_ID_MAX = 80
+# An agent as the telephony knows it: its Allô username (the SIP user part of its phone).
+AGENT_PATTERN = r"^[A-Za-z0-9._+@-]{1,150}$"
+AGENT = re.compile(AGENT_PATTERN)
 # Control characters (NUL above all: PostgreSQL refuses it in text and jsonb).
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -98,3 +101,16 @@ def callback_answer_payload(data: dict) -> bool:
     if not isinstance(accepted, bool):
         raise PayloadError("Le champ « accepted » est obligatoire et doit valoir true ou false.")
     return accepted
+
+
+def no_answer_payload(data: dict) -> dict:
+    unknown = set(data) - {"agent", "event_id"}
+    if unknown:
+        raise PayloadError(f"Champ(s) inconnu(s) : {', '.join(sorted(unknown))}.")
+    return {
+        "agent": _text(data, "agent", required=True, max_length=150, pattern=AGENT,
+                       invalid="Le champ « agent » n'est pas un identifiant d'agent valide."),
+        "event_id": _text(data, "event_id", required=False, max_length=EVENT_ID_MAX, pattern=EVENT_ID,
+                          invalid="Le champ « event_id » n'est pas valide : caractères ASCII "
+                                  "visibles, sans espace."),
+    }

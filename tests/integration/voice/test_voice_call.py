@@ -1,7 +1,9 @@
 """A real SIP call into Allô, end to end (issue 11, item 1): a real `allo serve` (its embedded
-router), `allo voice up` (Kamailio, rtpengine and the adapter, which reaches Allô only through the
-telephony API), an agent's phone played by SIPp that registers with digest authentication, the agent
-signed in and ready on its desk, and SIPp citizens dialling 3939.
+router, with ALLO_VOICE_EDGE: agents need a registered phone), `allo voice up` (Kamailio, rtpengine
+and the adapter, which reaches Allô only through the telephony API), an agent's phone played by SIPp
+that registers with the password the agent generated on its desk (digest authentication against the
+HA1 the adapter loaded from Allô), the agent signed in and ready on its desk, and SIPp citizens
+dialling 3939.
 
 Everything listens on 127.0.0.1, every step is bounded in time, every process is stopped by its PID.
 Needs Debian's kamailio, kamailio-extra-modules, rtpengine-daemon and sip-tester (.ci/run installs
@@ -14,6 +16,7 @@ import http.cookiejar
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +49,7 @@ AGENT = "operateur"  # the demo's N1 operators, and its supervisor
 SECOND_AGENT = "operateur2"
 SUPERVISOR = "superviseur"
 DEMO_PASSWORD = "allo-demo-2026"
+RING_TIMEOUT_S = 8  # an agent's phone that rings longer is « pas de réponse » (ALLO_VOICE_RING_TIMEOUT)
 
 
 def _stop(proc: subprocess.Popen, timeout: float = 20) -> int:
@@ -94,8 +98,9 @@ def served(tmp_path_factory):
     data = tmp_path_factory.mktemp("voice")
     env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
                         "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING", "ALLO_CC_HOURS": "always",
-                        "ALLO_DEMO_ARCHIVES": ""}
-    for name in ("ALLO_WEB_THREADS", "REDIS_URL"):
+                        "ALLO_DEMO_ARCHIVES": "", "ALLO_VOICE_EDGE": "1",
+                        "ALLO_VOICE_RING_TIMEOUT": str(RING_TIMEOUT_S)}
+    for name in ("ALLO_WEB_THREADS", "REDIS_URL", "ALLO_VOICE_SIP", "ALLO_VOICE_SIP_DOMAIN"):
         env.pop(name, None)
     subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True, timeout=300)
     token = subprocess.run([*ALLO, "token", "create", "--role", "telephony", "--label", "test"], env=env,
@@ -170,23 +175,35 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _signed_in(base: str, username: str, password: str):
     """A browser's session: sign in, then `post(path, fields)` forms with the CSRF token; each returns
-    where the answer redirects."""
+    where the answer redirects. `post.page(path, fields)` returns the page a form answers with (no
+    redirection), `post.get(path)` a page."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
 
-    def post(path: str, fields: dict) -> str:
+    def _fields(fields: dict) -> bytes:
         csrf = next(c.value for c in jar if c.name == "csrftoken")
-        body = urllib.parse.urlencode(fields | {"csrfmiddlewaretoken": csrf}).encode()
+        return urllib.parse.urlencode(fields | {"csrfmiddlewaretoken": csrf}).encode()
+
+    def post(path: str, fields: dict) -> str:
         try:
-            opener.open(urllib.request.Request(base + path, data=body), timeout=20).close()
+            opener.open(urllib.request.Request(base + path, data=_fields(fields)), timeout=20).close()
         except urllib.error.HTTPError as exc:
             if exc.code in (302, 303):
                 return exc.headers["Location"]
             raise
         raise AssertionError(f"POST {path}: no redirection (a refused form?)")
 
+    def page(path: str, fields: dict) -> str:
+        with opener.open(urllib.request.Request(base + path, data=_fields(fields)), timeout=20) as response:
+            return response.read().decode()
+
+    def get(path: str) -> str:
+        with opener.open(base + path, timeout=20) as response:
+            return response.read().decode()
+
     opener.open(f"{base}/connexion/", timeout=10).close()  # the CSRF cookie
     assert post("/connexion/", {"username": username, "password": password}) == "/espace-agents/"
+    post.page, post.get = page, get
     return post
 
 
@@ -204,9 +221,28 @@ def _register(voice, tmp_path, agent: str, password: str, phone_port: int) -> su
                       "-key", "phone_port", str(phone_port)], tmp_path, timeout=20)
 
 
+_PASSWORDS: dict[str, str] = {}
+
+
 def _sip_password(served, agent: str) -> str:
-    return subprocess.run([*ALLO, "voice", "credentials", "--agent", agent], env=served.env, check=True,
-                          capture_output=True, text=True, timeout=60).stdout.split()[1]
+    """The agent generates its SIP password on its desk (« Mon téléphone »), once for this module;
+    the adapter loads its HA1 into Kamailio within a few seconds (ACCOUNTS_EVERY_S)."""
+    if agent not in _PASSWORDS:
+        page = _signed_in(served.base, agent, DEMO_PASSWORD).page("/poste/telephone/", {})
+        _PASSWORDS[agent] = re.search(r'id="sip-mot-de-passe" value="([^"]+)"', page).group(1)
+        time.sleep(4)  # the adapter reads the accounts every 3 s
+    return _PASSWORDS[agent]
+
+
+def _phone_registered(served, agent: str) -> bool | None:
+    """Allô's registered state of the agent's phone, as the edge reported it."""
+    rows = _db(served, "SELECT a.registered FROM voice_sipaccount a JOIN accounts_user u ON u.id = a.user_id "
+                       "WHERE u.username = ?", agent)
+    return bool(rows[0][0]) if rows else None
+
+
+def _desk(served, agent: str) -> str:
+    return _signed_in(served.base, agent, DEMO_PASSWORD).get("/operateur/")
 
 
 def _rtpengine_calls(voice) -> list[str]:
@@ -282,10 +318,18 @@ def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, v
     phone = subprocess.Popen(_sipp("agent_phone.xml", phone_port, timeout=60), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        # a wrong password is refused (digest authentication), the right one registers the phone
-        assert _register(voice, tmp_path, AGENT, "not-the-password", phone_port).returncode != 0
+        # a wrong password is refused (401 again after the challenge), the right one registers the phone
+        assert "Téléphone non connecté" in _desk(served, AGENT)
+        refused = _run_sipp([*_sipp("agent_register_refused.xml", free_port(socket.SOCK_DGRAM), timeout=10),
+                             f"{HOST}:{voice.sip_port}", "-s", AGENT, "-au", AGENT, "-ap", "not-the-password",
+                             "-key", "phone_port", str(phone_port)], tmp_path, timeout=20)
+        assert refused.returncode == 0, refused.stdout[-2000:]
+        assert not _phone_registered(served, AGENT)
         registered = _register(voice, tmp_path, AGENT, password, phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
+        # Kamailio told the adapter, which told Allô: the desk shows it
+        _wait_for(lambda: _phone_registered(served, AGENT), 10, "the phone registered in Allô")
+        assert "Téléphone connecté" in _desk(served, AGENT)
         _desk_ready(served, AGENT)
 
         started = time.monotonic()
@@ -373,10 +417,10 @@ def test_a_queued_caller_hears_the_announcement_then_allo_ends_the_call_and_both
     _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 
 
-def test_a_busy_phone_releases_the_caller_and_ends_the_call_in_allo(served, voice, tmp_path):
-    """What this first slice does when the agent's phone refuses (or is unreachable, or does not
-    answer): the caller gets 480 and the call ends in Allô; nothing stays « connected ». (Re-queueing
-    it at the head needs a new API event: docs/voice.md, what is left.)"""
+def test_a_busy_phone_sends_the_call_back_to_the_queue_and_its_agent_to_pas_de_reponse(served, voice, tmp_path):
+    """The agent's phone refuses (486): Kamailio parks the caller's INVITE again and the adapter
+    reports it (POST .../no-answer); the router puts the call back in the queue and the agent in a
+    « Pas de réponse » pause. A supervisor then ends the call: the caller gets 480."""
     # a supervisor logs both agents out (the first in wrap-up since its call, the second free since
     # the supervisor ended its call); the first signs in again, with a busy phone
     supervisor = _signed_in(served.base, SUPERVISOR, DEMO_PASSWORD)
@@ -387,22 +431,32 @@ def test_a_busy_phone_releases_the_caller_and_ends_the_call_in_allo(served, voic
     phone_port = free_port(socket.SOCK_DGRAM)
     phone = subprocess.Popen(_sipp("agent_phone_busy.xml", phone_port, timeout=40), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    caller = None
     try:
         registered = _register(voice, tmp_path, AGENT, _sip_password(served, AGENT), phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
         _desk_ready(served, AGENT)
-        caller = _run_sipp([*_sipp("caller_refused.xml", free_port(socket.SOCK_DGRAM), timeout=30),
-                            f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223377"],
-                           tmp_path, timeout=40)
-        assert caller.returncode == 0, caller.stdout[-3000:] + (voice.logs / "adapter.log").read_text()[-2000:]
-        phone_out, _ = phone.communicate(timeout=20)
+        caller = subprocess.Popen([*_sipp("caller_waits_refused.xml", free_port(socket.SOCK_DGRAM), timeout=40),
+                                   f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223377",
+                                   "-key", "rtp_port", str(free_port(socket.SOCK_DGRAM))],
+                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        phone_out, _ = phone.communicate(timeout=30)
         assert phone.returncode == 0, phone_out[-3000:]  # the phone was offered the call and refused it
+        call_id = _wait_for(lambda: (c := _call_of(served, "+33611223377")) and c[0], 10, "the call in Allô")
+        _wait_for(lambda: _db(served, "SELECT state, reason FROM contact_centre_agentstatus WHERE agent = ?",
+                              AGENT) == [("paused", "Pas de réponse")], 15, "the agent in « Pas de réponse »")
+        assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "queued"  # back in the queue
+        assert "Pas de réponse" in supervisor.get("/supervision/plateau/")  # the floor view shows why
+        assert caller.poll() is None  # the citizen still waits
+
+        supervisor("/supervision/plateau/action/", {"action": "end_call", "call_id": call_id})
+        caller_out, _ = caller.communicate(timeout=20)
+        assert caller.returncode == 0, caller_out[-3000:] + (voice.logs / "adapter.log").read_text()[-2000:]
     finally:
         _stop(phone, timeout=5)
-    call_id, _, _, agent = _call_of(served, "+33611223377")
-    assert agent == AGENT
-    _wait_for(lambda: _api(served, f"/api/telephony/calls/{call_id}")["state"] not in (
-        "new", "queued", "connected", "transferring"), 15, "the call ended in Allô")
+        if caller is not None:
+            _stop(caller, timeout=5)
+    assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "lost"
     _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 
 
@@ -441,6 +495,69 @@ def test_allo_ends_a_call_while_the_agents_phone_rings_the_phone_gets_a_cancel(s
         _stop(phone, timeout=5)
     assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "lost"
     _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
+
+
+def test_a_phone_that_rings_unanswered_sends_the_call_to_the_next_ready_agent(served, voice, tmp_path):
+    """The first agent's phone rings past the ring time: Kamailio cancels it (its 487) and parks the
+    caller again; the router puts the call back at the head of the queue and the agent in « Pas de
+    réponse ». The second agent says « Prêt »: its phone rings, answers, talks and hangs up, and the
+    citizen, who waited throughout, gets the BYE; the call is completed by the second agent."""
+    supervisor = _signed_in(served.base, SUPERVISOR, DEMO_PASSWORD)
+    for agent in (AGENT, SECOND_AGENT):
+        supervisor("/supervision/plateau/action/", {"action": "logout", "agent": agent})
+    _wait_for(lambda: len(_db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent IN (?, ?) "
+                                      "AND state = 'offline'", AGENT, SECOND_AGENT)) == 2, 20, "both agents logged out")
+    ringing_port, answering_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    ringing = subprocess.Popen(_sipp("agent_phone_rings.xml", ringing_port, timeout=60), cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    answering = subprocess.Popen(_sipp("agent_phone.xml", answering_port, timeout=90), cwd=tmp_path,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    caller = None
+    try:
+        for agent, port in ((AGENT, ringing_port), (SECOND_AGENT, answering_port)):
+            registered = _register(voice, tmp_path, agent, _sip_password(served, agent), port)
+            assert registered.returncode == 0, registered.stdout[-2000:]
+        _desk_ready(served, AGENT)
+        started = time.monotonic()
+        caller = subprocess.Popen([*_sipp("caller_waits.xml", free_port(socket.SOCK_DGRAM), timeout=80),
+                                   f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223399",
+                                   "-key", "rtp_port", str(free_port(socket.SOCK_DGRAM))],
+                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ringing_out, _ = ringing.communicate(timeout=RING_TIMEOUT_S + 20)
+        assert ringing.returncode == 0, ringing_out[-3000:]  # it rang, then got Kamailio's CANCEL
+        assert time.monotonic() - started >= RING_TIMEOUT_S - 1
+        call_id = _call_of(served, "+33611223399")[0]
+        _wait_for(lambda: _db(served, "SELECT state, reason FROM contact_centre_agentstatus WHERE agent = ?",
+                              AGENT) == [("paused", "Pas de réponse")], 15, "the agent in « Pas de réponse »")
+        assert "Pas de réponse" in _desk(served, AGENT)  # and « Prêt » brings it back
+        assert caller.poll() is None  # the citizen still waits
+
+        _desk_ready(served, SECOND_AGENT, wait=False)
+        caller_out, _ = caller.communicate(timeout=40)
+        assert caller.returncode == 0, caller_out[-3000:] + (voice.logs / "adapter.log").read_text()[-3000:]
+        answering_out, _ = answering.communicate(timeout=20)
+        assert answering.returncode == 0, answering_out[-3000:]
+    finally:
+        for proc in (ringing, answering, caller):
+            if proc is not None:
+                _stop(proc, timeout=5)
+    detail = _wait_for(lambda: (d := _api(served, f"/api/telephony/calls/{call_id}"))["state"] == "completed" and d,
+                       15, "the call completed in Allô")
+    assert detail["agent"] == SECOND_AGENT
+    bridges = [json.loads(c)["agent"] for (c,) in _db(
+        served, "SELECT command FROM contact_centre_telephonycommand WHERE call_id = ? ORDER BY seq", call_id)
+        if json.loads(c)["command"] == "bridge"]
+    assert bridges == [AGENT, SECOND_AGENT]
+
+
+def test_a_phone_that_unregisters_shows_on_the_desk(served, voice, tmp_path):
+    assert _phone_registered(served, SECOND_AGENT)
+    gone = _run_sipp([*_sipp("agent_unregister.xml", free_port(socket.SOCK_DGRAM), timeout=10),
+                      f"{HOST}:{voice.sip_port}", "-s", SECOND_AGENT, "-au", SECOND_AGENT,
+                      "-ap", _sip_password(served, SECOND_AGENT)], tmp_path, timeout=20)
+    assert gone.returncode == 0, gone.stdout[-2000:]
+    _wait_for(lambda: _phone_registered(served, SECOND_AGENT) is False, 10, "the phone unregistered in Allô")
+    assert "Téléphone non connecté" in _desk(served, SECOND_AGENT)
 
 
 def test_sigterm_stops_kamailio_rtpengine_and_the_adapter(voice):

@@ -3,7 +3,6 @@ the last test has Kamailio itself check the rendered file when it is installed."
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 
@@ -16,26 +15,25 @@ from allo.voice.config import VoiceConfig, VoiceConfigError, render
 def test_every_placeholder_of_both_templates_is_filled(tmp_path):
     config = VoiceConfig.from_env(tmp_path, env={"ALLO_VOICE_SIP": "127.0.0.5:15070",
                                                   "ALLO_VOICE_SERVICE_NUMBERS": "3939, 0806000000"})
-    paths = voice_config.write(config, {"operateur": "secret"})
+    paths = voice_config.write(config)
     kamailio = config.kamailio_cfg.read_text()
     rtpengine = config.rtpengine_conf.read_text()
     assert "{{" not in kamailio and "{{" not in rtpengine
     assert "listen=udp:127.0.0.5:15070" in kamailio
     assert '$rU =~ "^(3939|0806000000)$"' in kamailio
-    assert f'db_url", "text://{tmp_path}/voice/db"' in kamailio
     assert "listen-ng = 127.0.0.1:22222" in rtpengine
-    assert config.db_dir / "subscriber" in paths
-    assert oct(config.db_dir.stat().st_mode & 0o777) == "0o700"
+    assert paths == [config.kamailio_cfg, config.rtpengine_conf]
 
 
-def test_the_credentials_table_holds_ha1_never_the_password(tmp_path):
+def test_no_credential_is_written_kamailio_checks_the_ha1s_the_adapter_loads(tmp_path):
+    """The agents' secrets are in no file: Kamailio checks the digest against the `sip` htable (HA1,
+    flags 1) that the adapter fills from Allô's API, in the realm of the edge's domain."""
     config = VoiceConfig.from_env(tmp_path, env={"ALLO_VOICE_SIP_DOMAIN": "voix.allo.example"})
-    table = voice_config.subscriber_table(config, {"operateur": "s3cret", "bad name": "x"})
-    rows = table.splitlines()[1:]
-    assert len(rows) == 1  # a username SIP cannot carry gets no account
-    ha1 = hashlib.md5(b"operateur:voix.allo.example:s3cret").hexdigest()
-    assert rows[0].split(":")[:5] == ["1", "operateur", "voix.allo.example", "", ha1]
-    assert "s3cret" not in table
+    voice_config.write(config)
+    kamailio = config.kamailio_cfg.read_text()
+    assert 'pv_auth_check("voix.allo.example", "$sht(sip=>$au)", "1", "1")' in kamailio
+    assert "db_text" not in kamailio and "auth_db" not in kamailio
+    assert not (config.root / "db").exists()
 
 
 @pytest.mark.parametrize("env", [
@@ -65,7 +63,7 @@ def test_command_line_addresses_override_the_settings(tmp_path):
 @pytest.mark.skipif(shutil.which("kamailio") is None, reason="kamailio is not installed (Debian: kamailio)")
 def test_kamailio_accepts_the_generated_configuration(tmp_path):
     config = VoiceConfig.from_env(tmp_path, env={})
-    voice_config.write(config, {"operateur": "secret"})
+    voice_config.write(config)
     out = subprocess.run(["kamailio", "-c", "-f", str(config.kamailio_cfg)], capture_output=True, text=True,
                          timeout=30)
     assert out.returncode == 0, out.stderr[-2000:]
