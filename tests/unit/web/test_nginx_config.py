@@ -21,7 +21,7 @@ def _render(tmp_path, **overrides):
     values = {"server_name": "allo.example.gouv.fr", "upstream": "127.0.0.1:8000",
               "static_root": str(tmp_path / "static"), "cache_dir": str(tmp_path / "cache"),
               "ssl_certificate": str(tmp_path / "cert.pem"), "ssl_certificate_key": str(tmp_path / "key.pem"),
-              "access_log": str(tmp_path / "access.log")}
+              "access_log": str(tmp_path / "access.log"), "views_log": str(tmp_path / "views.log")}
     return render_nginx(**(values | overrides))
 
 
@@ -34,15 +34,19 @@ def test_the_rendered_configuration_caches_public_pages_only(tmp_path):
                       "proxy_cache_use_stale updating error timeout http_500 http_502 http_503 http_504;",
                       "proxy_cache_bypass $allo_private_cookie $http_authorization;",
                       "proxy_no_cache $allo_private_cookie $http_authorization;",
-                      'proxy_set_header X-Allo-Shared-Cache "renews-nonce";',
+                      'proxy_set_header X-Allo-Shared-Cache "renews-nonce logs-views";',
+                      "proxy_hide_header Allo-Replay;",
+                      f"access_log {tmp_path / 'views.log'} allo_views if=$allo_view;",
                       "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"):
         assert directive in page, directive
     # the API, the admin, the staff spaces and the WebSockets have locations without a cache
     assert conf.count("proxy_cache ") == 1
     api = re.search(r"location ~ \^/\(([^)]*)\)", conf).group(1).split("|")
     assert {"api", "admin", "healthz", "metrics", "connexion", "operateur", "supervision"} <= set(api)
-    # no plain-HTTP server when asked for none
+    # no plain-HTTP server when asked for none; no views log: Allô counts the views itself
     assert "listen 80;" not in _render(tmp_path, http_port=0)
+    unlogged = _render(tmp_path, views_log="off")
+    assert 'X-Allo-Shared-Cache "renews-nonce";' in unlogged and "allo_views" not in unlogged
 
 
 @pytest.mark.parametrize("field, value", [("server_name", "x; include /etc/passwd"), ("upstream", "a}"),
