@@ -193,3 +193,20 @@ def test_a_phone_that_does_not_answer_sends_the_call_back_and_pauses_its_agent_u
 
     assert edge.post(f"/api/telephony/calls/{call_id}/no-answer", {"agent": "<b>"}).status_code == 400
     assert edge.post("/api/telephony/calls/inconnu/no-answer", {"agent": "operateur"}).status_code == 404
+
+
+def test_allo_voice_credentials_lists_the_accounts_and_reset_prints_a_new_password_once(demo, voice_env, capsys):
+    from allo.voice import cli
+
+    assert cli.main(["credentials", "--agent", "operateur"]) == 0
+    assert capsys.readouterr().out.split() == ["operateur", "sip:operateur@127.0.0.1", "mot-de-passe:aucun",
+                                               "téléphone:non-connecté"]
+    assert cli.main(["credentials", "--agent", "operateur", "--reset"]) == 0
+    name, password, address = capsys.readouterr().out.split()
+    assert (name, address) == ("operateur", "sip:operateur@127.0.0.1")
+    assert SipAccount.objects.get(user__username="operateur").ha1 == hashlib.md5(
+        f"operateur:127.0.0.1:{password}".encode()).hexdigest()
+    assert cli.main(["credentials"]) == 0
+    listed = capsys.readouterr().out
+    assert "operateur sip:operateur@127.0.0.1 mot-de-passe:défini" in listed and password not in listed
+    assert cli.main(["credentials", "--agent", "superviseur"]) == 1  # not an agent
