@@ -1,9 +1,10 @@
 """The « Bilan » in a browser: a supervisor opens a month of imported call records, axe finds nothing
 serious on the page (download links, data tables), and the ODS and PDF links download files under their
-French names that open with the format's library."""
+French names that open with the format's library. ALLO_UPDATE_SCREENSHOTS=1 writes docs/screenshots/bilan.png."""
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -38,6 +39,9 @@ def test_a_supervisor_downloads_the_months_files_from_an_accessible_page(login, 
     serious = [f"{v['id']} ({v['impact']}) {v['help']}: {[n['target'] for n in v['nodes']][:3]}"
                for v in axe_violations(supervisor) if v["impact"] in ("serious", "critical")]
     assert serious == []
+    if os.environ.get("ALLO_UPDATE_SCREENSHOTS") == "1":  # docs/screenshots/bilan.png: the chart and the links
+        supervisor.set_viewport_size({"width": 1280, "height": 1300})
+        supervisor.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs/screenshots/bilan.png"))
 
     with supervisor.expect_download() as ods:
         supervisor.click("a.fr-link--download:has-text('(ODS)')")
