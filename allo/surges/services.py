@@ -33,6 +33,7 @@ QUARTER = dt.timedelta(minutes=15)
 WINDOW_QUARTERS = 4  # the last hour, to the quarter: the running quarter and the three before it
 BASELINE_WEEKS = 4  # the same hour in the last four weeks (a month: a monthly deadline weighs once)
 BATCH = 20_000  # wrap-ups read per query
+KEEP_WEEKS = BASELINE_WEEKS + 1  # tallies older than the baseline's reach are deleted
 RULES = {Signal.CALLS: detector.CALLS, Signal.SEARCHES: detector.SEARCHES, Signal.VIEWS: detector.VIEWS}
 
 
@@ -262,6 +263,9 @@ def scan(now: dt.datetime | None = None) -> ScanResult:
         if not Cursor.objects.filter(name="lock").update(since=now):
             Cursor.objects.get_or_create(name="lock", defaults={"since": now})
         counted = {"calls": _count_wrapups(now), "searches": _count_searches(now), "views": _count_views(now)}
+        for signal in Signal:  # per signal and dim: the index's prefix
+            for dim in Dim:
+                Tally.objects.filter(signal=signal, dim=dim, start__lt=now - dt.timedelta(weeks=KEEP_WEEKS)).delete()
         started, ended = [], []
         inputs = base = None
         for signal in Signal:
@@ -361,6 +365,15 @@ def alerts(dim: str | None = None, signal: str | None = None) -> list[Alert]:
         else:
             out.append(Alert(s, themes.get(s.key, s.key), "", _summary(s), in_theme.get((s.signal, s.key), [])))
     return out
+
+
+def labels(surges) -> dict[tuple[str, str], str]:
+    """(dim, key) -> the fiche's title or the theme's label, for a list of surges."""
+    from allo.kb.models import Fiche, Theme
+
+    fiches = dict(Fiche.objects.filter(pk__in={s.key for s in surges if s.dim == Dim.FICHE}).values_list("pk", "title"))
+    themes = dict(Theme.objects.filter(pk__in={s.key for s in surges if s.dim == Dim.THEME}).values_list("pk", "label"))
+    return {(s.dim, s.key): (fiches if s.dim == Dim.FICHE else themes).get(s.key, s.key) for s in surges}
 
 
 def fiche_alerts(fiche_id: str) -> list[Alert]:

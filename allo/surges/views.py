@@ -20,5 +20,8 @@ def supervisor(request):
     context = {"alerts": services.alerts()}
     if request.GET.get("partiel"):
         return render(request, "surges/_supervisor_alert.html", context)
-    recent = Surge.objects.filter(ended__isnull=False).order_by("-ended")[:50]
+    recent = list(Surge.objects.filter(ended__isnull=False).order_by("-ended")[:50])
+    names = services.labels(recent)
+    for s in recent:
+        s.label = names[(s.dim, s.key)]
     return render(request, "surges/surges.html", context | {"recent": recent})

@@ -95,6 +95,8 @@ def test_calls_surge_reaches_supervisors_editors_and_the_portal_then_ends(fiche,
     assert {(s.signal, s.dim) for s in later.ended} == {("calls", "fiche"), ("calls", "theme")}
     surge.refresh_from_db()
     assert surge.ended is not None and surge.peak_observed == 30 and surge.peak_ratio == 15.0
+    recent = login_as("superviseur").get(reverse("surges-supervisor")).content.decode()
+    assert f"<td>Fiche « {fiche.title} »</td><td>Appels</td>" in recent and "30 en une heure (× 15,0)" in recent
     assert "Pics d'actualité" not in login_as("superviseur").get("/supervision/").content.decode()
     client.logout()
     assert "Les questions du moment" not in client.get("/").content.decode()
@@ -158,3 +160,13 @@ def test_command_scans_and_lists(fiche):
     rows = json.loads(out.getvalue())
     assert {(r["dim"], r["key"], r["observed"]) for r in rows} == {("fiche", fiche.pk, 15),
                                                                  ("theme", fiche.theme_id, 15)}
+
+
+def test_tallies_past_the_baselines_reach_are_deleted(demo):
+    now = timezone.now()
+    old = Tally.objects.create(signal="calls", dim="fiche", key="x", start=services.quarter(now - dt.timedelta(weeks=6)),
+                               count=3)
+    kept = Tally.objects.create(signal="calls", dim="fiche", key="x",
+                                start=services.quarter(now - dt.timedelta(weeks=4, hours=2)), count=3)
+    services.scan(now)
+    assert not Tally.objects.filter(pk=old.pk).exists() and Tally.objects.filter(pk=kept.pk).exists()
