@@ -334,6 +334,27 @@ def test_nginx_serves_static_files_caches_public_pages_only_and_renews_their_non
     assert body == (layout.data / "static" / hashed).read_bytes()
 
 
+def test_a_telephony_connector_gets_its_commands_over_a_websocket_through_nginx(layout):
+    from websockets.sync.client import connect
+
+    port = layout.client.port
+    with connect(f"wss://localhost:{port}/ws/telephony/?token={layout.token}", ssl=layout.client.context,
+                 open_timeout=30) as ws:
+        body = json.dumps({"caller": "+33611009999", "dialed": "3939", "event_id": "layout-ws"}).encode()
+        status, _, answer = layout.client.request(
+            "POST", "/api/telephony/calls", body=body,
+            headers={"Authorization": f"Bearer {layout.token}", "Content-Type": "application/json"})
+        assert status == 201, answer
+        call_id = json.loads(answer)["call_id"]
+        deadline = time.monotonic() + 30
+        while True:  # the router's first command for this call (others may come for earlier calls)
+            command = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            ws.send(json.dumps({"type": "ack", "seq": command["seq"]}))
+            if command.get("call_id") == call_id:
+                break
+        assert command["command"] == "play"
+
+
 def logged_views(layout) -> int:
     """Lines of nginx's views log: one per page view it served (allo portal_nginx_views counts them)."""
     path = layout.folder / "views.log"
