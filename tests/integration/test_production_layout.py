@@ -326,6 +326,10 @@ def test_nginx_serves_static_files_caches_public_pages_only_and_renews_their_non
     assert client.request("GET", page, headers={"Cookie": "sessionid=abc"})[1]["x-cache-status"] == "BYPASS"
     status, headers, _ = client.request("GET", "/api/openapi.json")
     assert status == 200 and "x-cache-status" not in headers
+    # Django sees the client nginx reports (X-Forwarded-For appended): /metrics is for loopback, and
+    # a client nginx says is 192.0.2.9 (a loopback client counts as a proxy hop) is refused
+    assert client.request("GET", "/metrics")[0] == 200
+    assert client.request("GET", "/metrics", headers={"X-Forwarded-For": "192.0.2.9"})[0] == 403
     # static files from collectstatic's folder, by nginx itself; hashed names for a year
     manifest = json.loads((layout.data / "static" / "staticfiles.json").read_text())["paths"]
     hashed = next(v for k, v in manifest.items() if k.endswith(".css"))
