@@ -202,7 +202,7 @@ def layout(django_db_setup, django_db_blocker, tmp_path_factory):
             if hasattr(conn, "close_pool"):
                 conn.close_pool()
         with pg_admin() as admin:
-            wait_for(lambda: _try_create(admin, name, source), 30, "the test database free to be copied")
+            copy_database(admin, source, name)
         ApiToken.objects.filter(digest=digest(token)).delete()
     assert len(pages) >= 6, "the demo knowledge base has published fiches"
     db = settings.DATABASES["default"]
@@ -284,14 +284,33 @@ http {{
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _try_create(admin, name: str, source: str) -> bool:
+def copy_database(admin, source: str, name: str) -> None:
+    """`name`, a copy of `source`: PostgreSQL copies a template at once, but only while no other
+    session is connected to it; if one stays (a thread of an earlier test holding a connection),
+    pg_dump and pg_restore make the copy instead (slower, same result)."""
     import psycopg
 
-    try:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        return True
-    except psycopg.errors.ObjectInUse:  # another session on the template: try again shortly
-        return False
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            return
+        except psycopg.errors.ObjectInUse:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    dump, restore = shutil.which("pg_dump"), shutil.which("pg_restore")
+    if dump is None or restore is None:
+        pytest.fail(f"the database {source} is in use and pg_dump/pg_restore are not installed to copy it")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    info = admin.info
+    args = ["-h", info.host, "-p", str(info.port), "-U", info.user]
+    env = os.environ | ({"PGPASSWORD": info.password} if info.password else {})
+    dumped = subprocess.Popen([dump, *args, "-Fc", source], stdout=subprocess.PIPE, env=env)
+    restored = subprocess.run([restore, *args, "--no-owner", "-d", name], stdin=dumped.stdout,
+                              capture_output=True, env=env)
+    dumped.stdout.close()
+    assert dumped.wait() == 0 and restored.returncode == 0, restored.stderr[-2000:]
 
 
 def _active_router(procs: Processes) -> str | None:
