@@ -4,14 +4,19 @@ value that would inject directives is refused."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
+import ssl
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 from django.core.management.base import CommandError
 
+import allo
 from allo.web.management.commands.deploy import render_nginx
 
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
@@ -70,3 +75,46 @@ def test_nginx_accepts_it(tmp_path):
     checked = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian's package `nginx`)")
+def test_with_the_web_processes_down_a_citizen_gets_a_french_page(tmp_path):
+    from loopback import free_port
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    (tmp_path / "static" / "web").mkdir(parents=True)
+    shutil.copy(Path(allo.__file__).parent / "web" / "static" / "web" / "indisponible.html",
+                tmp_path / "static" / "web")
+    port = free_port()
+    # nothing listens on the upstream's port: the web processes are down
+    (tmp_path / "allo.conf").write_text(_render(tmp_path, upstream=f"127.0.0.1:{free_port()}", https_port=port,
+                                                http_port=0))
+    temp = tmp_path / "temp"
+    (tmp_path / "nginx.conf").write_text(
+        f"{'user root;' if os.geteuid() == 0 else ''} pid {tmp_path / 'nginx.pid'};\n"
+        f"error_log {tmp_path / 'error.log'};\nevents {{}}\n"
+        f"http {{ client_body_temp_path {temp}; proxy_temp_path {temp}; fastcgi_temp_path {temp};\n"
+        f"uwsgi_temp_path {temp}; scgi_temp_path {temp}; include {tmp_path / 'allo.conf'}; }}\n")
+    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+                             stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        context.check_hostname = False
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5)
+                conn.request("GET", "/fiches/F1234", headers={"Host": "allo.example.gouv.fr"})
+                response = conn.getresponse()
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline and nginx.poll() is None, "nginx did not start"
+                time.sleep(0.1)
+        body = response.read().decode()
+        assert response.status == 503 and response.getheader("Retry-After") == "30"
+        assert '<html lang="fr">' in body and "Service momentanément indisponible" in body
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
