@@ -135,8 +135,10 @@ def partner_space(request):
     })
 
 
-def _report_file(request, fmt: str):
-    """The month's report as CSV or ODS (its tables: a sheet per day, a sheet per hour) or PDF (with its chart)."""
+@roles(Role.PARTNER)
+@require_GET
+def partner_report(request, fmt: str):
+    """The month's report as CSV, ODS or XLSX (its tables: per day, per hour) or PDF (with its chart)."""
     partner = partner_of(request)
     first, _ = space.month_of(request.GET.get("mois", ""))
     data = space.report(partner, first)
@@ -147,24 +149,6 @@ def _report_file(request, fmt: str):
 
         return download(report_pdf(partner.name, data, space.top_questions(partner, first), tables), PDF_TYPE, name)
     return download(*spreadsheets.render(tables, fmt), name)
-
-
-@roles(Role.PARTNER)
-@require_GET
-def partner_report_csv(request):
-    return _report_file(request, "csv")
-
-
-@roles(Role.PARTNER)
-@require_GET
-def partner_report_ods(request):
-    return _report_file(request, "ods")
-
-
-@roles(Role.PARTNER)
-@require_GET
-def partner_report_pdf(request):
-    return _report_file(request, "pdf")
 
 
 @roles(Role.PARTNER)

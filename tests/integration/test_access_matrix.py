@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from report_files import pdf_text, read_ods
+from report_files import pdf_text, read_ods, read_xlsx
 
 from allo.accounts.access import AUTHENTICATED, DELEGATED_NAMESPACES, PUBLIC, ApiAccess, view_access
 from allo.accounts.demo import DEMO_USERS
@@ -225,13 +225,15 @@ def test_a_partner_sees_its_own_figures_and_fiches_never_another_partners_nor_a_
     partner_urls = [name for name, pattern in project_urls()
                     if isinstance(view_access(pattern.callback), frozenset)
                     and Role.PARTNER in view_access(pattern.callback)]
-    assert set(partner_urls) == {"partner-space", "partner-report-csv", "partner-report-ods", "partner-report-pdf",
+    assert set(partner_urls) == {"partner-space", "partner-report-csv", "partner-report-ods", "partner-report-xlsx",
+                                 "partner-report-pdf",
                                  "partner-liaison"}
     for code, username in PARTNER_ACCOUNTS.items():
         client = Client()
         client.force_login(User.objects.get(username=username))
         pages = {url: client.get(url) for url in (reverse("partner-space"), reverse("partner-report-csv"),
-                                                  reverse("partner-report-ods"), reverse("partner-report-pdf"))}
+                                                  reverse("partner-report-ods"), reverse("partner-report-xlsx"),
+                                                  reverse("partner-report-pdf"))}
         for pk, owner in all_fiches:
             url = reverse("partner-liaison", args=[pk])
             pages[url] = client.get(url)
@@ -243,8 +245,8 @@ def test_a_partner_sees_its_own_figures_and_fiches_never_another_partners_nor_a_
         csv = pages[reverse("partner-report-csv")].content.decode()
         assert partners[code].name in csv
         for url, response in pages.items():
-            if url == reverse("partner-report-ods"):  # its cells' texts, read back with odfpy
-                sheets = read_ods(response.content)
+            if url in (reverse("partner-report-ods"), reverse("partner-report-xlsx")):  # cells read back
+                sheets = (read_ods if url.endswith(".ods") else read_xlsx)(response.content)
                 assert sheets
                 text = "\n".join(str(v) for rows in sheets.values() for row in rows for v in row)
             elif url == reverse("partner-report-pdf"):

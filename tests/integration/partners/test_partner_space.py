@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
-from report_files import Percent, pdf_pages, pdf_text, pdf_title, read_ods
+from report_files import Percent, pdf_pages, pdf_text, pdf_title, read_ods, read_xlsx
 
 from allo.accounts.models import User
 from allo.contact_centre.models import Contact, WrapUp
@@ -164,6 +164,20 @@ def test_the_monthly_ods_is_an_opendocument_spreadsheet_with_numbers(november):
     assert sum(r[1] for r in days[2:-1]) == days[-1][1]  # numbers a spreadsheet can sum
     hours = sheets["Par heure"]
     assert hours[11][:2] == ["09 h", 3.0] and len(hours) == 2 + 24
+
+
+def test_the_monthly_xlsx_holds_the_same_typed_cells_as_the_ods(november):
+    client = staff("partenaire-rouen")
+    response = client.get(reverse("partner-report-xlsx"), {"mois": "2026-11"})
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response["Content-Disposition"] == 'attachment; filename="appels-mairie-rouen-2026-11.xlsx"'
+    xlsx = read_xlsx(response.content)
+    ods = read_ods(client.get(reverse("partner-report-ods"), {"mois": "2026-11"}).content)
+    assert list(xlsx) == list(ods) == ["Par jour", "Par heure"]
+    for sheet in xlsx:
+        rows = [[v for v in row if v is not None] for row in xlsx[sheet]]  # openpyxl pads the title row
+        assert rows == [[v for v in row if v is not None] for row in ods[sheet]], sheet
+    assert isinstance(xlsx["Par jour"][4][-1], Percent) and xlsx["Par jour"][4][0] == dt.date(2026, 11, 3)
 
 
 @pytest.mark.any_db  # the figures' SQL (local-time truncation, Exists in counts)
