@@ -18,6 +18,7 @@ from allo.contact_centre.models import AgentStatus, Contact, RouterInput, WrapUp
 from allo.contact_centre.router import config as cfg
 from allo.contact_centre.router.service import current, submit
 from allo.partners.services import origin_of as partner_origin
+from allo.portal import live as portal_live
 
 IVR_TOPICS = {"1": "impots", "2": "consommation", "3": "cira"}
 
@@ -126,16 +127,13 @@ def enqueue_callback_request(request) -> str:
 
 
 def forward_web_callbacks(horizon_hours: int = 24) -> int:
-    """Pending website callback requests due within the horizon become contacts (idempotent)."""
-    try:
-        from allo.portal.live import mark_forwarded, pending_callbacks
-    except ImportError:
-        return 0
+    """Pending website callback requests due within the horizon become contacts (idempotent); the
+    router's housekeeping, as allo.bootstrap wires it."""
     n = 0
-    for req in pending_callbacks(until=timezone.now() + dt.timedelta(hours=horizon_hours)):
+    for req in portal_live.pending_callbacks(until=timezone.now() + dt.timedelta(hours=horizon_hours)):
         call_id = schedule_callback(req.phone_number, req.due, note=req.subject, origin="site web",
                                     request_id=req.request_id)
-        mark_forwarded(req.request_id, call_id)
+        portal_live.mark_forwarded(req.request_id, call_id)
         n += 1
     return n
 
@@ -147,12 +145,7 @@ def estimated_wait_seconds(queue: str = cfg.N1_QUEUE) -> float | None:
     if router is not None:
         return router.expected_wait(queue)
     if queue == cfg.N1_QUEUE:
-        try:
-            from allo.portal.live import estimated_wait_seconds as published
-
-            return published()
-        except ImportError:
-            return None
+        return portal_live.estimated_wait_seconds()
     return None
 
 

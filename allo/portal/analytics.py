@@ -63,8 +63,9 @@ def view_event(fiche_id: str) -> dict:
 #
 # One database write per page view would make every citizen's page wait on the database (and, on
 # SQLite, on its single writer). In the server, events are queued in memory and written every
-# FLUSH_SECONDS by one thread, views summed per fiche and day; elsewhere (tests, commands) they
-# are written at once. A kill -9 loses at most the last FLUSH_SECONDS of counts; a normal stop
+# FLUSH_SECONDS by one thread, views summed per fiche and day: the `Batcher` the composition root
+# (allo.bootstrap) builds for a server process and its lifespan starts; elsewhere (tests, commands)
+# they are written at once. A kill -9 loses at most the last FLUSH_SECONDS of counts; a normal stop
 # flushes them (ASGI lifespan shutdown).
 
 FLUSH_SECONDS = 2.0
@@ -109,15 +110,52 @@ class _Pending:
                     self.searches[key] += n
 
 
-_pending = _Pending()
-_flusher: threading.Thread | None = None
-_flusher_lock = threading.Lock()
-_stop = threading.Event()
+_pending = _Pending()  # the events queued in this process, whoever writes them
+_batcher: Batcher | None = None  # the one running in this process (started by allo.bootstrap's services)
+
+
+class Batcher:
+    """Writes the queued events every `seconds` from a thread of its own while it runs, and what is
+    left when it stops. Built by allo.bootstrap, started and stopped by the ASGI lifespan."""
+
+    def __init__(self, seconds: float = FLUSH_SECONDS):
+        self.seconds = seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Batch events from now on (each server process, at startup; it flushes before stopping)."""
+        global _batcher
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="allo-analytics", daemon=True)
+        self._thread.start()
+        _batcher = self
+
+    def stop(self) -> None:
+        """Write what is pending and go back to writing each event at once (server shutdown, tests)."""
+        global _batcher
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=self.seconds + 5)
+            self._thread = None
+        if _batcher is self:
+            _batcher = None
+        flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds):
+            flush()
 
 
 def record(event: dict) -> None:
     """Count one analytics event: {"view": fiche_id} or {"search": {...}} (see search_event)."""
-    if _flusher is None:
+    if _batcher is None:
         one = _Pending()
         one.add(timezone.localdate(), event)
         write(*one.take())
@@ -126,36 +164,17 @@ def record(event: dict) -> None:
 
 
 def record_later(event: dict) -> None:
-    """Queue one event, never touching the database here: for the event loop (page cache hits)."""
+    """Queue one event, never touching the database here: for the event loop (page cache hits). The
+    running batcher writes it; without one (a test calling the application), the next `flush()`."""
     _pending.add(timezone.localdate(), event)
-    if _flusher is None:
-        start_batching()
-
-
-def start_batching() -> None:
-    """Batch events from now on (each server process, at startup; it flushes before stopping)."""
-    global _flusher
-    with _flusher_lock:
-        if _flusher is not None:
-            return
-        _stop.clear()
-        _flusher = threading.Thread(target=_flush_forever, name="allo-analytics", daemon=True)
-        _flusher.start()
 
 
 def stop_batching() -> None:
-    """Write what is pending and go back to writing each event at once (server shutdown, tests)."""
-    global _flusher
-    with _flusher_lock:
-        if _flusher is not None:
-            _stop.set()
-            _flusher.join(timeout=FLUSH_SECONDS + 5)
-            _flusher = None
-    flush()
-
-
-def _flush_forever() -> None:
-    while not _stop.wait(FLUSH_SECONDS):
+    """Stop this process's batcher, if one runs, and write what is pending (tests' clean-up)."""
+    batcher = _batcher
+    if batcher is not None:
+        batcher.stop()
+    else:
         flush()
 
 

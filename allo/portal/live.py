@@ -2,8 +2,8 @@
 
 The live router (built elsewhere) plugs in here; the portal never guesses a number:
 
-- `register_wait_provider(fn)`: an in-process router gives a callable returning the expected wait
-  in seconds of a newcomer on the N1 line (e.g. ``lambda: engine.expected_wait("n1")``), or
+- `register_wait_provider(fn)`: the composition root (allo.bootstrap) gives the in-process router's
+  callable returning the expected wait in seconds of a newcomer on the N1 line, or
   `publish_wait_estimate(seconds)`: a router in another process publishes it to the shared cache,
   at least every `WAIT_TTL` seconds; a stale figure disappears by itself.
 - `estimated_wait_seconds()`: what the contact page shows; None when no live router is running.
@@ -29,11 +29,11 @@ logger = logging.getLogger(__name__)
 WAIT_KEY = "portal:live:n1-wait"
 WAIT_TTL = 60  # seconds a published estimate stays valid
 
-_wait_provider: Callable[[], float | None] | None = None
+_wait_provider: Callable[[], float | None] | None = None  # set by allo.bootstrap only
 
 
 def register_wait_provider(provider: Callable[[], float | None] | None) -> None:
-    """Called by an in-process live router at start (and with None when it stops)."""
+    """Called by allo.bootstrap when it builds an in-process router (and with None when it stops)."""
     global _wait_provider
     _wait_provider = provider
 

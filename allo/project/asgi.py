@@ -13,7 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from allo.kb.search_service import warm as warm_search_index  # noqa: E402
+from allo import bootstrap  # noqa: E402
 from allo.kb.workflow import apply_due  # noqa: E402
 from allo.partners.liaisons import resend_due as resend_liaison_mail  # noqa: E402
 from allo.portal import analytics  # noqa: E402
@@ -44,13 +44,14 @@ application = ProtocolTypeRouter(
                                 on_hit=analytics.record_later, max_bytes=settings.PAGE_CACHE_MB << 20),
         # browsers' WebSockets (session cookie) need an Origin of this site; token clients none
         "websocket": OriginCheck(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), token_paths),
-        # in a server process: page views and searches are counted in batches (a view must not
-        # wait on a database write), and what is pending is written before the process stops;
-        # knowledge-base changes scheduled for a date are applied when it comes, even without cron;
-        # the search index is mapped (or its build started) before the first search, not in it
-        "lifespan": Lifespan(on_startup=[analytics.start_batching, scheduled_changes.start, warm_search_index,
+        # in a server process: its services (allo.bootstrap) start: page views and searches are
+        # counted in batches (a view must not wait on a database write), what is pending is written
+        # before the process stops, the search index is mapped (or its build started) before the
+        # first search, not in it; knowledge-base changes scheduled for a date are applied when it
+        # comes, even without cron
+        "lifespan": Lifespan(on_startup=[bootstrap.start_web_process, scheduled_changes.start,
                                          page_cache_counts.start, liaison_mail.start, surge_scan.start],
-                             on_shutdown=[analytics.stop_batching, scheduled_changes.stop, page_cache_counts.stop,
+                             on_shutdown=[bootstrap.stop_web_process, scheduled_changes.stop, page_cache_counts.stop,
                                           liaison_mail.stop, surge_scan.stop, flush_page_cache, process_stopping]),
     }
 )

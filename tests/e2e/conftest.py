@@ -93,14 +93,13 @@ def page(browser, demo_live):
 
 @pytest.fixture
 def live_router(demo_live, monkeypatch):
-    from allo.contact_centre.router import service
+    """The embedded router, built and run as `allo serve` does (allo.bootstrap)."""
+    from allo.bootstrap import bootstrap
 
     monkeypatch.setenv("ALLO_CC_HOURS", "always")
-    router = service.start_embedded()
-    yield router
-    router.stop()
-    time.sleep(0.1)
-    service.install(None)
+    services = bootstrap(start_router=True)
+    yield services.router
+    services.close()  # stops the router and waits for its thread
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ defined in one module the others use; these tests pin that and what the shared p
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import re
 from pathlib import Path
@@ -62,3 +63,34 @@ def test_the_phone_number_pattern_is_written_once():
     literal = re.escape(r"[0-9]{2,15}")
     holders = sorted(str(path.relative_to(PACKAGE)) for path, text in _sources() if re.search(literal, text))
     assert holders == ["contact_centre/telephony/schemas.py"]
+
+
+def _calls(tree: ast.AST, names: set[str]):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if name in names:
+                yield name, node.lineno
+
+
+def test_no_import_is_guarded_inside_the_package():
+    """Every module of the package is there: a capability needing another gets it from the composition
+    root (allo.bootstrap) or imports it plainly, never behind `except ImportError`."""
+    guarded = []
+    for path, text in _sources():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ExceptHandler) and node.type is not None:
+                caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+                if any(isinstance(c, ast.Name) and c.id in {"ImportError", "ModuleNotFoundError"} for c in caught):
+                    guarded.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert guarded == []
+
+
+def test_the_process_services_are_built_and_installed_by_the_composition_root_only():
+    """The router, the notifier, the analytics batcher and the portal's wait provider of a process are
+    made in allo/bootstrap.py; a module elsewhere that built or installed one would be a second root."""
+    names = {"Router", "Notifier", "Batcher", "install", "register_wait_provider"}
+    builders = sorted({str(path.relative_to(PACKAGE)) for path, text in _sources()
+                       for _ in _calls(ast.parse(text), names)})
+    assert builders == ["bootstrap.py"]

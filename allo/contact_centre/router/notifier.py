@@ -5,6 +5,9 @@ missed a push gets them from the database, allo/contact_centre/telephony/service
 live figures, computed once by the router and pushed to every open wallboard).
 The embedded router runs in a thread; with the in-memory layer the send must run on the web
 server's event loop, which the first WebSocket consumer registers with `attach_loop()`.
+
+One `Notifier` per process, built by the composition root (allo.bootstrap) and handed to the router
+it builds; `install()` makes it the one the consumers attach their event loop to.
 """
 
 from __future__ import annotations
@@ -12,17 +15,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
-_loop: asyncio.AbstractEventLoop | None = None
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_installed: Notifier | None = None  # this process's, set by allo.bootstrap only
+
+
+def install(notifier: Notifier | None) -> None:
+    """Make `notifier` the one this process's WebSocket consumers attach their loop to."""
+    global _installed
+    _installed = notifier
 
 
 def attach_loop(loop: asyncio.AbstractEventLoop) -> None:
-    global _loop
-    _loop = loop
+    """A consumer's event loop, the one in-memory pushes must run on (no-op with no notifier here)."""
+    notifier = _installed
+    if notifier is not None:
+        notifier.loop = loop
 
 
 def agent_group(agent: str) -> str:
@@ -69,44 +81,52 @@ WALLBOARD = "wallboard"
 TELEPHONY = "telephony"
 
 
-def send_many(decisions: list[dict]) -> None:
-    _dispatch(messages_for(decisions))
+class Notifier:
+    """Pushes the router's decisions on the channel layer. With the in-memory layer they go through
+    the web server's loop (`loop`, set by the first consumer); with a shared layer (Redis), through one
+    long-lived loop of its own, started at the first push, so connections are reused."""
 
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._own: asyncio.AbstractEventLoop | None = None
+        self._own_lock = threading.Lock()
 
-def send_commands(messages: list[dict]) -> None:
-    """Commands already journaled (allo.contact_centre.telephony.services.record), with their seq."""
-    _dispatch([(TELEPHONY, {"type": "telephony.command", "command": m}) for m in messages])
+    def send_many(self, decisions: list[dict]) -> None:
+        self._dispatch(messages_for(decisions))
 
+    def send_commands(self, messages: list[dict]) -> None:
+        """Commands already journaled (allo.contact_centre.telephony.services.record), with their seq."""
+        self._dispatch([(TELEPHONY, {"type": "telephony.command", "command": m}) for m in messages])
 
-def send_wallboard(stats: dict) -> None:
-    _dispatch([(WALLBOARD, {"type": "wallboard.update", "stats": stats})])
+    def send_wallboard(self, stats: dict) -> None:
+        self._dispatch([(WALLBOARD, {"type": "wallboard.update", "stats": stats})])
 
+    def _dispatch(self, messages: list[tuple[str, dict]]) -> None:
+        if not messages:
+            return
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        if layer.__class__.__name__ == "InMemoryChannelLayer":
+            loop = self.loop
+            if loop is None or loop.is_closed():
+                return  # nobody listens yet in this process
+            asyncio.run_coroutine_threadsafe(_send_all(layer, messages), loop)
+            return
+        asyncio.run_coroutine_threadsafe(_send_all(layer, messages), self._own_loop())
 
-def _dispatch(messages: list[tuple[str, dict]]) -> None:
-    if not messages:
-        return
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    if layer.__class__.__name__ == "InMemoryChannelLayer":
-        loop = _loop
-        if loop is None or loop.is_closed():
-            return  # nobody listens yet in this process
-        asyncio.run_coroutine_threadsafe(_send_all(layer, messages), loop)
-        return
-    # a shared layer (Redis): one long-lived loop of our own, so connections are reused
-    asyncio.run_coroutine_threadsafe(_send_all(layer, messages), _own_loop())
+    def _own_loop(self) -> asyncio.AbstractEventLoop:
+        with self._own_lock:
+            if self._own is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="allo-router-push", daemon=True).start()
+                self._own = loop
+            return self._own
 
-
-_private_loop: asyncio.AbstractEventLoop | None = None
-
-
-def _own_loop() -> asyncio.AbstractEventLoop:
-    global _private_loop
-    if _private_loop is None:
-        import threading
-
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, name="allo-router-push", daemon=True).start()
-        _private_loop = loop
-    return _private_loop
+    def close(self) -> None:
+        """Stop its own loop when the process's services stop (a push still under way is dropped, as it
+        would be at the process's exit)."""
+        with self._own_lock:
+            loop, self._own = self._own, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)

@@ -8,9 +8,10 @@ same transaction stores the decisions and updates the projections the desks read
 snapshot and replays the journal after it, so a kill -9 loses nothing: an input is either applied
 and committed with its decisions, or still pending and applied after the restart.
 
-Embedded (default): `start_embedded()` runs it in a thread of the web server. Production: the
-`allo router` command; a standby blocks on a PostgreSQL advisory lock and takes over when the
-active router dies.
+Embedded (default): `allo serve` runs it in a thread of the web server (`start()`). Production: the
+`allo router` command (`run_with_lock()`); a standby blocks on a PostgreSQL advisory lock and takes
+over when the active router dies. Either way the router is built, given its notifier and what it
+asks of the portal, and installed as this process's by the composition root (allo.bootstrap).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from allo.contact_centre.models import AgentStatus, Contact, RouterInput, RouterSnapshot
 from allo.contact_centre.router import config as cfg
-from allo.contact_centre.router import notifier
+from allo.contact_centre.router.notifier import Notifier
 from allo.contact_centre.telephony import services as telephony
 from allo.routing import Engine, EngineConfig, EngineError
 from allo.routing import events as ev
@@ -46,7 +48,7 @@ HEARTBEAT_KEY = "allo:router:heartbeat"
 HEARTBEAT_EVERY = 5.0
 ROUTER_STALE_SECONDS = 30
 
-_router: Router | None = None  # the router of this process, when it runs here
+_router: Router | None = None  # the router of this process, when it runs here (set by allo.bootstrap)
 
 
 def submit(type_: str, payload: dict, key: str, contact: dict | None = None) -> bool:
@@ -134,12 +136,22 @@ def health() -> dict:
 
 
 class Router:
-    def __init__(self, push: bool = True):
+    def __init__(self, push: bool = True, *, notifier: Notifier | None = None,
+                 publish_wait: Callable[[float | None], object] | None = None,
+                 web_callbacks: Callable[[], object] | None = None):
+        """`notifier`: the process's (allo.bootstrap), which pushes the decisions to the desks, the
+        connector and the wallboards; without it (a test replaying the journal) nothing is pushed.
+        `publish_wait(seconds)` tells the portal the N1 wait every
+        housekeeping turn; `web_callbacks()` turns the website's due callback requests into
+        contacts: both given by the composition root, so the router imports no portal module."""
         self.engine: Engine | None = None
         self.config: dict | None = None
         self.seq = 0
         self.timers: list[tuple[float, str, str]] = []  # (at, kind, json ref) heap
-        self.push = push
+        self.push = push and notifier is not None
+        self.notifier = notifier
+        self.publish_wait = publish_wait
+        self.web_callbacks = web_callbacks
         self.wake = threading.Event()
         self.lock = threading.RLock()  # guards the engine for readers in other threads
         self._stop = threading.Event()
@@ -284,22 +296,24 @@ class Router:
         if self._since_snapshot >= SNAPSHOT_EVERY:
             self.snapshot()
         if self.push and pushes:
-            notifier.send_many(pushes)
+            self.notifier.send_many(pushes)
         if self.push and commands:
-            notifier.send_commands(commands)
+            self.notifier.send_commands(commands)
         self._wallboard_changed = True
         return len(pending)
 
     def push_wallboard(self, force: bool = False) -> bool:
         """Push the live figures to the open wallboards: at most every second after a change, and
         every 5 s anyway (waits keep growing when nothing happens). One computation for them all."""
+        if self.notifier is None:
+            return False
         now = time.monotonic()
         wait = self.wallboard_every[0] if self._wallboard_changed else self.wallboard_every[1]
         if not force and now - self._wallboard_last < wait:
             return False
         from allo.contact_centre.services import live_stats
 
-        notifier.send_wallboard(live_stats())
+        self.notifier.send_wallboard(live_stats())
         self._wallboard_last = now
         self._wallboard_changed = False
         return True
@@ -522,16 +536,14 @@ class Router:
 
     def housekeeping(self) -> None:
         """Web callback requests due soon become contacts; the wait estimate is published."""
-        from allo.contact_centre import services
-
-        services.forward_web_callbacks()
+        if self.web_callbacks is not None:
+            self.web_callbacks()
         telephony.prune()
-        try:
-            from allo.portal.live import publish_wait_estimate
-
-            publish_wait_estimate(self.expected_wait())
-        except Exception:  # the portal's cache is optional
-            logger.debug("wait estimate not published", exc_info=True)
+        if self.publish_wait is not None:
+            try:
+                self.publish_wait(self.expected_wait())
+            except Exception:  # the portal's cache is optional
+                logger.debug("wait estimate not published", exc_info=True)
 
     def heartbeat(self) -> None:
         """Tell /healthz (of every web process, through the cache) that this router is turning."""
@@ -548,32 +560,21 @@ class Router:
         self.wake.set()
 
 
-def start_embedded() -> Router:
-    """Run the router in a daemon thread of this process (the `allo serve` default)."""
-    global _router
-    if _router is not None:
-        return _router
-    router = Router()
-    _router = router
-    try:
-        from allo.portal.live import register_wait_provider
-
-        register_wait_provider(lambda: router.expected_wait(cfg.N1_QUEUE))
-    except ImportError:
-        pass
-    threading.Thread(target=router.run_forever, name="allo-router", daemon=True).start()
-    return router
+    def start(self) -> threading.Thread:
+        """Run in a daemon thread of this process (the `allo serve` default, the embedded router)."""
+        thread = threading.Thread(target=self.run_forever, name="allo-router", daemon=True)
+        thread.start()
+        return thread
 
 
 def install(router: Router | None) -> None:
-    """Make `router` this process's router (tests drive it with step())."""
+    """Make `router` this process's router (allo.bootstrap; tests drive theirs with step())."""
     global _router
     _router = router
 
 
-def run_with_lock(standby_poll: float = 1.0, stop: threading.Event | None = None) -> None:
+def run_with_lock(router: Router, standby_poll: float = 1.0, stop: threading.Event | None = None) -> None:
     """`allo router`: take the PostgreSQL advisory lock (wait as a standby), then route."""
-    global _router
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             while True:
@@ -584,6 +585,4 @@ def run_with_lock(standby_poll: float = 1.0, stop: threading.Event | None = None
                 if stop is not None and stop.is_set():
                     return
                 time.sleep(standby_poll)
-    router = Router()
-    _router = router
     router.run_forever()

@@ -5,6 +5,9 @@ them over its threads, which on a 2-core machine shared with the web server's ot
 more than it saves: the real corpus's p50 went from 34 to 14 ms, p95 from 53 to 17 ms with one thread
 (bench/bench_search.py --real, loaded machine). Scoped, not process-wide: an index build in the same
 process keeps its threads for the SVD.
+
+The controller is built once per process, lazily, and never changes (a scan of the loaded libraries):
+not a service of the composition root (allo.bootstrap), which has nothing to start or stop here.
 """
 
 from __future__ import annotations

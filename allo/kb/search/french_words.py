@@ -6,6 +6,9 @@ questions nearly every such correction of a real French word was wrong, and of a
 (« ocasion », « trotinette »). The list is pyspellchecker's French one (140,000 words seen at least
 50 times in film subtitles, MIT), folded as the analysis folds (accents, case), and kept as the sorted
 64-bit keys the index gives its terms (1 MB, where a set of the words took 15).
+
+Read-only data from a shipped file, loaded once per process (in the background when an index is
+mapped) and never changed: it may stay lazy, outside the composition root (allo.bootstrap).
 """
 
 from __future__ import annotations

@@ -2,18 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from allo.contact_centre.router import service
+from allo.bootstrap import bootstrap
 
 
 @pytest.fixture
 def router(demo, monkeypatch):
     """A router driven by the test (step() instead of a thread), centres always open."""
     monkeypatch.setenv("ALLO_CC_HOURS", "always")
-    r = service.Router(push=True)
-    r.load()
-    service.install(r)
-    yield r
-    service.install(None)
+    services = bootstrap(router=True)  # as `allo router` builds it, but driven by the test
+    services.router.load()
+    yield services.router
+    services.close()
 
 
 def drain(router) -> int:

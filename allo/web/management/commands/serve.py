@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from allo.bootstrap import bootstrap
+
 
 def prepare_metrics_dir() -> Path:
     """prometheus-client's multiprocess mode (allo.web.metrics): every process of this server (the
@@ -69,10 +71,11 @@ class Command(BaseCommand):
                             ("Administration", "/admin/"), ("Santé", "/healthz"), ("Métriques", "/metrics")]:
             self.stdout.write(f"  {label:<22} {base}{path}")
         self.stdout.write(f"  (métriques de tous les processus via {metrics_dir})")
-        if not no_router and os.environ.get("ALLO_ROUTER", "embedded") == "embedded":
-            from allo.contact_centre.router.service import start_embedded
-
-            start_embedded()
+        # this process's services: with one web worker, the lifespan of the application Uvicorn runs
+        # here starts serving with them; more workers build their own (allo.bootstrap)
+        embedded = not no_router and os.environ.get("ALLO_ROUTER", "embedded") == "embedded"
+        bootstrap(start_router=embedded)
+        if embedded:
             self.stdout.write("  Routeur d'appels intégré démarré.")
         if not no_callgen and callgen_rate > 0:
             from allo.contact_centre.callgen import CallGenerator
