@@ -560,6 +560,25 @@ def test_a_phone_that_unregisters_shows_on_the_desk(served, voice, tmp_path):
     assert "Téléphone non connecté" in _desk(served, SECOND_AGENT)
 
 
+def test_a_regenerated_password_replaces_the_old_one_at_the_edge_without_a_restart(served, voice, tmp_path):
+    """The agent regenerates its password on its desk: within the adapter's next reading of the
+    accounts, Kamailio refuses the old one (401 after the challenge) and accepts the new one."""
+    old = _sip_password(served, AGENT)
+    del _PASSWORDS[AGENT]
+    new = _sip_password(served, AGENT)  # the desk's « Régénérer », then the adapter's next reading
+    assert new != old
+
+    def register(scenario: str, password: str) -> subprocess.CompletedProcess:
+        return _run_sipp([*_sipp(scenario, free_port(socket.SOCK_DGRAM), timeout=10), f"{HOST}:{voice.sip_port}",
+                          "-s", AGENT, "-au", AGENT, "-ap", password, "-key", "phone_port", "5999"],
+                         tmp_path, timeout=20)
+
+    refused = register("agent_register_refused.xml", old)
+    assert refused.returncode == 0, refused.stdout[-2000:]
+    accepted = register("agent_register.xml", new)
+    assert accepted.returncode == 0, accepted.stdout[-2000:]
+
+
 def test_sigterm_stops_kamailio_rtpengine_and_the_adapter(voice):
     assert all(_alive(pid) for pid in voice.pids.values()), voice.pids
     assert _stop(voice.proc, timeout=30) == 0, voice.out.read_text()[-2000:]
