@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-under-load install bench clean
+.PHONY: run voice test test-under-load install bench clean
 
 # (Re)install when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -22,6 +22,17 @@ install: $(STAMP)
 run: $(STAMP)
 	ALLO_HTTPS=0 $(BIN)/allo init --demo
 	ALLO_HTTPS=0 $(BIN)/allo serve --host $(HOST) --port $(PORT)
+
+# The demo with real calls: Debian's Kamailio, rtpengine, SIPp and espeak-ng (installed when run as
+# root), then the demo server with the voice edge in front of it; dial sip:3939@127.0.0.1:5060.
+VOICE_PACKAGES := kamailio kamailio-extra-modules rtpengine-daemon sip-tester espeak-ng
+voice: $(STAMP)
+	@if ! command -v kamailio >/dev/null || ! command -v rtpengine >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(VOICE_PACKAGES); \
+		else echo "make voice : en root, ou d'abord : sudo apt-get install $(VOICE_PACKAGES)"; exit 1; fi; \
+	fi
+	ALLO_HTTPS=0 $(BIN)/allo init --demo
+	ALLO_HTTPS=0 $(BIN)/allo voice demo --host $(HOST) --port $(PORT)
 
 # Lint, then the whole suite on SQLite; then, when ALLO_TEST_DATABASE_URL is set (as in CI),
 # the database-sensitive tests again on a real PostgreSQL.

@@ -4,6 +4,9 @@
         writes the configuration, starts rtpengine, Kamailio and the adapter, runs until SIGTERM or
         Ctrl-C, then stops all three by PID; without --token a telephony token is created in the
         local database
+    allo voice demo [--host H] [--port P]
+        the demo: `allo serve` with ALLO_VOICE_EDGE=1 (no call generator), a SIP password for the
+        demo operator, then `allo voice up` against it (what `make voice` runs; allo/voice/demo.py)
     allo voice config [same addresses]      writes the configuration files only (prints their paths)
     allo voice credentials [--agent NAME] [--reset]
         the agents' SIP accounts: address, whether a password is set, phone registered; with --reset
@@ -138,6 +141,11 @@ def main(argv: list[str]) -> int:
     p_up.add_argument("--token", help="a telephony token (default: ALLO_VOICE_TOKEN, else one is created)")
     p_up.add_argument("--start-timeout", type=float, default=20.0, help="seconds each process has to be ready")
     addresses(p_up)
+    p_demo = sub.add_parser("demo", help="the demo server with the voice edge in front (make voice)")
+    p_demo.add_argument("--host", default="127.0.0.1")
+    p_demo.add_argument("--port", type=int, default=8000)
+    p_demo.add_argument("--start-timeout", type=float, default=20.0, help="seconds each process has to be ready")
+    p_demo.set_defaults(token=None, sip=None, sip_domain=None, evapi=None, ng=None, rtp_ports=None)
     p_config = sub.add_parser("config", help="write the configuration files")
     addresses(p_config)
     p_cred = sub.add_parser("credentials", help="the agents' SIP accounts")
@@ -145,4 +153,8 @@ def main(argv: list[str]) -> int:
     p_cred.add_argument("--reset", action="store_true", help="a new password for --agent, printed once")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.action == "demo":
+        from allo.voice.demo import run
+
+        return run(args, up)
     return {"up": up, "config": config_cmd, "credentials": credentials}[args.action](args)
