@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from allo.contact_centre.router import notifier
+from allo.contact_centre.telephony import schemas
 from allo.contact_centre.telephony import services as telephony
 
 
@@ -99,10 +100,11 @@ class TelephonyConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             return await self.send_json({"erreur": "Message JSON attendu : un objet."})
         if content.get("type") == "ack":
-            seq = content.get("seq")
-            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-                return await self.send_json({"erreur": "« seq » doit être un entier positif."})
-            await database_sync_to_async(telephony.acknowledge)(seq)
+            try:
+                ack = schemas.payload(schemas.Acquittement, content)
+            except schemas.PayloadError as exc:
+                return await self.send_json({"erreur": str(exc)})
+            await database_sync_to_async(telephony.acknowledge)(ack.seq)
             return None
         return await self.send_json({"erreur": "Type de message inconnu."})
 

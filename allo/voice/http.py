@@ -18,7 +18,8 @@ EDGE = {"tokens": ("telephony",)}
 @api(**EDGE)
 @require_http_methods(["GET"])
 def sip_accounts(request):
-    return JsonResponse({"realm": credentials.realm(), "accounts": credentials.accounts()})
+    accounts = schemas.ComptesSip(realm=credentials.realm(), accounts=credentials.accounts())
+    return JsonResponse(accounts.model_dump())
 
 
 @api(**EDGE)
@@ -27,13 +28,11 @@ def phone_state(request, agent: str):
     if not SIP_USER.match(agent):
         return JsonResponse({"erreur": "Agent inconnu."}, status=404)
     try:
-        data = schemas.parse_json(request.body)
+        state = schemas.payload(schemas.TelephoneEnregistre, schemas.parse_json(request.body))
     except schemas.PayloadError as exc:
         return JsonResponse({"erreur": str(exc)}, status=400)
-    registered = data.get("registered")
-    if not isinstance(registered, bool) or set(data) - {"registered"}:
-        return JsonResponse({"erreur": "Le corps doit être {\"registered\": true|false}."}, status=400)
-    changed = credentials.set_registered(agent, registered)
+    changed = credentials.set_registered(agent, state.registered)
     if changed is None:
         return JsonResponse({"erreur": "Agent inconnu."}, status=404)
-    return JsonResponse({"agent": agent, "registered": registered, "changed": changed}, status=202 if changed else 200)
+    answer = schemas.EtatTelephone(agent=agent, registered=state.registered, changed=changed)
+    return JsonResponse(answer.model_dump(), status=202 if changed else 200)

@@ -59,7 +59,7 @@ def test_the_phone_number_pattern_is_written_once():
     from allo.contact_centre.telephony.openapi import SCHEMA
 
     fields = SCHEMA["components"]["schemas"]["NouvelAppel"]["properties"]
-    assert fields["caller"]["pattern"] == fields["dialed"]["pattern"] == schemas.PHONE.pattern
+    assert fields["caller"]["pattern"] == fields["dialed"]["pattern"] == schemas.PHONE_PATTERN
     literal = re.escape(r"[0-9]{2,15}")
     holders = sorted(str(path.relative_to(PACKAGE)) for path, text in _sources() if re.search(literal, text))
     assert holders == ["contact_centre/telephony/schemas.py"]

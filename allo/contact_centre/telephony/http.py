@@ -1,4 +1,5 @@
-"""Telephony connector API: calls in, commands out (see telephony/openapi.py)."""
+"""Telephony connector API: calls in, commands out (see telephony/openapi.py). Bodies are read and
+written through their models (telephony/schemas.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 from django.http import JsonResponse
 from django.views.decorators.http import require_http_methods
+from pydantic import BaseModel
 
 from allo.accounts.access import api, public
 from allo.accounts.roles import Role
@@ -25,18 +27,26 @@ def _contact(call_id: str) -> Contact | None:
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"erreur": message}, status=status)
+    return _answer(schemas.Erreur(erreur=message), status)
+
+
+def _answer(body: BaseModel, status: int = 200) -> JsonResponse:
+    return JsonResponse(body.model_dump(), status=status)
+
+
+def _event(call_id: str, accepted: bool) -> JsonResponse:
+    return _answer(schemas.EvenementRecu(call_id=call_id, accepted=accepted), 202 if accepted else 200)
 
 
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def create_call(request):
     try:
-        data = schemas.call_payload(schemas.parse_json(request.body))
+        call = schemas.payload(schemas.NouvelAppel, schemas.parse_json(request.body))
     except schemas.PayloadError as exc:
         return _error(str(exc))
-    call_id, created = services.create_call(data["caller"], data["dialed"], data["ivr_choice"], data["event_id"])
-    return JsonResponse({"call_id": call_id, "created": created}, status=201 if created else 200)
+    call_id, created = services.create_call(call.caller, call.dialed, call.ivr_choice, call.event_id)
+    return _answer(schemas.AppelCree(call_id=call_id, created=created), 201 if created else 200)
 
 
 @api(**TELEPHONY)
@@ -44,8 +54,7 @@ def create_call(request):
 def hangup(request, call_id: str):
     if _contact(call_id) is None:
         return _error("Appel inconnu.", 404)
-    created = services.hangup(call_id)
-    return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
+    return _event(call_id, services.hangup(call_id))
 
 
 # a call the router still holds (a keep-alive for any other is refused: the connector learns it ended)
@@ -60,8 +69,7 @@ def alive(request, call_id: str):
         return _error("Appel inconnu.", 404)
     if contact.state not in LIVE_STATES:
         return _error(f"L'appel est terminé (état : {contact.state}).", 409)
-    created = services.call_alive(call_id)
-    return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
+    return _event(call_id, services.call_alive(call_id))
 
 
 @api(**TELEPHONY)
@@ -70,11 +78,10 @@ def callback_answer(request, call_id: str):
     if _contact(call_id) is None:
         return _error("Appel inconnu.", 404)
     try:
-        accepted = schemas.callback_answer_payload(schemas.parse_json(request.body))
+        answer = schemas.payload(schemas.ReponseAuRappel, schemas.parse_json(request.body))
     except schemas.PayloadError as exc:
         return _error(str(exc))
-    created = services.callback_answer(call_id, accepted)
-    return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
+    return _event(call_id, services.callback_answer(call_id, answer.accepted))
 
 
 @api(**TELEPHONY)
@@ -83,11 +90,10 @@ def no_answer(request, call_id: str):
     if _contact(call_id) is None:
         return _error("Appel inconnu.", 404)
     try:
-        data = schemas.no_answer_payload(schemas.parse_json(request.body))
+        refused = schemas.payload(schemas.PasDeReponse, schemas.parse_json(request.body))
     except schemas.PayloadError as exc:
         return _error(str(exc))
-    created = services.no_answer(call_id, data["agent"], data["event_id"])
-    return JsonResponse({"call_id": call_id, "accepted": created}, status=202 if created else 200)
+    return _event(call_id, services.no_answer(call_id, refused.agent, refused.event_id))
 
 
 @api(**TELEPHONY)
@@ -96,8 +102,8 @@ def call_detail(request, call_id: str):
     c = _contact(call_id)
     if c is None:
         return _error("Appel inconnu.", 404)
-    return JsonResponse({"call_id": c.pk, "state": c.state, "queue": c.queue, "agent": c.agent,
-                         "transferred_to": c.transferred_to, "outcome": c.outcome, "partner": c.partner_id})
+    return _answer(schemas.EtatAppel(call_id=c.pk, state=c.state, queue=c.queue, agent=c.agent,
+                                     transferred_to=c.transferred_to, outcome=c.outcome, partner=c.partner_id))
 
 
 @public

@@ -1,9 +1,47 @@
-"""OpenAPI 3.1 description of the contact centre's HTTP API, written by hand (a test checks that
-every /api/ URL of the project is documented here)."""
+"""OpenAPI 3.1 description of the contact centre's HTTP API: the paths are declared here, every body's
+schema is generated from its pydantic model (telephony/schemas.py). A test checks that every /api/ URL
+of the project is documented here."""
 
 from __future__ import annotations
 
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
 from allo.contact_centre.telephony import schemas
+
+# what the connector sends (validated by the models) and what Allô answers
+_REQUESTS = (schemas.NouvelAppel, schemas.PasDeReponse, schemas.ReponseAuRappel, schemas.TelephoneEnregistre,
+             schemas.Acquittement)
+_RESPONSES = (schemas.Erreur, schemas.AppelCree, schemas.EvenementRecu, schemas.EtatAppel, schemas.Commande,
+              schemas.ComptesSip, schemas.EtatTelephone, schemas.MurEnDirect)
+
+
+class _Document(GenerateJsonSchema):
+    """Pydantic's JSON schema, plainer to read: no English titles of fields (« Call Id »), no null
+    default of a field that is absent rather than null (schemas.Commande), and `int | None` as
+    {"type": ["integer", "null"]} rather than an anyOf."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+    def nullable_schema(self, schema) -> dict:
+        document = super().nullable_schema(schema)
+        simple = document.get("anyOf", [])
+        if len(simple) == 2 and all(set(member) == {"type"} and isinstance(member["type"], str) for member in simple):
+            return {"type": [simple[0]["type"], simple[1]["type"]]}
+        return document
+
+    def default_schema(self, schema) -> dict:
+        document = super().default_schema(schema)
+        if "default" in document and document["default"] is None:
+            del document["default"]
+        return document
+
+
+def _components() -> dict:
+    _, document = models_json_schema([(m, "validation") for m in _REQUESTS]
+                                     + [(m, "serialization") for m in _RESPONSES],
+                                     ref_template="#/components/schemas/{model}", schema_generator=_Document)
+    return document["$defs"]
 
 _ERR = {"description": "Erreur", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erreur"}}}}
 _AUTH = [{"bearer": []}, {"session": []}]
@@ -18,6 +56,10 @@ def _json(description: str, ref: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+def _body(ref: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
 SCHEMA = {
     "openapi": "3.1.0",
     "info": {"title": "Allô — API du centre de contacts", "version": "1.0.0",
@@ -27,69 +69,18 @@ SCHEMA = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                             "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"}},
-        "schemas": {
-            "Erreur": {"type": "object", "properties": {"erreur": {"type": "string"}}, "required": ["erreur"]},
-            "AppelCree": {"type": "object", "required": ["call_id", "created"],
-                          "properties": {"call_id": {"type": "string"}, "created": {"type": "boolean"}}},
-            "EvenementRecu": {"type": "object", "required": ["call_id", "accepted"],
-                              "description": "accepted : false quand le même événement avait déjà été reçu.",
-                              "properties": {"call_id": {"type": "string"}, "accepted": {"type": "boolean"}}},
-            "NouvelAppel": {"type": "object", "required": ["caller", "dialed"], "additionalProperties": False,
-                            "properties": {"caller": {"type": "string", "pattern": schemas.PHONE_PATTERN},
-                                           "dialed": {"type": "string", "pattern": schemas.PHONE_PATTERN},
-                                           "ivr_choice": {"type": "string", "maxLength": schemas.IVR_CHOICE_MAX,
-                                                          "pattern": rf"^{schemas.IVR_CHOICE_CHARS}*$"},
-                                           "event_id": {"type": "string", "maxLength": schemas.EVENT_ID_MAX,
-                                                        "pattern": rf"^{schemas.EVENT_ID_CHARS}*$",
-                                                        "description": "Rejouer le même event_id ne crée rien."}}},
-            "EtatAppel": {"type": "object",
-                          "required": ["call_id", "state", "queue", "agent", "transferred_to", "outcome", "partner"],
-                          "properties": {"call_id": {"type": "string"}, "state": {"type": "string"},
-                                         "queue": {"type": "string"}, "agent": {"type": "string"},
-                                         "transferred_to": {"type": "string"}, "outcome": {"type": "string"},
-                                         "partner": {"type": ["integer", "null"],
-                                                     "description": "Identifiant du partenaire (mairie, préfecture, "
-                                                                    "CAF…) dont le standard a transmis l'appel : "
-                                                                    "`dialed` est l'un de ses numéros d'entrée "
-                                                                    "(docs/partners.md) ; null sinon."}}},
-            "Commande": {"type": "object", "required": ["seq", "command", "call_id"], "properties": {
-                "seq": {"type": "integer", "minimum": 1,
-                        "description": "Identifiant et ordre de la commande : croissant, jamais réutilisé. Le "
-                                       "connecteur exécute chaque seq une fois et ignore un seq déjà vu (une "
-                                       "commande est renvoyée quand son acquittement s'est perdu)."},
-                "command": {"enum": ["bridge", "transfer", "play", "hangup"]}, "call_id": {"type": "string"},
-                "agent": {"type": "string"}, "outbound": {"type": "boolean"}, "centre": {"type": "string"},
-                "domain": {"type": "string"}, "announcement": {"type": "string"}, "position": {"type": "integer"},
-                "expected_wait_s": {"type": "integer"}, "reason": {"type": "string"}, "at": {"type": "number"}}},
-            "ComptesSip": {"type": "object", "required": ["realm", "accounts"], "properties": {
-                "realm": {"type": "string", "description": "Domaine SIP (realm du digest) des HA1."},
-                "accounts": {"type": "array", "items": {
-                    "type": "object", "required": ["username", "ha1"], "properties": {
-                        "username": {"type": "string"},
-                        "ha1": {"type": "string", "pattern": "^[0-9a-f]{32}$",
-                                "description": "MD5(username:realm:mot de passe) ; le mot de passe n'est "
-                                               "jamais conservé."}}}}}},
-            "EtatTelephone": {"type": "object", "required": ["agent", "registered", "changed"], "properties": {
-                "agent": {"type": "string"}, "registered": {"type": "boolean"},
-                "changed": {"type": "boolean", "description": "false : l'état était déjà celui-là."}}},
-            "Acquittement": {"type": "object", "required": ["type", "seq"], "additionalProperties": False,
-                             "description": "Message du connecteur : toutes les commandes jusqu'à seq (inclus) "
-                                            "sont exécutées (cumulatif).",
-                             "properties": {"type": {"const": "ack"}, "seq": {"type": "integer", "minimum": 0}}},
-        },
+        "schemas": _components(),
     },
     "paths": {
         "/api/telephony/calls": {"post": {
             "summary": "Un appel arrive sur la ligne", "security": _AUTH,
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NouvelAppel"}}}},
+            "requestBody": _body("NouvelAppel"),
             "responses": {"201": _json("Appel créé", "AppelCree"),
                           "200": _json("Même event_id : l'appel existant", "AppelCree"), "400": _ERR, **_DENIED}}},
         "/api/telephony/calls/{call_id}": {"get": {
             "summary": "État d'un appel", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "État", "content": {"application/json": {"schema": {
-                "$ref": "#/components/schemas/EtatAppel"}}}}, "404": _ERR, **_DENIED}}},
+            "responses": {"200": _json("État", "EtatAppel"), "404": _ERR, **_DENIED}}},
         "/api/telephony/calls/{call_id}/hangup": {"post": {
             "summary": "L'appelant a raccroché (idempotent)", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -110,8 +101,7 @@ SCHEMA = {
         "/api/telephony/calls/{call_id}/callback-answer": {"post": {
             "summary": "Réponse de l'appelant à une proposition de rappel", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["accepted"], "properties": {"accepted": {"type": "boolean"}}}}}},
+            "requestBody": _body("ReponseAuRappel"),
             "responses": {"202": _json("Pris en compte", "EvenementRecu"),
                           "200": _json("Réponse déjà reçue pour cet appel", "EvenementRecu"),
                           "400": _ERR, "404": _ERR, **_DENIED}}},
@@ -123,11 +113,7 @@ SCHEMA = {
                            "ne tient plus l'appel. `event_id` (la tentative côté connecteur) : le même compte "
                            "une fois.",
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["agent"], "additionalProperties": False, "properties": {
-                    "agent": {"type": "string", "pattern": schemas.AGENT_PATTERN},
-                    "event_id": {"type": "string", "maxLength": schemas.EVENT_ID_MAX,
-                                 "pattern": rf"^{schemas.EVENT_ID_CHARS}*$"}}}}}},
+            "requestBody": _body("PasDeReponse"),
             "responses": {"202": _json("Pris en compte", "EvenementRecu"),
                           "200": _json("Même event_id : déjà reçu", "EvenementRecu"),
                           "400": _ERR, "404": _ERR, **_DENIED}}},
@@ -144,9 +130,7 @@ SCHEMA = {
                            "agent dont le téléphone n'est pas enregistré.",
             "security": [{"bearer": []}],
             "parameters": [{"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["registered"], "additionalProperties": False,
-                "properties": {"registered": {"type": "boolean"}}}}}},
+            "requestBody": _body("TelephoneEnregistre"),
             "responses": {"202": _json("Pris en compte", "EtatTelephone"),
                           "200": _json("État inchangé", "EtatTelephone"),
                           "400": _ERR, "404": {**_ERR, "description": "Pas de compte SIP à ce nom"}, **_DENIED}}},
@@ -171,25 +155,7 @@ SCHEMA = {
                                       "$ref": "#/components/schemas/Commande"}}}}}}},
         "/api/supervision/live": {"get": {
             "summary": "Le mur d'images en JSON", "security": _AUTH,
-            "responses": {"200": {"description": "Files, agents, journée", "content": {"application/json": {
-                "schema": {"type": "object", "required": ["queues", "agents", "today"], "properties": {
-                    "queues": {"type": "array", "items": {"type": "object", "properties": {
-                        "name": {"type": "string"}, "waiting": {"type": "integer"},
-                        "longest_wait_s": {"type": "number"}}}},
-                    "agents": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "today": {"type": "object", "description": "Les indicateurs du jour (docs/routing.md, "
-                              "allo.routing.kpi), des appels entrés en attente depuis minuit", "properties": {
-                        "offered": {"type": "integer"}, "answered": {"type": "integer"},
-                        "abandoned": {"type": "integer"}, "lost": {"type": "integer"},
-                        "service_level": {"type": ["number", "null"]},
-                        "service_level_target_s": {"type": "integer"},
-                        "abandon_rate": {"type": ["number", "null"]}, "asa_s": {"type": ["number", "null"]},
-                        "aht_n1_s": {"type": ["number", "null"]}, "n1_under_3min": {"type": ["number", "null"]},
-                        "n1_fast_target_s": {"type": "integer"}, "transfer_rate": {"type": ["number", "null"]},
-                        "transfers": {"type": "object", "additionalProperties": {"type": "integer"}},
-                        "asa_n2_s": {"type": ["number", "null"]}, "occupancy_n1": {"type": ["number", "null"]},
-                        "occupancy_n2": {"type": ["number", "null"]}}}}}}}},
-                **_DENIED}}},
+            "responses": {"200": _json("Files, agents, journée", "MurEnDirect"), **_DENIED}}},
         "/api/openapi.json": {"get": {"summary": "Ce schéma", "responses": {"200": {"description": "OpenAPI"}}}},
     },
 }
