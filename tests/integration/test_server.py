@@ -4,19 +4,13 @@ static files, analytics batched by the ASGI lifespan and written when the server
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from loopback import free_port
-
-ALLO = [sys.executable, "-m", "allo"]
+from loopback import allo, allo_env, allo_serve
 
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
@@ -27,29 +21,10 @@ def _get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("serve")
-    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
-                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)
-    env.pop("ALLO_WEB_THREADS", None)  # the server's own pool of threads
-    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if _get(base + "/healthz")[0] == 200:
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("allo serve did not start: " + proc.stderr.read().decode()[-2000:]) from None
-            time.sleep(0.2)
-    server = type("Server", (), {"base": base, "proc": proc, "db": data / "allo.sqlite3"})
-    yield server
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    env = allo_env(data)
+    allo(env, "init", "--demo")
+    with allo_serve(env, "--no-callgen") as served:
+        yield type("Server", (), {"base": served.base, "proc": served.proc, "db": data / "allo.sqlite3"})
 
 
 def test_static_files_come_from_the_cache_one_copy_per_encoding(server):

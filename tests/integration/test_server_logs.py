@@ -3,19 +3,14 @@ them, whether the connector's WebSocket was accepted or refused, whatever logger
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-from loopback import free_port
+from loopback import allo, allo_env, allo_serve
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
-
-ALLO = [sys.executable, "-m", "allo"]
 
 
 def _status(url: str) -> int:
@@ -28,39 +23,12 @@ def _status(url: str) -> int:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """A real server at log level INFO, its stderr in a file; and a telephony token."""
-    data = tmp_path_factory.mktemp("serve-logs")
-    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
-                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "INFO", "ALLO_LOG_FORMAT": "json"}
-    env.pop("REDIS_URL", None)
-    env.pop("ALLO_WEB_THREADS", None)
-    subprocess.run([*ALLO, "migrate", "--noinput"], env=env, check=True, capture_output=True)
-    out = subprocess.run([*ALLO, "token", "create", "--role", "telephony"], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    token = out.split()[-1]
-    port = free_port()
-    log = data / "server.log"
-    with open(log, "wb") as stderr:
-        proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen", "--no-router"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=stderr)
-    base = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while _status_or_none(f"http://{base}/healthz") is None:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("allo serve did not start: " + log.read_text()[-2000:])
-        time.sleep(0.2)
-    yield type("Served", (), {"base": base, "token": token, "log": log, "proc": proc})
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-
-
-def _status_or_none(url: str) -> int | None:
-    try:
-        return _status(url)
-    except OSError:
-        return None
+    """A real server at log level INFO, what it writes in a file; and a telephony token."""
+    env = allo_env(tmp_path_factory.mktemp("serve-logs"), ALLO_LOG_LEVEL="INFO", ALLO_LOG_FORMAT="json")
+    allo(env, "migrate", "--noinput")
+    token = allo(env, "token", "create", "--role", "telephony").split()[-1]
+    with allo_serve(env, "--no-callgen", "--no-router", ready="/api/openapi.json") as server:
+        yield type("Served", (), {"base": server.host, "token": token, "log": server.log, "proc": server.proc})
 
 
 def _log_after(served, action) -> str:

@@ -6,18 +6,15 @@ loopback, ALLO_METRICS_ALLOW's addresses or a supervision token may read them.""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-from loopback import free_port, redis_up
+from loopback import allo, allo_env, allo_serve, redis_up
 
-ALLO = [sys.executable, "-m", "allo"]
 REDIS = ("127.0.0.1", 6379)
 ALLOWED_NET = "198.51.100.0/24"  # TEST-NET-2: a monitoring host as the trusted proxy reports it
 
@@ -36,41 +33,14 @@ def served(tmp_path_factory):
     if not redis_up():
         pytest.skip(f"no Redis at {REDIS[0]}:{REDIS[1]}")
     data = tmp_path_factory.mktemp("serve-metrics")
-    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
-                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING", "ALLO_CC_HOURS": "always",
-                        "REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/12",
-                        "ALLO_METRICS_ALLOW": f"127.0.0.0/8,::1,{ALLOWED_NET}"}
-    env.pop("ALLO_WEB_THREADS", None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # `allo serve` chooses its own under the data folder
-    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
+    # `allo serve` chooses its own multiprocess folder under the data folder
+    env = allo_env(data, ALLO_CC_HOURS="always", REDIS_URL=f"redis://{REDIS[0]}:{REDIS[1]}/12",
+                   ALLO_METRICS_ALLOW=f"127.0.0.0/8,::1,{ALLOWED_NET}")
+    allo(env, "init", "--demo")
     subprocess.run(["redis-cli", "-n", "12", "flushdb"], capture_output=True)
-    tokens = {role: subprocess.run([*ALLO, "token", "create", "--role", role], env=env, check=True,
-                                   capture_output=True, text=True).stdout.split()[-1]
-              for role in ("telephony", "supervisor")}
-    port = free_port()
-    log = data / "server.log"
-    with open(log, "wb") as stderr:
-        proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen", "--workers", "2"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=stderr)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if _get(base + "/healthz")[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("allo serve did not start: " + log.read_text()[-3000:])
-        time.sleep(0.3)
-    yield type("Served", (), {"base": base, "tokens": tokens, "data": data, "log": log})
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    tokens = {role: allo(env, "token", "create", "--role", role).split()[-1] for role in ("telephony", "supervisor")}
+    with allo_serve(env, "--no-callgen", "--workers", "2") as server:
+        yield type("Served", (), {"base": server.base, "tokens": tokens, "data": data, "log": server.log})
 
 
 def scrape(served, headers: dict | None = None) -> dict[str, float]:

@@ -8,19 +8,14 @@ spelling, the notes' words and the passwords: none may be there."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 
 import pytest
 import requests
-from loopback import free_port
+from loopback import allo, allo_env, allo_serve
 
-ALLO = [sys.executable, "-m", "allo"]
 PASSWORD = "Quetzal-Brume-4471"  # the operator's, set for this run
 WRONG_PASSWORD = "Mauvais-Passe-9023"
 # national significant numbers (without the 0 or +33) of the callers this run uses
@@ -53,47 +48,18 @@ def _csrf(page: str) -> str:
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
-    data = tmp_path_factory.mktemp("serve-privacy")
-    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
-                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "INFO", "ALLO_LOG_FORMAT": "json",
-                        "ALLO_CC_HOURS": "always"}
-    for name in ("REDIS_URL", "ALLO_WEB_THREADS", "PROMETHEUS_MULTIPROC_DIR"):
-        env.pop(name, None)
-    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
-    subprocess.run([*ALLO, "shell", "-c", "from allo.accounts.models import User; u = User.objects.get("
-                    f"username='operateur'); u.set_password('{PASSWORD}'); u.save()"],
-                   env=env, check=True, capture_output=True)
-    token = subprocess.run([*ALLO, "token", "create", "--role", "telephony"], env=env, check=True,
-                           capture_output=True, text=True).stdout.split()[-1]
-    port = free_port()
-    out_path, err_path = data / "stdout.log", data / "stderr.log"
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        # the embedded router and the built-in call generator, as `make run` serves
-        proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--callgen-rate", "0.5"], env=env,
-                                stdout=out, stderr=err)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240  # collectstatic and the router's start, on a busy machine
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("allo serve did not start: " + err_path.read_text()[-3000:])
-            time.sleep(0.3)
-        seen = _run(base, token)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    logs = out_path.read_text(encoding="utf-8", errors="replace") + err_path.read_text(encoding="utf-8",
-                                                                                        errors="replace")
+    env = allo_env(tmp_path_factory.mktemp("serve-privacy"), ALLO_LOG_LEVEL="INFO", ALLO_LOG_FORMAT="json",
+                   ALLO_CC_HOURS="always")
+    allo(env, "init", "--demo")
+    allo(env, "shell", "-c", "from allo.accounts.models import User; u = User.objects.get("
+                             f"username='operateur'); u.set_password('{PASSWORD}'); u.save()")
+    token = allo(env, "token", "create", "--role", "telephony").split()[-1]
+    # the embedded router and the built-in call generator, as `make run` serves
+    with allo_serve(env, "--callgen-rate", "0.5") as server:
+        seen = _run(server.base, token)
+    logs = server.log.read_text(encoding="utf-8", errors="replace")  # stdout and stderr, once stopped
     return type("Run", (), {"logs": logs, "token": token, "seen": seen})
+
 
 
 def _run(base: str, token: str) -> dict:

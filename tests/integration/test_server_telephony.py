@@ -5,17 +5,13 @@ idle, acknowledges, goes away and comes back (issue 11)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
-from loopback import free_port, redis_up
+from loopback import allo, allo_env, allo_serve, redis_up
 from websockets.sync.client import connect
 
-ALLO = [sys.executable, "-m", "allo"]
 REDIS = ("127.0.0.1", 6379)
 
 
@@ -23,38 +19,13 @@ REDIS = ("127.0.0.1", 6379)
 def served(tmp_path_factory):
     if not redis_up():
         pytest.skip(f"no Redis at {REDIS[0]}:{REDIS[1]}")
-    data = tmp_path_factory.mktemp("serve-telephony")
     # a Redis database of its own: other servers on this Redis never share its groups
-    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
-                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING", "ALLO_CC_HOURS": "always",
-                        "REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/13"}
-    env.pop("ALLO_WEB_THREADS", None)
-    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
-    token = subprocess.run([*ALLO, "token", "create", "--role", "telephony"], env=env, check=True,
-                           capture_output=True, text=True).stdout.split()[-1]
-    port = free_port()
-    log = data / "server.log"
-    with open(log, "wb") as stderr:
-        proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=stderr)
-    base = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://{base}/api/openapi.json", timeout=5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("allo serve did not start: " + log.read_text()[-2000:]) from None
-            time.sleep(0.2)
-    yield type("Served", (), {"base": base, "token": token, "log": log})
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    env = allo_env(tmp_path_factory.mktemp("serve-telephony"), ALLO_CC_HOURS="always",
+                   REDIS_URL=f"redis://{REDIS[0]}:{REDIS[1]}/13")
+    allo(env, "init", "--demo")
+    token = allo(env, "token", "create", "--role", "telephony").split()[-1]
+    with allo_serve(env, "--no-callgen", ready="/api/openapi.json") as server:
+        yield type("Served", (), {"base": server.host, "token": token, "log": server.log})
 
 
 def _new_call(served, caller: str) -> str:

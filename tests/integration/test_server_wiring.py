@@ -8,19 +8,14 @@ same wiring on Redis, where the notifier pushes through a loop of its own.)"""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
-from loopback import free_port, post_call
+from loopback import allo, allo_env, allo_serve, post_call
 from websockets.sync.client import connect
 
-ALLO = [sys.executable, "-m", "allo"]
 DEMO_PASSWORD = "allo-demo-2026"
 # the line open at any hour of any day, so the contact page shows the wait whenever the test runs
 ALWAYS_OPEN = """
@@ -47,40 +42,13 @@ def _wait_text(base: str) -> str:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    data = tmp_path_factory.mktemp("serve-wiring")
-    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
-                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING", "ALLO_CC_HOURS": "always"}
-    for name in ("REDIS_URL", "ALLO_WEB_THREADS", "PROMETHEUS_MULTIPROC_DIR", "ALLO_ROUTER"):
-        env.pop(name, None)
-    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
-    subprocess.run([*ALLO, "shell", "-c", ALWAYS_OPEN], env=env, check=True, capture_output=True)
-    token = subprocess.run([*ALLO, "token", "create", "--role", "telephony"], env=env, check=True,
-                           capture_output=True, text=True).stdout.split()[-1]
-    port = free_port()
-    log = data / "server.log"
-    with open(log, "wb") as stderr:
-        proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=stderr)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240  # collectstatic and the router's start, on a busy machine
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=5).status_code == 200:  # the router's heartbeat
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("allo serve did not start: " + log.read_text()[-3000:])
-            time.sleep(0.3)
-        yield type("Served", (), {"base": base, "token": token, "log": log})
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = allo_env(tmp_path_factory.mktemp("serve-wiring"), ALLO_CC_HOURS="always")
+    allo(env, "init", "--demo")
+    allo(env, "shell", "-c", ALWAYS_OPEN)
+    token = allo(env, "token", "create", "--role", "telephony").split()[-1]
+    with allo_serve(env, "--no-callgen") as server:  # /healthz: the embedded router's heartbeat
+        yield type("Served", (), {"base": server.base, "token": token, "log": server.log})
+
 
 
 def test_the_portal_shows_the_routers_wait_and_a_posted_call_reaches_the_ready_operators_desk(served):

@@ -4,44 +4,19 @@ wrap-ups make the fiche surge, and the command reports it with the extra agents 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from loopback import free_port
-
-ALLO = [sys.executable, "-m", "allo"]
+from loopback import ALLO, allo, allo_env, allo_serve
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    data = tmp_path_factory.mktemp("surge-demo")
-    env = os.environ | {"ALLO_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'allo.sqlite3'}",
-                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING", "ALLO_DEMO_ARCHIVES": "",
-                        "ALLO_CC_HOURS": "always"}
-    env.pop("REDIS_URL", None)
-    env.pop("ALLO_WEB_THREADS", None)
-    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([*ALLO, "serve", "--port", str(port), "--no-callgen"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/openapi.json", timeout=5):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("allo serve did not start: " + proc.stderr.read().decode()[-2000:]) from None
-            time.sleep(0.2)
-    yield type("Served", (), {"base": base, "env": env})
-    proc.kill()
-    proc.wait()
+    env = allo_env(tmp_path_factory.mktemp("surge-demo"), ALLO_DEMO_ARCHIVES="", ALLO_CC_HOURS="always")
+    allo(env, "init", "--demo")
+    with allo_serve(env, "--no-callgen") as server:
+        yield type("Served", (), {"base": server.base, "env": env})
 
 
 def test_callgen_surge_makes_the_fiche_surge(served):

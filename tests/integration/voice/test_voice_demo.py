@@ -10,15 +10,13 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from loopback import free_port
+from loopback import ALLO, allo, allo_env, free_port, stop
 
 from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
 
@@ -26,7 +24,6 @@ MISSING = missing_binaries(("kamailio", "rtpengine", "sipp"))
 pytestmark = pytest.mark.skipif(
     bool(MISSING), reason=f"not installed: {', '.join(MISSING)} (Debian: {DEBIAN_PACKAGES}; .ci/run installs them)")
 
-ALLO = [sys.executable, "-m", "allo"]
 HOST = "127.0.0.1"
 SCENARIOS = Path(__file__).with_name("sipp")
 
@@ -43,22 +40,19 @@ def _alive(pid: int) -> bool:
 
 
 def _phone_state(env: dict) -> str:
-    out = subprocess.run([*ALLO, "voice", "credentials", "--agent", "operateur"], env=env, capture_output=True,
-                         text=True, timeout=60).stdout
+    out = allo(env, "voice", "credentials", "--agent", "operateur", timeout=60)
     return out.split()[-1] if out.strip() else ""
 
 
 def test_voice_demo_prints_a_working_phone_account_and_stops_everything(tmp_path):
     sip_port = free_port(socket.SOCK_DGRAM)
     rtp_low = random.randrange(45000, 49000, 100)
-    env = os.environ | {"ALLO_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'allo.sqlite3'}",
-                        "ALLO_HTTPS": "0", "ALLO_LOG_LEVEL": "WARNING", "ALLO_DEMO_ARCHIVES": "",
-                        "ALLO_VOICE_SIP": f"{HOST}:{sip_port}", "ALLO_VOICE_EVAPI": f"{HOST}:{free_port()}",
-                        "ALLO_VOICE_NG": f"{HOST}:{free_port(socket.SOCK_DGRAM)}",
-                        "ALLO_VOICE_RTP_PORTS": f"{rtp_low}-{rtp_low + 99}"}
-    for name in ("ALLO_WEB_THREADS", "REDIS_URL", "ALLO_VOICE_SIP_DOMAIN", "ALLO_VOICE_TOKEN"):
+    env = allo_env(tmp_path, ALLO_DEMO_ARCHIVES="", ALLO_VOICE_SIP=f"{HOST}:{sip_port}",
+                   ALLO_VOICE_EVAPI=f"{HOST}:{free_port()}", ALLO_VOICE_NG=f"{HOST}:{free_port(socket.SOCK_DGRAM)}",
+                   ALLO_VOICE_RTP_PORTS=f"{rtp_low}-{rtp_low + 99}")
+    for name in ("ALLO_VOICE_SIP_DOMAIN", "ALLO_VOICE_TOKEN"):
         env.pop(name, None)
-    subprocess.run([*ALLO, "init", "--demo"], env=env, check=True, capture_output=True, timeout=300)
+    allo(env, "init", "--demo")
     out = tmp_path / "demo.log"
     with open(out, "wb") as f:
         demo = subprocess.Popen([*ALLO, "voice", "demo", "--host", HOST, "--port", str(free_port()),
@@ -89,9 +83,7 @@ def test_voice_demo_prints_a_working_phone_account_and_stops_everything(tmp_path
             assert time.monotonic() < deadline, "the registered phone never showed as connected in Allô"
             time.sleep(0.5)
     finally:
-        if demo.poll() is None:
-            demo.send_signal(signal.SIGTERM)
-        code = demo.wait(timeout=60)
+        code = stop(demo, timeout=60)
     assert code == 0, out.read_text()[-2000:]
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in [*pids.values(), server]) and time.monotonic() < deadline:
