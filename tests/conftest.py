@@ -19,6 +19,8 @@ os.environ.setdefault("ALLO_WEB_THREADS", "0")
 # `allo init --demo` imports the shipped DILA archives (about a minute): tests load the demo without
 # them, and import a sample of real fiches where they need some (tests/integration/conftest.py).
 os.environ.setdefault("ALLO_DEMO_ARCHIVES", "")
+# nor its five simulated weeks of call history (about 20 s); tests/integration/history loads a week
+os.environ.setdefault("ALLO_DEMO_HISTORY_DAYS", "0")
 
 TEST_DATA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 os.makedirs(os.path.join(TEST_DATA_DIR, "static"), exist_ok=True)

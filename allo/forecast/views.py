@@ -75,6 +75,8 @@ def forecast(request):
             d["day"] = dt.date.fromisoformat(d["date"])
             d["label"] = services.KIND_LABELS[d["kind"]]
             by_day.append((d, rows.get(d["date"], [])))
+        data["history"]["first"] = dt.date.fromisoformat(data["history"]["from"])  # shown as French dates
+        data["history"]["last"] = dt.date.fromisoformat(data["history"]["to"])
     query = f"du={first:%Y-%m-%d}&jours={days}&intervalle={interval}" + (f"&file={queue}" if queue else "")
     return render(request, "forecast/forecast.html", {
         "data": data, "error": error, "failure": failure, "first": first, "days": days,

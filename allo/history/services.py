@@ -117,6 +117,13 @@ def _record_row(leg: Leg, queue_id: int, source: str, batch_id: int | None) -> t
             leg.theme, leg.origin, leg.destination, source, batch_id, leg.key or None)
 
 
+def insert_records(legs: list[Leg], batch: ImportBatch) -> None:
+    """Store legs as records of an import batch (the demo's simulated weeks, allo.history.demo)."""
+    queues = _Queues()
+    _insert(CallRecord._meta.db_table, RECORD_COLUMNS,
+            [_record_row(leg, queues.id(leg.queue, leg.level), "import", batch.id) for leg in legs])
+
+
 # ---------------------------------------------------------------------------------------------- import
 
 def import_csv(path, progress: Progress | None = None) -> ImportResult:

@@ -22,8 +22,7 @@ def test_the_page_and_its_csv_are_for_supervisors(imported, client, username, al
     html = page.content.decode()
     assert page.status_code == 200 and "<svg" in html and 'role="img"' in html
     assert 'aria-labelledby="previsions-titre-graphique"' in html and 'id="previsions-titre-graphique"' in html
-    assert "Appris de l&#x27;historique du 2026-03-02 au 2026-04-03" in html or \
-        "Appris de l'historique du 2026-03-02 au 2026-04-03" in html
+    assert "Appris de l'historique du 2 mars 2026 au 3 avril 2026" in html
     assert "lundi 6 avril (jour férié)</th><td colspan=\"5\">Aucun appel attendu" in html  # Easter Monday
     assert "<caption>lundi 13 avril 2026</caption>" not in html  # outside the 7 days
     assert "<caption>mercredi 8 avril 2026</caption>" in html

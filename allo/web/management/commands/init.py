@@ -76,5 +76,12 @@ def _official_archives() -> str:
             bars.close()
 
 
+def _history() -> dict:
+    """Historique d'appels simulé (semaines passées, pour le bilan et les prévisions)"""
+    from allo.history.demo import load_demo_history
+
+    return load_demo_history()
+
+
 # Each capability adds its demo loader here, in dependency order.
-DEMO_LOADERS = [_organisation, _thresholds, _knowledge_base, _partners, _official_archives]
+DEMO_LOADERS = [_organisation, _thresholds, _knowledge_base, _partners, _official_archives, _history]
