@@ -15,6 +15,14 @@ process is seen at once, `index_may_be_stale` on the models' signals):
 - synonyms changed: they act on the query only, so the same index gets the new dictionary.
 
 A knowledge base of at most SMALL_KB fiches (the demo, tests) has no files: it is built in memory.
+
+The indexes of a process (one per database) are a `SearchIndexes`, built by the composition root
+(allo.bootstrap) and installed with its other services; a web process warms it when it starts
+serving. A process that never ran bootstrap() (a management command such as `allo kb eval`, a test
+without the router's fixture) searches this module's default instance instead, empty until its
+first search (making it costs a dictionary and a lock, so it is made at import), and gets it back
+when the installed services are closed. `search_index()`, `warm()` and `index_may_be_stale()` act
+on whichever is in use.
 """
 
 from __future__ import annotations
@@ -39,10 +47,6 @@ INLINE_MAX = 50  # changed fiches an overlay absorbs inside a request (a few ms 
 OVERLAY_MAX = 300  # beyond, the whole index is rebuilt in the background
 SMALL_KB = 500  # fiches: below, the index is built in memory (under a second), never saved
 
-_lock = threading.Lock()
-_states: dict[str, _State] = {}
-
-
 class _State:
     def __init__(self) -> None:
         self.index = None  # SearchIndex
@@ -56,18 +60,6 @@ class _State:
         self.updating = threading.Lock()  # one request refreshes; the others keep the current index
         self.rebuilding: threading.Thread | None = None
         self.loaded_mtime = 0.0
-
-
-def index_may_be_stale(**kwargs) -> None:
-    for state in _states.values():
-        state.checked = float("-inf")
-
-
-def _state(using: str) -> _State:
-    with _lock:
-        if not _states:
-            _encoder_cache()
-        return _states.setdefault(using, _State())
 
 
 def _encoder_cache() -> None:
@@ -274,29 +266,85 @@ def _refresh(using: str, state: _State) -> None:
     metrics.search_index_refreshed(state)  # /metrics: the generation and overlay in use
 
 
+class SearchIndexes:
+    """The search indexes of this process, one per database (see the module doc): each one's state
+    (the index in use, its overlay, when the database was last asked, the background rebuild)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # guards the dictionary only: each state has its own `updating`
+        self._states: dict[str, _State] = {}
+
+    def _state(self, using: str) -> _State:
+        with self._lock:
+            if not self._states:
+                _encoder_cache()
+            return self._states.setdefault(using, _State())
+
+    def index(self, using: str = "default"):
+        """The current search index of the published knowledge base (see the module doc)."""
+        state = self._state(using)
+        now = time.monotonic()
+        if state.index is not None and now - state.checked < STAMP_SECONDS:
+            return state.index
+        # one request refreshes; the others go on with the index as it is (never blocked by a refresh)
+        if not state.updating.acquire(blocking=state.index is None):
+            return state.index
+        try:
+            if state.index is None or time.monotonic() - state.checked >= STAMP_SECONDS:
+                state.checked = time.monotonic()
+                _refresh(using, state)
+        finally:
+            state.updating.release()
+        return state.index
+
+    def may_be_stale(self) -> None:
+        """Ask the database again at the next search, whatever the time since the last check."""
+        with self._lock:
+            states = list(self._states.values())
+        for state in states:
+            state.checked = float("-inf")
+
+    def warm(self, using: str = "default") -> None:
+        """Load (or start building) the index when a server process starts, before its first search.
+        The dense encoder loads in the background meanwhile (under a second with its tokenizer cached
+        under ALLO_DATA_DIR); the searches of that second rank by the first pass alone."""
+        try:
+            self.index(using).search("carte d'identité", limit=1, snippets=1)
+        except Exception:  # a server must start even if the knowledge base is not there yet
+            logger.exception("search index: warm-up failed")
+
+
+_default = SearchIndexes()  # searched by a process that never ran bootstrap() (see the module doc)
+_installed: SearchIndexes | None = None  # set by allo.bootstrap only
+
+
+def install(search: SearchIndexes | None) -> None:
+    """Make `search` this process's search indexes (allo.bootstrap; None: back to the default)."""
+    global _installed
+    _installed = search
+
+
+def indexes() -> SearchIndexes:
+    """This process's search indexes: those bootstrap() installed, else the module's default."""
+    installed = _installed
+    return installed if installed is not None else _default
+
+
 def search_index(using: str = "default"):
-    """The current search index of the published knowledge base (see module doc)."""
-    state = _state(using)
-    now = time.monotonic()
-    if state.index is not None and now - state.checked < STAMP_SECONDS:
-        return state.index
-    # one request refreshes; the others go on with the index as it is (never blocked by a refresh)
-    if not state.updating.acquire(blocking=state.index is None):
-        return state.index
-    try:
-        if state.index is None or time.monotonic() - state.checked >= STAMP_SECONDS:
-            state.checked = time.monotonic()
-            _refresh(using, state)
-    finally:
-        state.updating.release()
-    return state.index
+    """The current search index of the published knowledge base (see the module doc)."""
+    return indexes().index(using)
 
 
 def warm(using: str = "default") -> None:
-    """Load (or start building) the index when a server process starts, before its first search. The
-    dense encoder loads in the background meanwhile (under a second with its tokenizer cached under
-    ALLO_DATA_DIR); the searches of that second rank by the first pass alone."""
-    try:
-        search_index(using).search("carte d'identité", limit=1, snippets=1)
-    except Exception:  # a server must start even if the knowledge base is not there yet
-        logger.exception("search index: warm-up failed")
+    """Load (or start building) this process's index before its first search (SearchIndexes.warm)."""
+    indexes().warm(using)
+
+
+def index_may_be_stale(**kwargs) -> None:
+    """A fiche, its notes or a synonym was saved or deleted in this process (the models' signals, and
+    tests after a rollback): the next search asks the database at once. Both the installed indexes and
+    the default are told: a test may close its services, then search the default again."""
+    _default.may_be_stale()
+    installed = _installed
+    if installed is not None:
+        installed.may_be_stale()

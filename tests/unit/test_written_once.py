@@ -88,9 +88,24 @@ def test_no_import_is_guarded_inside_the_package():
 
 
 def test_the_process_services_are_built_and_installed_by_the_composition_root_only():
-    """The router, the notifier, the analytics batcher and the portal's wait provider of a process are
-    made in allo/bootstrap.py; a module elsewhere that built or installed one would be a second root."""
-    names = {"Router", "Notifier", "Batcher", "install", "register_wait_provider"}
-    builders = sorted({str(path.relative_to(PACKAGE)) for path, text in _sources()
-                       for _ in _calls(ast.parse(text), names)})
-    assert builders == ["bootstrap.py"]
+    """The router, the notifier, the analytics batcher, the portal's wait provider and the search
+    indexes of a process are made in allo/bootstrap.py; a module elsewhere that built or installed one
+    would be a second root. The one exception is the search indexes' default, searched by a process
+    that never ran bootstrap() (a management command, a test without the router's fixture)."""
+    names = {"Router", "Notifier", "Batcher", "SearchIndexes", "install", "register_wait_provider"}
+    builders = sorted({(str(path.relative_to(PACKAGE)), name) for path, text in _sources()
+                       for name, _ in _calls(ast.parse(text), names)})
+    assert builders == [("bootstrap.py", name) for name in sorted(names)] + [("kb/search_service.py", "SearchIndexes")]
+
+
+def test_the_search_index_state_lives_in_its_object_not_in_the_module():
+    """allo/kb/search_service.py keeps no index, lock or dictionary at module level: its state is a
+    SearchIndexes' (the installed one, or the default); the rest are constants."""
+    tree = ast.parse((PACKAGE / "kb" / "search_service.py").read_text(encoding="utf-8"))
+    held = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                held[target.id] = node.value
+    state = {name: ast.unparse(value) for name, value in held.items() if not isinstance(value, ast.Constant)}
+    assert state == {"logger": "logging.getLogger(__name__)", "_default": "SearchIndexes()"}

@@ -93,8 +93,7 @@ def test_results_are_identical_to_the_pure_engine_on_this_database(demo):
 
     # an earlier test's fiches may still be in this process's index, removed through the overlay but
     # still counted in its statistics until the next build: compare a freshly built one
-    search_service._states.clear()
-    from_db = search_index()
+    from_db = search_service.SearchIndexes().index()
     groups = sorted(s.term_list for s in Synonym.objects.all())
     callers_words = dict(FicheNotes.objects.exclude(synonyms=[]).values_list("fiche_id", "synonyms"))
     assert callers_words  # the demo's notes add callers' words to a few fiches: the index has them too
@@ -122,14 +121,15 @@ def test_eval_command_prints_the_metrics_as_json(demo, tmp_path, capsys):
 
 
 def test_a_big_knowledge_base_is_searched_from_saved_files_and_an_edit_reaches_it(demo, settings, tmp_path,
-                                                                                  monkeypatch):
+                                                                                  monkeypatch, request):
     """Above SMALL_KB fiches the index is the one `allo search_index` saved (memory-mapped), and a
     saved fiche is searchable through the overlay, without rebuilding the saved index."""
-    from allo.kb import search_service
+    from allo.bootstrap import bootstrap
 
     settings.DATA_DIR = tmp_path
     monkeypatch.setattr(search_service, "SMALL_KB", 10)
-    monkeypatch.setattr(search_service, "_states", {})
+    services = bootstrap()  # a web process's indexes, made fresh (the default's stay as they are)
+    request.addfinalizer(services.close)
     call_command("search_index")
     folder = search_service.index_dir()
     assert (folder / "meta.json").exists() and folder.is_relative_to(tmp_path)
@@ -154,3 +154,25 @@ def test_a_big_knowledge_base_is_searched_from_saved_files_and_an_edit_reaches_i
     fiche.status = Fiche.Status.ARCHIVED
     fiche.save()
     assert fiche.id not in [h.id for h in search_service.search_index().search("zorglubium").hits]
+
+
+def test_the_composition_root_installs_its_own_search_indexes_and_a_change_reaches_every_one(demo):
+    """bootstrap() builds this process's search indexes and installs them; close() gives the default
+    back (a command, a test without the router's fixture search it). A fiche saved in this process is
+    seen at once by both, not up to STAMP_SECONDS later."""
+    from allo.bootstrap import bootstrap
+
+    default = search_service.indexes()
+    default.index()  # checked now: only the model's signal makes it ask the database again this second
+    services = bootstrap()
+    try:
+        assert search_service.indexes() is services.search and services.search is not default
+        assert search_index() is services.search.index()
+        fiche = Fiche.objects.published().order_by("id").first()
+        fiche.title = f"{fiche.title} zorglubium"
+        fiche.save()
+        assert search_index().search("zorglubium").hits[0].id == fiche.id
+    finally:
+        services.close()
+    assert search_service.indexes() is default
+    assert search_index().search("zorglubium").hits[0].id == fiche.id
