@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from allo.accounts.access import roles
@@ -20,20 +21,35 @@ from allo.reports.http import PDF_TYPE, download, size_label
 
 
 def _choice(request) -> tuple[dt.date, dt.date, str, str]:
-    """The month (?mois=AAAA-MM, by default the latest with figures) and queue (?file=, empty: the line)."""
+    """The month (?mois=AAAA-MM, by default default_month()) and queue (?file=, empty: the line)."""
     error = ""
     try:
         first = dt.datetime.strptime(request.GET.get("mois", ""), "%Y-%m").date()
     except ValueError:
         if request.GET.get("mois"):
             error = "Mois invalide : choisissez un mois dans la liste."
-        latest = Stat.objects.filter(grain="1M").order_by("-period").values_list("period", flat=True).first()
-        first = latest or dt.date.today().replace(day=1)
+        first = default_month()
     last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     queue = request.GET.get("file", "")
     if queue and not Queue.objects.filter(code=queue).exists():
         error, queue = f"File inconnue : « {queue} ».", ""
     return first, last, queue, error
+
+
+CLOSING_DAYS = 7  # the previous month's « bilan » is the one written in the first days of a month
+
+
+def default_month(today: dt.date | None = None) -> dt.date:
+    """The latest month with figures; in its first CLOSING_DAYS days, the month before it when that one has
+    figures (the monthly « bilan » is reported then, and a month of one or two days says little)."""
+    months = list(Stat.objects.filter(grain="1M", dim="all").order_by("-period").values_list("period", flat=True)
+                  .distinct()[:2])
+    today = today or timezone.localdate()
+    if not months:
+        return today.replace(day=1)
+    if len(months) == 2 and months[0] == today.replace(day=1) and today.day <= CLOSING_DAYS:
+        return months[1]
+    return months[0]
 
 
 # format -> (link text, format shown in the link's detail); the report's tables in every one

@@ -172,3 +172,19 @@ def test_the_files_are_for_supervisors_and_administrators(demo, username, allowe
     for fmt in ("csv", "ods", "xlsx", "pdf"):
         assert client.get(f"/supervision/bilan.{fmt}", {"mois": "2026-03"}).status_code == (200 if allowed else 403)
     assert Client().get("/supervision/bilan.ods").status_code == 302  # anonymous: to the sign-in
+
+
+@pytest.mark.parametrize("months, today, shown", [
+    (["2026-03", "2026-04"], "2026-04-03", "2026-03"),  # early April: March's bilan is the one reported
+    (["2026-03", "2026-04"], "2026-04-08", "2026-04"),
+    (["2026-03", "2026-04"], "2026-05-02", "2026-04"),  # nothing in May yet: the latest with figures
+    (["2026-04"], "2026-04-03", "2026-04"),
+    ([], "2026-04-03", "2026-04"),
+])
+def test_the_default_month_is_the_one_to_report(db, months, today, shown):
+    from allo.history.models import Stat
+    from allo.history.views import default_month
+
+    for month in months:
+        Stat.objects.create(grain="1M", dim="all", period=dt.date.fromisoformat(f"{month}-01"), offered=10)
+    assert default_month(dt.date.fromisoformat(today)) == dt.date.fromisoformat(f"{shown}-01")
