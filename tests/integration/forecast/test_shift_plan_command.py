@@ -21,6 +21,7 @@ def run(*args) -> str:
 def test_the_week_is_planned_on_the_templates_and_simulated(imported):
     from allo.forecast.models import ShiftTemplate
 
+    ShiftTemplate.objects.all().delete()  # the demo's (test_the_demo_templates_plan_a_week): this test sets its own
     with pytest.raises(CommandError, match="Aucun modèle de vacation actif"):
         run("shifts", "--week", "2026-04-13")
     ShiftTemplate.objects.create(name="matin", start=dt.time(8, 30), end=dt.time(12), weekdays="12345")
@@ -49,6 +50,7 @@ def test_the_plan_page_is_for_supervisors(imported, client, username, allowed):
     from allo.accounts.models import User
     from allo.forecast.models import ShiftTemplate
 
+    ShiftTemplate.objects.all().delete()  # the demo's aside
     client.force_login(User.objects.get(username=username))
     page = client.get("/supervision/previsions/plan/?semaine=2026-04-15")  # a Wednesday: its week
     if not allowed:
@@ -63,3 +65,18 @@ def test_the_plan_page_is_for_supervisors(imported, client, username, allowed):
     assert "<caption>Agents par vacation et par jour, et niveau de service simulé</caption>" in html
     assert "× Matin" in html and "Matin : 09:00–12:00, lundi, mardi, mercredi, jeudi, vendredi" in html
     assert "fr-badge--success" in html and "atteint" in html
+
+
+def test_the_demo_templates_plan_a_week(imported, login_as):
+    """`allo init --demo` seeds shift templates covering the demo platform's hours (allo.forecast.demo),
+    once: the plan page computes a week from the start, and an administrator's templates are kept."""
+    from allo.forecast.demo import TEMPLATES, load_demo_shift_templates
+    from allo.forecast.models import ShiftTemplate
+
+    assert sorted(ShiftTemplate.objects.values_list("name", flat=True)) == sorted(t[0] for t in TEMPLATES)
+    html = login_as("superviseur").get("/supervision/previsions/plan/?semaine=2026-04-13").content.decode()
+    # the imported calls come 09:00-11:00: the cheapest template covering that is the morning reinforcement
+    assert "Pas de plan" not in html and "Plan optimal" in html and "tous les besoins couverts" in html
+    assert "× Renfort du matin" in html and "Samedi : 09:00–14:00, samedi" in html
+    ShiftTemplate.objects.filter(name="Samedi").update(active=False)
+    assert load_demo_shift_templates() == {} and not ShiftTemplate.objects.get(name="Samedi").active

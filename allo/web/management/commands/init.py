@@ -76,6 +76,13 @@ def _official_archives() -> str:
             bars.close()
 
 
+def _shift_templates() -> dict:
+    """Modèles de vacation (pour le plan de la semaine)"""
+    from allo.forecast.demo import load_demo_shift_templates
+
+    return load_demo_shift_templates()
+
+
 def _history() -> dict:
     """Historique d'appels simulé (semaines passées, pour le bilan et les prévisions)"""
     from allo.history.demo import load_demo_history
@@ -84,4 +91,4 @@ def _history() -> dict:
 
 
 # Each capability adds its demo loader here, in dependency order.
-DEMO_LOADERS = [_organisation, _thresholds, _knowledge_base, _partners, _official_archives, _history]
+DEMO_LOADERS = [_organisation, _thresholds, _knowledge_base, _partners, _official_archives, _shift_templates, _history]
