@@ -62,6 +62,45 @@ def call_alive(call_id: str) -> bool:
     return submit("ContactAlive", {"contact": call_id}, f"alive:{call_id}:{bucket}")
 
 
+# a call the router still holds (a keep-alive for any other is refused: the connector learns it ended)
+LIVE_STATES = ("new", "queued", "connected", "transferring", "callback_offered")
+
+
+# concurrent submissions may number their inputs in another order than their clocks: the backward read
+# of the arrivals goes this far past the oldest live call
+ARRIVAL_SLACK = dt.timedelta(minutes=1)
+
+
+def live_calls() -> list[dict]:
+    """The calls the router still holds, each with the event_id the connector created it with: what a
+    connector compares with the calls it really has (docs/voice.md, reconciliation)."""
+    now = timezone.now()
+    calls = list(Contact.objects.filter(state__in=LIVE_STATES, channel="call")
+                 .order_by("created").values_list("call_id", "state", "created"))
+    # their arrivals, read backwards from the newest input down to the oldest live call's (the Contact
+    # row and its ContactArrived are written in one transaction): the journal's length does not matter
+    wanted, event_ids = {call_id for call_id, _, _ in calls}, {}
+    if calls:
+        arrivals = (RouterInput.objects.filter(type="ContactArrived").order_by("-pk")
+                    .values_list("key", "payload", "created"))
+        for key, payload, created in arrivals.iterator(chunk_size=200):
+            contact = payload.get("contact") if isinstance(payload, dict) else None
+            if contact in wanted:
+                wanted.discard(contact)
+                if key.startswith("event:"):
+                    event_ids[contact] = key.removeprefix("event:")
+            if not wanted or created < calls[0][2] - ARRIVAL_SLACK:
+                break
+    return [{"call_id": call_id, "event_id": event_ids.get(call_id, ""), "state": state,
+             "age_s": max(0, int((now - created).total_seconds()))} for call_id, state, created in calls]
+
+
+def call_lost(call_id: str) -> bool:
+    """The connector no longer has the call (its edge restarted, a hang-up never came): the router ends
+    it « perdu », as a supervisor's forced end (same key: a call is lost once)."""
+    return submit("ContactLost", {"contact": call_id, "reason": "edge"}, f"lost:{call_id}")
+
+
 def no_answer(call_id: str, agent: str, event_id: str = "") -> bool:
     """The agent's phone rang without an answer, refused or was unreachable: the router puts the call
     back at the head of its queue and the agent in a « pas de réponse » pause. `event_id` (the edge's

@@ -7,10 +7,11 @@ from allo.contact_centre.telephony import http as telephony
 
 urlpatterns = [
     path("api/openapi.json", telephony.openapi, name="api-openapi"),
-    path("api/telephony/calls", telephony.create_call, name="api-telephony-calls"),
+    path("api/telephony/calls", telephony.calls, name="api-telephony-calls"),
     path("api/telephony/calls/<str:call_id>", telephony.call_detail, name="api-telephony-call"),
     path("api/telephony/calls/<str:call_id>/hangup", telephony.hangup, name="api-telephony-hangup"),
     path("api/telephony/calls/<str:call_id>/alive", telephony.alive, name="api-telephony-alive"),
+    path("api/telephony/calls/<str:call_id>/lost", telephony.lost, name="api-telephony-lost"),
     path("api/telephony/calls/<str:call_id>/callback-answer", telephony.callback_answer,
          name="api-telephony-callback-answer"),
     path("api/telephony/calls/<str:call_id>/no-answer", telephony.no_answer, name="api-telephony-no-answer"),

@@ -9,6 +9,8 @@ agent and the call's history stay in Allô's router.
     Allô --ws "hangup"--> adapter --evapi "reject" | "end" + ng "delete"--> Kamailio, rtpengine
     Allô GET /api/telephony/sip-accounts (HA1s) --> adapter --evapi "account"--> Kamailio's htable
     REGISTER / expiry --evapi "registration"--> adapter --POST /api/telephony/agents/{agent}/phone--> Allô
+    at start, after each evapi (re)connection and every minute: Allô's live calls and phones compared
+    with Kamailio's dlg.list and ul.dump (JSON-RPC FIFO) --POST .../lost, .../phone--> Allô
 
 Each command from the stream is executed once, in `seq` order, then acknowledged.
 
@@ -30,6 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from allo.voice import rpc
 from allo.voice.api import ApiError, TelephonyApi
 from allo.voice.evapi import EvapiConnection
 from allo.voice.ng import NgClient
@@ -47,6 +50,16 @@ POST_WAIT_S = 5.0
 # (polling, rather than a push on the command stream: that stream is the router's journal of call
 # commands, and a lost push would leave a phone refused; a GET every few seconds costs nothing)
 ACCOUNTS_EVERY_S = 3.0
+# Allô's live calls and registered phones are compared with what Kamailio has this often (and at each
+# evapi connection): a call the edge lost ends « perdu », a phone it lost shows unregistered
+RECONCILE_EVERY_S = 60.0
+RECONCILE_RETRY_S = 5.0  # after a reconciliation that could not be done
+# a call younger than this is not judged: its INVITE may still be on its way to the adapter, or the
+# POST that created it in flight
+RECONCILE_GRACE_S = 10
+# a call the edge ended is not judged for this long: its hang-up report may not have reached Allô's
+# list yet (the router applies it a moment later); one whose report failed is closed « perdu » after
+ENDED_KEPT_S = 120.0
 
 
 @dataclass
@@ -76,10 +89,30 @@ def event_id(sip_call_id: str) -> str:
     return "sip:" + hashlib.sha256(sip_call_id.encode()).hexdigest()[:64]
 
 
+def calls_the_edge_lost(live: list[dict], edge: set[str], grace_s: float = RECONCILE_GRACE_S) -> list[str]:
+    """Allô's live calls (GET /api/telephony/calls) that came through a SIP edge ("sip:" event_id) and
+    that the edge no longer has (`edge`: the event_ids of its dialogs, of the calls the adapter holds and
+    of those it has just ended), older than the grace."""
+    return [c["call_id"] for c in live
+            if str(c.get("event_id", "")).startswith("sip:") and c["event_id"] not in edge
+            and c.get("age_s", 0) >= grace_s]
+
+
+def phone_corrections(accounts: list[dict], registered: set[str]) -> list[tuple[str, bool]]:
+    """(agent, registered) for each SIP account (GET /api/telephony/sip-accounts) whose state in Allô
+    is not Kamailio's (`registered`: the users with a contact in ul.dump)."""
+    return [(a["username"], a["username"] in registered) for a in accounts
+            if bool(a.get("registered")) != (a["username"] in registered)]
+
+
 class Adapter:
     def __init__(self, api: TelephonyApi, evapi: tuple[str, int], ng: tuple[str, int], sip_domain: str,
-                 prompts: Path | None = None):
+                 prompts: Path | None = None, rpc_fifo: Path | None = None,
+                 reconcile_every: float = RECONCILE_EVERY_S):
         self.api = api
+        self.rpc_fifo = rpc_fifo
+        self.reconcile_every = reconcile_every
+        self.reconcile_now = asyncio.Event()  # an evapi (re)connection: Kamailio may have restarted
         self.prompts = prompts
         self.evapi_address = evapi
         self.ng_address = ng
@@ -99,6 +132,8 @@ class Adapter:
         self.accounts_changed = asyncio.Event()  # wakes the accounts loop early (an evapi reconnection)
         self.registrations: asyncio.Queue = asyncio.Queue()  # (agent, registered), posted in order
         self.reported: dict[str, bool] = {}  # agent -> registered state last reported to Allô
+        self.registration_seen: dict[str, float] = {}  # agent -> when Kamailio last sent its state
+        self.ended: dict[str, float] = {}  # event_id -> when the edge ended the call (ENDED_KEPT_S)
 
     # ---------------------------------------------------------------- Kamailio -> Allô
 
@@ -109,6 +144,7 @@ class Adapter:
                 self.evapi = await EvapiConnection.open(*self.evapi_address)
                 self.evapi_generation += 1
                 self.accounts_changed.set()
+                self.reconcile_now.set()
                 self.evapi_ready.set()
                 delay = 0.2
                 logger.info("evapi connected to %s:%s", *self.evapi_address)
@@ -141,6 +177,7 @@ class Adapter:
             return
         if kind == "registration":
             registered = int(event.get("contacts", 0)) > 0
+            self.registration_seen[str(event.get("user", ""))] = time.monotonic()
             self.registrations.put_nowait((str(event.get("user", "")), registered))
             return
         call = self.by_sip.get(sip_call_id)
@@ -276,8 +313,61 @@ class Adapter:
                     logger.warning("registered state of %s: %s (attempt %d)", agent, exc, n + 1)
                     await asyncio.sleep(1 + n)
 
+    # ---------------------------------------------------------------- reconciliation
+
+    async def run_reconcile(self) -> None:
+        """Compare Allô's live calls and registered phones with what Kamailio has: at start, after each
+        evapi (re)connection (a Kamailio restart loses its dialogs and registrations) and periodically."""
+        if self.rpc_fifo is None:
+            return
+        wait = self.reconcile_every
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.reconcile_now.wait(), wait)
+            self.reconcile_now.clear()
+            if not self.evapi_ready.is_set():
+                continue  # Kamailio down: it has no dialog to compare with; done once it is back
+            try:
+                await self.reconcile()
+                wait = self.reconcile_every
+            except (ApiError, OSError, rpc.RpcError, KeyError, TypeError, ValueError) as exc:
+                # Allô or the FIFO not answering yet (a Kamailio just started): tried again soon
+                logger.warning("reconciliation not done: %s", exc)
+                wait = min(RECONCILE_RETRY_S, self.reconcile_every)
+
+    async def reconcile(self) -> None:
+        # Allô's view first, then the edge's: a call or registration newer than Allô's list is on the
+        # edge's side, never taken for lost
+        began = time.monotonic()
+        live = await self.api.live_calls()
+        accounts = (await self.api.sip_accounts()).get("accounts", [])
+        dialogs = rpc.dialog_call_ids(await rpc.call(self.rpc_fifo, "dlg.list"))
+        registered = rpc.registered_users(await rpc.call(self.rpc_fifo, "ul.dump"))
+        # an agent whose REGISTER or expiry came meanwhile is left to that event (the dump may predate it)
+        corrections = [(agent, state) for agent, state in phone_corrections(accounts, registered)
+                       if self.registration_seen.get(agent, 0.0) < began]
+        for agent, state in corrections:
+            logger.info("reconciliation: phone of %s is %s at the edge", agent,
+                        "registered" if state else "not registered")
+            self.reported.pop(agent, None)  # reported again, whatever this adapter reported last
+            self.registrations.put_nowait((agent, state))
+        edge = ({event_id(c) for c in dialogs} | {event_id(c.sip_call_id) for c in self.by_sip.values()}
+                | set(self.ended))
+        lost = calls_the_edge_lost(live, edge)
+        for call_id in lost:
+            logger.warning("reconciliation: call %s is no longer at the edge: closed as lost", call_id)
+            try:
+                await self.api.lost(call_id)
+            except ApiError as exc:  # ended meanwhile (409)
+                logger.info("lost call %s refused: %s", call_id, exc)
+        logger.info("reconciliation done: %d live in Allô, %d dialogs at the edge, %d lost, %d phones corrected",
+                    len(live), len(dialogs), len(lost), len(corrections))
+
     async def forget(self, call: SipCall) -> None:
         call.state = "ended"
+        now = time.monotonic()
+        self.ended = {key: at for key, at in self.ended.items() if now - at < ENDED_KEPT_S}
+        self.ended[event_id(call.sip_call_id)] = now
         self.by_sip.pop(call.sip_call_id, None)
         if call.call_id:
             self.by_call.pop(call.call_id, None)
@@ -435,7 +525,7 @@ class Adapter:
             logger.warning("rtpengine at %s:%s does not answer: %s", *self.ng_address, exc)
         tasks = [asyncio.create_task(self.run_evapi()), asyncio.create_task(self.run_commands()),
                  asyncio.create_task(self.run_keepalive()), asyncio.create_task(self.run_accounts()),
-                 asyncio.create_task(self.run_registrations())]
+                 asyncio.create_task(self.run_registrations()), asyncio.create_task(self.run_reconcile())]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -459,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ng", default="127.0.0.1:22222")
     parser.add_argument("--sip-domain", default="127.0.0.1")
     parser.add_argument("--prompts", type=Path, help="folder of the announcements (<name>.wav)")
+    parser.add_argument("--rpc-fifo", type=Path, help="Kamailio's JSON-RPC FIFO: without it, no reconciliation")
+    parser.add_argument("--reconcile-every", type=float, default=RECONCILE_EVERY_S,
+                        help="seconds between two reconciliations with Kamailio (also at each evapi connection)")
     parser.add_argument("--log-level", default="INFO", help="INFO logs each call's steps (allo voice up reads "
                         "\"evapi connected\" and \"telephony stream connected\" to know it is ready)")
     args = parser.parse_args(argv)
@@ -468,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     adapter = Adapter(TelephonyApi(args.allo, token), _address(args.evapi), _address(args.ng), args.sip_domain,
-                      args.prompts)
+                      args.prompts, args.rpc_fifo, args.reconcile_every)
 
     async def serve() -> None:
         task = asyncio.current_task()

@@ -62,12 +62,20 @@ class TelephonyApi:
     async def alive(self, call_id: str) -> None:
         await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/alive", {})
 
+    async def live_calls(self) -> list[dict]:
+        """[{"call_id", "event_id", "state", "age_s"}]: the calls Allô's router still holds."""
+        _, out = await self.call("GET", "/api/telephony/calls")
+        return out["calls"]
+
+    async def lost(self, call_id: str) -> None:
+        await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/lost", {})
+
     async def no_answer(self, call_id: str, agent: str, event_id: str) -> None:
         await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/no-answer",
                         {"agent": agent, "event_id": event_id})
 
     async def sip_accounts(self) -> dict:
-        """{"realm": ..., "accounts": [{"username", "ha1"}]}: the agents' HA1s, never a password."""
+        """{"realm": ..., "accounts": [{"username", "ha1", "registered"}]}: the agents' HA1s, never a password."""
         _, out = await self.call("GET", "/api/telephony/sip-accounts")
         return out
 

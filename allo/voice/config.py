@@ -54,6 +54,7 @@ class VoiceConfig:
     service_numbers: tuple[str, ...] = ("3939",)
     queue_timeout_s: int = 600  # a parked INVITE is answered 408 after this (the caller's longest wait)
     ring_timeout_s: int = 20  # an agent's phone must answer within this
+    reconcile_every_s: float = 60.0  # the adapter compares Allô's calls and phones with Kamailio's this often
     debug: int = 1  # Kamailio's log level: 1 errors, 2 notices, 3 debug
     modules_dir: str = field(default_factory=lambda: next(
         (d for d in MODULES_DIRS if os.path.isdir(d)), MODULES_DIRS[0]))
@@ -82,6 +83,8 @@ class VoiceConfig:
                                               if n.strip())
         if env.get("ALLO_VOICE_RING_TIMEOUT"):
             values["ring_timeout_s"] = int(env["ALLO_VOICE_RING_TIMEOUT"])
+        if env.get("ALLO_VOICE_RECONCILE_EVERY"):
+            values["reconcile_every_s"] = float(env["ALLO_VOICE_RECONCILE_EVERY"])
         config = cls(**values)
         if overrides:
             for key in ("sip", "evapi", "ng"):
@@ -97,6 +100,8 @@ class VoiceConfig:
                 raise VoiceConfigError(f"service number {number!r}: digits, + * # only")
         if not self.service_numbers:
             raise VoiceConfigError("no service number")
+        if not self.reconcile_every_s > 0:
+            raise VoiceConfigError("ALLO_VOICE_RECONCILE_EVERY: seconds, more than 0")
         low, high = self.rtp_ports
         if not 1024 <= low < high <= 65535 or (high - low) < 4:
             raise VoiceConfigError(f"RTP ports {low}-{high}: a range of at least 4 ports above 1023")
@@ -121,6 +126,11 @@ class VoiceConfig:
     @property
     def log_dir(self) -> Path:
         return self.root / "log"
+
+    @property
+    def rpc_fifo(self) -> Path:
+        """Kamailio's JSON-RPC FIFO (jsonrpcs), which the adapter reads dialogs and registrations from."""
+        return self.run_dir / "kamailio_rpc.fifo"
 
     @property
     def kamailio_cfg(self) -> Path:

@@ -69,10 +69,12 @@ def reset(user, by) -> None:
 
 
 def accounts() -> list[dict]:
-    """What the edge loads into Kamailio: the active agents' HA1 of the current realm (never a password)."""
+    """What the edge loads into Kamailio: the active agents' HA1 of the current realm (never a password),
+    and their phone's registered state as Allô last heard it (the edge compares it with its own)."""
     rows = (SipAccount.objects.filter(user__is_active=True, realm=realm()).exclude(ha1="")
             .select_related("user").order_by("user__username"))
-    return [{"username": a.user.get_username(), "ha1": a.ha1} for a in rows if is_agent(a.user)]
+    return [{"username": a.user.get_username(), "ha1": a.ha1, "registered": a.registered}
+            for a in rows if is_agent(a.user)]
 
 
 def set_registered(username: str, registered: bool) -> bool | None:

@@ -39,8 +39,10 @@ def _event(call_id: str, accepted: bool) -> JsonResponse:
 
 
 @api(**TELEPHONY)
-@require_http_methods(["POST"])
-def create_call(request):
+@require_http_methods(["GET", "POST"])
+def calls(request):
+    if request.method == "GET":
+        return _answer(schemas.AppelsEnCours(calls=services.live_calls()))
     try:
         call = schemas.payload(schemas.NouvelAppel, schemas.parse_json(request.body))
     except schemas.PayloadError as exc:
@@ -57,19 +59,26 @@ def hangup(request, call_id: str):
     return _event(call_id, services.hangup(call_id))
 
 
-# a call the router still holds (a keep-alive for any other is refused: the connector learns it ended)
-LIVE_STATES = ("new", "queued", "connected", "transferring", "callback_offered")
-
-
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def alive(request, call_id: str):
     contact = _contact(call_id)
     if contact is None:
         return _error("Appel inconnu.", 404)
-    if contact.state not in LIVE_STATES:
+    if contact.state not in services.LIVE_STATES:
         return _error(f"L'appel est terminé (état : {contact.state}).", 409)
     return _event(call_id, services.call_alive(call_id))
+
+
+@api(**TELEPHONY)
+@require_http_methods(["POST"])
+def lost(request, call_id: str):
+    contact = _contact(call_id)
+    if contact is None:
+        return _error("Appel inconnu.", 404)
+    if contact.state not in services.LIVE_STATES:
+        return _error(f"L'appel est terminé (état : {contact.state}).", 409)
+    return _event(call_id, services.call_lost(call_id))
 
 
 @api(**TELEPHONY)

@@ -12,7 +12,7 @@ from allo.contact_centre.telephony import schemas
 _REQUESTS = (schemas.NouvelAppel, schemas.PasDeReponse, schemas.ReponseAuRappel, schemas.TelephoneEnregistre,
              schemas.Acquittement)
 _RESPONSES = (schemas.Erreur, schemas.AppelCree, schemas.EvenementRecu, schemas.EtatAppel, schemas.Commande,
-              schemas.ComptesSip, schemas.EtatTelephone, schemas.MurEnDirect)
+              schemas.ComptesSip, schemas.EtatTelephone, schemas.MurEnDirect, schemas.AppelsEnCours)
 
 
 class _Document(GenerateJsonSchema):
@@ -72,11 +72,20 @@ SCHEMA = {
         "schemas": _components(),
     },
     "paths": {
-        "/api/telephony/calls": {"post": {
-            "summary": "Un appel arrive sur la ligne", "security": _AUTH,
-            "requestBody": _body("NouvelAppel"),
-            "responses": {"201": _json("Appel créé", "AppelCree"),
-                          "200": _json("Même event_id : l'appel existant", "AppelCree"), "400": _ERR, **_DENIED}}},
+        "/api/telephony/calls": {
+            "post": {
+                "summary": "Un appel arrive sur la ligne", "security": _AUTH,
+                "requestBody": _body("NouvelAppel"),
+                "responses": {"201": _json("Appel créé", "AppelCree"),
+                              "200": _json("Même event_id : l'appel existant", "AppelCree"), "400": _ERR,
+                              **_DENIED}},
+            "get": {
+                "summary": "Les appels en cours selon Allô (pour les rapprocher de ceux du connecteur)",
+                "security": _AUTH,
+                "description": "Chaque appel que le routeur tient encore (nouveau, en file, en communication, en "
+                               "transfert, proposition de rappel), avec son event_id : le connecteur signale "
+                               "comme perdu (…/lost) celui qu'il n'a plus.",
+                "responses": {"200": _json("Appels en cours", "AppelsEnCours"), **_DENIED}}},
         "/api/telephony/calls/{call_id}": {"get": {
             "summary": "État d'un appel", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -98,6 +107,15 @@ SCHEMA = {
                           "404": _ERR, "409": {**_ERR, "description": "L'appel est terminé (il a pu être clos "
                                                                       "comme perdu) : le raccrocher"},
                           **_DENIED}}},
+        "/api/telephony/calls/{call_id}/lost": {"post": {
+            "summary": "Le connecteur n'a plus cet appel : le clore comme « perdu » (idempotent)", "security": _AUTH,
+            "description": "Pour un appel que le connecteur a perdu (redémarrage, raccroché jamais reçu) : "
+                           "l'appel se termine « perdu », compté comme tel, et son agent est libéré, comme une "
+                           "fin d'appel forcée par la supervision. Corps vide.",
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
+                          "200": _json("Déjà signalé perdu (ou clos par la supervision)", "EvenementRecu"),
+                          "404": _ERR, "409": {**_ERR, "description": "L'appel est déjà terminé"}, **_DENIED}}},
         "/api/telephony/calls/{call_id}/callback-answer": {"post": {
             "summary": "Réponse de l'appelant à une proposition de rappel", "security": _AUTH,
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],

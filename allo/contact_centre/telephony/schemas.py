@@ -207,11 +207,25 @@ class CompteSip(BaseModel):
     username: str
     ha1: str = Field(pattern=r"^[0-9a-f]{32}$",
                      description="MD5(username:realm:mot de passe) ; le mot de passe n'est jamais conservé.")
+    registered: bool = Field(description="Le téléphone de l'agent est enregistré selon Allô (dernier état reçu "
+                                         "de la voix) : la voix le compare à ce qu'elle a réellement.")
 
 
 class ComptesSip(BaseModel):
     realm: str = Field(description="Domaine SIP (realm du digest) des HA1.")
     accounts: list[CompteSip]
+
+
+class AppelEnCours(BaseModel):
+    call_id: str
+    event_id: str = Field(description="L'event_id donné à la création de l'appel (vide sans event_id) : le "
+                                      "connecteur y reconnaît ses appels.")
+    state: str
+    age_s: int = Field(ge=0, description="Secondes depuis l'arrivée de l'appel.")
+
+
+class AppelsEnCours(BaseModel):
+    calls: list[AppelEnCours]
 
 
 # One message of the command stream (documented only: the router writes them). Its optional fields

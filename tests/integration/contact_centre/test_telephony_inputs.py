@@ -71,3 +71,27 @@ def test_an_impossible_call_id_in_the_path_is_an_unknown_call(router, api, call_
                      api.get(f"/api/telephony/calls/{call_id}")):
         assert response.status_code == 404, response.content[:200]
         assert response.json()["erreur"] == "Appel inconnu."
+
+
+def test_live_calls_list_their_event_id_and_a_lost_report_ends_the_call_lost_once(router, api):
+    """The reconciliation's two ends (docs/voice.md): GET /api/telephony/calls lists the calls the router
+    still holds with the event_id they were created with; POST …/lost ends one « perdu », counted once."""
+    edge = api.post("/api/telephony/calls", {"caller": "+33611223344", "dialed": "3939",
+                                             "event_id": "sip:abc@host"}).json()["call_id"]
+    plain = api.post("/api/telephony/calls", {"caller": "+33699887766", "dialed": "3939"}).json()["call_id"]
+    while router.step():
+        pass
+    live = {c["call_id"]: c for c in api.get("/api/telephony/calls").json()["calls"]}
+    assert live[edge]["event_id"] == "sip:abc@host" and live[plain]["event_id"] == ""
+    assert live[edge]["state"] == "queued" and live[edge]["age_s"] >= 0
+    r = api.post(f"/api/telephony/calls/{edge}/lost")
+    assert (r.status_code, r.json()) == (202, {"call_id": edge, "accepted": True})
+    assert api.post(f"/api/telephony/calls/{edge}/lost").json()["accepted"] is False
+    while router.step():
+        pass
+    contact = Contact.objects.get(pk=edge)
+    assert (contact.state, contact.outcome) == ("lost", "lost")
+    assert [c["call_id"] for c in api.get("/api/telephony/calls").json()["calls"]] == [plain]
+    assert api.post(f"/api/telephony/calls/{edge}/lost").status_code == 409  # ended: nothing more to journal
+    assert RouterInput.objects.filter(type="ContactLost").count() == 1
+    assert api.post("/api/telephony/calls/unknown/lost").status_code == 404

@@ -95,7 +95,8 @@ def test_an_agent_generates_its_sip_password_on_its_desk_shown_once_and_stored_a
 
     # the edge reads HA1s only, with a telephony token; a supervisor's token does not open them
     answer = edge.get("/api/telephony/sip-accounts").json()
-    assert answer == {"realm": "127.0.0.1", "accounts": [{"username": "operateur", "ha1": account.ha1}]}
+    assert answer == {"realm": "127.0.0.1",
+                      "accounts": [{"username": "operateur", "ha1": account.ha1, "registered": False}]}
     from allo.contact_centre.tokens import create_token
 
     supervisor_token = create_token("supervisor", "wall")
