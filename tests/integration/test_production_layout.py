@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from loopback import free_port, redis_up
+from loopback import free_port, redis_up, wait_for
 
 from allo.portal.models import FicheViewDaily
 
@@ -89,17 +89,6 @@ class Processes:
             except ProcessLookupError:
                 pass
             proc.wait()
-
-
-def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def children(pid: int) -> list[int]:

@@ -18,7 +18,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -31,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from loopback import free_port
+from loopback import alive, free_port, stop, wait_for
 
 from allo.voice import ng
 from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
@@ -52,17 +51,6 @@ DEMO_PASSWORD = "allo-demo-2026"
 RING_TIMEOUT_S = 8  # an agent's phone that rings longer is « pas de réponse » (ALLO_VOICE_RING_TIMEOUT)
 
 
-def _stop(proc: subprocess.Popen, timeout: float = 20) -> int:
-    """SIGTERM to the process we started, by its PID; SIGKILL if it does not go."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return proc.wait(timeout=10)
-
-
 def _group_alive(pgid: int) -> bool:
     """Whether any process of the group remains (Kamailio's workers are in their main process's)."""
     try:
@@ -71,7 +59,7 @@ def _group_alive(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return any(_alive(int(p.name)) for p in Path("/proc").iterdir()
+    return any(alive(int(p.name)) for p in Path("/proc").iterdir()
                if p.name.isdigit() and _pgid(int(p.name)) == pgid)
 
 
@@ -80,17 +68,6 @@ def _pgid(pid: int) -> int | None:
         return os.getpgid(pid)
     except ProcessLookupError:
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone too
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +100,7 @@ def served(tmp_path_factory):
                 time.sleep(0.3)
         yield type("Served", (), {"base": base, "token": token, "env": env, "data": data})
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +126,7 @@ def voice(served):
         yield type("Voice", (), {"proc": proc, "sip_port": sip_port, "ng_port": ng_port, "pids": pids, "out": out,
                                  "logs": served.data / "voice" / "log"})
     finally:
-        _stop(proc, timeout=30)
+        stop(proc, timeout=30)
 
 
 def _sipp(scenario: str, port: int, *args: str, calls: int = 1, timeout: int = 30) -> list[str]:
@@ -163,7 +140,7 @@ def _run_sipp(argv: list[str], cwd: Path, timeout: float) -> subprocess.Complete
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _stop(proc, timeout=5)
+        stop(proc, timeout=5)
         out, _ = proc.communicate()
     return subprocess.CompletedProcess(argv, proc.returncode, out, "")
 
@@ -211,7 +188,7 @@ def _desk_ready(served, username: str, wait: bool = True) -> None:
     """The agent signs in on its desk and presses « Prêt »; the router has it available."""
     _signed_in(served.base, username, DEMO_PASSWORD)("/poste/etat/", {"action": "ready"})
     if wait:  # (not when a caller waits: the router offers the call at once)
-        _wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
+        wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
                               username), 20, f"{username} available on the router")
 
 
@@ -263,17 +240,6 @@ def _api(served, path: str) -> dict:
 def _db(served, sql: str, *params) -> list[tuple]:
     with sqlite3.connect(served.data / "allo.sqlite3", timeout=10) as db:
         return db.execute(sql, params).fetchall()
-
-
-def _wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
 
 
 class RtpListener(threading.Thread):
@@ -328,7 +294,7 @@ def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, v
         registered = _register(voice, tmp_path, AGENT, password, phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
         # Kamailio told the adapter, which told Allô: the desk shows it
-        _wait_for(lambda: _phone_registered(served, AGENT), 10, "the phone registered in Allô")
+        wait_for(lambda: _phone_registered(served, AGENT), 10, "the phone registered in Allô")
         assert "Téléphone connecté" in _desk(served, AGENT)
         _desk_ready(served, AGENT)
 
@@ -344,12 +310,12 @@ def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, v
         assert phone.returncode == 0, phone_out[-3000:]  # it received the INVITE, answered and hung up
         assert time.monotonic() - started < 30
     finally:
-        _stop(phone, timeout=5)
+        stop(phone, timeout=5)
 
     # the call appeared in Allô, the router bridged it to the agent, and the hang-up ended it
-    call_id, dialed, _, agent = _wait_for(lambda: _call_of(served, "+33611223344"), 10, "the call in Allô")
+    call_id, dialed, _, agent = wait_for(lambda: _call_of(served, "+33611223344"), 10, "the call in Allô")
     assert (dialed, agent) == ("3939", AGENT)
-    detail = _wait_for(lambda: (d := _api(served, f"/api/telephony/calls/{call_id}"))["state"] == "completed" and d,
+    detail = wait_for(lambda: (d := _api(served, f"/api/telephony/calls/{call_id}"))["state"] == "completed" and d,
                        15, "the call ended in Allô")
     assert (detail["queue"], detail["agent"], detail["outcome"]) == ("n1", AGENT, "completed")
     commands = [json.loads(c) for (c,) in _db(
@@ -357,7 +323,7 @@ def test_a_citizen_calls_3939_and_talks_to_the_agent_the_router_picked(served, v
     assert commands[0] == {"command": "bridge", "call_id": call_id, "agent": AGENT, "outbound": False}
     # the adapter acknowledged the commands it executed
     last_bridge = _db(served, "SELECT max(seq) FROM contact_centre_telephonycommand WHERE call_id = ?", call_id)[0][0]
-    _wait_for(lambda: _db(served, "SELECT seq FROM contact_centre_telephonyack WHERE seq >= ?", last_bridge), 10,
+    wait_for(lambda: _db(served, "SELECT seq FROM contact_centre_telephonyack WHERE seq >= ?", last_bridge), 10,
               "the adapter's ack")
     # the caller hung up on a connected call: the agent is in wrap-up, as after any call
     assert _db(served, "SELECT state FROM contact_centre_agentstatus WHERE agent = ?", AGENT) == [("wrap_up",)]
@@ -369,9 +335,9 @@ def test_a_citizen_who_gives_up_while_queued_is_an_abandoned_call(served, voice,
                         f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223355"],
                        tmp_path, timeout=30)
     assert caller.returncode == 0, caller.stdout[-3000:]
-    call_id, dialed, _, agent = _wait_for(lambda: _call_of(served, "+33611223355"), 10, "the call in Allô")
+    call_id, dialed, _, agent = wait_for(lambda: _call_of(served, "+33611223355"), 10, "the call in Allô")
     assert dialed == "3939" and not agent
-    _wait_for(lambda: _api(served, f"/api/telephony/calls/{call_id}")["state"] == "abandoned", 15,
+    wait_for(lambda: _api(served, f"/api/telephony/calls/{call_id}")["state"] == "abandoned", 15,
               "the call abandoned in Allô")
 
 
@@ -393,13 +359,13 @@ def test_a_queued_caller_hears_the_announcement_then_allo_ends_the_call_and_both
     try:
         registered = _register(voice, tmp_path, SECOND_AGENT, _sip_password(served, SECOND_AGENT), phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
-        _wait_for(lambda: _call_of(served, "+33611223366"), 20, "the caller queued in Allô")
+        wait_for(lambda: _call_of(served, "+33611223366"), 20, "the caller queued in Allô")
         if PROMPTS:
-            _wait_for(lambda: ears.voiced >= 25, 20, "half a second of the announcement at the caller's")
+            wait_for(lambda: ears.voiced >= 25, 20, "half a second of the announcement at the caller's")
         _desk_ready(served, SECOND_AGENT, wait=False)  # the queued caller goes to this agent's phone
-        call_id = _wait_for(lambda: (c := _call_of(served, "+33611223366")) and c[3] == SECOND_AGENT and c[0], 20,
+        call_id = wait_for(lambda: (c := _call_of(served, "+33611223366")) and c[3] == SECOND_AGENT and c[0], 20,
                             "the call bridged to the second agent")
-        _wait_for(lambda: f"call {call_id} answered" in (voice.logs / "adapter.log").read_text(), 20,
+        wait_for(lambda: f"call {call_id} answered" in (voice.logs / "adapter.log").read_text(), 20,
                   "the phone's answer at the edge")
         assert _rtpengine_calls(voice)  # the conversation's media goes through rtpengine
 
@@ -410,11 +376,11 @@ def test_a_queued_caller_hears_the_announcement_then_allo_ends_the_call_and_both
         assert caller.returncode == 0, caller_out[-3000:]  # the citizen got the BYE and answered it
         assert phone.returncode == 0, phone_out[-3000:]  # and so did the agent's phone
     finally:
-        _stop(caller, timeout=5)
-        _stop(phone, timeout=5)
+        stop(caller, timeout=5)
+        stop(phone, timeout=5)
         ears.stop()
     assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "lost"
-    _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
+    wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 
 
 def test_a_busy_phone_sends_the_call_back_to_the_queue_and_its_agent_to_pas_de_reponse(served, voice, tmp_path):
@@ -426,7 +392,7 @@ def test_a_busy_phone_sends_the_call_back_to_the_queue_and_its_agent_to_pas_de_r
     supervisor = _signed_in(served.base, SUPERVISOR, DEMO_PASSWORD)
     for agent in (AGENT, SECOND_AGENT):
         supervisor("/supervision/plateau/action/", {"action": "logout", "agent": agent})
-    _wait_for(lambda: len(_db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent IN (?, ?) "
+    wait_for(lambda: len(_db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent IN (?, ?) "
                                       "AND state = 'offline'", AGENT, SECOND_AGENT)) == 2, 20, "both agents logged out")
     phone_port = free_port(socket.SOCK_DGRAM)
     phone = subprocess.Popen(_sipp("agent_phone_busy.xml", phone_port, timeout=40), cwd=tmp_path,
@@ -442,8 +408,8 @@ def test_a_busy_phone_sends_the_call_back_to_the_queue_and_its_agent_to_pas_de_r
                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         phone_out, _ = phone.communicate(timeout=30)
         assert phone.returncode == 0, phone_out[-3000:]  # the phone was offered the call and refused it
-        call_id = _wait_for(lambda: (c := _call_of(served, "+33611223377")) and c[0], 10, "the call in Allô")
-        _wait_for(lambda: _db(served, "SELECT state, reason FROM contact_centre_agentstatus WHERE agent = ?",
+        call_id = wait_for(lambda: (c := _call_of(served, "+33611223377")) and c[0], 10, "the call in Allô")
+        wait_for(lambda: _db(served, "SELECT state, reason FROM contact_centre_agentstatus WHERE agent = ?",
                               AGENT) == [("paused", "Pas de réponse")], 15, "the agent in « Pas de réponse »")
         assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "queued"  # back in the queue
         assert "Pas de réponse" in supervisor.get("/supervision/plateau/")  # the floor view shows why
@@ -453,11 +419,11 @@ def test_a_busy_phone_sends_the_call_back_to_the_queue_and_its_agent_to_pas_de_r
         caller_out, _ = caller.communicate(timeout=20)
         assert caller.returncode == 0, caller_out[-3000:] + (voice.logs / "adapter.log").read_text()[-2000:]
     finally:
-        _stop(phone, timeout=5)
+        stop(phone, timeout=5)
         if caller is not None:
-            _stop(caller, timeout=5)
+            stop(caller, timeout=5)
     assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "lost"
-    _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
+    wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 
 
 def test_allo_ends_a_call_while_the_agents_phone_rings_the_phone_gets_a_cancel(served, voice, tmp_path):
@@ -466,7 +432,7 @@ def test_allo_ends_a_call_while_the_agents_phone_rings_the_phone_gets_a_cancel(s
     t_is_canceled() is only true for the caller's own CANCEL); the call is lost in Allô."""
     supervisor = _signed_in(served.base, SUPERVISOR, DEMO_PASSWORD)
     supervisor("/supervision/plateau/action/", {"action": "logout", "agent": AGENT})  # in wrap-up since its call
-    _wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'offline'",
+    wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'offline'",
                           AGENT), 20, "the agent logged out")
     phone_port = free_port(socket.SOCK_DGRAM)
     phone = subprocess.Popen(_sipp("agent_phone_rings.xml", phone_port, timeout=40), cwd=tmp_path,
@@ -480,21 +446,21 @@ def test_allo_ends_a_call_while_the_agents_phone_rings_the_phone_gets_a_cancel(s
                                   cwd=tmp_path, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
         try:
-            call_id = _wait_for(lambda: (c := _call_of(served, "+33611223388")) and c[0], 20, "the call in Allô")
-            _wait_for(lambda: f"call {call_id}: dispatch to" in (voice.logs / "adapter.log").read_text(), 20,
+            call_id = wait_for(lambda: (c := _call_of(served, "+33611223388")) and c[0], 20, "the call in Allô")
+            wait_for(lambda: f"call {call_id}: dispatch to" in (voice.logs / "adapter.log").read_text(), 20,
                       "the dispatch to the agent's phone")
             time.sleep(0.5)  # ringing
             supervisor("/supervision/plateau/action/", {"action": "end_call", "call_id": call_id})
             caller_out, _ = caller.communicate(timeout=20)
             assert caller.returncode == 0, caller_out[-3000:] + (voice.logs / "kamailio.log").read_text()[-2000:]
         finally:
-            _stop(caller, timeout=5)
+            stop(caller, timeout=5)
         phone_out, _ = phone.communicate(timeout=20)
         assert phone.returncode == 0, phone_out[-3000:]  # it got the CANCEL
     finally:
-        _stop(phone, timeout=5)
+        stop(phone, timeout=5)
     assert _api(served, f"/api/telephony/calls/{call_id}")["state"] == "lost"
-    _wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
+    wait_for(lambda: not _rtpengine_calls(voice), 10, "no media session left in rtpengine")
 
 
 def test_a_phone_that_rings_unanswered_sends_the_call_to_the_next_ready_agent(served, voice, tmp_path):
@@ -505,7 +471,7 @@ def test_a_phone_that_rings_unanswered_sends_the_call_to_the_next_ready_agent(se
     supervisor = _signed_in(served.base, SUPERVISOR, DEMO_PASSWORD)
     for agent in (AGENT, SECOND_AGENT):
         supervisor("/supervision/plateau/action/", {"action": "logout", "agent": agent})
-    _wait_for(lambda: len(_db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent IN (?, ?) "
+    wait_for(lambda: len(_db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent IN (?, ?) "
                                       "AND state = 'offline'", AGENT, SECOND_AGENT)) == 2, 20, "both agents logged out")
     ringing_port, answering_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     ringing = subprocess.Popen(_sipp("agent_phone_rings.xml", ringing_port, timeout=60), cwd=tmp_path,
@@ -527,7 +493,7 @@ def test_a_phone_that_rings_unanswered_sends_the_call_to_the_next_ready_agent(se
         assert ringing.returncode == 0, ringing_out[-3000:]  # it rang, then got Kamailio's CANCEL
         assert time.monotonic() - started >= RING_TIMEOUT_S - 1
         call_id = _call_of(served, "+33611223399")[0]
-        _wait_for(lambda: _db(served, "SELECT state, reason FROM contact_centre_agentstatus WHERE agent = ?",
+        wait_for(lambda: _db(served, "SELECT state, reason FROM contact_centre_agentstatus WHERE agent = ?",
                               AGENT) == [("paused", "Pas de réponse")], 15, "the agent in « Pas de réponse »")
         assert "Pas de réponse" in _desk(served, AGENT)  # and « Prêt » brings it back
         assert caller.poll() is None  # the citizen still waits
@@ -540,8 +506,8 @@ def test_a_phone_that_rings_unanswered_sends_the_call_to_the_next_ready_agent(se
     finally:
         for proc in (ringing, answering, caller):
             if proc is not None:
-                _stop(proc, timeout=5)
-    detail = _wait_for(lambda: (d := _api(served, f"/api/telephony/calls/{call_id}"))["state"] == "completed" and d,
+                stop(proc, timeout=5)
+    detail = wait_for(lambda: (d := _api(served, f"/api/telephony/calls/{call_id}"))["state"] == "completed" and d,
                        15, "the call completed in Allô")
     assert detail["agent"] == SECOND_AGENT
     bridges = [json.loads(c)["agent"] for (c,) in _db(
@@ -556,7 +522,7 @@ def test_a_phone_that_unregisters_shows_on_the_desk(served, voice, tmp_path):
                       f"{HOST}:{voice.sip_port}", "-s", SECOND_AGENT, "-au", SECOND_AGENT,
                       "-ap", _sip_password(served, SECOND_AGENT)], tmp_path, timeout=20)
     assert gone.returncode == 0, gone.stdout[-2000:]
-    _wait_for(lambda: _phone_registered(served, SECOND_AGENT) is False, 10, "the phone unregistered in Allô")
+    wait_for(lambda: _phone_registered(served, SECOND_AGENT) is False, 10, "the phone unregistered in Allô")
     assert "Téléphone non connecté" in _desk(served, SECOND_AGENT)
 
 
@@ -580,8 +546,8 @@ def test_a_regenerated_password_replaces_the_old_one_at_the_edge_without_a_resta
 
 
 def test_sigterm_stops_kamailio_rtpengine_and_the_adapter(voice):
-    assert all(_alive(pid) for pid in voice.pids.values()), voice.pids
-    assert _stop(voice.proc, timeout=30) == 0, voice.out.read_text()[-2000:]
+    assert all(alive(pid) for pid in voice.pids.values()), voice.pids
+    assert stop(voice.proc, timeout=30) == 0, voice.out.read_text()[-2000:]
     # each was started in its own process group: nothing of any group is left (Kamailio's workers)
-    _wait_for(lambda: not any(_group_alive(pid) for pid in voice.pids.values()), 10, "every voice process gone")
+    wait_for(lambda: not any(_group_alive(pid) for pid in voice.pids.values()), 10, "every voice process gone")
     assert "voice edge stopped" in voice.out.read_text()

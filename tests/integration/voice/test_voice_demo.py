@@ -6,7 +6,6 @@ Everything on 127.0.0.1, bounded in time, stopped by PID. Skipped without Debian
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
@@ -16,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from loopback import ALLO, allo, allo_env, free_port, stop
+from loopback import ALLO, alive, allo, allo_env, free_port, stop
 
 from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
 
@@ -26,17 +25,6 @@ pytestmark = pytest.mark.skipif(
 
 HOST = "127.0.0.1"
 SCENARIOS = Path(__file__).with_name("sipp")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone too
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _phone_state(env: dict) -> str:
@@ -69,7 +57,7 @@ def test_voice_demo_prints_a_working_phone_account_and_stops_everything(tmp_path
         run = tmp_path / "voice" / "run"
         pids = {name: int((run / f"{name}.pid").read_text()) for name in ("rtpengine", "kamailio", "adapter")}
         server = int(re.search(r"serveur web sur \S+ \(pid (\d+)\)", printed).group(1))
-        assert _alive(server)
+        assert alive(server)
 
         assert _phone_state(env) == "téléphone:non-connecté"
         register = subprocess.run(
@@ -86,6 +74,6 @@ def test_voice_demo_prints_a_working_phone_account_and_stops_everything(tmp_path
         code = stop(demo, timeout=60)
     assert code == 0, out.read_text()[-2000:]
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in [*pids.values(), server]) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in [*pids.values(), server]) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in [*pids.values(), server] if _alive(pid)]
+    assert not [pid for pid in [*pids.values(), server] if alive(pid)]

@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from loopback import ALLO, allo, allo_env, allo_serve, free_port, stop
+from loopback import ALLO, allo, allo_env, allo_serve, free_port, stop, wait_for
 
 from allo.voice import rpc
 from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
@@ -39,17 +39,6 @@ SCENARIOS = Path(__file__).with_name("sipp")
 AGENT = "operateur"
 CALLER = "+33611220099"
 DEMO_PASSWORD = "allo-demo-2026"
-
-
-def _wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def _db(data: Path, sql: str, *params) -> list[tuple]:
@@ -93,7 +82,7 @@ class Edge:
         with open(out, "wb") as f:
             self.proc = subprocess.Popen([*ALLO, "voice", "up", "--allo", self.base, "--start-timeout", "30"],
                                          env=self.env, stdout=f, stderr=subprocess.STDOUT)
-        _wait_for(lambda: "voice edge up" in out.read_text() or self.proc.poll() is not None, 60, "the voice edge")
+        wait_for(lambda: "voice edge up" in out.read_text() or self.proc.poll() is not None, 60, "the voice edge")
         assert self.proc.poll() is None, out.read_text()[-3000:]
 
     def pid(self, name: str) -> int:
@@ -130,7 +119,7 @@ def test_a_kamailio_restart_ends_its_calls_lost_in_allo_and_shows_the_phones_unr
                                             "-ap", password, "-key", "phone_port", str(phone_port), timeout=10),
                                       cwd=tmp_path, capture_output=True, text=True, timeout=20)
             assert register.returncode == 0, register.stdout[-2000:]
-            _wait_for(lambda: _db(tmp_path, "SELECT 1 FROM voice_sipaccount WHERE registered"), 15,
+            wait_for(lambda: _db(tmp_path, "SELECT 1 FROM voice_sipaccount WHERE registered"), 15,
                       "the phone registered in Allô")
             _ready_on_desk(server.base)
             # a citizen calls; the router gives the call to the agent, whose phone answers
@@ -138,9 +127,9 @@ def test_a_kamailio_restart_ends_its_calls_lost_in_allo_and_shows_the_phones_unr
                 caller = subprocess.Popen(_sipp("caller.xml", f"{HOST}:{sip_port}", "-s", "3939", "-key", "caller_number",
                                                 CALLER, "-key", "rtp_port", str(free_port(socket.SOCK_DGRAM)),
                                                 timeout=80), cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
-            call_id = _wait_for(lambda: _db(tmp_path, "SELECT call_id FROM contact_centre_contact WHERE caller = ? "
+            call_id = wait_for(lambda: _db(tmp_path, "SELECT call_id FROM contact_centre_contact WHERE caller = ? "
                                                       "AND state = 'connected'", CALLER), 30, "the call connected")[0][0]
-            _wait_for(lambda: f"call {call_id} answered" in edge.adapter_log(), 20, "the phone's answer at the edge")
+            wait_for(lambda: f"call {call_id} answered" in edge.adapter_log(), 20, "the phone's answer at the edge")
             # what the adapter compares: the dialog and the registration are at the edge
             assert rpc.registered_users(edge.rpc("ul.dump")) == {AGENT}
             assert len(rpc.dialog_call_ids(edge.rpc("dlg.list"))) == 1
@@ -154,9 +143,9 @@ def test_a_kamailio_restart_ends_its_calls_lost_in_allo_and_shows_the_phones_unr
             assert rpc.dialog_call_ids(edge.rpc("dlg.list")) == set()
 
             # Allô learns it from the adapter's reconciliation: the call « perdu », the phone unregistered
-            _wait_for(lambda: _db(tmp_path, "SELECT state, outcome FROM contact_centre_contact WHERE call_id = ?",
+            wait_for(lambda: _db(tmp_path, "SELECT state, outcome FROM contact_centre_contact WHERE call_id = ?",
                                   call_id) == [("lost", "lost")], 20, "the call lost in Allô")
-            _wait_for(lambda: _db(tmp_path, "SELECT registered FROM voice_sipaccount") == [(0,)], 10,
+            wait_for(lambda: _db(tmp_path, "SELECT registered FROM voice_sipaccount") == [(0,)], 10,
                       "the phone unregistered in Allô")
             assert _db(tmp_path, "SELECT state FROM contact_centre_agentstatus WHERE agent = ?", AGENT) != [("connected",)]
             assert f"call {call_id} is no longer at the edge" in edge.adapter_log()
