@@ -17,6 +17,7 @@ from django.utils import timezone
 from allo.contact_centre.models import AgentStatus, Contact, RouterInput, WrapUp
 from allo.contact_centre.router import config as cfg
 from allo.contact_centre.router.service import current, submit
+from allo.contact_centre.telephony.schemas import MurEnDirect
 from allo.partners.services import origin_of as partner_origin
 from allo.portal import live as portal_live
 
@@ -236,7 +237,8 @@ def live_stats() -> dict:
     def rounded(key: str, digits: int = 3) -> float | None:
         return None if figures[key] is None else round(figures[key], digits)
 
-    return {
+    # built through its schema: the wallboard's pushes and GET /api/supervision/live are what the API declares
+    return MurEnDirect.model_validate({
         "queues": queues,
         "agents": agents,
         "today": {"offered": figures["offered"], "answered": figures["answered"], "abandoned": figures["abandoned"],
@@ -250,7 +252,7 @@ def live_stats() -> dict:
                   "occupancy_n2": rounded("occupancy_n2")},
         "alerts": alerts,
         "generated_at": timezone.now().isoformat(),
-    }
+    }).model_dump()
 
 
 def earlier_contacts(caller: str, exclude: str = "") -> list[Contact]:

@@ -18,3 +18,25 @@ def test_the_live_figures_refuse_writes_with_405(client, demo, method):
     assert response["Allow"] == "GET, HEAD"
     assert "erreur" in response.json()
     assert client.get("/api/supervision/live", headers=headers).status_code == 200
+
+
+def test_the_live_figures_are_built_through_their_schema(demo, monkeypatch):
+    """live_stats validates what it returns against MurEnDirect, the body the API declares: a queue row
+    missing a field is refused where it is built, not sent to the wallboards."""
+    from pydantic import ValidationError
+
+    from allo.contact_centre import services
+    from allo.contact_centre.supervision import services as supervision
+
+    live = services.live_stats()
+    assert {"queues", "agents", "today", "alerts", "generated_at"} == set(live)
+    assert all({"staffed", "ready", "status"} <= set(q) for q in live["queues"])
+
+    def without_staffing(queues, service_level):
+        for q in queues:
+            q.update(alerts=[], status=None)  # no staffed / ready
+        return []
+
+    monkeypatch.setattr(supervision, "with_thresholds", without_staffing)
+    with pytest.raises(ValidationError, match="staffed"):
+        services.live_stats()
