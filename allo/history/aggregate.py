@@ -2,8 +2,8 @@
 
 Every leg adds to counters (`COUNTERS`) in bins of 15 minutes of local time, rolled up per hour,
 day, ISO week (from Monday) and month. Per dimension: `all` (the line: level-1 legs), `queue`,
-`centre` in every grain; `destination`, `theme`, `origin` (level-1 legs) and `agent` per day, week
-and month (per 15 minutes they would be mostly empty bins). The KPIs of any sum of bins come from
+`centre` in every grain; `destination`, `theme`, `origin`, `fiche` (level-1 legs) and `agent` per day,
+week and month (per 15 minutes they would be mostly empty bins). The KPIs of any sum of bins come from
 `figures`, through allo.routing.kpi's functions: one definition of each.
 
 Grouping is numpy's (np.unique + np.bincount): a year of 1.2 M legs aggregates in a few seconds,
@@ -24,9 +24,9 @@ T = kpi.SERVICE_LEVEL_S  # the service level's threshold, also Asterisk's figure
 SHORT = kpi.SHORT_ABANDON_S
 COUNTERS = ("offered", "answered", "answered_t", "abandoned", "abandoned_short", "abandoned_t", "wait_s",
             "handled", "talk_s", "wrap_s")
-DIMS = ("all", "queue", "centre", "destination", "theme", "origin", "agent")
+DIMS = ("all", "queue", "centre", "destination", "theme", "origin", "fiche", "agent")
 FINE_DIMS = ("all", "queue", "centre")  # also per 15 minutes and per hour
-LEVEL1_DIMS = ("all", "destination", "theme", "origin")  # one leg per call: no double count of transfers
+LEVEL1_DIMS = ("all", "destination", "theme", "origin", "fiche")  # one leg per call: no double count of transfers
 GRAINS = ("15m", "1h", "1d", "1w", "1M")
 ANSWERED, ABANDONED, OTHER = 0, 1, 2
 OUTCOME_CODES = {"answered": ANSWERED, "abandoned": ABANDONED, "other": OTHER}
@@ -35,7 +35,7 @@ OUTCOME_CODES = {"answered": ANSWERED, "abandoned": ABANDONED, "other": OTHER}
 class Columns:
     """Legs as columns (strings coded as ints per dimension): a year of legs in tens of MB."""
 
-    STR_DIMS = ("queue", "centre", "destination", "theme", "origin", "agent")
+    STR_DIMS = ("queue", "centre", "destination", "theme", "origin", "fiche", "agent")
 
     def __init__(self):
         self.day, self.slot, self.level, self.outcome = array("i"), array("b"), array("b"), array("b")

@@ -40,9 +40,15 @@ BREAKDOWNS = [
     ("destination", "Par destination", "Transféré vers"),
     ("theme", "Par thème", "Thème"),
     ("origin", "Par numéro composé", "Numéro composé"),
+    ("fiche", "Par fiche", "Fiche"),
     ("agent", "Par agent", "Agent"),
 ]
 LINE = "toute la ligne (niveau 1)"
+# the fiches of a month run to hundreds, most cited once or twice: the table keeps the most cited
+FICHES_SHOWN = 50
+# the PDF's fiche table: the fiche's id, its title (cut to fit), then the figures (fractions of the width)
+FICHE_PDF_WIDTHS = [0.15, 0.23] + [0.62 / len(FIGURES)] * len(FIGURES)
+FICHE_PDF_TITLE = 40  # characters of a title in that column
 
 
 @dataclass
@@ -78,7 +84,9 @@ def _figures(d: dict) -> list:
 
 def bilan(first: dt.date, last: dt.date, queue: str | None = None) -> Bilan:
     """The period's tables: per day (for the line or one queue) with its total, then per queue,
-    destination, theme, origin and agent (for the whole line: the stored bins have no queue × theme)."""
+    destination, theme, origin, fiche and agent (for the whole line: the stored bins have no queue × theme).
+    The fiche table gives each fiche's title beside its id (its id again for a fiche the knowledge base
+    does not know) and keeps the FICHES_SHOWN most cited."""
     data = services.report(first, last, queue)
     label = period_label(first, last)
     scope = f"file {queue}" if queue else LINE
@@ -88,11 +96,27 @@ def bilan(first: dt.date, last: dt.date, queue: str | None = None) -> Bilan:
                  + [["Total", *_figures(data["total"])]])
     breakdowns = []
     for dim, sheet, first_column in BREAKDOWNS:
-        rows = [[r["key"], *_figures(r)] for r in services.breakdown(first, last, dim)]
+        found = services.breakdown(first, last, dim)
         whose = "" if dim == "queue" else f", {LINE}" if dim != "agent" else ", toutes files"
+        if dim == "fiche":
+            breakdowns.append(_fiches(found, f"{sheet}, {label}{whose}", sheet, first_column, figure_columns))
+            continue
+        rows = [[r["key"], *_figures(r)] for r in found]
         breakdowns.append(Table(sheet, f"{sheet}, {label}{whose}", [Column(first_column, TEXT), *figure_columns],
                                 rows))
     return Bilan(first, last, queue, data, days, breakdowns)
+
+
+def _fiches(found: list[dict], title: str, sheet: str, first_column: str, figure_columns: list[Column]) -> Table:
+    """The most cited fiches (services.breakdown's order: calls, then id) with their titles."""
+    from allo.kb.models import Fiche
+
+    shown = found[:FICHES_SHOWN]
+    titles = dict(Fiche.objects.filter(pk__in=[r["key"] for r in shown]).values_list("id", "title"))
+    if len(found) > FICHES_SHOWN:
+        title += f", les {FICHES_SHOWN} plus citées sur {len(found)}"
+    return Table(sheet, title, [Column(first_column, TEXT), Column("Titre", TEXT), *figure_columns],
+                 [[r["key"], titles.get(r["key"], r["key"]), *_figures(r)] for r in shown])
 
 
 # ---------------------------------------------------------------------------------------------- PDF
@@ -145,8 +169,17 @@ def report_pdf(b: Bilan) -> bytes:
     with pdf.PdfReport(title(b), "Bilan du centre de contact (Allô)") as report:
         report.page(title(b), first_page)
         for table in b.tables:
-            report.table(table)
+            if table.sheet == "Par fiche":  # a title is long: a wider column, and cut to fit it
+                short = Table(table.sheet, table.title, table.columns,
+                              [[r[0], _cut(r[1], FICHE_PDF_TITLE), *r[2:]] for r in table.rows])
+                report.table(short, widths=FICHE_PDF_WIDTHS, left=2)
+            else:
+                report.table(table)
     return report.body
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1].rstrip() + "…"
 
 
 def pdf_pages(b: Bilan) -> int:

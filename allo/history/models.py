@@ -64,6 +64,11 @@ class CallRecord(models.Model):
     agent = models.CharField("agent", max_length=150, blank=True)
     theme = models.CharField("thème", max_length=120, blank=True)
     origin = models.CharField("numéro composé", max_length=32, blank=True)
+    fiche = models.CharField(
+        "fiche principale", max_length=80, blank=True,
+        help_text="La première fiche citée à la clôture de niveau 1 (identifiant de la base de connaissances) : "
+                  "un appel qui en cite plusieurs compte une fois, sous la première, et les totaux par fiche "
+                  "restent égaux au nombre d'appels.")
     destination = models.CharField("transféré vers", max_length=40, blank=True)
     source = models.CharField("source", max_length=8, choices=Source.choices)
     batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="records")
@@ -79,7 +84,7 @@ class CallRecord(models.Model):
 
 class Stat(models.Model):
     """The counters of one bin: `grain` 15m, 1h (slot = quarter or hour of the local day), 1d, 1w (period =
-    Monday), 1M (period = the 1st); `dim` all, queue, centre, destination, theme, origin, agent."""
+    Monday), 1M (period = the 1st); `dim` all, queue, centre, destination, theme, origin, fiche, agent."""
 
     grain = models.CharField(max_length=3)
     dim = models.CharField(max_length=12)

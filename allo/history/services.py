@@ -28,7 +28,7 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 MAX_ERRORS_SHOWN = 50
 CHUNK = 20_000
 RECORD_COLUMNS = ("arrived_at", "queue_id", "level", "outcome", "waited_s", "talk_s", "wrap_s", "agent", "theme",
-                  "origin", "destination", "source", "batch_id", "key")
+                  "origin", "fiche", "destination", "source", "batch_id", "key")
 STAT_COLUMNS = ("grain", "dim", "key", "period", "slot", *agg.COUNTERS)
 
 
@@ -114,7 +114,7 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
 
 def _record_row(leg: Leg, queue_id: int, source: str, batch_id: int | None) -> tuple:
     return (leg.arrived_at, queue_id, leg.level, leg.outcome, leg.waited_s, leg.talk_s, leg.wrap_s, leg.agent,
-            leg.theme, leg.origin, leg.destination, source, batch_id, leg.key or None)
+            leg.theme, leg.origin, leg.fiche, leg.destination, source, batch_id, leg.key or None)
 
 
 def insert_records(legs: list[Leg], batch: ImportBatch) -> None:
@@ -152,7 +152,7 @@ def import_csv(path, progress: Progress | None = None) -> ImportResult:
                 header = next(reader, None)
                 if header is None:
                     raise ImportFailed(["ligne 1 : le fichier est vide (en-tête attendu : "
-                                        "arrived_at,queue,outcome,waited_s,talk_s,agent,theme,origin)."])
+                                        "arrived_at,queue,outcome,waited_s,talk_s,agent,theme,origin,fiche)."])
                 try:
                     columns = check_header(header)
                 except RowError as e:
@@ -223,12 +223,17 @@ def record_live(first: dt.date, last: dt.date) -> int:
     calls = sorted({leg.key.rsplit(":", 1)[0] for leg in legs})
     dialed: dict[str, str] = {}
     themes: dict[str, str] = {}
+    fiches: dict[str, str] = {}  # a call's main fiche: the first its level-1 wrap-up cites (docs/reports.md)
     for i in range(0, len(calls), 500):
         part = calls[i:i + 500]
         dialed.update(Contact.objects.filter(call_id__in=part).values_list("call_id", "dialed"))
-        for cid, label in (WrapUp.objects.filter(contact_id__in=part, level=1, top_theme__isnull=False)
-                           .order_by("created").values_list("contact_id", "top_theme__label")):
-            themes[cid] = label
+        for cid, label, cited in (WrapUp.objects.filter(contact_id__in=part, level=1).order_by("created", "id")
+                                  .values_list("contact_id", "top_theme__label", "fiches")):
+            if label:
+                themes[cid] = label
+            first = next((str(f).strip() for f in cited if str(f).strip()), "") if isinstance(cited, list) else ""
+            if first:
+                fiches[cid] = first
     queues = _Queues()
     rows = []
     for leg in legs:
@@ -236,6 +241,7 @@ def record_live(first: dt.date, last: dt.date) -> int:
         leg.origin = (dialed.get(cid) or "")[:32]
         if leg.level == 1:
             leg.theme = (themes.get(cid) or "")[:120]
+            leg.fiche = (fiches.get(cid) or "")[:80]
         rows.append(_record_row(leg, queues.id(leg.queue, leg.level), "live", None))
     keys = [leg.key for leg in legs]
     with transaction.atomic():
@@ -266,15 +272,15 @@ def collect(first: dt.date, last: dt.date, progress: Progress | None = None) -> 
     queues = {qid: (code, centre) for qid, code, centre in Queue.objects.values_list("id", "code", "centre")}
     qs = (CallRecord.objects.filter(arrived_at__gte=_bounds(first), arrived_at__lt=_bounds(last + dt.timedelta(days=1)))
           .values_list("arrived_at", "level", "outcome", "waited_s", "talk_s", "wrap_s", "queue_id", "destination",
-                       "theme", "origin", "agent"))
+                       "theme", "origin", "fiche", "agent"))
     total = qs.count() if progress else 0
     cols = agg.Columns()
     add = cols.add
-    for i, (at, level, outcome, waited, talk, wrap, qid, dest, theme, origin, agent) in enumerate(
+    for i, (at, level, outcome, waited, talk, wrap, qid, dest, theme, origin, fiche, agent) in enumerate(
             qs.iterator(chunk_size=CHUNK)):
         code, centre = queues[qid]
         add(at.astimezone(local), level, outcome, waited, talk, wrap, queue=code, centre=centre, destination=dest,
-            theme=theme, origin=origin, agent=agent)
+            theme=theme, origin=origin, fiche=fiche, agent=agent)
         if progress and not i % CHUNK:
             progress("agrégats", i, total)
     return cols
@@ -341,7 +347,7 @@ def report(first: dt.date, last: dt.date, queue: str | None = None) -> dict:
 
 
 def breakdown(first: dt.date, last: dt.date, dim: str) -> list[dict]:
-    """The figures of each key of a dimension (queue, destination, theme, origin, agent...) summed over the
+    """The figures of each key of a dimension (queue, destination, theme, origin, fiche, agent) summed over the
     day bins of a range, the busiest first: {"key", **figures}."""
     from django.db.models import Sum
 

@@ -50,15 +50,19 @@ class PdfReport:
         self._pdf.savefig(fig)
         self.pages += 1
 
-    def table(self, table: Table, heading: str | None = None, rows_per_page: int = ROWS_PER_PAGE) -> None:
-        """A table over as many pages as it needs (header on each); nothing for a table without rows."""
+    def table(self, table: Table, heading: str | None = None, rows_per_page: int = ROWS_PER_PAGE,
+              widths: list[float] | None = None, left: int = 1) -> None:
+        """A table over as many pages as it needs (header on each); nothing for a table without rows.
+        `widths` and `left` as draw_table's (columns' fractions of the page's width, equal by default;
+        the left-aligned columns)."""
         rows = table.display_rows()
         n = math.ceil(len(rows) / rows_per_page)
         for i in range(n):
             part = rows[i * rows_per_page:(i + 1) * rows_per_page]
             title = (heading or table.title) + (f" ({i + 1}/{n})" if n > 1 else "")
             self.page(title, lambda fig, part=part: draw_table(fig.add_axes((0.04, 0.04, 0.92, 0.86)),
-                                                                 table.header, part))
+                                                                 table.header, part, widths=widths,
+                                                                 left=left))
 
 
 def table_pages(table: Table, rows_per_page: int = ROWS_PER_PAGE) -> int:
@@ -67,9 +71,10 @@ def table_pages(table: Table, rows_per_page: int = ROWS_PER_PAGE) -> int:
 
 
 def draw_table(ax, header: list[str], rows: list[list[str]], fontsize: float = 8,
-               widths: list[float] | None = None) -> None:
+               widths: list[float] | None = None, left: int = 1) -> None:
     """Rows of display texts under a bold header (wrapped: a table cell does not wrap by itself), from
-    the top of the axes; the first column left-aligned. `widths`: fractions of the axes' width."""
+    the top of the axes; the first `left` columns (texts) left-aligned. `widths`: fractions of the axes'
+    width."""
     import textwrap
 
     ax.axis("off")
@@ -86,7 +91,7 @@ def draw_table(ax, header: list[str], rows: list[list[str]], fontsize: float = 8
             cell.set_text_props(fontweight="bold", ha="center")
             cell.set_height(cell.get_height() * (0.5 + 0.65 * lines))
             cell.set_facecolor("#eeeef8")
-        elif c == 0:
+        elif c < left:
             cell.set_text_props(ha="left")
             cell.PAD = 0.03
 

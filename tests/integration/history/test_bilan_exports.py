@@ -18,6 +18,7 @@ from test_history_import_report import generated_csv, run, write
 
 from allo.accounts.models import User
 from allo.history.models import CallRecord
+from allo.kb.models import Fiche
 from allo.reports.http import size_label
 from allo.reports.pdf import ROWS_PER_PAGE
 from allo.reports.tables import display
@@ -27,13 +28,22 @@ FIGURES = ["offered", "answered", "abandoned", "asa_s", "service_level", "aht_s"
            "servicelevel_perf2"]
 PERCENTS = {"service_level", "servicelevel_perf", "servicelevel_perf2"}
 PARIS = ZoneInfo("Europe/Paris")
-SHEETS = ["Par jour", "Par file", "Par destination", "Par thème", "Par numéro composé", "Par agent"]
+SHEETS = ["Par jour", "Par file", "Par destination", "Par thème", "Par numéro composé", "Par fiche", "Par agent"]
 
 
 @pytest.fixture
 def march(demo, tmp_path):
     """Three thousand calls from 20 March to 10 April 2026 (generated_csv), as a previous system gives them."""
     run("history", "import", str(write(tmp_path, generated_csv(3000, seed=12))))
+
+
+def march_records(field: str) -> dict[str, int]:
+    """The records of March (local days) per value of a field, those without one left out."""
+    want: dict[str, int] = {}
+    for value, at in CallRecord.objects.exclude(**{field: ""}).values_list(field, "arrived_at"):
+        if at.astimezone(PARIS).month == 3:
+            want[value] = want.get(value, 0) + 1
+    return want
 
 
 def supervisor(username: str = "superviseur") -> Client:
@@ -83,12 +93,16 @@ def test_the_spreadsheets_hold_the_figures_of_allo_report(march, fmt, reader):
         assert row[1:] == [total[k] for k in FIGURES], row[0]
     # per theme, origin and agent: the records of March (local days) that have one, counted from the records
     for sheet, field in [("Par thème", "theme"), ("Par numéro composé", "origin"), ("Par agent", "agent")]:
-        want: dict[str, int] = {}
-        for value, at in CallRecord.objects.exclude(**{field: ""}).values_list(field, "arrived_at"):
-            if at.astimezone(PARIS).month == 3:
-                want[value] = want.get(value, 0) + 1
+        want = march_records(field)
         assert {r[0]: r[1] for r in sheets[sheet][2:]} == want, sheet
         assert want, sheet
+    # per fiche: its id, its title in the knowledge base (its id for a fiche unknown to it), then the figures
+    fiches = sheets["Par fiche"]
+    assert fiches[1][:3] == ["Fiche", "Titre", "Présentés"]
+    assert {r[0]: r[2] for r in fiches[2:]} == march_records("fiche")
+    titles = dict(Fiche.objects.values_list("id", "title"))
+    assert {r[0]: r[1] for r in fiches[2:]} == {r[0]: titles.get(r[0], r[0]) for r in fiches[2:]}
+    assert [r[2] for r in fiches[2:]] == sorted((r[2] for r in fiches[2:]), reverse=True)  # the most cited first
 
 
 def test_the_csv_holds_the_same_tables_in_the_french_dialect(march):
@@ -120,7 +134,9 @@ def test_the_monthly_pdf_report(march):
     for words in ["Appels par jour", "Niveau de service par jour", "jour du mois", "ServicelevelPerf, Asterisk",
                   "ServicelevelPerf2, Asterisk", display(total["offered"], "int"),
                   display(total["service_level"], "percent"), display(total["servicelevel_perf"], "percent"),
-                  display(total["servicelevel_perf2"], "percent"), "Par thème, mars 2026", "alice"]:
+                  display(total["servicelevel_perf2"], "percent"), "Par thème, mars 2026", "alice",
+                  # the fiche table (matplotlib writes « fi » as a ligature, a glyph of its own: no « fiche » here)
+                  "Titre", Fiche.objects.get(pk="aah").title]:
         assert words.replace("\u202f", "\u00a0") in text, words  # the PDF's no-break space (reports/pdf.latin)
 
 
@@ -146,8 +162,28 @@ def test_the_page_links_each_file_with_its_format_and_size_and_shows_the_same_ta
                     for k in FIGURES)
     assert f'<th scope="row">lun. 23/03/2026</th>{cells}' in page
     for caption in ["Par file, mars 2026", "Par thème, mars 2026, toute la ligne (niveau 1)",
-                    "Par agent, mars 2026, toutes files"]:
+                    "Par fiche, mars 2026, toute la ligne (niveau 1)", "Par agent, mars 2026, toutes files"]:
         assert f"<caption>{caption}</caption>" in page
+
+
+def test_the_fiche_table_gives_the_titles_of_the_most_cited_fiches(march, monkeypatch):
+    from django.utils.html import escape
+
+    from allo.history import exports
+
+    title = Fiche.objects.get(pk="impot-revenu-declaration").title
+    calls = march_records("fiche")
+    page = supervisor().get("/supervision/bilan/", {"mois": "2026-03"}).content.decode()
+    assert f'<th scope="row">impot-revenu-declaration</th><td>{escape(title)}</td>' in page
+    assert '<th scope="row">ancienne-fiche-99</th><td>ancienne-fiche-99</td>' in page  # unknown to the KB: its id
+    assert f"<td>{display(calls['aah'], 'int')}</td>" in page.split('<th scope="row">aah</th>')[1].split("</tr>")[0]
+
+    monkeypatch.setattr(exports, "FICHES_SHOWN", 2)
+    page = supervisor().get("/supervision/bilan/", {"mois": "2026-03"}).content.decode()
+    assert "<caption>Par fiche, mars 2026, toute la ligne (niveau 1), les 2 plus citées sur 3</caption>" in page
+    least = sorted(calls, key=lambda k: (-calls[k], k))[-1]  # by calls, then id, as services.breakdown
+    assert f'<th scope="row">{least}</th>' not in page
+    assert all(f'<th scope="row">{k}</th>' in page for k in calls if k != least)
 
 
 def test_allo_report_writes_the_same_files(march, tmp_path):

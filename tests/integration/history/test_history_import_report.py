@@ -113,12 +113,16 @@ def test_the_same_file_is_not_imported_twice(demo, tmp_path):
     assert CallRecord.objects.count() == 7
 
 
+# two fiches of the demo's knowledge base and one it does not know (a previous system's, kept as text)
+FICHES = ["impot-revenu-declaration", "aah", "ancienne-fiche-99"]
+
+
 def generated_csv(n: int, seed: int) -> str:
     """Calls from 20 March to 10 April 2026: a month's end, a week across it, and the change to summer
     time (29 March); offsets as a previous system writes them (local, or UTC)."""
     rng = random.Random(seed)
     start = dt.datetime(2026, 3, 20, tzinfo=PARIS)
-    lines = [HEADER]
+    lines = [HEADER.replace("\n", ",fiche\n")]
     for _ in range(n):
         at = (start + dt.timedelta(seconds=rng.randrange(22 * 86400))).astimezone(PARIS)
         if rng.random() < 0.3:
@@ -130,8 +134,9 @@ def generated_csv(n: int, seed: int) -> str:
         theme = rng.choice(["Impôts", "Famille", ""])
         origin = rng.choice(["3939", "0800123456", ""])
         queue = rng.choice(["n1", "n1", "ancienne-file", "impots-ancien"])
+        fiche = rng.choice([*FICHES, ""]) if answered else ""
         lines.append(f"{at.isoformat()},{queue},{'answered' if answered else 'abandoned'},{waited},{talk},"
-                     f"{agent},{theme},{origin}\n")
+                     f"{agent},{theme},{origin},{fiche}\n")
     return "".join(lines)
 
 
@@ -150,7 +155,8 @@ def recompute(records) -> dict:
              r.talk_s is not None, r.talk_s or 0, r.wrap_s]
         keys = [("queue", queues[r.queue_id]), ("centre", centres[r.queue_id]), ("agent", r.agent)]
         if r.level == 1:
-            keys += [("all", ""), ("theme", r.theme), ("origin", r.origin), ("destination", r.destination)]
+            keys += [("all", ""), ("theme", r.theme), ("origin", r.origin), ("fiche", r.fiche),
+                     ("destination", r.destination)]
         for dim, key in keys:
             if dim != "all" and not key:
                 continue
@@ -186,6 +192,35 @@ def test_stored_aggregates_equal_a_recomputation_from_the_records(demo, tmp_path
     assert again == {k: v[0] for k, v in stored.items()}
 
 
+def test_a_fiche_column_gives_bins_per_fiche_that_sum_to_the_calls_citing_one(demo, tmp_path):
+    run("history", "import", str(write(tmp_path, generated_csv(800, seed=5))))
+    cited = CallRecord.objects.filter(level=1).exclude(fiche="")
+    per_fiche: dict[str, int] = defaultdict(int)
+    for fiche in cited.values_list("fiche", flat=True):
+        per_fiche[fiche] += 1
+    assert set(per_fiche) == set(FICHES)  # the one the knowledge base does not know too
+    for grain in ("1d", "1w", "1M"):
+        bins = Stat.objects.filter(dim="fiche", grain=grain)
+        assert sum(bins.values_list("offered", flat=True)) == cited.count(), grain
+        sums: dict[str, int] = defaultdict(int)
+        for key, offered in bins.values_list("key", "offered"):
+            sums[key] += offered
+        assert sums == per_fiche, grain
+    assert not Stat.objects.filter(dim="fiche", grain__in=["15m", "1h"]).exists()  # per day, week and month
+
+
+def test_a_fiche_cell_is_stripped_and_limited(demo, tmp_path):
+    header = HEADER.replace("\n", ",fiche\n")
+    text = header + "2026-03-02T09:00:10+01:00,n1,answered,12,150,alice,,, aah \n"
+    run("history", "import", str(write(tmp_path, text)))
+    assert CallRecord.objects.get().fiche == "aah"
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 ligne"):
+        call_command("history", "import", str(write(tmp_path, header + "2026-03-03T09:00:10+01:00,n1,answered,12,150,,,,"
+                                                    + "f" * 81 + "\n", "long.csv")), stdout=io.StringIO(), stderr=err)
+    assert "ligne 2 : fiche dépasse 80 caractères." in err.getvalue()
+
+
 def test_the_live_routers_ended_calls_are_recorded_and_aggregated_idempotently(demo, monkeypatch):
     """Calls through the telephony service and the router, with the engine's clock set by the test:
     `allo history rebuild` records each ended call once (a second run changes nothing) and the report
@@ -217,6 +252,10 @@ def test_the_live_routers_ended_calls_are_recorded_and_aggregated_idempotently(d
     at(32, services.hangup, waiting)  # hangs up after 30 s in the queue
     at(101, services.end_call, "operateur", answered)  # 100 s of talk
     at(121, services.end_wrap_up, "operateur")  # 20 s of wrap-up
+    from allo.contact_centre.models import WrapUp
+
+    # the operator cited two fiches: the call counts once, under the first
+    WrapUp.objects.create(contact_id=answered, level=1, fiches=["a", "b"], outcome="answered")
 
     out = run("history", "rebuild", "--from", "2026-03-02", "--to", "2026-03-02")
     assert "2 appels de la plateforme enregistrés" in out
@@ -225,11 +264,13 @@ def test_the_live_routers_ended_calls_are_recorded_and_aggregated_idempotently(d
     assert (a.outcome, a.waited_s, a.talk_s, a.wrap_s, a.agent, a.origin, a.queue.code) == (
         "answered", 0.0, 100.0, 20.0, "operateur", "3939", "n1")
     assert (w.outcome, w.waited_s, w.talk_s) == ("abandoned", 30.0, None)
+    assert (a.fiche, w.fiche) == ("a", "")
     run("history", "rebuild", "--from", "2026-03-02", "--to", "2026-03-02")  # idempotent
     assert CallRecord.objects.filter(source="live").count() == 2
     day = json.loads(run("report", "--from", "2026-03-02", "--to", "2026-03-02", "--json"))["days"][0]
     assert (day["offered"], day["answered"], day["abandoned"], day["service_level"], day["aht_s"]) == (
         2, 1, 1, 0.5, 120.0)
+    assert list(Stat.objects.filter(dim="fiche", grain="1d").values_list("key", "offered")) == [("a", 1)]
 
 
 @pytest.mark.parametrize("username, allowed", [("superviseur", True), ("operateur", False),

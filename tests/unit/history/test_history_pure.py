@@ -92,3 +92,17 @@ def test_the_pure_modules_import_no_django():
     code = ("import sys, allo.history.records, allo.history.aggregate; "
             "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_fiche_is_a_level1_dimension_per_day_week_and_month():
+    columns = check_header("arrived_at,queue,outcome,waited_s,talk_s,fiche".split(","))
+    leg = parse_row(["2026-03-02T09:15:00+01:00", "n1", "answered", "12", "150", " F1234 "], columns)
+    assert leg.fiche == "F1234"
+    with pytest.raises(RowError, match="fiche dépasse 80 caractères"):
+        parse_row(["2026-03-02T09:15:00+01:00", "n1", "answered", "12", "150", "f" * 81], columns)
+    cols = agg.Columns()
+    local = dt.datetime(2026, 3, 2, 9, 15)
+    cols.add(local, 1, "answered", 12, 150, 0, queue="n1", fiche="F1234")
+    cols.add(local, 2, "answered", 12, 150, 0, queue="impots", fiche="F1234")  # a transfer's N2 leg: not again
+    rows = [r for r in agg.aggregate(cols) if r[1] == "fiche"]
+    assert sorted((r[0], r[2], r[5]) for r in rows) == [("1M", "F1234", 1), ("1d", "F1234", 1), ("1w", "F1234", 1)]
