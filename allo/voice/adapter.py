@@ -3,6 +3,8 @@ telephony API (HTTP + `ws/telephony/`). It holds only the calls in flight; the q
 agent and the call's history stay in Allô's router.
 
     citizen --INVITE 3939--> Kamailio --evapi "invite"--> adapter --POST /api/telephony/calls--> Allô
+      (a caller who can send keys hears the welcome and its menu first: rtpengine reports the key
+       pressed (RFC 4733, JSON over UDP) and it becomes the call's ivr_choice)
     Allô --ws "bridge" (seq)--> adapter --evapi "dispatch"--> Kamailio --INVITE--> agent's phone
     BYE / CANCEL --evapi--> adapter --POST .../hangup--> Allô
     phone rings unanswered / refuses --evapi "noanswer" (parked again)--> adapter --POST .../no-answer--> Allô
@@ -24,11 +26,13 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import signal
 import sys
 import time
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +46,10 @@ logger = logging.getLogger("allo.voice.adapter")
 # the SDP of a party that receives nothing: rtpengine's "answer" with it gives the caller-facing SDP
 # for early media while no phone has answered (rtpengine issue 870)
 QUEUE_SDP = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=allo-queue\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-             "m=audio 9 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n")
+             "m=audio 9 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+             # accepting RFC 4733 events: rtpengine then decodes the keys the caller presses (it does not
+             # for a payload type the answer left out)
+             "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n")
 ALIVE_EVERY_S = 60.0  # the API takes one keep-alive a minute per call (docs/contact_centre.md)
 # a command may arrive before the answer to the POST that created its call: wait that long for it
 POST_WAIT_S = 5.0
@@ -60,6 +67,12 @@ RECONCILE_GRACE_S = 10
 # a call the edge ended is not judged for this long: its hang-up report may not have reached Allô's
 # list yet (the router applies it a moment later); one whose report failed is closed « perdu » after
 ENDED_KEPT_S = 120.0
+# the voice menu: this prompt (welcome and « tapez 1 pour… »), then MENU_TIMEOUT_S more for a key; the
+# key pressed is the call's ivr_choice (Allô maps it: IVR_TOPICS in allo/contact_centre/services.py)
+MENU_PROMPT = "accueil"
+MENU_TIMEOUT_S = 5.0
+PROMPT_SECONDS_UNKNOWN = 10.0  # a prompt whose length cannot be read (not a WAV file)
+DTMF_KEYS = "0123456789*#ABCD"  # RFC 4733 event codes 0-15
 
 
 @dataclass
@@ -79,6 +92,8 @@ class SipCall:
     agent: str = ""
     last_alive: float = 0.0
     early_media: bool = False  # the caller has rtpengine's SDP (183) and may hear announcements
+    dtmf: bool = False  # its SDP offers RFC 4733 events: it can answer the voice menu
+    menu: asyncio.Future | None = None  # while it hears the menu: the key it presses
     attempts: int = 0  # phones that did not answer it (the no-answer report's event_id)
 
 
@@ -87,6 +102,43 @@ def event_id(sip_call_id: str) -> str:
     if len(sip_call_id) <= 70 and all(0x21 <= ord(c) <= 0x7e for c in sip_call_id):
         return "sip:" + sip_call_id
     return "sip:" + hashlib.sha256(sip_call_id.encode()).hexdigest()[:64]
+
+
+def dtmf_key(datagram: bytes) -> tuple[str, str, str] | None:
+    """(Call-ID, source tag, key) of one of rtpengine's DTMF reports (`dtmf-log-dest`: one JSON object
+    per event, e.g. {"callid": …, "source_tag": …, "type": "DTMF", "event": 2, "duration": 80}), or
+    None for anything else."""
+    try:
+        report = json.loads(datagram)
+        code = int(report["event"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(report, dict) or report.get("type", "DTMF") != "DTMF" or not 0 <= code < len(DTMF_KEYS):
+        return None
+    return str(report.get("callid", "")), str(report.get("source_tag", "")), DTMF_KEYS[code]
+
+
+def prompt_seconds(path: Path) -> float:
+    """How long a WAV prompt lasts (the menu waits for a key from its start: this, then the timeout)."""
+    try:
+        with wave.open(str(path)) as audio:
+            return audio.getnframes() / float(audio.getframerate())
+    except (wave.Error, OSError, EOFError, ZeroDivisionError):
+        return PROMPT_SECONDS_UNKNOWN
+
+
+class DtmfReports(asyncio.DatagramProtocol):
+    """rtpengine's DTMF reports, handed to the adapter one by one."""
+
+    def __init__(self, on_key):
+        self.on_key = on_key
+
+    def datagram_received(self, data, addr):
+        key = dtmf_key(data)
+        if key is None:
+            logger.info("DTMF report not understood: %r", data[:200])
+        else:
+            self.on_key(*key)
 
 
 def calls_the_edge_lost(live: list[dict], edge: set[str], grace_s: float = RECONCILE_GRACE_S) -> list[str]:
@@ -108,8 +160,11 @@ def phone_corrections(accounts: list[dict], registered: set[str]) -> list[tuple[
 class Adapter:
     def __init__(self, api: TelephonyApi, evapi: tuple[str, int], ng: tuple[str, int], sip_domain: str,
                  prompts: Path | None = None, rpc_fifo: Path | None = None,
-                 reconcile_every: float = RECONCILE_EVERY_S):
+                 reconcile_every: float = RECONCILE_EVERY_S, dtmf: tuple[str, int] | None = None,
+                 menu_timeout: float = MENU_TIMEOUT_S):
         self.api = api
+        self.dtmf_address = dtmf  # where rtpengine sends its DTMF reports; None: no voice menu
+        self.menu_timeout = menu_timeout
         self.rpc_fifo = rpc_fifo
         self.reconcile_every = reconcile_every
         self.reconcile_now = asyncio.Event()  # an evapi (re)connection: Kamailio may have restarted
@@ -169,11 +224,13 @@ class Adapter:
         sip_call_id = str(event.get("callid", ""))
         if kind == "invite":
             call = SipCall(sip_call_id, str(event.get("fromtag", "")), int(event["tindex"]), int(event["tlabel"]),
-                           str(event.get("caller", "")), str(event.get("dialed", "")), str(event.get("cseq", "1")))
+                           str(event.get("caller", "")), str(event.get("dialed", "")), str(event.get("cseq", "1")),
+                           dtmf=bool(event.get("dtmf")))
             self.by_sip[sip_call_id] = call
-            task = self._spawn(self.post_call(call))
-            self.posting.add(task)
-            task.add_done_callback(self.posting.discard)
+            if self.has_menu(call):
+                self._spawn(self.menu(call))  # Allô hears of the call once the caller has chosen
+            else:
+                self.start_post(call)
             return
         if kind == "registration":
             registered = int(event.get("contacts", 0)) > 0
@@ -218,10 +275,54 @@ class Adapter:
         task.add_done_callback(self.background.discard)
         return task
 
-    async def post_call(self, call: SipCall) -> None:
+    def start_post(self, call: SipCall, ivr_choice: str = "") -> None:
+        task = self._spawn(self.post_call(call, ivr_choice))
+        self.posting.add(task)  # a command for this call waits for it (POST_WAIT_S)
+        task.add_done_callback(self.posting.discard)
+
+    # ---------------------------------------------------------------- the voice menu
+
+    def has_menu(self, call: SipCall) -> bool:
+        """The caller hears the menu when it can answer it (its SDP offers RFC 4733 events), the menu
+        is on (a timeout, rtpengine reporting keys) and its prompt exists."""
+        return bool(call.dtmf and self.menu_timeout > 0 and self.dtmf_address and self.prompts
+                    and self.ng is not None and (self.prompts / f"{MENU_PROMPT}.wav").exists())
+
+    async def menu(self, call: SipCall) -> None:
+        """The welcome and its menu (early media), until a key or the prompt's length plus the timeout;
+        then the call is created in Allô with the key as its ivr_choice (none: no choice)."""
+        prompt = self.prompts / f"{MENU_PROMPT}.wav"
+        call.menu = asyncio.get_running_loop().create_future()
+        key = ""
+        if await self.early_media(call):
+            # (its first playing decodes the file: longer than a plain request on a loaded node)
+            played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
+            logger.info("call %s: « %s » played (%s)", call.sip_call_id, MENU_PROMPT, played.get("result"))
+            with contextlib.suppress(TimeoutError):
+                key = await asyncio.wait_for(asyncio.shield(call.menu), prompt_seconds(prompt) + self.menu_timeout)
+        call.menu = None
+        if call.state == "ended":  # hung up in the menu: it never reached Allô's queue
+            logger.info("call %s from %s hung up in the menu", call.sip_call_id, call.caller)
+            return
+        if call.early_media:
+            await self.ng_request("stop media", call)
+        logger.info("call %s: menu answered %r", call.sip_call_id, key)
+        self.start_post(call, key)
+
+    def on_dtmf(self, sip_call_id: str, source_tag: str, key: str) -> None:
+        call = self.by_sip.get(sip_call_id)
+        if call is None or source_tag != call.from_tag:
+            logger.info("key %s on %s: not a caller in the menu", key, sip_call_id)
+            return
+        if call.menu is not None and not call.menu.done():
+            call.menu.set_result(key)
+        else:
+            logger.info("key %s from the caller of %s outside the menu: ignored", key, call.call_id)
+
+    async def post_call(self, call: SipCall, ivr_choice: str = "") -> None:
         caller = call.caller
         try:
-            call.call_id = await self.api.new_call(caller, call.dialed, event_id(call.sip_call_id))
+            call.call_id = await self.api.new_call(caller, call.dialed, event_id(call.sip_call_id), ivr_choice)
         except ApiError as exc:
             logger.warning("Allô refused the call %s from %r: %s", call.sip_call_id, caller, exc)
             await self.reject(call, 480)
@@ -365,6 +466,8 @@ class Adapter:
 
     async def forget(self, call: SipCall) -> None:
         call.state = "ended"
+        if call.menu is not None and not call.menu.done():
+            call.menu.set_result("")  # the menu stops waiting for its key
         now = time.monotonic()
         self.ended = {key: at for key, at in self.ended.items() if now - at < ENDED_KEPT_S}
         self.ended[event_id(call.sip_call_id)] = now
@@ -463,16 +566,26 @@ class Adapter:
         if prompt is None or not prompt.exists() or self.ng is None:
             logger.info("call %s: no « %s » prompt to play", call.call_id, name)
             return
-        if not call.early_media:
-            answer = await self.ng_request("answer", call, **{
-                "to-tag": "allo-queue-" + call.from_tag, "sdp": QUEUE_SDP, "replace": ["origin", "session-connection"]})
-            if answer.get("result") != "ok" or not answer.get("sdp"):
-                return
-            await self.send_kamailio({"cmd": "early_media", "tindex": call.tindex, "tlabel": call.tlabel,
-                                      "sdp": answer["sdp"]})
-            call.early_media = True
+        if not await self.early_media(call):
+            return
         played = await self.ng_request("play media", call, file=str(prompt), **{"repeat-times": 100})
         logger.info("call %s: « %s » played (%s)", call.call_id, name, played.get("result"))
+
+    async def early_media(self, call: SipCall) -> bool:
+        """The caller gets rtpengine's SDP in a 183 (once): it hears what rtpengine plays to it, and
+        rtpengine reads the keys it presses. False when rtpengine did not answer."""
+        if call.early_media:
+            return True
+        if self.ng is None:
+            return False
+        answer = await self.ng_request("answer", call, **{
+            "to-tag": "allo-queue-" + call.from_tag, "sdp": QUEUE_SDP, "replace": ["origin", "session-connection"]})
+        if answer.get("result") != "ok" or not answer.get("sdp"):
+            return False
+        await self.send_kamailio({"cmd": "early_media", "tindex": call.tindex, "tlabel": call.tlabel,
+                                  "sdp": answer["sdp"]})
+        call.early_media = True
+        return True
 
     async def ng_request(self, command: str, call: SipCall, **params) -> dict:
         """An ng command about a call's caller side; its failure is logged, never raised (media is
@@ -523,6 +636,14 @@ class Adapter:
             logger.info("rtpengine at %s:%s: %s", *self.ng_address, answer.get("result"))
         except (TimeoutError, OSError) as exc:
             logger.warning("rtpengine at %s:%s does not answer: %s", *self.ng_address, exc)
+        dtmf = None
+        if self.dtmf_address:
+            try:
+                dtmf, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                    lambda: DtmfReports(self.on_dtmf), local_addr=self.dtmf_address)
+            except OSError as exc:  # no menu then: callers go straight to the queue
+                logger.error("DTMF reports on %s:%s: %s; no voice menu", *self.dtmf_address, exc)
+                self.dtmf_address = None
         tasks = [asyncio.create_task(self.run_evapi()), asyncio.create_task(self.run_commands()),
                  asyncio.create_task(self.run_keepalive()), asyncio.create_task(self.run_accounts()),
                  asyncio.create_task(self.run_registrations()), asyncio.create_task(self.run_reconcile())]
@@ -535,6 +656,8 @@ class Adapter:
                 await self.evapi.close()
             if self.ng is not None:
                 self.ng.close()
+            if dtmf is not None:
+                dtmf.close()
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -549,6 +672,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ng", default="127.0.0.1:22222")
     parser.add_argument("--sip-domain", default="127.0.0.1")
     parser.add_argument("--prompts", type=Path, help="folder of the announcements (<name>.wav)")
+    parser.add_argument("--dtmf", help="HOST:PORT where rtpengine sends its DTMF reports: without it, no menu")
+    parser.add_argument("--menu-timeout", type=float, default=MENU_TIMEOUT_S,
+                        help="seconds a caller has to press a key after the welcome (0: no menu)")
     parser.add_argument("--rpc-fifo", type=Path, help="Kamailio's JSON-RPC FIFO: without it, no reconciliation")
     parser.add_argument("--reconcile-every", type=float, default=RECONCILE_EVERY_S,
                         help="seconds between two reconciliations with Kamailio (also at each evapi connection)")
@@ -561,7 +687,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     adapter = Adapter(TelephonyApi(args.allo, token), _address(args.evapi), _address(args.ng), args.sip_domain,
-                      args.prompts, args.rpc_fifo, args.reconcile_every)
+                      args.prompts, args.rpc_fifo, args.reconcile_every,
+                      _address(args.dtmf) if args.dtmf else None, args.menu_timeout)
 
     async def serve() -> None:
         task = asyncio.current_task()

@@ -51,9 +51,11 @@ class TelephonyApi:
     async def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         return await asyncio.to_thread(self._request, method, path, body)
 
-    async def new_call(self, caller: str, dialed: str, event_id: str) -> str:
-        _, out = await self.call("POST", "/api/telephony/calls",
-                                 {"caller": caller, "dialed": dialed, "event_id": event_id})
+    async def new_call(self, caller: str, dialed: str, event_id: str, ivr_choice: str = "") -> str:
+        body = {"caller": caller, "dialed": dialed, "event_id": event_id}
+        if ivr_choice:
+            body["ivr_choice"] = ivr_choice
+        _, out = await self.call("POST", "/api/telephony/calls", body)
         return out["call_id"]
 
     async def hangup(self, call_id: str) -> None:

@@ -49,12 +49,14 @@ class VoiceConfig:
     sip_domain: str = ""  # realm of the agents' accounts and host of their addresses; default: SIP host
     evapi: tuple[str, int] = ("127.0.0.1", 8448)
     ng: tuple[str, int] = ("127.0.0.1", 22222)
+    dtmf: tuple[str, int] = ("127.0.0.1", 22223)  # rtpengine sends each DTMF event it relays there (JSON, UDP)
     media_host: str = "127.0.0.1"
     rtp_ports: tuple[int, int] = (30000, 30999)
     service_numbers: tuple[str, ...] = ("3939",)
     queue_timeout_s: int = 600  # a parked INVITE is answered 408 after this (the caller's longest wait)
     ring_timeout_s: int = 20  # an agent's phone must answer within this
     reconcile_every_s: float = 60.0  # the adapter compares Allô's calls and phones with Kamailio's this often
+    menu_timeout_s: float = 5.0  # after the welcome, how long a caller has to press a key (0: no menu)
     debug: int = 1  # Kamailio's log level: 1 errors, 2 notices, 3 debug
     modules_dir: str = field(default_factory=lambda: next(
         (d for d in MODULES_DIRS if os.path.isdir(d)), MODULES_DIRS[0]))
@@ -69,6 +71,8 @@ class VoiceConfig:
             values["evapi"] = _address(env["ALLO_VOICE_EVAPI"], "ALLO_VOICE_EVAPI")
         if "ALLO_VOICE_NG" in env:
             values["ng"] = _address(env["ALLO_VOICE_NG"], "ALLO_VOICE_NG")
+        if "ALLO_VOICE_DTMF" in env:
+            values["dtmf"] = _address(env["ALLO_VOICE_DTMF"], "ALLO_VOICE_DTMF")
         if env.get("ALLO_VOICE_SIP_DOMAIN"):
             values["sip_domain"] = env["ALLO_VOICE_SIP_DOMAIN"]
         if env.get("ALLO_VOICE_MEDIA_HOST"):
@@ -85,6 +89,8 @@ class VoiceConfig:
             values["ring_timeout_s"] = int(env["ALLO_VOICE_RING_TIMEOUT"])
         if env.get("ALLO_VOICE_RECONCILE_EVERY"):
             values["reconcile_every_s"] = float(env["ALLO_VOICE_RECONCILE_EVERY"])
+        if env.get("ALLO_VOICE_MENU_TIMEOUT"):
+            values["menu_timeout_s"] = float(env["ALLO_VOICE_MENU_TIMEOUT"])
         config = cls(**values)
         if overrides:
             for key in ("sip", "evapi", "ng"):
@@ -107,9 +113,11 @@ class VoiceConfig:
             raise VoiceConfigError(f"RTP ports {low}-{high}: a range of at least 4 ports above 1023")
         if not re.match(r"^[A-Za-z0-9.-]+$", self.domain):
             raise VoiceConfigError(f"SIP domain {self.domain!r}: a host name or an address")
-        ports = {self.sip, self.evapi, self.ng}
-        if len(ports) < 3:
-            raise VoiceConfigError("the SIP, evapi and ng addresses must differ")
+        if not self.menu_timeout_s >= 0:
+            raise VoiceConfigError("ALLO_VOICE_MENU_TIMEOUT: seconds, 0 or more (0: no menu)")
+        ports = {self.sip, self.evapi, self.ng, self.dtmf}
+        if len(ports) < 4:
+            raise VoiceConfigError("the SIP, evapi, ng and DTMF addresses must differ")
 
     @property
     def domain(self) -> str:
@@ -160,6 +168,8 @@ class VoiceConfig:
             "EVAPI_PORT": str(self.evapi[1]),
             "NG_HOST": self.ng[0],
             "NG_PORT": str(self.ng[1]),
+            "DTMF_HOST": self.dtmf[0],
+            "DTMF_PORT": str(self.dtmf[1]),
             "MEDIA_HOST": self.media_host,
             "RTP_PORT_MIN": str(self.rtp_ports[0]),
             "RTP_PORT_MAX": str(self.rtp_ports[1]),

@@ -1,7 +1,8 @@
-"""The announcements callers hear while they wait, spoken in French by espeak-ng (Debian's
-`espeak-ng`) when the configuration is written, under `ALLO_DATA_DIR/voice/prompts/<name>.wav`;
-rtpengine plays them (ng `play media`) as early media. Without espeak-ng there are none, and the
-adapter acknowledges the router's `play` commands without playing anything.
+"""The announcements callers hear (the welcome and its menu, then the wait), spoken in French by
+espeak-ng (Debian's `espeak-ng`) when the configuration is written, under
+`ALLO_DATA_DIR/voice/prompts/<name>.wav`; rtpengine plays them (ng `play media`) as early media.
+Without espeak-ng there are none: no menu (callers go straight to the queue), and the adapter
+acknowledges the router's `play` commands without playing anything.
 
 Recorded prompts can replace them: a file of the same name is kept (only missing ones are made).
 """
@@ -15,9 +16,16 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# the router's `play` announcements (allo/contact_centre/router/notifier.py) that have a prompt
+# « accueil »: the welcome and the voice menu, which the adapter plays to a caller who can press keys
+# before the call reaches Allô; the key becomes the call's ivr_choice, whose meaning Allô defines
+# (IVR_TOPICS in allo/contact_centre/services.py: 1 impôts, 2 consommation, 3 CIRA): keep both in step.
+# The others are the router's `play` announcements (allo/contact_centre/router/notifier.py).
 TEXTS = {
-    "attente": "Bienvenue sur Allô Service Public. Tous nos conseillers sont en ligne. "
+    "accueil": "Bienvenue sur Allô Service Public. "
+               "Pour une question sur vos impôts, tapez 1. "
+               "Pour une question de consommation, tapez 2. "
+               "Pour toute autre démarche administrative, tapez 3.",
+    "attente": "Tous nos conseillers sont en ligne. "
                "Merci de patienter, votre appel va être traité dans quelques instants.",
 }
 

@@ -37,6 +37,7 @@ from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
 
 MISSING = missing_binaries(("kamailio", "rtpengine", "sipp"))
 PROMPTS = shutil.which("espeak-ng") is not None  # announcements are checked when it is installed
+KEY_2 = Path("/usr/share/sip-tester/dtmf_2833_2.pcap")  # sip-tester's capture of the key 2 (RFC 2833)
 pytestmark = pytest.mark.skipif(
     bool(MISSING), reason=f"not installed: {', '.join(MISSING)} (Debian: {DEBIAN_PACKAGES}; .ci/run installs them)")
 
@@ -114,7 +115,9 @@ def voice(served):
         proc = subprocess.Popen(
             [*ALLO, "voice", "up", "--allo", served.base, "--sip", f"{HOST}:{sip_port}",
              "--evapi", f"{HOST}:{free_port()}", "--ng", f"{HOST}:{ng_port}",
-             "--rtp-ports", f"{rtp_low}-{rtp_low + 99}", "--start-timeout", "60"], env=served.env, stdout=f, stderr=subprocess.STDOUT)
+             "--rtp-ports", f"{rtp_low}-{rtp_low + 99}", "--start-timeout", "60"],
+            env=served.env | {"ALLO_VOICE_DTMF": f"{HOST}:{free_port(socket.SOCK_DGRAM)}"},
+            stdout=f, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 200
         while "voice edge up" not in out.read_text():
@@ -543,6 +546,43 @@ def test_a_regenerated_password_replaces_the_old_one_at_the_edge_without_a_resta
     assert refused.returncode == 0, refused.stdout[-2000:]
     accepted = register("agent_register.xml", new)
     assert accepted.returncode == 0, accepted.stdout[-2000:]
+
+
+@pytest.mark.skipif(not PROMPTS or not KEY_2.exists(), reason="needs espeak-ng (the menu's prompt) and sip-tester's "
+                    "RFC 2833 captures")
+def test_a_citizen_hears_the_menu_presses_2_and_reaches_the_ready_agent(served, voice, tmp_path):
+    """Issue 11's « done when »: a citizen whose phone sends keys dials 3939, hears the welcome and its
+    menu (early media), presses 2 (RFC 4733 event in its RTP; rtpengine reports it to the adapter):
+    the call reaches Allô with ivr_choice « 2 » (topic consommation), and the ready agent's phone."""
+    phone_port = free_port(socket.SOCK_DGRAM)
+    phone = subprocess.Popen(_sipp("agent_phone.xml", phone_port, timeout=60), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    caller = None
+    try:
+        registered = _register(voice, tmp_path, AGENT, _sip_password(served, AGENT), phone_port)
+        assert registered.returncode == 0, registered.stdout[-2000:]
+        _desk_ready(served, AGENT)  # « Prêt », from the « Pas de réponse » of an earlier test
+        started = time.monotonic()
+        caller = subprocess.Popen([*_sipp("caller_menu.xml", free_port(socket.SOCK_DGRAM), timeout=45),
+                                   f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", "+33611223311"],
+                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        caller_out, _ = caller.communicate(timeout=50)
+        assert caller.returncode == 0, caller_out[-3000:] + (voice.logs / "adapter.log").read_text()[-3000:]
+        phone_out, _ = phone.communicate(timeout=20)
+        assert phone.returncode == 0, phone_out[-3000:]  # it rang, answered and hung up
+    finally:
+        stop(phone, timeout=5)
+        if caller is not None:
+            stop(caller, timeout=5)
+    # the key ended the menu: the call did not wait for the menu's timeout (the prompt, 12 s, and 5 s)
+    assert time.monotonic() - started < 15
+    rows = _db(served, "SELECT call_id, ivr_choice, agent FROM contact_centre_contact WHERE caller = ?", "+33611223311")
+    assert [(r[1], r[2]) for r in rows] == [("2", AGENT)]
+    detail = wait_for(lambda: (d := _api(served, f"/api/telephony/calls/{rows[0][0]}"))["state"] == "completed"
+                       and d, 15, "the call completed in Allô")
+    assert detail["agent"] == AGENT
+    log = (voice.logs / "adapter.log").read_text()
+    assert "menu answered '2'" in log
 
 
 def test_sigterm_stops_kamailio_rtpengine_and_the_adapter(voice):

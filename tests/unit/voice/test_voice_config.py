@@ -42,6 +42,8 @@ def test_no_credential_is_written_kamailio_checks_the_ha1s_the_adapter_loads(tmp
     {"ALLO_VOICE_SERVICE_NUMBERS": "39;39"},
     {"ALLO_VOICE_RTP_PORTS": "30000-30001"},
     {"ALLO_VOICE_EVAPI": "127.0.0.1:22222"},  # the same as rtpengine's ng
+    {"ALLO_VOICE_DTMF": "127.0.0.1:22222"},  # idem
+    {"ALLO_VOICE_MENU_TIMEOUT": "-1"},
 ])
 def test_bad_settings_are_refused_with_their_name(tmp_path, env):
     with pytest.raises(VoiceConfigError):
@@ -70,15 +72,26 @@ def test_kamailio_accepts_the_generated_configuration(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (Debian: espeak-ng)")
-def test_the_waiting_announcement_is_spoken_once_and_a_recorded_one_is_kept(tmp_path):
-    import wave
-
+def test_the_announcements_are_spoken_once_and_a_recorded_one_is_kept(tmp_path):
     from allo.voice import prompts
+    from allo.voice.adapter import PROMPT_SECONDS_UNKNOWN, prompt_seconds
 
     made = prompts.generate(tmp_path)
-    assert [p.name for p in made] == ["attente.wav"]
-    with wave.open(str(made[0])) as w:
-        assert w.getnchannels() == 1 and w.getnframes() / w.getframerate() > 3  # seconds of speech
-    made[0].write_bytes(b"RIFF recorded by an admin")
+    assert [p.name for p in made] == ["accueil.wav", "attente.wav"]
+    assert all(prompt_seconds(p) > 3 for p in made)  # seconds of speech (the menu waits that long first)
+    made[1].write_bytes(b"RIFF recorded by an admin")
     prompts.generate(tmp_path)
-    assert made[0].read_bytes() == b"RIFF recorded by an admin"
+    assert made[1].read_bytes() == b"RIFF recorded by an admin"
+    assert prompt_seconds(made[1]) == PROMPT_SECONDS_UNKNOWN  # not a WAV file: the menu waits a default
+
+
+def test_rtpengine_reports_the_keys_to_the_adapter_and_the_menu_follows_allos_choices(tmp_path):
+    config = VoiceConfig.from_env(tmp_path, env={"ALLO_VOICE_DTMF": "127.0.0.1:23000"})
+    voice_config.write(config)
+    assert "dtmf-log-dest = 127.0.0.1:23000" in config.rtpengine_conf.read_text()
+    assert '\\"dtmf\\":$var(dtmf)' in config.kamailio_cfg.read_text()  # the caller can send keys
+    from allo.contact_centre.services import IVR_TOPICS
+    from allo.voice.prompts import TEXTS
+
+    for key in IVR_TOPICS:  # every choice Allô knows is offered by the welcome
+        assert f"tapez {key}." in TEXTS["accueil"]

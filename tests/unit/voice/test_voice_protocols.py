@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from allo.voice import evapi, ng
-from allo.voice.adapter import event_id
+from allo.voice.adapter import dtmf_key, event_id
 
 
 def test_netstrings_split_anywhere_come_out_whole_and_in_order():
@@ -36,3 +36,14 @@ def test_an_event_id_is_the_call_id_or_its_hash_when_the_api_would_refuse_it():
     long = event_id("x" * 200)
     assert long.startswith("sip:") and len(long) == 68
     assert event_id("a b") != "sip:a b"
+
+
+def test_a_dtmf_report_of_rtpengine_gives_the_call_the_side_and_the_key():
+    # as rtpengine 10.5 sends it (dtmf-log-dest), captured
+    report = (b'{"callid":"cid1","source_tag":"ft1","tags":["ft1","q1"],"type":"DTMF","timestamp":1796176997,'
+              b'"source_ip":"127.0.0.1","event":2,"duration":80,"volume":10}')
+    assert dtmf_key(report) == ("cid1", "ft1", "2")
+    assert dtmf_key(report.replace(b'"event":2', b'"event":11')) == ("cid1", "ft1", "#")
+    for bad in (b"", b"not json", b"[]", b'{"callid":"c","event":16}', b'{"callid":"c","event":"x"}',
+                b'{"callid":"c","type":"other","event":1}'):
+        assert dtmf_key(bad) is None
