@@ -73,6 +73,10 @@ MENU_PROMPT = "accueil"
 MENU_TIMEOUT_S = 5.0
 PROMPT_SECONDS_UNKNOWN = 10.0  # a prompt whose length cannot be read (not a WAV file)
 DTMF_KEYS = "0123456789*#ABCD"  # RFC 4733 event codes 0-15
+# a caller Allô turns away because the line is closed hears this prompt (with the hours) first, then
+# the 480; at most this long
+CLOSED_PROMPT = "ferme"
+CLOSED_MAX_S = 30.0
 
 
 @dataclass
@@ -543,7 +547,10 @@ class Adapter:
                                       "target": target})
         elif kind == "hangup":
             logger.info("call %s: Allô hangs up (%s) in state %s", call_id, command.get("reason"), call.state)
-            if call.state == "parked":
+            if call.state == "parked" and command.get("reason") == "closed" and self._prompt(CLOSED_PROMPT):
+                call.state = "closing"  # the rest runs beside the command stream
+                self._spawn(self.say_closed(call))
+            elif call.state in ("parked", "closing"):
                 await self.reject(call, 480)
             elif call.state == "talking":
                 await self.forget(call)
@@ -558,6 +565,25 @@ class Adapter:
             await self.announce(call, command.get("announcement", ""))
         else:  # transfer, play of a prompt the edge lacks: docs/voice.md, what is left
             logger.info("command %s for %s: not done by this edge yet", kind, call_id)
+
+    def _prompt(self, name: str) -> Path | None:
+        prompt = self.prompts / f"{name}.wav" if self.prompts else None
+        return prompt if prompt is not None and prompt.exists() and self.ng is not None else None
+
+    async def say_closed(self, call: SipCall) -> None:
+        """« fermé » with the hours to a caller Allô turned away (the line is closed), then the 480."""
+        prompt, playing = self._prompt(CLOSED_PROMPT), call.early_media
+        if await self.early_media(call) and call.state == "closing":
+            if playing:  # the wait's announcement may be playing
+                await self.ng_request("stop media", call)
+            played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
+            logger.info("call %s: « %s » played (%s)", call.call_id, CLOSED_PROMPT, played.get("result"))
+            if played.get("result") == "ok":
+                until = time.monotonic() + min(prompt_seconds(prompt) + 0.5, CLOSED_MAX_S)
+                while call.state == "closing" and time.monotonic() < until:
+                    await asyncio.sleep(0.2)
+        if call.state == "closing":  # (not hung up meanwhile)
+            await self.reject(call, 480)
 
     async def announce(self, call: SipCall, name: str) -> None:
         """Play a prompt to a waiting caller: early media first (183 with rtpengine's SDP), then

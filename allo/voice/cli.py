@@ -49,7 +49,26 @@ def _write(config):
     from allo.voice import config as voice_config
     from allo.voice import prompts
 
-    return voice_config.write(config) + prompts.generate(config.root)
+    return voice_config.write(config) + prompts.generate(config.root, prompts.TEXTS | _closed_prompt())
+
+
+def _closed_prompt() -> dict[str, str]:
+    """« ferme » with the N1 platform's weekly hours (the line callers dial); none without a database
+    or a platform yet."""
+    from django.db import DatabaseError
+
+    from allo.org.hours import opening_hours_for
+    from allo.org.models import Centre
+    from allo.voice.prompts import closed_text
+
+    try:
+        centre = Centre.objects.filter(kind=Centre.Kind.N1_PLATFORM, active=True).order_by("pk").first()
+        if centre is None:
+            return {}
+        return {"ferme": closed_text(opening_hours_for(centre).weekly)}
+    except DatabaseError as exc:
+        logging.getLogger(__name__).warning("no « ferme » announcement: %s", exc)
+        return {}
 
 
 def up(args) -> int:

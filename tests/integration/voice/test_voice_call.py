@@ -583,6 +583,9 @@ def test_a_citizen_hears_the_menu_presses_2_and_reaches_the_ready_agent(served, 
     assert detail["agent"] == AGENT
     log = (voice.logs / "adapter.log").read_text()
     assert "menu answered '2'" in log
+    # « fermé » was spoken at `allo voice up` with the demo platform's hours
+    closed = json.loads((served.data / "voice" / "prompts" / "ferme.json").read_text())["text"]
+    assert re.search(r"vous répondent (du|le) lundi.* de \d+ heures", closed), closed
 
 
 def test_sigterm_stops_kamailio_rtpengine_and_the_adapter(voice):
