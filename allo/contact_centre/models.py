@@ -236,7 +236,8 @@ class QueueThreshold(models.Model):
                                   verbose_name="centre (sa file)")
     service_level_min = models.PositiveSmallIntegerField(
         "niveau de service minimal (%)", null=True, blank=True,
-        help_text="Alerte sous ce niveau de service du jour (file du niveau 1).")
+        help_text="Alerte sous ce niveau de service du jour : répondus en 20 s pour la file du niveau 1, "
+                  "en 60 s pour une file de niveau 2.")
     waiting_max = models.PositiveIntegerField("appels en attente au plus", null=True, blank=True,
                                               help_text="Alerte au-delà de ce nombre d'appels en attente.")
     longest_wait_max_s = models.PositiveIntegerField("attente la plus longue au plus (s)", null=True, blank=True,

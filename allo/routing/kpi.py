@@ -81,6 +81,9 @@ class KpiCollector:
         self._last_bin: list[float] = []
         self.transfers: Counter[str] = Counter()  # by domain
         self.transfers_queue: Counter[str] = Counter()  # by chosen N2 queue ("" = none open)
+        # per N2 queue: [offered, answered, answered within target2, abandoned, abandoned short]; a
+        # transfer offers the call to its queue, an overflow from an N2 queue to the next one too
+        self.queues2: dict[str, list[int]] = {}
         self.ended: Counter[str] = Counter()
         self.records = 0
         self._dispatch = {
@@ -88,6 +91,7 @@ class KpiCollector:
             ev.Assign: self._assign,
             ev.ContactEnded: self._contact_ended,
             ev.Transferred: self._transferred,
+            ev.Overflowed: self._overflowed,
             ev.ProposeCallback: self._proposed,
             ev.CallbackScheduled: self._scheduled,
             ev.AgentStateChanged: self._agent_state,
@@ -161,8 +165,13 @@ class KpiCollector:
         else:
             b[ANSWERED2] += 1
             b[WAIT2] += waited
-            if waited <= self.target2:
+            within = waited <= self.target2
+            if within:
                 b[ANSWERED2_T] += 1
+            q = self.queues2.get(d.queue)
+            if q is not None:
+                q[1] += 1
+                q[2] += within
 
     def _contact_ended(self, d: ev.ContactEnded) -> None:
         state = d.state
@@ -178,6 +187,10 @@ class KpiCollector:
             else:
                 b[ABANDONED2] += 1
                 b[SHORT2] += short
+                q = self.queues2.get(d.queue)
+                if q is not None:
+                    q[3] += 1
+                    q[4] += short
         elif state == "closed" and d.level == 1 and d.waited is None:
             self._bin(d.t)[CLOSED1] += 1
         elif state == "lost":  # no sign of life, or ended by a supervisor: counted when it ends
@@ -190,6 +203,11 @@ class KpiCollector:
         self.transfers_queue[d.queue or ""] += 1
         if d.queue is not None:
             b[OFFERED2] += 1
+            self.queues2.setdefault(d.queue, [0, 0, 0, 0, 0])[0] += 1
+
+    def _overflowed(self, d: ev.Overflowed) -> None:
+        if d.from_queue in self.queues2:  # an N2 queue's call goes on to the next one
+            self.queues2.setdefault(d.to_queue, [0, 0, 0, 0, 0])[0] += 1
 
     def _proposed(self, d: ev.ProposeCallback) -> None:
         self._bin(d.t)[CB_PROPOSED] += 1
@@ -304,8 +322,9 @@ class KpiCollector:
         return sorted(k for k in self.bins if k >= first)
 
     def summary(self, keys: Iterable[int] | None = None) -> dict:
-        """The KPIs of the whole run, or of the bins `keys` (transfers by domain and queue, and ended
-        contacts, are the collector's whole counts: a live collector starts afresh every day)."""
+        """The KPIs of the whole run, or of the bins `keys` (transfers by domain and queue, the N2
+        queues' service levels and ended contacts are the collector's whole counts: a live collector
+        starts afresh every day)."""
         totals = self.totals(keys)
         out = self.figures(totals)
         del out["agents_busy_n1"], out["agents_logged_n1"]  # averages per interval only
@@ -315,6 +334,11 @@ class KpiCollector:
             k: (v / handled1 if handled1 else None) for k, v in sorted(self.transfers.items())
         }
         out["transfers_by_queue"] = dict(sorted(self.transfers_queue.items()))
+        # each N2 queue's service level (answered within target2 / offered less short abandons), like
+        # service_level_n2 but per queue: a supervisor's threshold on one centre reads its own figure
+        out["service_level_n2_by_queue"] = {
+            queue: service_level(answered_t, offered, short)
+            for queue, (offered, _answered, answered_t, _abandoned, short) in sorted(self.queues2.items())}
         out["ended"] = dict(sorted(self.ended.items()))
         return out
 

@@ -102,13 +102,14 @@ def thresholds() -> dict[str, QueueThreshold]:
     return {cfg.queue_for_centre(t.centre): t for t in QueueThreshold.objects.select_related("centre")}
 
 
-def crossed(threshold: QueueThreshold | None, queue: dict, service_level: float | None) -> list[str]:
-    """The thresholds `queue` (a live_stats queue) crosses, in French; the service level is the day's
-    N1 figure, so it applies to the N1 queue."""
+def crossed(threshold: QueueThreshold | None, queue: dict) -> list[str]:
+    """The thresholds `queue` (a live_stats queue, with its day's service level: the line's N1 figure
+    for the N1 queue, its own for an N2 queue) crosses, in French."""
     if threshold is None:
         return []
     out = []
-    if (threshold.service_level_min is not None and queue["name"] == cfg.N1_QUEUE and service_level is not None
+    service_level = queue.get("service_level")
+    if (threshold.service_level_min is not None and service_level is not None
             and service_level * 100 < threshold.service_level_min):
         out.append(f"niveau de service {round(service_level * 100)} % sous le seuil de "
                    f"{threshold.service_level_min} %")
@@ -119,7 +120,7 @@ def crossed(threshold: QueueThreshold | None, queue: dict, service_level: float 
     return out
 
 
-def with_thresholds(queues: list[dict], service_level: float | None) -> list[str]:
+def with_thresholds(queues: list[dict]) -> list[str]:
     """Mark each live_stats queue with its staffing and crossed thresholds (`alerts`, `status`: "ok",
     "alert", or None without thresholds); returns every alert as « file : message »."""
     limits = thresholds()
@@ -128,7 +129,7 @@ def with_thresholds(queues: list[dict], service_level: float | None) -> list[str
     for q in queues:
         q.update(staffing.get(q["name"], {"staffed": 0, "ready": 0}))
         limit = limits.get(q["name"])
-        q["alerts"] = crossed(limit, q, service_level)
+        q["alerts"] = crossed(limit, q)
         q["status"] = None if limit is None else ("alert" if q["alerts"] else "ok")
         alerts += [f"{q['label']} : {message}" for message in q["alerts"]]
     return alerts

@@ -253,6 +253,7 @@ class FileEnDirect(BaseModel):
     waiting: int
     longest_wait_s: float
     open: bool
+    service_level: float | None  # today's: the line's N1 figure for the N1 queue, its own for an N2 queue
     staffed: int
     ready: int
     alerts: list[str]

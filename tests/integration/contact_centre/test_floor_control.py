@@ -171,3 +171,20 @@ def test_no_ghost_survives_a_restart(router):
     assert Contact.objects.get(pk="disparu").state == "lost"
     assert Contact.objects.get(pk=call_id).state == "connected"  # the engine holds this one: kept
     assert AgentStatus.objects.get(pk="operateur").state == "on_call"
+
+
+def test_a_service_level_threshold_reads_its_own_queues_figure(db):
+    """The N1 queue's threshold reads the line's service level (20 s), an N2 queue's its own (60 s,
+    allo.routing.kpi's service_level_n2_by_queue): a centre of experts is flagged on its own figures."""
+    from allo.contact_centre.supervision.services import crossed
+
+    limit = QueueThreshold(service_level_min=80)
+    quiet = {"waiting": 0, "longest_wait_s": 0}
+    assert crossed(limit, {"name": "n2-impots", "service_level": 0.5, **quiet}) == [
+        "niveau de service 50 % sous le seuil de 80 %"]
+    assert crossed(limit, {"name": "n2-impots", "service_level": 0.9, **quiet}) == []
+    assert crossed(limit, {"name": "n2-impots", "service_level": None, **quiet}) == []  # no call yet today
+    live = services.live_stats()
+    assert all("service_level" in q for q in live["queues"])
+    n1 = next(q for q in live["queues"] if q["name"] == "n1")
+    assert n1["service_level"] == live["today"]["service_level"]

@@ -32,7 +32,7 @@ def test_the_live_figures_are_built_through_their_schema(demo, monkeypatch):
     assert {"queues", "agents", "today", "alerts", "generated_at"} == set(live)
     assert all({"staffed", "ready", "status"} <= set(q) for q in live["queues"])
 
-    def without_staffing(queues, service_level):
+    def without_staffing(queues):
         for q in queues:
             q.update(alerts=[], status=None)  # no staffed / ready
         return []

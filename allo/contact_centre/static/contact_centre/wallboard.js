@@ -27,6 +27,7 @@
       text(row.querySelector('[data-f="open"]'), q.open ? "Ouvert" : "Fermé");
       text(row.querySelector('[data-f="waiting"]'), q.waiting);
       text(row.querySelector('[data-f="longest_wait_s"]'), q.longest_wait_s + " s");
+      text(row.querySelector('[data-f="service_level"]'), q.service_level === null ? "—" : Math.round(q.service_level * 100) + " %");
       text(row.querySelector('[data-f="staffed"]'), q.staffed);
       text(row.querySelector('[data-f="ready"]'), q.ready);
       badge(row.querySelector('[data-f="status"]'), q.status);
