@@ -21,6 +21,7 @@ from django.utils import timezone
 from allo.history import services
 from allo.history.models import CallRecord, ImportBatch
 from allo.history.records import legs_from_journal
+from allo.kb.models import Theme
 from allo.routing import events as ev
 
 DAYS = 35  # five weeks: the forecast's weekly shape needs several of each weekday
@@ -61,9 +62,18 @@ def load_demo_history(days: int | None = None, seed: int = SEED) -> dict:
     def at(t: float) -> dt.datetime:  # engine time: seconds of local wall clock since the first midnight
         return (midnight + dt.timedelta(seconds=t)).replace(tzinfo=local)
 
+    # each simulated caller asks about a topic (a demo fiche of the scenario's mix): an operator who
+    # answered cites it in the wrap-up, whose theme and first fiche the records keep (as live ones do)
+    topics = {str(payload["contact"]): payload.get("topic") for _, name, payload, _ in journal
+              if name == "ContactArrived"}
     legs = list(legs_from_journal(journal, at))
     journal.clear()
+    theme_of = {t.id: t.theme for t in scenario.topics}
+    labels = dict(Theme.objects.filter(slug__in=set(theme_of.values())).values_list("slug", "label"))
     for leg in legs:
+        topic = topics.get(leg.key.rsplit(":", 1)[0]) if leg.level == 1 and leg.outcome == "answered" else None
+        if topic:
+            leg.fiche, leg.theme = topic, labels.get(theme_of.get(topic, ""), "")
         leg.queue = _QUEUES.get(leg.queue, leg.queue)
         leg.key = ""  # simulated calls have no live call id
     digest = hashlib.sha256(f"demo-history:{first}:{days}:{seed}".encode()).hexdigest()

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from allo.history.demo import load_demo_history
 from allo.history.models import CallRecord, ImportBatch, Stat
+from allo.kb.models import Fiche
 from allo.org.models import Centre
 
 pytestmark = pytest.mark.django_db
@@ -36,11 +37,21 @@ def test_a_week_of_simulated_calls_fills_the_history_once(demo, login_as):
     used = set(records.values_list("queue__code", flat=True).distinct())
     assert used - {"n1"} <= set(Centre.objects.values_list("code", flat=True)) and {"n1", "n2-impots"} <= used
     assert records.filter(level=2).exists() and records.filter(outcome="answered").count() > records.count() / 2
+    # an answered call cites its caller's topic (a demo fiche) and that fiche's theme, as a wrap-up does
+    answered = records.filter(level=1, outcome="answered")
+    assert not answered.filter(fiche="").exists() and not records.exclude(level=1, outcome="answered").exclude(
+        fiche="").exists()
+    cited = set(answered.values_list("fiche", flat=True).distinct())
+    assert cited <= set(Fiche.objects.values_list("id", flat=True)) and len(cited) > 20
+    some = answered.first()
+    assert some.theme == Fiche.objects.select_related("theme").get(pk=some.fiche).theme.label
+
     # the aggregates count every call once (its N1 leg) and every leg per queue: the Bilan reads them
     def offered(dim: str) -> int:
         return Stat.objects.filter(grain="1d", dim=dim).aggregate(n=Sum("offered"))["n"]
 
     assert offered("all") == records.filter(level=1).count() and offered("queue") == records.count()
+    assert offered("fiche") == answered.count() and offered("theme") == answered.count()
 
     # a second load, or a load over a real history, leaves it as it is
     assert load_demo_history(days=7) == {} and CallRecord.objects.count() == loaded["appels"]
