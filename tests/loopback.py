@@ -86,6 +86,30 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
         time.sleep(interval)
 
 
+def run_async(coroutine, timeout: float = 120):
+    """asyncio.run(coroutine) in a thread of its own: a browser test earlier in the session (Playwright's
+    sync API) leaves an event loop running in the main thread, where asyncio.run refuses to run."""
+    import asyncio
+    import threading
+
+    result, errors = [], []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(coroutine))
+        except BaseException as error:  # re-raised in the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run, name="test-event-loop", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise AssertionError(f"the coroutine did not end within {timeout:.0f} s")
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
 def alive(pid: int) -> bool:
     """Whether a process still runs (a zombie does not)."""
     try:

@@ -9,7 +9,6 @@ voice packages."""
 
 from __future__ import annotations
 
-import asyncio
 import http.cookiejar
 import os
 import random
@@ -24,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from loopback import ALLO, allo, allo_env, allo_serve, free_port, stop, wait_for
+from loopback import ALLO, allo, allo_env, allo_serve, free_port, run_async, stop, wait_for
 
 from allo.voice import rpc
 from allo.voice.stack import DEBIAN_PACKAGES, missing_binaries
@@ -89,7 +88,7 @@ class Edge:
         return int((self.data / "voice" / "run" / f"{name}.pid").read_text())
 
     def rpc(self, method: str):
-        return asyncio.run(rpc.call(self.data / "voice" / "run" / "kamailio_rpc.fifo", method))
+        return run_async(rpc.call(self.data / "voice" / "run" / "kamailio_rpc.fifo", method))
 
     def adapter_log(self) -> str:
         return (self.data / "voice" / "log" / "adapter.log").read_text(errors="replace")

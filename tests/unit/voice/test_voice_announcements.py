@@ -10,6 +10,7 @@ import shutil
 import wave
 
 import pytest
+from loopback import run_async
 
 from allo.voice import prompts
 from allo.voice.adapter import Adapter, SipCall
@@ -98,7 +99,7 @@ def test_a_caller_turned_away_hears_ferme_then_gets_the_480(tmp_path):
         assert adapter.ng.commands == ["answer", "play media", "delete"]
         assert call.state == "ended" and "c1" not in adapter.by_call
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_caller_who_hangs_up_during_ferme_is_not_rejected_and_without_the_prompt_480_at_once(tmp_path):
@@ -115,6 +116,6 @@ def test_a_caller_who_hangs_up_during_ferme_is_not_rejected_and_without_the_prom
         await adapter.on_command(CLOSED)
         assert [m["cmd"] for m in adapter.evapi.sent] == ["reject"]
 
-    asyncio.run(hangs_up())
+    run_async(hangs_up())
     (tmp_path / "none").mkdir()
-    asyncio.run(no_prompt())
+    run_async(no_prompt())
