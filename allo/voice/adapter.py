@@ -9,6 +9,9 @@ agent and the call's history stay in Allô's router.
     BYE / CANCEL --evapi--> adapter --POST .../hangup--> Allô
     phone rings unanswered / refuses --evapi "noanswer" (parked again)--> adapter --POST .../no-answer--> Allô
     Allô --ws "hangup"--> adapter --evapi "reject" | "end" + ng "delete"--> Kamailio, rtpengine
+    Allô --ws "transfer"--> adapter --JSON-RPC tm.t_uac_start: REFER--> caller's phone, which calls
+      sip:transfer-<token>@edge: parked as a new INVITE, the operator's leg ended (BYE), and the next
+      "bridge" (the N2 expert the router picked) dispatches it
     Allô GET /api/telephony/sip-accounts (HA1s) --> adapter --evapi "account"--> Kamailio's htable
     REGISTER / expiry --evapi "registration"--> adapter --POST /api/telephony/agents/{agent}/phone--> Allô
     at start, after each evapi (re)connection and every minute: Allô's live calls and phones compared
@@ -29,6 +32,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -77,6 +81,12 @@ DTMF_KEYS = "0123456789*#ABCD"  # RFC 4733 event codes 0-15
 # the 480; at most this long
 CLOSED_PROMPT = "ferme"
 CLOSED_MAX_S = 30.0
+# a transferred caller calls back sip:<TRANSFER_PREFIX><token>@<edge> (the REFER's Refer-To); the
+# token, random, says which call it is (kamailio.cfg parks only such users besides the service numbers)
+TRANSFER_PREFIX = "transfer-"
+# the REFER's CSeq in the caller's dialog: above any the operator's phone may have used (it sent none,
+# or a few re-INVITEs), so that the caller's phone accepts it as the newer request
+REFER_CSEQ = 1000
 
 
 @dataclass
@@ -91,7 +101,7 @@ class SipCall:
     dialed: str
     cseq: str = "1"
     call_id: str | None = None  # Allô's
-    state: str = "parked"  # parked -> ringing (sent to a phone) -> talking -> ended
+    state: str = "parked"  # parked -> ringing (sent to a phone) -> talking (-> transferring -> parked…) -> ended
     to_tag: str = ""
     agent: str = ""
     last_alive: float = 0.0
@@ -99,6 +109,18 @@ class SipCall:
     dtmf: bool = False  # its SDP offers RFC 4733 events: it can answer the voice menu
     menu: asyncio.Future | None = None  # while it hears the menu: the key it presses
     attempts: int = 0  # phones that did not answer it (the no-answer report's event_id)
+    allo_event: str = ""  # the event_id Allô knows it by (its first Call-ID's, kept after a transfer)
+    from_uri: str = ""  # the caller's From URI, its Contact, the edge address it called (a transfer's REFER)
+    contact: str = ""
+    edge: str = ""
+    to_uri: str = ""  # the answering phone's To URI and Contact (the REFER comes as from that phone)
+    agent_contact: str = ""
+    transfer: str = ""  # while transferring: the token of the REFER's Refer-To
+    pending_agent: str = ""  # a bridge (or a play) that came before the transferred caller called back
+    pending_play: str = ""
+
+    def __post_init__(self):
+        self.allo_event = self.allo_event or event_id(self.sip_call_id)
 
 
 def event_id(sip_call_id: str) -> str:
@@ -193,6 +215,7 @@ class Adapter:
         self.reported: dict[str, bool] = {}  # agent -> registered state last reported to Allô
         self.registration_seen: dict[str, float] = {}  # agent -> when Kamailio last sent its state
         self.ended: dict[str, float] = {}  # event_id -> when the edge ended the call (ENDED_KEPT_S)
+        self.transfers: dict[str, SipCall] = {}  # REFER token -> the call whose caller should call back
 
     # ---------------------------------------------------------------- Kamailio -> Allô
 
@@ -226,10 +249,14 @@ class Adapter:
     async def on_event(self, event: dict) -> None:
         kind = event.get("event")
         sip_call_id = str(event.get("callid", ""))
+        if kind == "invite" and str(event.get("dialed", "")).startswith(TRANSFER_PREFIX):
+            await self.transferred_caller(event)
+            return
         if kind == "invite":
             call = SipCall(sip_call_id, str(event.get("fromtag", "")), int(event["tindex"]), int(event["tlabel"]),
                            str(event.get("caller", "")), str(event.get("dialed", "")), str(event.get("cseq", "1")),
-                           dtmf=bool(event.get("dtmf")))
+                           dtmf=bool(event.get("dtmf")), from_uri=str(event.get("from", "")),
+                           contact=str(event.get("contact", "")), edge=str(event.get("edge", "")))
             self.by_sip[sip_call_id] = call
             if self.has_menu(call):
                 self._spawn(self.menu(call))  # Allô hears of the call once the caller has chosen
@@ -250,6 +277,7 @@ class Adapter:
             return
         if kind == "answered":
             call.state, call.to_tag = "talking", str(event.get("totag", ""))
+            call.to_uri, call.agent_contact = str(event.get("to", "")), str(event.get("contact", ""))
             logger.info("call %s answered by %s", call.call_id, call.agent)
         elif kind == "noanswer":
             # Kamailio parked the INVITE again (same transaction): the caller waits for the next agent
@@ -260,6 +288,10 @@ class Adapter:
                         event.get("code"))
             if call.call_id and agent:
                 self._spawn(self.report_no_answer(call.call_id, agent, f"{event_id(call.sip_call_id)}:{call.attempts}"))
+        elif kind == "bye" and call.state == "transferring" and event.get("side") == "agent":
+            # the operator hung up once the router had the call transferred: the caller, who got the
+            # REFER, still calls back (Kamailio relayed this BYE to it; the transfer does not need it)
+            logger.info("call %s: the operator's phone left during the transfer", call.call_id)
         elif kind in ("bye", "cancel", "failed"):
             logger.info("call %s ended at the edge: %s %s", call.call_id, kind, event.get("side") or
                         event.get("code") or "")
@@ -456,7 +488,7 @@ class Adapter:
                         "registered" if state else "not registered")
             self.reported.pop(agent, None)  # reported again, whatever this adapter reported last
             self.registrations.put_nowait((agent, state))
-        edge = ({event_id(c) for c in dialogs} | {event_id(c.sip_call_id) for c in self.by_sip.values()}
+        edge = ({event_id(c) for c in dialogs} | {c.allo_event for c in self.by_sip.values()}
                 | set(self.ended))
         lost = calls_the_edge_lost(live, edge)
         for call_id in lost:
@@ -474,8 +506,10 @@ class Adapter:
             call.menu.set_result("")  # the menu stops waiting for its key
         now = time.monotonic()
         self.ended = {key: at for key, at in self.ended.items() if now - at < ENDED_KEPT_S}
-        self.ended[event_id(call.sip_call_id)] = now
+        self.ended[call.allo_event] = now
         self.by_sip.pop(call.sip_call_id, None)
+        if call.transfer:
+            self.transfers.pop(call.transfer, None)
         if call.call_id:
             self.by_call.pop(call.call_id, None)
 
@@ -535,16 +569,14 @@ class Adapter:
             if command.get("outbound"):
                 logger.warning("outbound bridge (a callback) for %s: not done by this edge yet", call_id)
                 return
+            if call.state == "transferring":  # dispatched once the caller calls back (transferred_caller)
+                logger.info("call %s: bridge to %s once the transferred caller calls back", call_id, command["agent"])
+                call.pending_agent = command["agent"]
+                return
             if call.state != "parked":
                 logger.warning("bridge of %s in state %s: ignored", call_id, call.state)
                 return
-            if call.early_media:
-                await self.ng_request("stop media", call)
-            call.state, call.agent = "ringing", command["agent"]
-            target = f"sip:{command['agent']}@{self.sip_domain}"
-            logger.info("call %s: dispatch to %s", call_id, target)
-            await self.send_kamailio({"cmd": "dispatch", "tindex": call.tindex, "tlabel": call.tlabel,
-                                      "target": target})
+            await self.dispatch(call, command["agent"])
         elif kind == "hangup":
             logger.info("call %s: Allô hangs up (%s) in state %s", call_id, command.get("reason"), call.state)
             if call.state == "parked" and command.get("reason") == "closed" and self._prompt(CLOSED_PROMPT):
@@ -552,7 +584,7 @@ class Adapter:
                 self._spawn(self.say_closed(call))
             elif call.state in ("parked", "closing"):
                 await self.reject(call, 480)
-            elif call.state == "talking":
+            elif call.state in ("talking", "transferring"):  # (transferring: still on the operator's leg)
                 await self.forget(call)
                 await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
                                           "totag": call.to_tag})
@@ -563,8 +595,86 @@ class Adapter:
                 await self.delete_media(call)
         elif kind == "play" and call.state == "parked":
             await self.announce(call, command.get("announcement", ""))
-        else:  # transfer, play of a prompt the edge lacks: docs/voice.md, what is left
+        elif kind == "play" and call.state == "transferring":
+            call.pending_play = command.get("announcement", "")
+        elif kind == "transfer":
+            await self.refer(call, command)
+        else:  # play of a prompt the edge lacks: docs/voice.md, what is left
             logger.info("command %s for %s: not done by this edge yet", kind, call_id)
+
+    async def dispatch(self, call: SipCall, agent: str) -> None:
+        if call.early_media:
+            await self.ng_request("stop media", call)
+        call.state, call.agent = "ringing", agent
+        target = f"sip:{agent}@{self.sip_domain}"
+        logger.info("call %s: dispatch to %s", call.call_id, target)
+        await self.send_kamailio({"cmd": "dispatch", "tindex": call.tindex, "tlabel": call.tlabel, "target": target})
+
+    # ---------------------------------------------------------------- transfers
+
+    async def refer(self, call: SipCall, command: dict) -> None:
+        """The router transferred a call the operator was talking on (the desk chose the destination):
+        the caller's phone gets a REFER, in its dialog, as if from the operator's phone, to call
+        sip:transfer-<token>@<edge>. Kamailio is a proxy: only the caller's own phone can make the new
+        call, and its new INVITE comes back to this edge like the first one (parked, then dispatched
+        to the expert by the router's next bridge)."""
+        if call.state != "talking":
+            logger.warning("transfer of %s in state %s: ignored", call.call_id, call.state)
+            return
+        if self.rpc_fifo is None or not (call.contact and call.edge and call.to_uri):
+            logger.error("transfer of %s: no way to send the REFER (Kamailio's FIFO, the caller's contact)", call.call_id)
+            return
+        call.transfer = secrets.token_hex(16)
+        call.state = "transferring"
+        self.transfers[call.transfer] = call
+        refer_to = f"sip:{TRANSFER_PREFIX}{call.transfer}@{call.edge}"
+        headers = (f"From: <{call.to_uri}>;tag={call.to_tag}\r\n"
+                   f"To: <{call.from_uri}>;tag={call.from_tag}\r\n"
+                   f"Call-ID: {call.sip_call_id}\r\n"
+                   f"CSeq: {REFER_CSEQ} REFER\r\n"
+                   f"Contact: <{call.agent_contact or call.to_uri}>\r\n"
+                   f"Refer-To: <{refer_to}>\r\n"
+                   f"Referred-By: <sip:{call.agent}@{self.sip_domain}>\r\n"
+                   "Max-Forwards: 70\r\n")
+        logger.info("call %s: transfer to %s, REFER to %s (Refer-To %s)", call.call_id, command.get("centre"),
+                    call.contact, refer_to)
+        try:
+            await rpc.call(self.rpc_fifo, "tm.t_uac_start", timeout=5.0,
+                           params=["REFER", call.contact, ".", ".", headers])
+        except (rpc.RpcError, OSError, ValueError) as exc:
+            logger.error("transfer of %s: REFER not sent: %s", call.call_id, exc)
+
+    async def transferred_caller(self, event: dict) -> None:
+        """The transferred caller calls back (the REFER's Refer-To): its new INVITE, parked by Kamailio,
+        takes the call's place; the operator's leg is ended (BYE both sides, as the transferor does), and
+        the bridge that came meanwhile is dispatched (or the announcement played)."""
+        token = str(event.get("dialed", ""))[len(TRANSFER_PREFIX):]
+        call = self.transfers.pop(token, None)
+        tindex, tlabel = int(event["tindex"]), int(event["tlabel"])
+        if call is None or call.state != "transferring":
+            logger.warning("INVITE to a transfer the adapter does not hold (%s): refused", event.get("dialed"))
+            await self.send_kamailio({"cmd": "reject", "tindex": tindex, "tlabel": tlabel, "code": 480})
+            return
+        old = SipCall(call.sip_call_id, call.from_tag, call.tindex, call.tlabel, call.caller, call.dialed,
+                      to_tag=call.to_tag)
+        self.by_sip.pop(call.sip_call_id, None)
+        await self.send_kamailio({"cmd": "end", "callid": old.sip_call_id, "fromtag": old.from_tag,
+                                  "totag": old.to_tag})
+        await self.delete_media(old)
+        call.sip_call_id, call.from_tag = str(event.get("callid", "")), str(event.get("fromtag", ""))
+        call.tindex, call.tlabel, call.cseq = tindex, tlabel, str(event.get("cseq", "1"))
+        call.contact, call.edge = str(event.get("contact", "")), str(event.get("edge", ""))
+        call.from_uri, call.to_tag, call.to_uri, call.agent_contact = str(event.get("from", "")), "", "", ""
+        call.state, call.agent, call.transfer, call.early_media = "parked", "", "", False
+        self.by_sip[call.sip_call_id] = call
+        logger.info("call %s: the transferred caller called back (%s), the operator's leg ended",
+                    call.call_id, call.sip_call_id)
+        agent, play = call.pending_agent, call.pending_play
+        call.pending_agent = call.pending_play = ""
+        if agent:
+            await self.dispatch(call, agent)
+        elif play:
+            await self.announce(call, play)
 
     def _prompt(self, name: str) -> Path | None:
         prompt = self.prompts / f"{name}.wav" if self.prompts else None

@@ -1,7 +1,8 @@
 """Kamailio's JSON-RPC over its FIFO (jsonrpcs module): what the edge really has, for the adapter's
 reconciliation (docs/voice.md). The request goes into Kamailio's FIFO with a `reply_name`; Kamailio
 writes the answer into that FIFO, created by us in its `fifo_reply_dir`. A FIFO rather than the
-datagram socket: a datagram reply is capped at 64 KB, and `dlg.list` grows with the calls.
+datagram socket: a datagram reply is capped at 64 KB, and `dlg.list` grows with the calls. The
+adapter also has Kamailio send a transfer's REFER through it (`tm.t_uac_start`, with parameters).
 
 The readers of the answers (`dialog_call_ids`, `registered_users`) are pure.
 """
@@ -21,7 +22,7 @@ class RpcError(Exception):
     pass
 
 
-def _call(fifo: Path, method: str, timeout: float) -> object:
+def _call(fifo: Path, method: str, timeout: float, params: list | None = None) -> object:
     reply = fifo.parent / f"allo-rpc-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     os.mkfifo(reply, 0o600)
     try:
@@ -29,6 +30,8 @@ def _call(fifo: Path, method: str, timeout: float) -> object:
         reader = os.open(reply, os.O_RDONLY | os.O_NONBLOCK)
         try:
             request = {"jsonrpc": "2.0", "method": method, "id": 1, "reply_name": reply.name}
+            if params is not None:
+                request["params"] = params
             try:  # no reader (Kamailio not running): ENXIO at once rather than a wait
                 writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError as exc:
@@ -62,9 +65,9 @@ def _call(fifo: Path, method: str, timeout: float) -> object:
     return answer.get("result")
 
 
-async def call(fifo: Path, method: str, timeout: float = 5.0) -> object:
+async def call(fifo: Path, method: str, timeout: float = 5.0, params: list | None = None) -> object:
     """The `result` of one JSON-RPC command (raises RpcError, or ValueError for an unreadable answer)."""
-    return await asyncio.to_thread(_call, fifo, method, timeout)
+    return await asyncio.to_thread(_call, fifo, method, timeout, params)
 
 
 # Kamailio's dialog states (dialog module): 1 unconfirmed, 2 early, 3 confirmed without ACK, 4 confirmed,

@@ -1,0 +1,101 @@
+"""The adapter's side of a transfer (issue 11, item 3), with stand-ins for Kamailio's evapi and
+JSON-RPC, rtpengine and Allô's API (no network). The real stack: tests/integration/voice/test_voice_transfer.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+from allo.voice import adapter as adapter_module
+from allo.voice.adapter import Adapter, SipCall, event_id
+
+
+class Evapi:
+    def __init__(self):
+        self.sent: list[dict] = []
+
+    async def send(self, message: dict) -> None:
+        self.sent.append(message)
+
+
+class Ng:
+    def __init__(self):
+        self.commands: list[tuple[str, str]] = []
+
+    async def request(self, command: str, timeout: float = 2.0, **params) -> dict:
+        self.commands.append((command, params.get("call-id", "")))
+        return {"result": "ok"}
+
+
+def _talking(tmp_path, monkeypatch):
+    rpcs: list[tuple[str, list]] = []
+
+    async def rpc_call(fifo, method, timeout=5.0, params=None):
+        rpcs.append((method, params))
+        return None
+
+    monkeypatch.setattr(adapter_module.rpc, "call", rpc_call)
+    adapter = Adapter(object(), ("127.0.0.1", 1), ("127.0.0.1", 2), "allo.test", rpc_fifo=tmp_path / "fifo")
+    adapter.evapi, adapter.ng = Evapi(), Ng()
+    adapter.evapi_ready.set()
+    call = SipCall("first-call", "citizen-tag", 7, 8, "+33611223344", "3939", call_id="c1", state="talking",
+                   to_tag="phone-tag", agent="operateur", from_uri="sip:+33611223344@10.0.0.9",
+                   contact="sip:+33611223344@10.0.0.9:5062", edge="192.0.2.1:5060", to_uri="sip:3939@192.0.2.1",
+                   agent_contact="sip:operateur@10.0.0.5:5070")
+    adapter.by_sip[call.sip_call_id] = adapter.by_call["c1"] = call
+    return adapter, call, rpcs
+
+
+TRANSFER = {"seq": 1, "command": "transfer", "call_id": "c1", "centre": "n2-impots", "domain": "impots"}
+BRIDGE = {"seq": 2, "command": "bridge", "call_id": "c1", "agent": "expert-impots", "outbound": False}
+
+
+def test_a_transfer_refers_the_caller_and_its_call_back_is_dispatched_to_the_expert(tmp_path, monkeypatch):
+    async def scenario():
+        adapter, call, rpcs = _talking(tmp_path, monkeypatch)
+        await adapter.on_command(TRANSFER)
+        [(method, params)] = rpcs
+        assert method == "tm.t_uac_start" and params[:4] == ["REFER", "sip:+33611223344@10.0.0.9:5062", ".", "."]
+        headers = params[4]
+        # in the caller's dialog, as from the operator's phone, to call the edge back with the token
+        assert "From: <sip:3939@192.0.2.1>;tag=phone-tag\r\n" in headers
+        assert "To: <sip:+33611223344@10.0.0.9>;tag=citizen-tag\r\n" in headers
+        assert "Call-ID: first-call\r\n" in headers and "Contact: <sip:operateur@10.0.0.5:5070>\r\n" in headers
+        assert f"Refer-To: <sip:transfer-{call.transfer}@192.0.2.1:5060>\r\n" in headers
+        await adapter.on_command(BRIDGE)  # before the caller called back: kept
+        assert adapter.evapi.sent == [] and call.pending_agent == "expert-impots"
+
+        await adapter.on_event({"event": "invite", "tindex": 3, "tlabel": 4, "callid": "second-call",
+                                "fromtag": "citizen-tag-2", "caller": "+33611223344",
+                                "dialed": f"transfer-{call.transfer}", "contact": "sip:+33611223344@10.0.0.9:5062"})
+        assert adapter.evapi.sent == [
+            {"cmd": "end", "callid": "first-call", "fromtag": "citizen-tag", "totag": "phone-tag"},
+            {"cmd": "dispatch", "tindex": 3, "tlabel": 4, "target": "sip:expert-impots@allo.test"}]
+        assert ("delete", "first-call") in adapter.ng.commands  # the operator's leg's media
+        assert adapter.by_sip == {"second-call": call} and adapter.by_call["c1"] is call
+        assert call.allo_event == event_id("first-call")  # the reconciliation still finds Allô's call
+        assert not adapter.transfers
+
+        await adapter.on_event({"event": "answered", "callid": "second-call", "totag": "expert-tag"})
+        assert (call.state, call.agent, call.to_tag) == ("talking", "expert-impots", "expert-tag")
+
+    asyncio.run(scenario())
+
+
+def test_an_invite_to_an_unknown_transfer_is_refused_and_allo_hanging_up_ends_the_operators_leg(
+        tmp_path, monkeypatch):
+    async def scenario():
+        adapter, call, _ = _talking(tmp_path, monkeypatch)
+        await adapter.on_event({"event": "invite", "tindex": 3, "tlabel": 4, "callid": "stranger",
+                                "dialed": "transfer-" + "0" * 32})
+        assert adapter.evapi.sent == [{"cmd": "reject", "tindex": 3, "tlabel": 4, "code": 480}]
+        await adapter.on_command(TRANSFER)
+        # the operator hangs up meanwhile: not the end of the call (the caller calls back)
+        await adapter.on_event({"event": "bye", "callid": "first-call", "side": "agent"})
+        assert call.state == "transferring"
+        # Allô ends the call before the caller called back: the operator's leg goes, the token too
+        await adapter.on_command({"seq": 2, "command": "hangup", "call_id": "c1", "reason": "lost"})
+        assert adapter.evapi.sent[-1] == {"cmd": "end", "callid": "first-call", "fromtag": "citizen-tag",
+                                          "totag": "phone-tag"}
+        assert call.state == "ended" and not adapter.transfers
+
+    asyncio.run(scenario())
