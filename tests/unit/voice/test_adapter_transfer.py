@@ -3,7 +3,7 @@ JSON-RPC, rtpengine and Allô's API (no network). The real stack: tests/integrat
 
 from __future__ import annotations
 
-import asyncio
+from loopback import run_async
 
 from allo.voice import adapter as adapter_module
 from allo.voice.adapter import Adapter, SipCall, event_id
@@ -78,7 +78,7 @@ def test_a_transfer_refers_the_caller_and_its_call_back_is_dispatched_to_the_exp
         await adapter.on_event({"event": "answered", "callid": "second-call", "totag": "expert-tag"})
         assert (call.state, call.agent, call.to_tag) == ("talking", "expert-impots", "expert-tag")
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_an_invite_to_an_unknown_transfer_is_refused_and_allo_hanging_up_ends_the_operators_leg(
@@ -98,4 +98,4 @@ def test_an_invite_to_an_unknown_transfer_is_refused_and_allo_hanging_up_ends_th
                                           "totag": "phone-tag"}
         assert call.state == "ended" and not adapter.transfers
 
-    asyncio.run(scenario())
+    run_async(scenario())
