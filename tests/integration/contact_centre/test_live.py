@@ -227,7 +227,7 @@ def test_desk_websocket_receives_the_offer(router, api):
 
         comm = WebsocketCommunicator(DeskConsumer.as_asgi(), "/ws/desk/")
         comm.scope["user"] = user
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=10)
         assert connected
         await database_sync_to_async(services.agent_action)("operateur", "login",
                                                             profile={"id": "operateur", "centre": "n1-plateforme",
@@ -250,10 +250,10 @@ def test_telephony_stream_needs_a_token_and_gets_bridge_commands(router, telepho
 
     async def run():
         bad = WebsocketCommunicator(TelephonyConsumer.as_asgi(), "/ws/telephony/?token=faux")
-        connected, _ = await bad.connect()
+        connected, _ = await bad.connect(timeout=10)
         assert not connected
         comm = WebsocketCommunicator(TelephonyConsumer.as_asgi(), f"/ws/telephony/?token={telephony_token}")
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=10)
         assert connected
         await database_sync_to_async(services.agent_action)("virt-001", "login",
                                                             profile={"id": "virt-001", "centre": "n1-plateforme",
@@ -308,10 +308,10 @@ def test_wallboard_gets_the_figures_at_once_then_pushed_by_the_router(router, ap
 
         refused = WebsocketCommunicator(WallboardConsumer.as_asgi(), "/ws/wallboard/")
         refused.scope["user"] = operator
-        assert (await refused.connect())[0] is False  # supervisors only
+        assert (await refused.connect(timeout=10))[0] is False  # supervisors only
         comm = WebsocketCommunicator(WallboardConsumer.as_asgi(), "/ws/wallboard/")
         comm.scope["user"] = supervisor
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=10))[0]
         first = await comm.receive_json_from(timeout=2)
         await database_sync_to_async(services.create_call)("+33699999998", "3939")
         await database_sync_to_async(drain)(router)

@@ -64,7 +64,7 @@ def test_an_idle_websocket_on_redis_stays_open_and_still_gets_commands(router, t
 
     async def run():
         comm = WebsocketCommunicator(TelephonyConsumer.as_asgi(), f"/ws/telephony/?token={telephony_token}")
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=10)
         assert connected
         await asyncio.sleep(12)
         assert await comm.receive_nothing(timeout=0.1)  # still open: no close, no error
@@ -103,7 +103,7 @@ def _session_cookie(username: str) -> tuple[bytes, bytes]:
 def _opens(path: str, headers: list) -> bool:
     async def run():
         comm = _connect(path, headers)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=10)
         if connected:
             await comm.disconnect()
         return connected
@@ -154,7 +154,7 @@ async def _received(comm) -> list[dict]:
     """Everything the connector got until the stream stays quiet for a second."""
     out = []
     while not await comm.receive_nothing(timeout=1.0):
-        out.append(await comm.receive_json_from())
+        out.append(await comm.receive_json_from(timeout=10))
     return out
 
 
@@ -169,7 +169,7 @@ def test_commands_issued_while_the_connector_is_away_arrive_once_in_order(router
 
     async def run():
         comm = _stream(telephony_token)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=10))[0]
         await db(_login)("virt-001")
         a, _ = await db(services.create_call)("+33600000001", "3939")
         await db(drain)(router)
@@ -187,7 +187,7 @@ def test_commands_issued_while_the_connector_is_away_arrive_once_in_order(router
         await db(drain)(router)
 
         again = _stream(telephony_token)
-        assert (await again.connect())[0]
+        assert (await again.connect(timeout=10))[0]
         missed = await _received(again)
         # a command issued after the reconnection comes after them, once
         d, _ = await db(services.create_call)("+33600000004", "3939")
@@ -197,13 +197,13 @@ def test_commands_issued_while_the_connector_is_away_arrive_once_in_order(router
 
         # not acknowledged: a new connection gets them all again, from the journal
         third = _stream(telephony_token)
-        assert (await third.connect())[0]
+        assert (await third.connect(timeout=10))[0]
         replayed = await _received(third)
         await third.send_json_to({"type": "ack", "seq": replayed[-1]["seq"]})
         await third.receive_nothing(timeout=0.3)
         await third.disconnect()
         fourth = _stream(telephony_token)
-        assert (await fourth.connect())[0]
+        assert (await fourth.connect(timeout=10))[0]
         nothing = await _received(fourth)
         await fourth.disconnect()
         return (a, b, c, d), first, missed, live, replayed, nothing
@@ -227,7 +227,7 @@ def test_a_connector_may_say_where_it_stopped_and_bad_acks_are_answered(router, 
         calls = [(await db(services.create_call)(f"+3360000001{i}", "3939"))[0] for i in range(3)]
         await db(drain)(router)
         comm = _stream(telephony_token)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=10))[0]
         everything = await _received(comm)
         await comm.send_json_to({"type": "ack", "seq": "beaucoup"})
         refused = await comm.receive_json_from(timeout=2)
@@ -235,7 +235,7 @@ def test_a_connector_may_say_where_it_stopped_and_bad_acks_are_answered(router, 
         garbled = await comm.receive_json_from(timeout=2)
         await comm.disconnect()
         resumed = _stream(telephony_token, after=everything[0]["seq"])
-        assert (await resumed.connect())[0]
+        assert (await resumed.connect(timeout=10))[0]
         rest = await _received(resumed)
         await resumed.disconnect()
         return calls, everything, refused, garbled, rest
