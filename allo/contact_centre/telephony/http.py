@@ -62,23 +62,23 @@ def hangup(request, call_id: str):
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def alive(request, call_id: str):
-    contact = _contact(call_id)
-    if contact is None:
-        return _error("Appel inconnu.", 404)
-    if contact.state not in services.LIVE_STATES:
-        return _error(f"L'appel est terminé (état : {contact.state}).", 409)
-    return _event(call_id, services.call_alive(call_id))
+    return _on_live_call(call_id, services.call_alive)
 
 
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def lost(request, call_id: str):
+    return _on_live_call(call_id, services.call_lost)
+
+
+def _on_live_call(call_id: str, submit) -> JsonResponse:
+    """`submit(call_id)` for a call the router still holds; 404 for an unknown one, 409 once it ended."""
     contact = _contact(call_id)
     if contact is None:
         return _error("Appel inconnu.", 404)
     if contact.state not in services.LIVE_STATES:
         return _error(f"L'appel est terminé (état : {contact.state}).", 409)
-    return _event(call_id, services.call_lost(call_id))
+    return _event(call_id, submit(call_id))
 
 
 @api(**TELEPHONY)
