@@ -3,27 +3,11 @@ JSON-RPC, rtpengine and Allô's API (no network). The real stack: tests/integrat
 
 from __future__ import annotations
 
+from edge_doubles import Evapi, Ng
 from loopback import run_async
 
 from allo.voice import adapter as adapter_module
 from allo.voice.adapter import Adapter, SipCall, event_id
-
-
-class Evapi:
-    def __init__(self):
-        self.sent: list[dict] = []
-
-    async def send(self, message: dict) -> None:
-        self.sent.append(message)
-
-
-class Ng:
-    def __init__(self):
-        self.commands: list[tuple[str, str]] = []
-
-    async def request(self, command: str, timeout: float = 2.0, **params) -> dict:
-        self.commands.append((command, params.get("call-id", "")))
-        return {"result": "ok"}
 
 
 def _talking(tmp_path, monkeypatch):
@@ -70,7 +54,7 @@ def test_a_transfer_refers_the_caller_and_its_call_back_is_dispatched_to_the_exp
         assert adapter.evapi.sent == [
             {"cmd": "end", "callid": "first-call", "fromtag": "citizen-tag", "totag": "phone-tag"},
             {"cmd": "dispatch", "tindex": 3, "tlabel": 4, "target": "sip:expert-impots@allo.test"}]
-        assert ("delete", "first-call") in adapter.ng.commands  # the operator's leg's media
+        assert ("delete", "first-call") in adapter.ng.requests  # the operator's leg's media
         assert adapter.by_sip == {"second-call": call} and adapter.by_call["c1"] is call
         assert call.allo_event == event_id("first-call")  # the reconciliation still finds Allô's call
         assert not adapter.transfers

@@ -10,6 +10,7 @@ import shutil
 import wave
 
 import pytest
+from edge_doubles import Evapi, Ng
 from loopback import run_async
 
 from allo.voice import prompts
@@ -43,21 +44,6 @@ def test_a_generated_prompt_follows_its_text_a_recorded_one_is_kept(tmp_path):
     assert made.read_bytes() == b"RIFF recorded by an admin"
 
 
-class Evapi:
-    def __init__(self):
-        self.sent: list[dict] = []
-
-    async def send(self, message: dict) -> None:
-        self.sent.append(message)
-
-
-class Ng:
-    def __init__(self):
-        self.commands: list[str] = []
-
-    async def request(self, command: str, timeout: float = 2.0, **params) -> dict:
-        self.commands.append(command)
-        return {"result": "ok", "sdp": "v=0\r\n"} if command == "answer" else {"result": "ok"}
 
 
 class Api:
