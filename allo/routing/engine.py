@@ -108,6 +108,8 @@ class Engine:
             ev.ContactAlive: self._contact_alive,
             ev.AgentPhone: self._phone,
             ev.CallNotAnswered: self._not_answered,
+            ev.ConsultStart: self._consult_start,
+            ev.ConsultEnd: self._consult_end,
             ev.TimerFired: self._timer,
         }
 
@@ -287,6 +289,8 @@ class Engine:
             q = self._unqueue(c)
             self._end(c, LOST, self.now - c.entered, q.id)
         elif state is CONNECTED:
+            if c.consult is not None:
+                self._consult_release(c, "lost")
             agent = c.agent
             c.agent = None
             agent.contact = None
@@ -425,6 +429,8 @@ class Engine:
             q = self._unqueue(c)
             self._end(c, ABANDONED, e.t - c.entered, q.id)
         elif state is CONNECTED:
+            if c.consult is not None:
+                self._consult_release(c, "hangup")
             self._call_ended(ev.CallEnded(e.t, e.contact))
         else:  # a proposal left unanswered or a callback cancelled
             self._end(c, ABANDONED)
@@ -433,6 +439,8 @@ class Engine:
         c = self.contacts.get(e.contact)
         if c is None or c.state is not CONNECTED or (e.agent is not None and e.agent != c.agent.id):
             return  # duplicate or late report from a desk
+        if c.consult is not None:  # the N1 agent ends the call (or transfers blind) during a consult
+            self._consult_release(c, "cancelled")
         agent = c.agent
         c.agent = None
         agent.contact = None
@@ -475,11 +483,7 @@ class Engine:
             self._no_room(c, soonest, "closed")
             return
         # load balancing: the longest-idle agent across the open centres, else the shortest expected wait
-        best_agent, best_q = None, None
-        for q in open_queues:
-            agent = self._find_agent(q)
-            if agent is not None and (best_agent is None or agent.since < best_agent.since):
-                best_agent, best_q = agent, q
+        best_agent, best_q = self._longest_idle(open_queues)
         if best_agent is not None:
             self._out.append(ev.Transferred(self.now, c.id, domain, best_q.id))
             self._connect(best_agent, c, best_q, 0.0)
@@ -499,6 +503,89 @@ class Engine:
             return
         self._out.append(ev.Transferred(self.now, c.id, domain, best_q.id))
         self._enqueue(c, best_q)
+
+    def _longest_idle(self, queues: list[Queue]) -> tuple[Agent | None, Queue | None]:
+        best_agent, best_q = None, None
+        for q in queues:
+            agent = self._find_agent(q)
+            if agent is not None and (best_agent is None or agent.since < best_agent.since):
+                best_agent, best_q = agent, q
+        return best_agent, best_q
+
+    # ------------------------------------------------------------------ consult (warm transfer)
+
+    def _consult_start(self, e: ev.ConsultStart) -> None:
+        c = self.contacts.get(e.contact)
+        if c is None or c.state is not CONNECTED or c.agent.id != e.agent or c.consult is not None:
+            return  # ended, not this agent's, or a consult already under way
+        candidates = self.destinations.get(e.domain) or self.destinations.get("*")
+        if not candidates:
+            raise EngineError(f"no transfer destination for domain {e.domain!r} and no '*' fallback")
+        context = dict(c.context or {})
+        context.update({"question": e.question, "fiche": e.fiche, "note": e.note, "from_agent": e.agent,
+                        "topic": c.topic, "domain": e.domain})
+        c.context = context
+        c.seen = e.t
+        open_queues = [q for q in candidates if self._open(q.centre)]
+        expert, q = self._longest_idle(open_queues)
+        if expert is None:
+            outcome = "unavailable" if open_queues else "closed"
+            self._out.append(ev.ConsultEnded(self.now, c.id, e.agent, None, e.domain, outcome))
+            return
+        for pool in expert.pools:
+            pool.pop(expert, None)
+        self._set_state(expert, ON_CALL)  # no contact yet: the caller is still the N1 agent's
+        expert.consulting = c
+        c.consult, c.consult_queue = expert, q
+        self._out.append(ev.ConsultStarted(self.now, c.id, e.agent, expert.id, e.domain, q.id, context))
+
+    def _consult_end(self, e: ev.ConsultEnd) -> None:
+        c = self.contacts.get(e.contact)
+        if c is None or c.consult is None:
+            return
+        if e.agent == c.consult.id:
+            self._consult_release(c, "declined")
+        elif e.agent == c.agent.id:
+            if e.complete:
+                self._consult_complete(c)
+            else:
+                self._consult_release(c, "cancelled")
+
+    def _consult_release(self, c: Contact, outcome: str, free: bool = True) -> Agent:
+        """The consult ends without the caller moving: the expert is free again (`free`), the caller stays
+        with the N1 agent (or ends, on a hang-up). A consult is no handled call: the expert's state
+        change carries no contact."""
+        expert = c.consult
+        c.consult = c.consult_queue = None
+        expert.consulting = None
+        self._out.append(ev.ConsultEnded(self.now, c.id, c.agent.id if c.agent else None, expert.id,
+                                         (c.context or {}).get("domain"), outcome))
+        if free:
+            self._agent_free(expert)
+        return expert
+
+    def _consult_complete(self, c: Contact) -> None:
+        """The N1 agent hands the caller over: its wrap-up starts, and the caller is the expert's, a
+        transfer answered at once (its N2 wait is 0: the consult held the caller, not a queue)."""
+        expert, q = c.consult, c.consult_queue
+        domain = (c.context or {}).get("domain") or ""
+        c.consult = c.consult_queue = None
+        expert.consulting = None
+        operator = c.agent
+        self._out.append(ev.ConsultEnded(self.now, c.id, operator.id, expert.id, domain, "completed"))
+        operator.contact = None
+        operator.work = (c.destination, self.now - operator.since)
+        self._set_state(operator, WRAP_UP, c.id)
+        c.domain = domain
+        c.level = q.level
+        c.entered = c.seen = self.now
+        c.channel = CALL
+        self._out.append(ev.Transferred(self.now, c.id, domain, q.id))
+        expert.contact = c
+        c.agent = expert
+        c.queue = None
+        c.destination = q
+        self._out.append(ev.Assign(self.now, c.id, expert.id, q.id, q.level, 0.0, False, c.context))
 
     def _wrap_ended(self, e: ev.WrapUpEnded) -> None:
         agent = self._agent(e.agent)
@@ -526,7 +613,9 @@ class Engine:
         if e.force and (state is ON_CALL or state is WRAP_UP):
             # a supervisor logs out a stuck agent: its call (a ghost) ends lost, its wrap-up ends
             agent.pending = OFFLINE
-            if state is ON_CALL:
+            if agent.consulting is not None:  # an expert in a consult: the N1 agent takes the caller back
+                self._consult_release(agent.consulting, "cancelled")
+            elif state is ON_CALL:
                 self._lose(agent.contact)  # frees the agent, which applies the logout
             else:
                 agent.work = None
@@ -596,11 +685,20 @@ class Engine:
 
     def _not_answered(self, e: ev.CallNotAnswered) -> None:
         c = self.contacts.get(e.contact)
+        if c is not None and c.consult is not None and c.consult.id == e.agent:
+            # the expert's phone did not answer the consult: the N1 agent keeps the caller
+            self._no_answer_pause(self._consult_release(c, "no_answer", free=False))
+            return
         if c is None or c.state is not CONNECTED or c.agent.id != e.agent:
             return  # ended or given to another agent meanwhile
         agent = c.agent
         c.agent = None
         agent.contact = None
+        self._no_answer_pause(agent)
+        c.seen = e.t
+        self._enqueue(c, c.destination, front=True)
+
+    def _no_answer_pause(self, agent: Agent) -> None:
         # no contact on the state change: a call never answered is no talk (AHT, calls handled)
         if agent.pending is OFFLINE:  # a logout asked meanwhile wins
             agent.pending = None
@@ -610,8 +708,6 @@ class Engine:
             agent.reason = ev.NO_ANSWER_REASON
             self._set_state(agent, PAUSED)
         self._unstaff(agent)
-        c.seen = e.t
-        self._enqueue(c, c.destination, front=True)
 
     def _timer(self, e: ev.TimerFired) -> None:
         kind = e.kind
@@ -727,7 +823,8 @@ class Engine:
                  "priority": c.priority, "entered": c.entered, "qtime": c.qtime, "arrived": c.arrived,
                  "level": c.level, "agent": c.agent.id if c.agent else None, "topic": c.topic, "domain": c.domain,
                  "context": c.context, "destination": c.destination.id if c.destination else None, "due": c.due,
-                 "seen": c.seen, "lost_at": c.lost_at}
+                 "seen": c.seen, "lost_at": c.lost_at,
+                 "consult": [c.consult.id, c.consult_queue.id] if c.consult else None}
                 for c in self.contacts.values()
             ],
         }
@@ -755,6 +852,10 @@ class Engine:
             c.queue = queues[data["queue"]] if data["queue"] else None
             c.destination = queues[data["destination"]] if data["destination"] else None
             engine.contacts[c.id] = c
+            if data.get("consult"):
+                expert_id, queue_id = data["consult"]
+                c.consult, c.consult_queue = engine.agents[expert_id], queues[queue_id]
+                c.consult.consulting = c
         for aid, state, since, contact, pending, work, *reason in snap["agents"]:
             a = engine.agents[aid]
             a.reason = reason[0] if reason else ""
@@ -788,7 +889,10 @@ class Engine:
         """Raise AssertionError if the live state is inconsistent."""
         holders: dict[object, str] = {}
         for agent in self.agents.values():
-            if agent.state is ON_CALL:
+            if agent.state is ON_CALL and agent.consulting is not None:
+                assert agent.contact is None and agent.consulting.consult is agent, f"{agent.id}'s consult"
+                assert agent.consulting.agent is not agent, f"{agent.id} consults itself"
+            elif agent.state is ON_CALL:
                 assert agent.contact is not None, f"{agent.id} on call without contact"
                 assert agent.contact.id not in holders, f"contact {agent.contact.id} held twice"
                 holders[agent.contact.id] = agent.id
@@ -803,6 +907,8 @@ class Engine:
             assert live == q.waiting == sum(q.counts.values()), f"{q.id}: {live} queued, counter {q.waiting}"
         for c in self.contacts.values():
             assert c.state not in TERMINAL
+            if c.consult is not None:
+                assert c.state is CONNECTED and c.consult.consulting is c and c.consult.state is ON_CALL, c.id
         assert self.arrived == sum(self.ended.values()) + len(self.contacts)
 
 

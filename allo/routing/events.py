@@ -146,6 +146,35 @@ class CallNotAnswered:
 
 
 @dataclass(slots=True)
+class ConsultStart:
+    """Warm transfer, first step: the N1 agent holding the call asks to talk with an N2 expert of
+    `domain` before handing the caller over. The caller is on hold; the longest-idle ready expert of
+    the domain's open queues is reserved for the consult and gets the call's context (question, fiche,
+    note). With no expert ready the consult ends at once (ConsultEnded "unavailable" or "closed"): the
+    N1 agent may still transfer blind, into the queue."""
+
+    t: float
+    contact: Any
+    agent: str
+    domain: str
+    question: str | None = None
+    fiche: str | None = None
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class ConsultEnd:
+    """The consult ends. `complete` from the N1 agent hands the caller to the expert (a transfer answered
+    at once; the N1 agent goes to wrap-up); otherwise the N1 agent takes the caller back (cancelled), or
+    the expert, sending it, declines. A report from anyone else, or about no consult, is ignored."""
+
+    t: float
+    contact: Any
+    agent: str
+    complete: bool = False
+
+
+@dataclass(slots=True)
 class TimerFired:
     """A timer the engine asked for (TimerRequest) has expired; the caller feeds it back."""
 
@@ -191,6 +220,35 @@ class Transferred:
     contact: Any
     domain: str
     queue: str | None  # chosen N2 queue; None when every candidate is closed or saturated
+
+
+@dataclass(slots=True)
+class ConsultStarted:
+    """The expert `expert` (of N2 queue `queue`) is reserved to talk with `agent`, who holds the caller on
+    hold; the context goes to the expert's desk."""
+
+    t: float
+    contact: Any
+    agent: str
+    expert: str
+    domain: str
+    queue: str
+    context: dict | None = None
+
+
+@dataclass(slots=True)
+class ConsultEnded:
+    """A consult's end, or a consult that could not start. `outcome`: completed (the caller is the
+    expert's: Transferred and Assign follow), cancelled (by the N1 agent, or its end of the call),
+    declined (by the expert), no_answer (the expert's phone), hangup (the caller), lost, or at the
+    start unavailable (no expert ready) / closed (every destination closed); `expert` None then."""
+
+    t: float
+    contact: Any
+    agent: str | None
+    expert: str | None
+    domain: str | None
+    outcome: str
 
 
 @dataclass(slots=True)
@@ -266,9 +324,10 @@ LOST = "lost"  # a live contact's last sign of life is lost_after_s old
 NO_ANSWER_REASON = "Pas de réponse"  # the pause reason after CallNotAnswered (the desks and the floor show it)
 
 EVENT_TYPES = (ContactArrived, CallerHungUp, CallEnded, WrapUpEnded, AgentLogin, AgentLogout, AgentPause,
-               AgentResume, CallbackAnswer, ContactLost, ContactAlive, AgentPhone, CallNotAnswered, TimerFired)
-DECISION_TYPES = (Queued, Assign, Transferred, Overflowed, ProposeCallback, CallbackScheduled, TimerRequest,
-                  AgentStateChanged, ContactEnded)
+               AgentResume, CallbackAnswer, ContactLost, ContactAlive, AgentPhone, CallNotAnswered, ConsultStart,
+               ConsultEnd, TimerFired)
+DECISION_TYPES = (Queued, Assign, Transferred, ConsultStarted, ConsultEnded, Overflowed, ProposeCallback,
+                  CallbackScheduled, TimerRequest, AgentStateChanged, ContactEnded)
 _BY_NAME = {cls.__name__: cls for cls in EVENT_TYPES + DECISION_TYPES}
 _FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in EVENT_TYPES + DECISION_TYPES}
 

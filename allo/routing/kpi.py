@@ -19,6 +19,12 @@ N1_FAST_S = 180.0  # the seed's "precise answer in under 3 minutes" (the desks' 
 # These are the only places the thresholds are written: the simulator, the live wallboard, the desks'
 # chronometer, the history's bins and the CLI defaults all read them from here.
 
+
+def service_level_threshold(level: int) -> float:
+    """The service level's threshold of a level's contacts, as the collector applies it: level 1 (N1)
+    SERVICE_LEVEL_S, any other (the N2 expert centres) SERVICE_LEVEL_N2_S."""
+    return SERVICE_LEVEL_S if level == 1 else SERVICE_LEVEL_N2_S
+
 # per-bin counter slots
 (OFFERED1, CLOSED1, ANSWERED1, ANSWERED1_T, NOWAIT1, WAIT1, ABANDONED1, SHORT1, TALK1, WRAP1, HANDLED1,
  FAST1, RESOLVED1, TRANSFERRED, OFFERED2, ANSWERED2, ANSWERED2_T, WAIT2, ABANDONED2, SHORT2, TALK2, WRAP2,

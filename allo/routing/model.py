@@ -181,7 +181,7 @@ class Queue:
 
 class Agent:
     __slots__ = ("id", "centre", "level", "skills", "state", "since", "contact", "pending", "pools", "order",
-                 "work", "reason")
+                 "work", "reason", "consulting")
 
     def __init__(self, cfg: AgentConfig, order: int):
         self.id = cfg.id
@@ -196,6 +196,7 @@ class Agent:
         self.order = order
         self.work: tuple[Queue, float] | None = None  # (queue, talk seconds) of the call being wrapped up
         self.reason = ""  # of the pause asked last
+        self.consulting: Contact | None = None  # an N2 expert talking with the N1 agent who holds this call
 
     def __repr__(self) -> str:
         return f"Agent({self.id!r}, {self.state})"
@@ -203,7 +204,8 @@ class Agent:
 
 class Contact:
     __slots__ = ("id", "channel", "state", "queue", "priority", "entered", "arrived", "level", "agent",
-                 "domain", "context", "topic", "destination", "qtime", "due", "seen", "lost_at")
+                 "domain", "context", "topic", "destination", "qtime", "due", "seen", "lost_at", "consult",
+                 "consult_queue")
 
     def __init__(self, id, channel, arrived, topic, domain, context, priority):
         self.id = id
@@ -223,3 +225,6 @@ class Contact:
         self.destination: Queue | None = None  # queue of a proposed or scheduled callback
         self.seen = arrived  # last sign of life
         self.lost_at: float | None = None  # when its pending `lost` timer fires
+        # a consult under way (warm transfer): the expert reserved for it and the N2 queue it was picked for
+        self.consult: Agent | None = None
+        self.consult_queue: Queue | None = None

@@ -17,7 +17,8 @@ DOMAINS = [None, None, "impots", "consommation", "cira", "logement"]
 
 action = st.tuples(
     st.sampled_from(["arrive", "arrive", "arrive", "hangup", "end", "end", "wrap", "login", "logout", "pause",
-                     "resume", "webcallback", "lost", "forcelogout", "forcepause"]),
+                     "resume", "webcallback", "lost", "forcelogout", "forcepause", "consult", "consultend",
+                     "consultend"]),
     st.floats(min_value=0, max_value=900, allow_nan=False),  # seconds to advance first
     st.integers(min_value=0, max_value=1000),  # picks an agent / contact / queue
     st.integers(min_value=0, max_value=1000),  # picks a domain, a priority, flags
@@ -37,6 +38,7 @@ class Harness:
         self.waiting: dict[str, list] = {q: [] for q in engine.queues}  # queue -> [(contact, prio)]
         self.arrived: list = []
         self.started = False
+        self.handed_over: set = set()
 
     def feed(self, event) -> None:
         decisions = self.engine.handle(event)
@@ -61,10 +63,14 @@ class Harness:
         if isinstance(d, E.Queued):
             prio = self.engine.contacts[cid].priority
             self.waiting[d.queue].append((cid, prio))
+        if isinstance(d, E.ConsultEnded) and d.outcome == "completed":
+            self.handed_over.add(cid)
         if isinstance(d, E.Assign):
             agent = self.engine.agents[d.agent]
-            # nothing is routed to a closed centre
-            assert self.engine.is_open(agent.centre.id, d.t), f"{d} routed to closed {agent.centre.id}"
+            # nothing is routed to a closed centre (but the caller of a consult started while it was open
+            # goes to the expert it was talking with)
+            assert self.engine.is_open(agent.centre.id, d.t) or cid in self.handed_over, \
+                f"{d} routed to closed {agent.centre.id}"
             queue = self.waiting[d.queue]
             entry = next(((c, p) for c, p in queue if c == cid), None)
             if entry is not None:
@@ -137,6 +143,17 @@ class Harness:
             self.feed(E.ContactLost(t, c.id if c else m))
         elif kind == "forcelogout":
             self.feed(E.AgentLogout(t, agent, force=True))
+        elif kind == "consult":  # from the holder, or now and then from someone else (ignored)
+            c = self.live(k, ContactState.CONNECTED)
+            if c is not None:
+                by = agent if m % 7 == 0 else c.agent.id
+                self.feed(E.ConsultStart(t, c.id, by, DOMAINS[2 + m % (len(DOMAINS) - 2)], "question"))
+        elif kind == "consultend":  # the holder completes or cancels, or the expert declines
+            consults = [c for c in self.engine.contacts.values() if c.consult is not None]
+            if consults:
+                c = consults[k % len(consults)]
+                by = c.consult.id if m % 3 == 0 else c.agent.id
+                self.feed(E.ConsultEnd(t, c.id, by, complete=m % 2 == 0))
         elif kind == "forcepause":
             self.feed(E.AgentPause(t, agent, "Supervision", force=True))
 
