@@ -40,7 +40,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from allo.voice import rpc
+from allo.voice import prompts, rpc
 from allo.voice.api import ApiError, TelephonyApi
 from allo.voice.evapi import EvapiConnection
 from allo.voice.ng import NgClient
@@ -117,7 +117,8 @@ class SipCall:
     agent_contact: str = ""
     transfer: str = ""  # while transferring: the token of the REFER's Refer-To
     pending_agent: str = ""  # a bridge (or a play) that came before the transferred caller called back
-    pending_play: str = ""
+    pending_play: dict | None = None
+    playing: str = ""  # the wait's announcement rtpengine repeats to the caller (its file), until stopped
 
     def __post_init__(self):
         self.allo_event = self.allo_event or event_id(self.sip_call_id)
@@ -594,9 +595,9 @@ class Adapter:
                 await self.send_kamailio({"cmd": "cancel", "callid": call.sip_call_id, "cseq": call.cseq})
                 await self.delete_media(call)
         elif kind == "play" and call.state == "parked":
-            await self.announce(call, command.get("announcement", ""))
+            await self.announce(call, command)
         elif kind == "play" and call.state == "transferring":
-            call.pending_play = command.get("announcement", "")
+            call.pending_play = command
         elif kind == "transfer":
             await self.refer(call, command)
         else:  # play of a prompt the edge lacks: docs/voice.md, what is left
@@ -605,7 +606,7 @@ class Adapter:
     async def dispatch(self, call: SipCall, agent: str) -> None:
         if call.early_media:
             await self.ng_request("stop media", call)
-        call.state, call.agent = "ringing", agent
+        call.state, call.agent, call.playing = "ringing", agent, ""
         target = f"sip:{agent}@{self.sip_domain}"
         logger.info("call %s: dispatch to %s", call.call_id, target)
         await self.send_kamailio({"cmd": "dispatch", "tindex": call.tindex, "tlabel": call.tlabel, "target": target})
@@ -665,12 +666,12 @@ class Adapter:
         call.tindex, call.tlabel, call.cseq = tindex, tlabel, str(event.get("cseq", "1"))
         call.contact, call.edge = str(event.get("contact", "")), str(event.get("edge", ""))
         call.from_uri, call.to_tag, call.to_uri, call.agent_contact = str(event.get("from", "")), "", "", ""
-        call.state, call.agent, call.transfer, call.early_media = "parked", "", "", False
+        call.state, call.agent, call.transfer, call.early_media, call.playing = "parked", "", "", False, ""
         self.by_sip[call.sip_call_id] = call
         logger.info("call %s: the transferred caller called back (%s), the operator's leg ended",
                     call.call_id, call.sip_call_id)
         agent, play = call.pending_agent, call.pending_play
-        call.pending_agent = call.pending_play = ""
+        call.pending_agent, call.pending_play = "", None
         if agent:
             await self.dispatch(call, agent)
         elif play:
@@ -686,6 +687,7 @@ class Adapter:
         if await self.early_media(call) and call.state == "closing":
             if playing:  # the wait's announcement may be playing
                 await self.ng_request("stop media", call)
+                call.playing = ""
             played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
             logger.info("call %s: « %s » played (%s)", call.call_id, CLOSED_PROMPT, played.get("result"))
             if played.get("result") == "ok":
@@ -695,17 +697,30 @@ class Adapter:
         if call.state == "closing":  # (not hung up meanwhile)
             await self.reject(call, 480)
 
-    async def announce(self, call: SipCall, name: str) -> None:
-        """Play a prompt to a waiting caller: early media first (183 with rtpengine's SDP), then
-        rtpengine's `play media`, repeated until the call is bridged or ends."""
-        prompt = self.prompts / f"{name}.wav" if self.prompts else None
+    async def announce(self, call: SipCall, command: dict) -> None:
+        """Play the router's announcement to a waiting caller: early media first (183 with rtpengine's
+        SDP), then rtpengine's `play media`, repeated until the call is bridged or ends. « attente »
+        says the caller's position and expected wait first (prompts.waiting_prompt: composed once per
+        pair, off the event loop). A new `play` (the call queued again) replaces what plays, unless it
+        is the same file."""
+        name = command.get("announcement", "")
+        if name == prompts.WAIT_PROMPT and self.prompts and self.ng is not None:
+            prompt = await asyncio.to_thread(prompts.waiting_prompt, self.prompts, command.get("position"),
+                                             command.get("expected_wait_s"))
+        else:
+            prompt = self.prompts / f"{name}.wav" if self.prompts else None
         if prompt is None or not prompt.exists() or self.ng is None:
             logger.info("call %s: no « %s » prompt to play", call.call_id, name)
             return
-        if not await self.early_media(call):
+        if not await self.early_media(call) or call.state != "parked":  # (bridged or ended meanwhile)
             return
+        if call.playing == str(prompt):
+            return
+        if call.playing:
+            await self.ng_request("stop media", call)
         played = await self.ng_request("play media", call, file=str(prompt), **{"repeat-times": 100})
-        logger.info("call %s: « %s » played (%s)", call.call_id, name, played.get("result"))
+        call.playing = str(prompt) if played.get("result") == "ok" else ""
+        logger.info("call %s: « %s » played (%s)", call.call_id, prompt.stem, played.get("result"))
 
     async def early_media(self, call: SipCall) -> bool:
         """The caller gets rtpengine's SDP in a 183 (once): it hears what rtpengine plays to it, and

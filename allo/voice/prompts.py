@@ -8,17 +8,22 @@ Recorded prompts can replace them: a file of the same name is kept. A generated 
 when its text changed (`<name>.json` beside it keeps its text and the digest of the file made from it;
 a file that is not that one was recorded, and is kept): « ferme »
 says the line's opening hours as they are when the configuration is written (`allo voice config`,
-every `allo voice up`).
+every `allo voice up`). A waiting caller hears its position and expected wait before « attente »
+(sentences under prompts/fragments/, joined per caller into prompts/cache/: below).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import shutil
 import subprocess
+import tempfile
+import wave
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -84,13 +89,9 @@ def prompts_dir(root: Path) -> Path:
     return root / "prompts"
 
 
-def generate(root: Path, texts: dict[str, str] | None = None) -> list[Path]:
-    """Make each missing prompt, and each generated one whose text changed (`texts`: TEXTS and more,
-    e.g. « ferme » with the hours); returns the prompts present."""
-    folder = prompts_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    espeak = shutil.which("espeak-ng")
-    for name, text in (TEXTS if texts is None else texts).items():
+def _made_again(folder: Path, texts: dict[str, str], espeak: str | None) -> None:
+    """Speak each missing prompt of `folder`, and each generated one whose text changed."""
+    for name, text in texts.items():
         path, made = folder / f"{name}.wav", folder / f"{name}.json"
         if path.exists():
             made_text, made_digest = _made(made)
@@ -104,4 +105,147 @@ def generate(root: Path, texts: dict[str, str] | None = None) -> list[Path]:
                        timeout=60)
         tmp.replace(path)
         made.write_text(json.dumps({"text": text, "sha256": _digest(path)}, ensure_ascii=False))
+
+
+def generate(root: Path, texts: dict[str, str] | None = None) -> list[Path]:
+    """Make each missing prompt, and each generated one whose text changed (`texts`: TEXTS and more,
+    e.g. « ferme » with the hours), with the wait's sentences (FRAGMENTS) when « attente » is among
+    them; returns the prompts present (the fragments, under fragments/, are not listed)."""
+    folder = prompts_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    espeak = shutil.which("espeak-ng")
+    texts = TEXTS if texts is None else texts
+    _made_again(folder, texts, espeak)
+    if WAIT_PROMPT in texts and espeak is not None:  # (without it: recorded fragments, if any, are used)
+        (folder / FRAGMENTS_DIR).mkdir(exist_ok=True)
+        _made_again(folder / FRAGMENTS_DIR, FRAGMENTS, espeak)
     return sorted(folder.glob("*.wav"))
+
+
+# ---------------------------------------------------------------- the wait: position and expected wait
+#
+# The router's `play attente` carries the caller's position (1 = next) and expected wait (seconds). The
+# caller hears « Vous êtes le troisième appel en attente. Temps d'attente estimé : environ 4 minutes. »
+# then « attente ». Each of those two sentences is spoken whole by espeak-ng at config time (22
+# positions, 32 waits: 1 to 4 s of espeak once, measured idle and loaded), and the adapter joins the two
+# and « attente » into one WAV per (position, wait) the first time a caller needs it (prompts/cache/,
+# 2 to 13 ms measured, off the event loop; no espeak while callers wait). Whole sentences rather than words joined (« le » + « 3e » + …): espeak's
+# intonation is a sentence's, and the join falls on a sentence's pause. One file per combination
+# rather than three plays: rtpengine's `play media` takes one file and repeats it. The cache is bounded
+# (22 × 32 combinations of about 12 s, 0.5 MB: 0.35 GB if every one is heard; a few in practice).
+
+WAIT_PROMPT = "attente"
+FRAGMENTS_DIR = "fragments"
+CACHE_DIR = "cache"
+POSITIONS_SAID = 21  # beyond: « plus de 20 appels avant le vôtre » (21 or more are before it)
+MINUTES_SAID = 30  # beyond: « plus de 30 minutes »
+
+_ORDINALS = ["", "premier", "deuxième", "troisième", "quatrième", "cinquième", "sixième", "septième", "huitième",
+             "neuvième", "dixième", "onzième", "douzième", "treizième", "quatorzième", "quinzième", "seizième",
+             "dix-septième", "dix-huitième", "dix-neuvième", "vingtième", "vingt-et-unième"]
+
+
+def position_key(position: int) -> str:
+    """The fragment that says a position: "1" … "21", "plus" beyond."""
+    return str(max(1, position)) if position <= POSITIONS_SAID else "plus"
+
+
+def wait_key(seconds: float) -> str:
+    """The fragment that says an expected wait: "0" under a minute, "1" … "30" (the nearest minute),
+    "plus" beyond 30 minutes."""
+    if seconds != seconds or seconds > MINUTES_SAID * 60:  # (NaN: not a figure to say)
+        return "plus"
+    if seconds < 60:
+        return "0"
+    return str(int(seconds / 60 + 0.5))
+
+
+def position_text(key: str) -> str:
+    if key == "1":
+        return "Vous êtes le prochain appel."
+    if key == "plus":
+        return f"Plus de {POSITIONS_SAID - 1} appels sont en attente avant le vôtre."
+    return f"Vous êtes le {_ORDINALS[int(key)]} appel en attente."
+
+
+def wait_text(key: str) -> str:
+    if key == "0":
+        said = "moins d'une minute"
+    elif key == "plus":
+        said = f"plus de {MINUTES_SAID} minutes"
+    elif key in ("1", "21"):  # (une minute, vingt et une minutes: espeak says « un »)
+        said = "environ " + ("une minute" if key == "1" else "vingt et une minutes")
+    else:
+        said = f"environ {key} minutes"
+    return f"Temps d'attente estimé : {said}."
+
+
+FRAGMENTS = ({f"position-{k}": position_text(k) for k in [*map(str, range(1, POSITIONS_SAID + 1)), "plus"]}
+             | {f"wait-{k}": wait_text(k) for k in [*map(str, range(MINUTES_SAID + 1)), "plus"]})
+
+
+def waiting_parts(position: int | None, expected_wait_s: float | None) -> list[str]:
+    """What a waiting caller hears, in order: the fragments' names, then « attente » (alone when the
+    router sent no position)."""
+    if position is None:
+        return [WAIT_PROMPT]
+    parts = [f"{FRAGMENTS_DIR}/position-{position_key(position)}"]
+    if expected_wait_s is not None:
+        parts.append(f"{FRAGMENTS_DIR}/wait-{wait_key(max(0.0, float(expected_wait_s)))}")
+    return [*parts, WAIT_PROMPT]
+
+
+def waiting_text(position: int | None, expected_wait_s: float | None) -> str:
+    """The French a waiting caller hears (what waiting_prompt's file says with the generated texts)."""
+    return " ".join(FRAGMENTS[part.removeprefix(FRAGMENTS_DIR + "/")] if part != WAIT_PROMPT else TEXTS[WAIT_PROMPT]
+                    for part in waiting_parts(position, expected_wait_s))
+
+
+def concatenate(parts: list[Path], target: Path) -> None:
+    """One WAV of `parts` one after the other, written atomically (another caller may be composing the
+    same one, rtpengine may be reading it). ValueError when they do not share one format (a recording
+    of another rate, say: the wave module does not convert)."""
+    frames, params = [], None
+    for part in parts:
+        with wave.open(str(part)) as audio:
+            these = audio.getparams()
+            if params is not None and these[:3] != params[:3]:
+                raise ValueError(f"{part.name}: {these[:3]}, not {params[:3]} (channels, width, rate)")
+            params = params or these
+            frames.append(audio.readframes(audio.getnframes()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, wave.open(out, "wb") as audio:
+            audio.setnchannels(params.nchannels)
+            audio.setsampwidth(params.sampwidth)
+            audio.setframerate(params.framerate)
+            for chunk in frames:
+                audio.writeframes(chunk)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def waiting_prompt(folder: Path, position: int | None, expected_wait_s: float | None) -> Path | None:
+    """The file a waiting caller hears (`folder`: the prompts): its position and expected wait then
+    « attente », composed once into cache/ (again when one of its parts is newer); « attente » alone
+    when the router sent no position or a part is missing or of another format; None without it."""
+    plain = folder / f"{WAIT_PROMPT}.wav"
+    if not plain.exists():
+        return None
+    names = waiting_parts(position, expected_wait_s)
+    if len(names) == 1:
+        return plain
+    parts = [folder / f"{name}.wav" for name in names]
+    target = folder / CACHE_DIR / ("-".join([WAIT_PROMPT, *(n.rsplit("/", 1)[-1] for n in names[:-1])]) + ".wav")
+    try:
+        newest = max(part.stat().st_mtime_ns for part in parts)
+        if not target.exists() or target.stat().st_mtime_ns < newest:
+            concatenate(parts, target)
+    except (OSError, ValueError, wave.Error, EOFError) as exc:
+        logger.warning("the wait's position and time are not said (%s): « %s » alone", exc, WAIT_PROMPT)
+        return plain
+    return target

@@ -362,9 +362,12 @@ def test_a_queued_caller_hears_the_announcement_then_allo_ends_the_call_and_both
     try:
         registered = _register(voice, tmp_path, SECOND_AGENT, _sip_password(served, SECOND_AGENT), phone_port)
         assert registered.returncode == 0, registered.stdout[-2000:]
-        wait_for(lambda: _call_of(served, "+33611223366"), 20, "the caller queued in Allô")
+        queued = wait_for(lambda: _call_of(served, "+33611223366"), 20, "the caller queued in Allô")
         if PROMPTS:
             wait_for(lambda: ears.voiced >= 25, 20, "half a second of the announcement at the caller's")
+            # its position and expected wait first (the only caller waiting: « le prochain appel »)
+            assert re.search(rf"call {queued[0]}: « attente-position-1-wait-\d+ » played \(ok\)",
+                             (voice.logs / "adapter.log").read_text())
         _desk_ready(served, SECOND_AGENT, wait=False)  # the queued caller goes to this agent's phone
         call_id = wait_for(lambda: (c := _call_of(served, "+33611223366")) and c[3] == SECOND_AGENT and c[0], 20,
                             "the call bridged to the second agent")

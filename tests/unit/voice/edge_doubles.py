@@ -15,6 +15,7 @@ class Evapi:
 class Ng:
     def __init__(self):
         self.requests: list[tuple[str, str]] = []  # (command, call-id)
+        self.params: list[dict] = []  # each request's parameters, in the same order
 
     @property
     def commands(self) -> list[str]:
@@ -22,4 +23,5 @@ class Ng:
 
     async def request(self, command: str, timeout: float = 2.0, **params) -> dict:
         self.requests.append((command, params.get("call-id", "")))
+        self.params.append(params)
         return {"result": "ok", "sdp": "v=0\r\n"} if command == "answer" else {"result": "ok"}
