@@ -68,6 +68,10 @@ class Contact(models.Model):
     waited_n2_s = models.FloatField("attente au niveau 2", null=True, blank=True)
     answered = models.BooleanField("répondu", default=False)
     transferred_to = models.CharField("transféré vers", max_length=40, blank=True)
+    # a consult under way (warm transfer): the N2 expert the N1 agent talks with while the caller holds;
+    # once it ends, how it ended (allo.routing.events.ConsultEnded.outcome), for the N1 agent's desk
+    consult_agent = models.CharField("expert consulté", max_length=150, blank=True)
+    consult_outcome = models.CharField("fin de la consultation", max_length=20, blank=True)
     outcome = models.CharField("état final", max_length=20, blank=True)
     context = models.JSONField("contexte", null=True, blank=True)
     request_id = models.IntegerField("demande de rappel", null=True, blank=True)

@@ -134,6 +134,21 @@ def end_call(agent: str, call_id: str, *, transfer: str | None = None, question:
     return submit("CallEnded", payload, f"end:{call_id}:{agent}")
 
 
+def consult(agent: str, call_id: str, domain: str, *, question: str = "", fiche: str = "", note: str = "") -> bool:
+    """Warm transfer, first step: the N1 agent asks to talk with an expert of `domain`, the caller on hold
+    (the router reserves the expert, or answers at once that none is ready: Contact.consult_outcome)."""
+    payload = {"contact": call_id, "agent": agent, "domain": domain, "question": question or None,
+               "fiche": fiche or None, "note": note or None}
+    return submit("ConsultStart", payload, f"consult:{call_id}:{uuid.uuid4().hex}")
+
+
+def consult_end(agent: str, call_id: str, *, complete: bool = False) -> bool:
+    """The consult ends: `complete` (the N1 agent) hands the caller to the expert; otherwise the N1 agent
+    takes the caller back, or the expert declines."""
+    return submit("ConsultEnd", {"contact": call_id, "agent": agent, "complete": complete},
+                  f"consultend:{call_id}:{uuid.uuid4().hex}")
+
+
 def organisation_changed(**kwargs) -> None:
     """Signal receiver (centres, hours, closures): once the change is committed, the router reads the
     organisation again and applies it live (it compares, so a burst of saves costs little)."""

@@ -28,7 +28,8 @@ SAMPLE_KWARGS: dict[str, str] = {"action": "submit", "call_id": "appel-inconnu",
 # URLs that only answer another method than GET: an allowed POST answers with a redirect.
 METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post", "portal-feedback": "post",
            "kb-restore": "post", "kb-dila-status": "post", "kb-dila-mark-sent": "post",
-           "desk-state": "post", "desk-end-call": "post", "api-telephony-calls": "post",
+           "desk-state": "post", "desk-end-call": "post", "desk-consult": "post", "desk-consult-end": "post",
+           "api-telephony-calls": "post",
            "api-telephony-hangup": "post", "api-telephony-callback-answer": "post",
            "supervision-floor-action": "post", "desk-liaison": "post"}
 # Public URLs that only send the visitor elsewhere.

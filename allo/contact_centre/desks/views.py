@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from allo.accounts.access import roles
 from allo.accounts.roles import Role
 from allo.contact_centre import services
-from allo.contact_centre.models import CallerCardView, Contact, OutcomeKind
+from allo.contact_centre.models import AgentStatus, CallerCardView, Contact, OutcomeKind
 from allo.contact_centre.router import config as cfg
 from allo.routing import kpi
 
@@ -28,10 +28,12 @@ def _space(user) -> str:
 
 
 def _destinations():
-    """N2 domains with their open/closed state and current wait."""
+    """N2 domains with their open/closed state, experts ready (a consult needs one) and current wait."""
     from allo.org.models import Centre
 
     waits = services.queue_waits()
+    ready_queues = [set(q.split(",")) for q in AgentStatus.objects.filter(state="available", level=2)
+                    .values_list("queues", flat=True)]
     out = []
     for domain, label in cfg.DOMAINS:
         centres = list(Centre.objects.filter(active=True, domain=domain).prefetch_related("opening_periods",
@@ -41,8 +43,11 @@ def _destinations():
         longest = max([waits.get(c.code, {}).get("longest_wait_s", 0) for c in centres] or [0])
         expected = [services.estimated_wait_seconds(c.code) for c in centres]
         expected = [e for e in expected if e is not None]
+        codes = {cfg.queue_for_centre(c) for c in centres}
+        ready = sum(1 for queues in ready_queues if queues & codes) if is_open else 0
         out.append({"domain": domain, "label": label, "open": is_open, "waiting": waiting, "longest_wait_s": longest,
-                    "expected_wait_s": round(min(expected)) if expected else None, "centres": len(centres)})
+                    "expected_wait_s": round(min(expected)) if expected else None, "centres": len(centres),
+                    "ready": ready})
     return out
 
 
@@ -83,7 +88,11 @@ def desk(request, level: int, kb: dict | None = None, wrapup_form=None, searchin
         context["phone"] = credentials.phone_context(user)
     if contact is not None and level == 2 and contact.context:
         context["fiche_for_proposal"] = contact.context.get("fiche") or ""
-    if contact is not None and state["state"] == "on_call":
+    consult = _consult_context(contact, user.username) if contact is not None else None
+    context["consult"] = consult
+    if consult and consult["role"] == "expert":
+        pass  # the caller is still the N1 agent's: no wrap-up until it is handed over
+    elif contact is not None and state["state"] == "on_call":
         context["wrapup"] = wrapup.form_context(contact, level, wrapup_form, searching)
     if wrapup_form is not None:
         context["reload_url"] = context["space_url"]  # a POST's answer: the live feed reloads the desk's address
@@ -160,14 +169,85 @@ def end_call(request, call_id: str):
     fiches = [f.id for f in data["fiches"]]
     services.record_wrap_up(contact, user, fiches=fiches, theme=data["theme"], top_theme=data["top_theme"],
                             outcome=outcome, reason=data["reason"], note=data["note"], level=level)
-    services.end_call(user.username, call_id, transfer=data["transfer"], question=data["question"],
-                      fiche=fiches[0] if fiches else "", note=data["note"])
+    consulted = (contact.consult_agent and data["transfer"]
+                  and data["transfer"] == (contact.context or {}).get("domain"))
+    if consulted:  # the caller goes to the expert the operator has been talking with
+        services.consult_end(user.username, call_id, complete=True)
+    else:  # a blind transfer or an end: a consult under way is cancelled by the router
+        services.end_call(user.username, call_id, transfer=data["transfer"], question=data["question"],
+                          fiche=fiches[0] if fiches else "", note=data["note"])
     if data["callback_at"] is not None:
         services.schedule_callback(contact.caller, data["callback_at"], note=data["note"], origin=f"appel {call_id}")
     services.end_wrap_up(user.username, key=f"wrapup:{call_id}:{user.username}")
-    messages.success(request, {
+    messages.success(request, "Appel transféré à l'expert consulté." if consulted else {
         OutcomeKind.TRANSFERRED: "Appel transféré avec son contexte.", OutcomeKind.CALLBACK: "Rappel programmé.",
     }.get(outcome.kind, "Appel clôturé."))
+    _settle()
+    return redirect(_space(user))
+
+
+CONSULT_ENDINGS = {
+    "unavailable": ("warning", "Aucun expert n'est prêt pour cette destination : transférez l'appel en file "
+                               "d'attente (issue « transfert ») ou proposez un rappel."),
+    "closed": ("warning", "Cette destination est fermée : proposez un rappel à l'appelant."),
+    "declined": ("warning", "L'expert a décliné la consultation : l'appelant est de nouveau en ligne avec vous."),
+    "no_answer": ("warning", "Le poste de l'expert n'a pas répondu : l'appelant est de nouveau en ligne avec vous."),
+    "cancelled": ("info", "Consultation terminée : l'appelant est de nouveau en ligne avec vous."),
+}
+
+
+def _consult_context(contact: Contact, username: str) -> dict | None:
+    """The consult as this desk shows it: the N1 agent's (expert, or how it ended) or the expert's."""
+    ctx = contact.context or {}
+    label = dict(cfg.DOMAINS).get(ctx.get("domain") or "", ctx.get("domain") or "")
+    if contact.consult_agent and contact.consult_agent == username and contact.agent != username:
+        return {"role": "expert", "operator": contact.agent, "domain": label}
+    if contact.agent != username or contact.state != "connected":
+        return None
+    if contact.consult_agent:
+        return {"role": "operator", "expert": contact.consult_agent, "domain": label, "domain_code": ctx.get("domain")}
+    ending = CONSULT_ENDINGS.get(contact.consult_outcome)
+    if ending:
+        return {"role": "ended", "level": ending[0], "message": ending[1], "domain": label}
+    return None
+
+
+@roles(Role.OPERATOR, Role.EXPERT)
+@require_POST
+def consult(request, call_id: str):
+    """« Consulter un expert » (N1): the wrap-up form's destination, question, first fiche and note go to
+    the expert the router reserves; the caller holds. The rest of the form is filled at the end."""
+    user = request.user
+    contact = Contact.objects.filter(pk=call_id, agent=user.username, state="connected").first()
+    if contact is None:
+        messages.error(request, "Cet appel n'est pas (ou plus) le vôtre.")
+        return redirect(_space(user))
+    domain = request.POST.get("transfer", "")
+    if domain not in dict(cfg.DOMAINS):
+        messages.error(request, "Choisissez la destination à consulter (« Transfert vers »).")
+        return redirect(_space(user))
+    from allo.contact_centre.desks.wrapup import fiche_ids
+
+    fiches = fiche_ids(request.POST.getlist("fiches"))
+    services.consult(user.username, call_id, domain, question=request.POST.get("question", "")[:500],
+                     fiche=fiches[0] if fiches else "", note=request.POST.get("note", "")[:2000])
+    messages.info(request, f"Consultation demandée ({dict(cfg.DOMAINS)[domain]}) : l'appelant est mis en attente.")
+    _settle()
+    return redirect(_space(user))
+
+
+@roles(Role.OPERATOR, Role.EXPERT)
+@require_POST
+def consult_end(request, call_id: str):
+    """« Reprendre l'appelant » (N1) or « Décliner » (the expert). Completing is the wrap-up's transfer."""
+    user = request.user
+    contact = Contact.objects.filter(pk=call_id).exclude(consult_agent="").first()
+    if contact is None or user.username not in (contact.agent, contact.consult_agent):
+        messages.error(request, "Aucune consultation en cours sur cet appel.")
+        return redirect(_space(user))
+    services.consult_end(user.username, call_id)
+    if user.username == contact.consult_agent:
+        messages.info(request, "Consultation déclinée : l'opérateur reprend l'appelant.")
     _settle()
     return redirect(_space(user))
 

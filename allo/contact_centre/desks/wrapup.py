@@ -253,6 +253,11 @@ def form_context(contact, level: int, form: WrapUpForm | None, searching: bool) 
         topic = ctx.get("topic") or ""
         form.values["theme"] = earlier.theme_id if earlier else (topic if Theme.objects.filter(slug=topic).exists()
                                                                     else "")
+        if level == 1 and contact.consult_agent:  # a consult under way: what it carried is not typed again
+            transferred = [o for o in outcomes if o.kind == OutcomeKind.TRANSFERRED]
+            form.values.update(outcome=transferred[0].code if transferred else form.values["outcome"],
+                               transfer=ctx.get("domain") or "", question=ctx.get("question") or "",
+                               note=ctx.get("note") or "")
     groups = theme_groups()
     listed = {g["slug"] for g in groups} | {c.slug for g in groups for c in g["children"]}
     chosen_theme = form.values["theme"]

@@ -49,6 +49,10 @@ def commands_for(d: dict) -> list[dict]:
         return [{"command": "bridge", "call_id": call, "agent": d["agent"], "outbound": d["outbound"]}]
     if kind == "Transferred" and d["queue"]:
         return [{"command": "transfer", "call_id": call, "centre": d["queue"], "domain": d["domain"]}]
+    if kind == "ConsultStarted":  # the caller waits on hold while the operator talks with the expert
+        return [{"command": "hold", "call_id": call, "agent": d["agent"], "expert": d["expert"]}]
+    if kind == "ConsultEnded" and d["expert"] and d["outcome"] in {"cancelled", "declined", "no_answer"}:
+        return [{"command": "unhold", "call_id": call, "agent": d["agent"], "expert": d["expert"]}]
     if kind == "Queued":
         return [{"command": "play", "call_id": call, "announcement": "attente", "position": d["position"],
                  "expected_wait_s": round(d["expected_wait_s"])}]
@@ -66,6 +70,9 @@ def messages_for(decisions: list[dict]) -> list[tuple[str, dict]]:
         kind = d["type"]
         if kind in ("Assign", "AgentStateChanged"):
             out.append((agent_group(d["agent"]), {"type": "desk.event", "event": d}))
+        elif kind in ("ConsultStarted", "ConsultEnded"):  # both desks show the consult
+            for agent in {d["agent"], d["expert"]} - {None}:
+                out.append((agent_group(agent), {"type": "desk.event", "event": d}))
     return out
 
 

@@ -407,6 +407,13 @@ class Router:
                 c = self.engine.contacts.get(d["contact"])
                 if c is not None:
                     fields["context"] = c.context
+            elif kind == "ConsultStarted":
+                # the expert's desk shows the call (its context) while the caller holds for the N1 agent
+                fields.update(consult_agent=d["expert"], consult_outcome="", context=d["context"])
+                self._agents.setdefault(d["expert"], {"state": "on_call", "since_t": d["t"], "level": 2})
+                self._agents[d["expert"]]["contact"] = str(d["contact"])
+            elif kind == "ConsultEnded":
+                fields.update(consult_agent="", consult_outcome=d["outcome"])
             elif kind == "ProposeCallback":
                 fields.update(state="callback_offered", queue=d["queue"])
             elif kind == "CallbackScheduled":

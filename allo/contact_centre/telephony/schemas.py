@@ -234,9 +234,14 @@ class Commande(BaseModel):
     seq: int = Field(ge=1, description="Identifiant et ordre de la commande : croissant, jamais réutilisé. Le "
                                        "connecteur exécute chaque seq une fois et ignore un seq déjà vu (une "
                                        "commande est renvoyée quand son acquittement s'est perdu).")
-    command: Literal["bridge", "transfer", "play", "hangup"]
+    command: Literal["bridge", "transfer", "play", "hangup", "hold", "unhold"] = Field(
+        description="bridge : mettre l'appelant en relation avec l'agent ; transfer : le transférer au niveau 2 ; "
+                    "play : lui jouer une annonce ; hangup : raccrocher ; hold / unhold : le mettre en attente "
+                    "(musique ou annonce) pendant que l'opérateur consulte l'expert `expert`, puis l'en sortir "
+                    "(consultation annulée : l'opérateur le reprend).")
     call_id: str
     agent: SkipJsonSchema[None] | str = None
+    expert: SkipJsonSchema[None] | str = None
     outbound: SkipJsonSchema[None] | bool = None
     centre: SkipJsonSchema[None] | str = None
     domain: SkipJsonSchema[None] | str = None

@@ -27,9 +27,11 @@
     ws.onmessage = function (msg) {
       var ev = JSON.parse(msg.data);
       var changed = (ev.type === "Assign" && String(ev.contact) !== shownContact) ||
-        (ev.type === "AgentStateChanged" && ev.state !== shownState);
+        (ev.type === "AgentStateChanged" && ev.state !== shownState) ||
+        ev.type === "ConsultStarted" || ev.type === "ConsultEnded";
       if (!changed) return;
       if (ev.type === "Assign") document.getElementById("annonce").textContent = "Nouvel appel.";
+      if (ev.type === "ConsultStarted") document.getElementById("annonce").textContent = "Consultation.";
       // after a refused wrap-up the page is a POST's answer: reload the desk's own address
       if (ev.type === "Assign" || !busy()) {
         if (root.dataset.reload) location.replace(root.dataset.reload); else location.reload();
