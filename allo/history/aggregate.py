@@ -6,6 +6,11 @@ day, ISO week (from Monday) and month. Per dimension: `all` (the line: level-1 l
 week and month (per 15 minutes they would be mostly empty bins). The KPIs of any sum of bins come from
 `figures`, through allo.routing.kpi's functions: one definition of each.
 
+A leg is counted within the threshold of its own level (`threshold`: kpi's, 20 s at N1, 60 s at N2): the
+bins of an N2 queue or centre give the N2 service level the wallboard shows (`service_level_n2_by_queue`),
+and Asterisk's ServicelevelPerf/Perf2 there use the same T, as app_queue uses each queue's own
+`servicelevel`. The line (`all`) and the level-1 dimensions hold level-1 legs only (T = 20 s).
+
 Grouping is numpy's (np.unique + np.bincount): a year of 1.2 M legs aggregates in a few seconds,
 where a Python loop adding vectors per dimension took about a minute.
 """
@@ -20,7 +25,7 @@ import numpy as np
 
 from allo.routing import kpi
 
-T = kpi.SERVICE_LEVEL_S  # the service level's threshold, also Asterisk's figures' T
+T = kpi.SERVICE_LEVEL_S  # the N1 service level's threshold, also Asterisk's figures' T at N1
 SHORT = kpi.SHORT_ABANDON_S
 COUNTERS = ("offered", "answered", "answered_t", "abandoned", "abandoned_short", "abandoned_t", "wait_s",
             "handled", "talk_s", "wrap_s")
@@ -64,6 +69,11 @@ class Columns:
             self.keys[dim].append(code)
 
 
+def threshold(level: int) -> float:
+    """The service level's T of a level's legs (allo.routing.kpi's definition)."""
+    return kpi.service_level_threshold(level)
+
+
 StatRow = tuple  # (grain, dim, key, period: date, slot, *COUNTERS)
 
 
@@ -82,9 +92,10 @@ def aggregate(cols: Columns) -> Iterator[StatRow]:
     answered = outcome == ANSWERED
     abandoned = outcome == ABANDONED
     handled = answered & ~np.isnan(talk)
+    limit = np.where(level == 1, threshold(1), threshold(2))  # each leg's T, by its level
     values = np.stack([
-        np.ones(n), answered, answered & (waited <= T), abandoned, abandoned & (waited < SHORT),
-        abandoned & (waited <= T), np.where(answered, waited, 0.0), handled, np.where(handled, talk, 0.0), wrap,
+        np.ones(n), answered, answered & (waited <= limit), abandoned, abandoned & (waited < SHORT),
+        abandoned & (waited <= limit), np.where(answered, waited, 0.0), handled, np.where(handled, talk, 0.0), wrap,
     ]).astype(np.float64)
 
     day0 = int(day.min())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from allo.history import aggregate as agg
 from allo.history import services
 from allo.history.charts import SL_TARGET
 from allo.reports import pdf
@@ -23,7 +24,8 @@ from allo.reports.tables import (
     whole_month,
 )
 
-# (key of services.report's figures, column label, kind): the page's and the files' columns
+# (key of services.report's figures, column label, kind): the page's and the files' columns; the service
+# level's label gets its threshold (sl_label: each level's, aggregate.threshold)
 FIGURES = [
     ("offered", "Présentés", INT),
     ("answered", "Répondus", INT),
@@ -44,6 +46,17 @@ BREAKDOWNS = [
     ("agent", "Par agent", "Agent"),
 ]
 LINE = "toute la ligne (niveau 1)"
+# the N2 view: each N2 queue (an expert centre's) with its calls from the transfer, within the N2 threshold
+N2_SHEET = "Niveau 2 par file"
+N2_FIGURES = [
+    ("offered", "Présentés (transferts)", INT),
+    ("answered", "Répondus", INT),
+    ("abandoned", "Abandons", INT),
+    ("abandon_rate", "Taux d'abandon", PERCENT),
+    ("service_level", "Niveau de service", PERCENT),
+    ("asa_s", "Attente moyenne au niveau 2 (ASA, s)", SECONDS),
+]
+N2_TOTAL = "Total niveau 2"
 # the fiches of a month run to hundreds, most cited once or twice: the table keeps the most cited
 FICHES_SHOWN = 50
 # the PDF's fiche table: the fiche's id, its title (cut to fit), then the figures (fractions of the width)
@@ -58,6 +71,7 @@ class Bilan:
     queue: str | None
     data: dict  # services.report
     days: Table
+    n2: Table  # per N2 queue, with the N2 threshold
     breakdowns: list[Table]
 
     @property
@@ -69,8 +83,12 @@ class Bilan:
         return f"file {self.queue}" if self.queue else LINE
 
     @property
+    def n2_threshold_s(self) -> float:
+        return agg.threshold(2)
+
+    @property
     def tables(self) -> list[Table]:
-        return [self.days, *self.breakdowns]
+        return [self.days, self.n2, *self.breakdowns]
 
     def filename(self, extension: str, stem: str = "bilan") -> str:
         """`bilan-2026-11.ods`, `bilan-2026-11-n1.ods`; `bilan-2026-03-02-au-2026-03-03.csv` for another range."""
@@ -78,8 +96,24 @@ class Bilan:
         return f"{stem}-{period}{'-' + self.queue if self.queue else ''}.{extension}"
 
 
-def _figures(d: dict) -> list:
-    return [d[k] for k, _, _ in FIGURES]
+def _figures(d: dict, figures: list = FIGURES) -> list:
+    return [d[k] for k, _, _ in figures]
+
+
+def seconds(t: float) -> str:
+    return f"{t:.0f} s"
+
+
+def sl_label(*levels: int) -> str:
+    """« Niveau de service (20 s) »: the service level's column with its threshold; for a table whose rows
+    are of both levels (per queue, per agent) each level's: « Niveau de service (N1 : 20 s, N2 : 60 s) »."""
+    if len(levels) == 1:
+        return f"Niveau de service ({seconds(agg.threshold(levels[0]))})"
+    return "Niveau de service (" + ", ".join(f"N{lv} : {seconds(agg.threshold(lv))}" for lv in levels) + ")"
+
+
+def _columns(figures: list, levels: tuple[int, ...]) -> list[Column]:
+    return [Column(sl_label(*levels) if key == "service_level" else name, kind) for key, name, kind in figures]
 
 
 def bilan(first: dt.date, last: dt.date, queue: str | None = None) -> Bilan:
@@ -90,21 +124,41 @@ def bilan(first: dt.date, last: dt.date, queue: str | None = None) -> Bilan:
     data = services.report(first, last, queue)
     label = period_label(first, last)
     scope = f"file {queue}" if queue else LINE
-    figure_columns = [Column(name, kind) for _, name, kind in FIGURES]
-    days = Table("Par jour", f"Bilan par jour, {label}, {scope}", [Column("Jour", DATE), *figure_columns],
+    days = Table("Par jour", f"Bilan par jour, {label}, {scope}",
+                 [Column("Jour", DATE), *_columns(FIGURES, (data["level"],))],
                  [[dt.date.fromisoformat(d["date"]), *_figures(d)] for d in data["days"]]
                  + [["Total", *_figures(data["total"])]])
     breakdowns = []
     for dim, sheet, first_column in BREAKDOWNS:
         found = services.breakdown(first, last, dim)
         whose = "" if dim == "queue" else f", {LINE}" if dim != "agent" else ", toutes files"
+        # queues and agents are of both levels, each counted within its level's threshold
+        figure_columns = _columns(FIGURES, (1, 2) if dim in ("queue", "agent") else (1,))
         if dim == "fiche":
             breakdowns.append(_fiches(found, f"{sheet}, {label}{whose}", sheet, first_column, figure_columns))
             continue
         rows = [[r["key"], *_figures(r)] for r in found]
         breakdowns.append(Table(sheet, f"{sheet}, {label}{whose}", [Column(first_column, TEXT), *figure_columns],
                                 rows))
-    return Bilan(first, last, queue, data, days, breakdowns)
+    return Bilan(first, last, queue, data, days, _n2(first, last, label), breakdowns)
+
+
+def _n2(first: dt.date, last: dt.date, label: str) -> Table:
+    """Per N2 queue (services.breakdown of the level-2 queues, the busiest first): its name, its calls from
+    the transfer, abandon rate, N2 service level (within the N2 threshold: the wallboard's
+    `service_level_n2_by_queue`) and N2 ASA; then the N2 total (the wallboard's `service_level_n2`)."""
+    from allo.history.models import Queue
+
+    found = services.breakdown(first, last, "queue", level=2)
+    names = dict(Queue.objects.filter(level=2).values_list("code", "name"))
+    total = [0.0] * len(agg.COUNTERS)
+    for r in found:
+        agg.add(total, r["counters"])
+    rows = [[r["key"], names.get(r["key"]) or r["key"], *_figures(r, N2_FIGURES)] for r in found]
+    if found:
+        rows.append([N2_TOTAL, "", *_figures(services.rounded(agg.figures(total)), N2_FIGURES)])
+    return Table(N2_SHEET, f"Niveau 2 par file, {label}, délai compté depuis le transfert",
+                 [Column("File", TEXT), Column("Centre", TEXT), *_columns(N2_FIGURES, (2,))], rows)
 
 
 def _fiches(found: list[dict], title: str, sheet: str, first_column: str, figure_columns: list[Column]) -> Table:
@@ -173,6 +227,8 @@ def report_pdf(b: Bilan) -> bytes:
                 short = Table(table.sheet, table.title, table.columns,
                               [[r[0], _cut(r[1], FICHE_PDF_TITLE), *r[2:]] for r in table.rows])
                 report.table(short, widths=FICHE_PDF_WIDTHS, left=2)
+            elif table.sheet == N2_SHEET:  # the queue's code and its centre's name
+                report.table(table, left=2)
             else:
                 report.table(table)
     return report.body

@@ -319,7 +319,7 @@ def series(first: dt.date, last: dt.date, *, grain: str = "1d", dim: str = "all"
     return {(r[0], r[1]): list(r[2:]) for r in rows}
 
 
-def _rounded(figures: dict) -> dict:
+def rounded(figures: dict) -> dict:
     out = {}
     for k, v in figures.items():
         if isinstance(v, float):
@@ -330,28 +330,41 @@ def _rounded(figures: dict) -> dict:
 
 def report(first: dt.date, last: dt.date, queue: str | None = None) -> dict:
     """Per day (every day of the range) and in total: offered, answered, abandoned, asa_s, service_level,
-    aht_s, and Asterisk's servicelevel_perf / servicelevel_perf2, from the stored day bins."""
-    if queue and not Queue.objects.filter(code=queue).exists():
-        known = ", ".join(Queue.objects.values_list("code", flat=True)) or "aucune"
-        raise UnknownQueue(f"File inconnue : « {queue} » (files connues : {known}).")
+    aht_s, and Asterisk's servicelevel_perf / servicelevel_perf2, from the stored day bins. `level` and
+    `threshold_s`: the line's or the queue's level and its service level's T (an N2 queue's bins count its
+    calls within the N2 threshold, aggregate.threshold)."""
+    level = 1
+    if queue:
+        level = Queue.objects.filter(code=queue).values_list("level", flat=True).first()
+        if level is None:
+            known = ", ".join(Queue.objects.values_list("code", flat=True)) or "aucune"
+            raise UnknownQueue(f"File inconnue : « {queue} » (files connues : {known}).")
     bins = series(first, last, dim="queue" if queue else "all", key=queue or "")
     days, total = [], [0.0] * len(agg.COUNTERS)
     day = first
     while day <= last:
         counters = bins.get((day, 0)) or [0] * len(agg.COUNTERS)
         agg.add(total, counters)
-        days.append({"date": day.isoformat(), **_rounded(agg.figures(counters))})
+        days.append({"date": day.isoformat(), **rounded(agg.figures(counters))})
         day += dt.timedelta(days=1)
-    return {"from": first.isoformat(), "to": last.isoformat(), "queue": queue, "threshold_s": agg.T,
-            "days": days, "total": _rounded(agg.figures(total))}
+    return {"from": first.isoformat(), "to": last.isoformat(), "queue": queue, "level": level,
+            "threshold_s": agg.threshold(level), "days": days, "total": rounded(agg.figures(total))}
 
 
-def breakdown(first: dt.date, last: dt.date, dim: str) -> list[dict]:
+def breakdown(first: dt.date, last: dt.date, dim: str, level: int | None = None) -> list[dict]:
     """The figures of each key of a dimension (queue, destination, theme, origin, fiche, agent) summed over the
-    day bins of a range, the busiest first: {"key", **figures}."""
+    day bins of a range, the busiest first: {"key", **figures, "counters"} (counters: the summed bins, for a
+    total). `level` (dim queue only): the queues of that level (Queue.level), e.g. 2 for the N2 centres'."""
     from django.db.models import Sum
 
-    rows = (Stat.objects.filter(grain="1d", dim=dim, period__gte=first, period__lte=last).values("key")
-            .annotate(**{f"sum_{c}": Sum(c) for c in agg.COUNTERS}))
-    out = [{"key": r["key"], **_rounded(agg.figures([r[f"sum_{c}"] for c in agg.COUNTERS]))} for r in rows]
+    stats = Stat.objects.filter(grain="1d", dim=dim, period__gte=first, period__lte=last)
+    if level is not None:
+        if dim != "queue":
+            raise ValueError("a level selects queues: dim must be 'queue'")
+        stats = stats.filter(key__in=Queue.objects.filter(level=level).values("code"))
+    rows = stats.values("key").annotate(**{f"sum_{c}": Sum(c) for c in agg.COUNTERS})
+    out = []
+    for r in rows:
+        counters = [r[f"sum_{c}"] for c in agg.COUNTERS]
+        out.append({"key": r["key"], **rounded(agg.figures(counters)), "counters": counters})
     return sorted(out, key=lambda r: (-r["offered"], r["key"]))

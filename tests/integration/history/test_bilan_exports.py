@@ -17,7 +17,7 @@ from report_files import Percent, csv_number, pdf_pages, pdf_text, pdf_title, re
 from test_history_import_report import generated_csv, run, write
 
 from allo.accounts.models import User
-from allo.history.models import CallRecord
+from allo.history.models import CallRecord, ImportBatch
 from allo.kb.models import Fiche
 from allo.reports.http import size_label
 from allo.reports.pdf import ROWS_PER_PAGE
@@ -28,7 +28,7 @@ FIGURES = ["offered", "answered", "abandoned", "asa_s", "service_level", "aht_s"
            "servicelevel_perf2"]
 PERCENTS = {"service_level", "servicelevel_perf", "servicelevel_perf2"}
 PARIS = ZoneInfo("Europe/Paris")
-SHEETS = ["Par jour", "Par file", "Par destination", "Par thème", "Par numéro composé", "Par fiche", "Par agent"]
+SHEETS = ["Par jour", "Niveau 2 par file", "Par file", "Par destination", "Par thème", "Par numéro composé", "Par fiche", "Par agent"]
 
 
 @pytest.fixture
@@ -224,3 +224,84 @@ def test_the_default_month_is_the_one_to_report(db, months, today, shown):
     for month in months:
         Stat.objects.create(grain="1M", dim="all", period=dt.date.fromisoformat(f"{month}-01"), offered=10)
     assert default_month(dt.date.fromisoformat(today)) == dt.date.fromisoformat(f"{shown}-01")
+
+
+@pytest.fixture
+def transfers(demo):
+    """Calls of Monday 2 March 2026 at both levels, as the live router's journal gives them (legs): an N1
+    call answered after 40 s (transferred to the tax centre), and at N2, from the transfer, the tax centre's
+    calls answered after 40 s and 90 s, abandoned after 3 s (short) and 30 s, the informant centre's answered
+    after 10 s."""
+    from allo.history import services
+    from allo.history.records import Leg
+
+    at = dt.datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)
+    legs = [Leg(at, "n1", "answered", 40.0, 200.0, level=1, agent="operateur", destination="impots"),
+            Leg(at, "n2-impots", "answered", 40.0, 600.0, level=2, agent="expert-impots"),
+            Leg(at, "n2-impots", "answered", 90.0, 500.0, level=2, agent="expert-impots"),
+            Leg(at, "n2-impots", "abandoned", 3.0, None, level=2),
+            Leg(at, "n2-impots", "abandoned", 30.0, None, level=2),
+            Leg(at, "cira-lyon", "answered", 10.0, 300.0, level=2, agent="expert-cira")]
+    batch = ImportBatch.objects.create(filename="n2", sha256="n2" * 32, rows=len(legs))
+    services.insert_records(legs, batch)
+    services.rebuild(dt.date(2026, 3, 2), dt.date(2026, 3, 2))
+
+
+def test_the_n2_queues_are_reported_with_the_n2_threshold(transfers):
+    """An N2 call answered 40 s after its transfer is within the N2 threshold (60 s), the N1 call answered after
+    40 s is not within the N1 one (20 s): the « Bilan » has an N2 table (per N2 queue: offered, answered,
+    abandons, abandon rate, N2 service level with its threshold in the column's title, N2 ASA, and the N2
+    total), in the page, the files and the PDF; `allo report --queue` gives an N2 queue's level and threshold."""
+    from django.utils.html import escape
+
+    from allo.history.models import Queue
+
+    n2 = report_json("--queue", "n2-impots")
+    assert (n2["level"], n2["threshold_s"]) == (2, 60.0)
+    assert n2["total"]["service_level"] == round(1 / 3, 4)  # 40 s of 40, 90, abandons 3 s (short) and 30 s
+    assert n2["total"]["servicelevel_perf"] == 0.5 and n2["total"]["servicelevel_perf2"] == 0.75  # Asterisk's: T = 60
+    n1 = report_json("--queue", "n1")
+    assert (n1["level"], n1["threshold_s"], n1["total"]["service_level"]) == (1, 20.0, 0.0)
+    assert report_json()["total"]["service_level"] == 0.0  # the line: level-1 calls only
+
+    client = supervisor()
+    page = client.get("/supervision/bilan/", {"mois": "2026-03"}).content.decode()
+    n2_table = page.split("<caption>Niveau 2 par file, mars 2026, délai compté depuis le transfert</caption>")[1]
+    n2_table = n2_table.split("</table>")[0]
+    header = re.findall(r'<th scope="col">([^<]+)</th>', n2_table)
+    assert header == ["File", "Centre", "Présentés (transferts)", "Répondus", "Abandons", "Taux d&#x27;abandon",
+                      "Niveau de service (60 s)", "Attente moyenne au niveau 2 (ASA, s)"]
+
+    def row(key: str, *cells) -> str:
+        return f'<th scope="row">{escape(key)}</th>' + "".join(f"<td>{escape(c)}</td>" for c in cells)
+
+    nn = "\u202f"
+    tax = Queue.objects.get(code="n2-impots").name
+    assert row("n2-impots", tax, "4", "2", "2", f"50,0{nn}%", f"33,3{nn}%", f"65{nn}s") in n2_table
+    cira = Queue.objects.get(code="cira-lyon").name
+    assert row("cira-lyon", cira, "1", "1", "0", f"0,0{nn}%", f"100,0{nn}%", f"10{nn}s") in n2_table
+    # the N2 total: 2 within 60 s / (5 offered - 1 short abandon); (40 + 90 + 10) / 3 s
+    assert row("Total niveau 2", "—", "5", "3", "2", f"40,0{nn}%", f"50,0{nn}%", f"47{nn}s") in n2_table
+    assert "répondus en 60 s / présentés hors abandons de moins de 5 s" in page
+    # « Par file » holds both levels, each within its own threshold
+    assert '<th scope="col">Niveau de service (N1 : 20 s, N2 : 60 s)</th>' in page
+    assert page.count(row("n1", "1", "1", "0", f"40{nn}s", f"0,0{nn}%")) == 1
+    # an N2 queue's own « bilan »: its day table and its hint with the N2 threshold
+    page = client.get("/supervision/bilan/", {"mois": "2026-03", "file": "n2-impots"}).content.decode()
+    assert '<th scope="col">Niveau de service (60 s)</th>' in page and "répondus en 60 s / présentés" in page
+    assert f'<th scope="row">lun. 02/03/2026</th><td>4</td><td>2</td><td>2</td><td>65{nn}s</td><td>33,3{nn}%</td>' in page
+
+    # the files: the same table, typed, in its own sheet; and in the PDF
+    sheets = read_ods(client.get("/supervision/bilan.ods", {"mois": "2026-03"}).content)
+    assert list(sheets) == SHEETS
+    table = sheets["Niveau 2 par file"]
+    assert table[1][6] == "Niveau de service (60 s)"
+    assert table[2][:7] == ["n2-impots", tax, 4, 2, 2, 0.5, pytest.approx(1 / 3, abs=1e-4)]
+    assert table[-1][0] == "Total niveau 2" and table[-1][6] == 0.5
+    rows = read_csv(client.get("/supervision/bilan.csv", {"mois": "2026-03"}).content)
+    at = rows.index(["Niveau 2 par file, mars 2026, délai compté depuis le transfert"])
+    assert rows[at + 2][:7] == ["n2-impots", tax, "4", "2", "2", "50,0 %", "33,3 %"]
+    body = client.get("/supervision/bilan.pdf", {"mois": "2026-03"}).content
+    assert pdf_pages(body) == 1 + sum(math.ceil((len(r) - 2) / ROWS_PER_PAGE) for r in sheets.values())
+    text = pdf_text(body)  # (matplotlib writes « fi » as a ligature: no « file » in its text)
+    assert all(words in text for words in ["Niveau 2 par", "délai compté depuis le transfert", "Total niveau 2"])

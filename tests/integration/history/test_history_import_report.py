@@ -149,9 +149,10 @@ def recompute(records) -> dict:
         local = r.arrived_at.astimezone(PARIS)
         day = local.date()
         quarter = (local.hour * 60 + local.minute) // 15
-        c = [1, r.outcome == "answered", r.outcome == "answered" and r.waited_s <= 20,
+        t = 20 if r.level == 1 else 60  # each level's service level threshold (N2: from the transfer)
+        c = [1, r.outcome == "answered", r.outcome == "answered" and r.waited_s <= t,
              r.outcome == "abandoned", r.outcome == "abandoned" and r.waited_s < 5,
-             r.outcome == "abandoned" and r.waited_s <= 20, r.waited_s if r.outcome == "answered" else 0,
+             r.outcome == "abandoned" and r.waited_s <= t, r.waited_s if r.outcome == "answered" else 0,
              r.talk_s is not None, r.talk_s or 0, r.wrap_s]
         keys = [("queue", queues[r.queue_id]), ("centre", centres[r.queue_id]), ("agent", r.agent)]
         if r.level == 1:

@@ -106,3 +106,24 @@ def test_a_fiche_is_a_level1_dimension_per_day_week_and_month():
     cols.add(local, 2, "answered", 12, 150, 0, queue="impots", fiche="F1234")  # a transfer's N2 leg: not again
     rows = [r for r in agg.aggregate(cols) if r[1] == "fiche"]
     assert sorted((r[0], r[2], r[5]) for r in rows) == [("1M", "F1234", 1), ("1d", "F1234", 1), ("1w", "F1234", 1)]
+
+
+def test_a_leg_is_counted_within_the_threshold_of_its_level():
+    """An N2 call answered 40 s after its transfer is within the N2 threshold (kpi.SERVICE_LEVEL_N2_S, 60 s),
+    an N1 call answered after 40 s is not within the N1 one (20 s); Asterisk's figures take the same T."""
+    from allo.routing import kpi
+
+    assert (agg.threshold(1), agg.threshold(2)) == (kpi.SERVICE_LEVEL_S, kpi.SERVICE_LEVEL_N2_S) == (20.0, 60.0)
+    cols = agg.Columns()
+    local = dt.datetime(2026, 3, 2, 9, 15)
+    cols.add(local, 1, "answered", 40, 150, 0, queue="n1", centre="n1-plateforme", agent="alice")
+    cols.add(local, 2, "answered", 40, 300, 0, queue="n2-impots", centre="n2-impots", agent="helene")
+    cols.add(local, 2, "answered", 61, 300, 0, queue="n2-impots", centre="n2-impots", agent="helene")
+    cols.add(local, 2, "abandoned", 45, None, 0, queue="n2-impots", centre="n2-impots")
+    days = {(r[1], r[2]): agg.figures(r[5:]) for r in agg.aggregate(cols) if r[0] == "1d"}
+    n1, n2 = days[("queue", "n1")], days[("queue", "n2-impots")]
+    assert n1["service_level"] == 0.0 and n1["servicelevel_perf"] == 0.0
+    assert n2["service_level"] == pytest.approx(1 / 3) and n2["servicelevel_perf"] == 0.5
+    assert n2["servicelevel_perf2"] == pytest.approx(2 / 3)  # the abandon after 45 s is within 60 s too
+    assert days[("centre", "n2-impots")] == n2 and days[("agent", "helene")]["service_level"] == 0.5
+    assert days[("agent", "alice")]["service_level"] == 0.0 and days[("all", "")] == n1  # the line: level 1

@@ -46,8 +46,9 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(data, ensure_ascii=False))
             return
+        sl = f"NS {data['threshold_s']:.0f} s"  # the line's or the queue's level's threshold
         self.stdout.write(f"{'jour':<11}{'présentés':>10}{'répondus':>10}{'abandons':>10}{'ASA':>8}"
-                          f"{'NS 20 s':>9}{'DMT':>8}{'SLPerf':>9}{'SLPerf2':>9}")
+                          f"{sl:>9}{'DMT':>8}{'SLPerf':>9}{'SLPerf2':>9}")
         for d in [*data["days"], {"date": "total", **data["total"]}]:
             self.stdout.write(f"{d['date']:<11}{d['offered']:>10}{d['answered']:>10}{d['abandoned']:>10}"
                               f"{_s(d['asa_s']):>8}{_pct(d['service_level']):>9}{_s(d['aht_s']):>8}"
