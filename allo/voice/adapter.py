@@ -80,6 +80,7 @@ DTMF_KEYS = "0123456789*#ABCD"  # RFC 4733 event codes 0-15
 # a caller Allô turns away because the line is closed hears this prompt (with the hours) first, then
 # the 480; at most this long
 CLOSED_PROMPT = "ferme"
+HOLD_PROMPT = "consultation"  # what a caller on hold hears while its operator consults an expert
 CLOSED_MAX_S = 30.0
 # a transferred caller calls back sip:<TRANSFER_PREFIX><token>@<edge> (the REFER's Refer-To); the
 # token, random, says which call it is (kamailio.cfg parks only such users besides the service numbers)
@@ -119,6 +120,7 @@ class SipCall:
     pending_agent: str = ""  # a bridge (or a play) that came before the transferred caller called back
     pending_play: dict | None = None
     playing: str = ""  # the wait's announcement rtpengine repeats to the caller (its file), until stopped
+    held: bool = False  # on hold (`hold`): caller and operator's phone hear each other no more
 
     def __post_init__(self):
         self.allo_event = self.allo_event or event_id(self.sip_call_id)
@@ -600,6 +602,10 @@ class Adapter:
             call.pending_play = command
         elif kind == "transfer":
             await self.refer(call, command)
+        elif kind == "hold" and call.state == "talking":
+            await self.hold(call)
+        elif kind == "unhold" and call.state == "talking":
+            await self.unhold(call)
         else:  # play of a prompt the edge lacks: docs/voice.md, what is left
             logger.info("command %s for %s: not done by this edge yet", kind, call_id)
 
@@ -667,6 +673,7 @@ class Adapter:
         call.contact, call.edge = str(event.get("contact", "")), str(event.get("edge", ""))
         call.from_uri, call.to_tag, call.to_uri, call.agent_contact = str(event.get("from", "")), "", "", ""
         call.state, call.agent, call.transfer, call.early_media, call.playing = "parked", "", "", False, ""
+        call.held = False
         self.by_sip[call.sip_call_id] = call
         logger.info("call %s: the transferred caller called back (%s), the operator's leg ended",
                     call.call_id, call.sip_call_id)
@@ -722,6 +729,36 @@ class Adapter:
         call.playing = str(prompt) if played.get("result") == "ok" else ""
         logger.info("call %s: « %s » played (%s)", call.call_id, prompt.stem, played.get("result"))
 
+    async def hold(self, call: SipCall) -> None:
+        """The operator consults an expert before a transfer: rtpengine stops relaying the caller's audio
+        to the operator's phone and the operator's to the caller (`block media` of each side), and plays
+        « consultation » to the caller, repeated, until `unhold` or the transfer's REFER moves it. The
+        phones keep their dialog: nothing is signalled to them (a re-INVITE would need a B2BUA)."""
+        if self.ng is None or call.held:
+            return
+        call.held = True
+        await self.ng_request("block media", call)
+        if call.to_tag:
+            await self.ng_request("block media", call, tag=call.to_tag)
+        prompt = self._prompt(HOLD_PROMPT)
+        if prompt is not None:
+            played = await self.ng_request("play media", call, file=str(prompt), **{"repeat-times": 100})
+            call.playing = str(prompt) if played.get("result") == "ok" else ""
+        logger.info("call %s: on hold (%s)", call.call_id, "« consultation »" if call.playing else "silence")
+
+    async def unhold(self, call: SipCall) -> None:
+        """The consult ended without a transfer: the caller and the operator hear each other again."""
+        if self.ng is None or not call.held:
+            return
+        call.held = False
+        if call.playing:
+            await self.ng_request("stop media", call)
+            call.playing = ""
+        await self.ng_request("unblock media", call)
+        if call.to_tag:
+            await self.ng_request("unblock media", call, tag=call.to_tag)
+        logger.info("call %s: back with its operator", call.call_id)
+
     async def early_media(self, call: SipCall) -> bool:
         """The caller gets rtpengine's SDP in a 183 (once): it hears what rtpengine plays to it, and
         rtpengine reads the keys it presses. False when rtpengine did not answer."""
@@ -738,12 +775,12 @@ class Adapter:
         call.early_media = True
         return True
 
-    async def ng_request(self, command: str, call: SipCall, **params) -> dict:
-        """An ng command about a call's caller side; its failure is logged, never raised (media is
-        not worth losing the call for)."""
+    async def ng_request(self, command: str, call: SipCall, tag: str = "", **params) -> dict:
+        """An ng command about a call's caller side (or the side of `tag`: the agent's phone); its failure
+        is logged, never raised (media is not worth losing the call for)."""
         try:
-            answer = await self.ng.request(command, **{"call-id": call.sip_call_id, "from-tag": call.from_tag},
-                                           **params)
+            answer = await self.ng.request(command, **{"call-id": call.sip_call_id,
+                                                       "from-tag": tag or call.from_tag}, **params)
         except (TimeoutError, OSError) as exc:
             logger.warning("rtpengine %s for %s: %s", command, call.call_id, exc)
             return {}

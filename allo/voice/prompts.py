@@ -39,6 +39,8 @@ TEXTS = {
                "Pour toute autre démarche administrative, tapez 3.",
     "attente": "Tous nos conseillers sont en ligne. "
                "Merci de patienter, votre appel va être traité dans quelques instants.",
+    # the caller on hold while its operator consults an N2 expert (warm transfer: the router's `hold`)
+    "consultation": "Ne quittez pas. Votre conseiller consulte un expert pour répondre à votre question.",
 }
 
 

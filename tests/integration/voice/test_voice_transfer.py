@@ -59,10 +59,12 @@ def _sip_password(served, agent: str) -> str:
     return PASSWORDS[agent]
 
 
-def _transfer(served, voice, tmp_path, caller_number: str, expert_ready=None) -> str:
+def _transfer(served, voice, tmp_path, caller_number: str, expert_ready=None, consult: bool = False) -> str:
     """The citizen talks to the operator, whose desk transfers the call to the tax centre; the expert's
     phone gets it at once, or, with `expert_ready`, once that has made the expert available (the caller
-    hears « attente » meanwhile). Returns Allô's call id, once every SIPp ended well."""
+    hears « attente » meanwhile). With `consult`, the operator first consults the expert from the desk:
+    the caller is put on hold (« consultation » heard) and the expert's desk shows the context. Returns
+    Allô's call id, once every SIPp ended well."""
     for agent in (AGENT, EXPERT):
         PHONE_PORTS.setdefault(agent, free_port(socket.SOCK_DGRAM))
     ears = RtpListener()
@@ -85,6 +87,16 @@ def _transfer(served, voice, tmp_path, caller_number: str, expert_ready=None) ->
                            "the call offered to the operator")
         wait_for(lambda: f"call {call_id} answered by {AGENT}" in (voice.logs / "adapter.log").read_text(), 20,
                  "the operator's phone answered")
+        if consult:
+            _signed_in(served.base, AGENT, DEMO_PASSWORD)(
+                f"/poste/appels/{call_id}/consultation/", {"transfer": "impots",
+                                                           "question": "Revenus perçus à l'étranger"})
+            wait_for(lambda: f"call {call_id}: on hold" in (voice.logs / "adapter.log").read_text(), 20,
+                     "the caller on hold")
+            if PROMPTS:
+                wait_for(lambda: ears.voiced >= 25, 20, "half a second of « consultation » at the caller's")
+            page = _signed_in(served.base, EXPERT, DEMO_PASSWORD).get("/expert/")
+            assert "vous consulte" in page and "Revenus perçus à l&#x27;étranger" in page
         # the operator's desk: transfer to the tax centre with the question (the context card)
         _signed_in(served.base, AGENT, DEMO_PASSWORD)(
             f"/poste/appels/{call_id}/fin/", {"outcome": "transfert-niveau-2", "reason": "situation-personnelle",
@@ -162,6 +174,27 @@ def test_a_transferred_caller_hears_the_announcement_until_the_expert_is_ready(s
             f"/poste/appels/{HANDLED[0]}/fin/", {"outcome": "reponse-apportee", "theme": "fiscalite"})
 
     call_id = _transfer(served, voice, tmp_path, "+33611229922", expert_ready=wrap_up_ended)
+    HANDLED.append(call_id)
     commands = _handled_by_the_expert(served, voice, call_id)
     assert commands[:4] == [("bridge", AGENT), ("transfer", "impots"), ("play", "attente"), ("bridge", EXPERT)], \
         commands
+
+
+def test_the_operator_consults_the_expert_then_the_caller_goes_to_it(served, voice, tmp_path):
+    """Warm transfer: the operator's desk consults the tax centre (the router reserves the expert, the
+    caller hears « consultation » on hold, the expert's desk shows the question), then the wrap-up's
+    transfer hands the caller to that expert: REFER, the caller's new INVITE, the expert's phone."""
+    if len(HANDLED) < 2:
+        pytest.skip("needs the expert's call of the test before (its wrap-up)")
+    wait_for(lambda: _db(served, "SELECT state FROM contact_centre_agentstatus WHERE agent = ?", EXPERT)
+             == [("wrap_up",)], 20, "the expert in wrap-up after its call")
+    _signed_in(served.base, EXPERT, DEMO_PASSWORD)(
+        f"/poste/appels/{HANDLED[-1]}/fin/", {"outcome": "reponse-apportee", "theme": "fiscalite"})
+    wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
+                         AGENT), 20, "the operator available again after its transfer")
+    call_id = _transfer(served, voice, tmp_path, "+33611229933", consult=True)
+    commands = _handled_by_the_expert(served, voice, call_id)
+    assert commands[:4] == [("bridge", AGENT), ("hold", AGENT), ("transfer", "impots"), ("bridge", EXPERT)], \
+        commands
+    assert _db(served, "SELECT consult_outcome, waited_n2_s FROM contact_centre_contact WHERE call_id = ?",
+               call_id) == [("completed", 0.0)]

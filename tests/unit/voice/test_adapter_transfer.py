@@ -83,3 +83,44 @@ def test_an_invite_to_an_unknown_transfer_is_refused_and_allo_hanging_up_ends_th
         assert call.state == "ended" and not adapter.transfers
 
     run_async(scenario())
+
+
+def test_hold_blocks_both_sides_and_plays_consultation_to_the_caller_then_unhold_restores_them(
+        tmp_path, monkeypatch):
+    async def scenario():
+        adapter, call, _ = _talking(tmp_path, monkeypatch)
+        adapter.prompts = tmp_path / "prompts"
+        adapter.prompts.mkdir()
+        (adapter.prompts / "consultation.wav").write_bytes(b"RIFF")
+        await adapter.on_command({"seq": 1, "command": "hold", "call_id": "c1", "agent": "operateur",
+                                  "expert": "expert-impots"})
+        sent = [(command, p["from-tag"], p.get("file", "")) for (command, _), p in
+                zip(adapter.ng.requests, adapter.ng.params, strict=True)]
+        assert sent == [("block media", "citizen-tag", ""), ("block media", "phone-tag", ""),
+                        ("play media", "citizen-tag", str(adapter.prompts / "consultation.wav"))]
+        assert call.held and call.state == "talking"
+        await adapter.on_command({"seq": 2, "command": "hold", "call_id": "c1"})  # twice: nothing more
+        assert len(adapter.ng.requests) == 3
+
+        await adapter.on_command({"seq": 3, "command": "unhold", "call_id": "c1"})
+        sent = [(command, p["from-tag"]) for (command, _), p in zip(adapter.ng.requests, adapter.ng.params,
+                                                                    strict=True)][3:]
+        assert sent == [("stop media", "citizen-tag"), ("unblock media", "citizen-tag"),
+                        ("unblock media", "phone-tag")]
+        assert not call.held and not call.playing
+
+    run_async(scenario())
+
+
+def test_a_held_caller_transferred_is_referred_and_its_call_back_starts_unheld(tmp_path, monkeypatch):
+    async def scenario():
+        adapter, call, rpcs = _talking(tmp_path, monkeypatch)
+        await adapter.on_command({"seq": 1, "command": "hold", "call_id": "c1"})
+        assert call.held and adapter.ng.commands == ["block media", "block media"]  # no prompt: silence
+        await adapter.on_command({**TRANSFER, "seq": 2})
+        assert [method for method, _ in rpcs] == ["tm.t_uac_start"]
+        await adapter.on_event({"event": "invite", "tindex": 3, "tlabel": 4, "callid": "second-call",
+                                "fromtag": "citizen-tag-2", "dialed": f"transfer-{call.transfer}"})
+        assert not call.held and call.state == "parked"
+
+    run_async(scenario())
