@@ -62,13 +62,15 @@ def line_changed(**kwargs) -> None:
     _clear_pages()
 
 
-def cached(kind: str, version_key: str, key: str, compute):
-    """`compute()` once per version of the data (and at most CACHE_SECONDS old)."""
+def cached(kind: str, version_key: str, key: str, compute, keep=None):
+    """`compute()` once per version of the data (and at most CACHE_SECONDS old); a value `keep(value)`
+    refuses is returned but not stored."""
     full_key = f"portal:{kind}:{_version(version_key)}:{key}"
     value = cache.get(full_key)
     if value is None:
         value = compute()
-        cache.set(full_key, value, CACHE_SECONDS)
+        if keep is None or keep(value):
+            cache.set(full_key, value, CACHE_SECONDS)
     return value
 
 

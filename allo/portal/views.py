@@ -236,7 +236,8 @@ def search(request):
             response = catalogue.cached(
                 "search", catalogue.KB_VERSION_KEY,
                 hashlib.sha256(f"{query.strip().lower()}|{shown}".encode()).hexdigest(),
-                lambda: search_index().search(query, limit=SEARCH_LIMIT, snippets=shown))
+                lambda: search_index().search(query, limit=SEARCH_LIMIT, snippets=shown),
+                keep=lambda r: not r.provisional)
         except QueryError as exc:
             context["error"] = str(exc)
         else:
@@ -259,6 +260,8 @@ def search(request):
             }
             event = analytics.search_event(query, context["theme_filter"], response)
     page = render(request, "portal/search.html", context)
+    if context.get("response") is not None and context["response"].provisional:
+        page.shared = False  # ranked while the encoder loads: the next visitor gets the full ranking
     return page if event is None else _counted(request, page, event)
 
 

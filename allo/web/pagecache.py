@@ -114,13 +114,15 @@ def clear(store=None) -> None:
 
 def shared_cache(seconds: int, stale: int = 0) -> Callable:
     """View decorator: the page is the same for every anonymous visitor for `seconds`; for `stale`
-    seconds more, one request renders it again while the others still get the previous copy."""
+    seconds more, one request renders it again while the others still get the previous copy. An answer
+    the view marks `response.shared = False` is left uncached."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             response = view(request, *args, **kwargs)
-            if response.status_code == 200:
+            # a view may say that this answer is not for everyone (response.shared = False)
+            if response.status_code == 200 and getattr(response, "shared", True):
                 patch_cache_control(response, public=True, max_age=0, s_maxage=seconds,
                                     **({"stale_while_revalidate": stale} if stale else {}))
             return response

@@ -77,6 +77,9 @@ class SearchResponse:
     low_confidence: bool
     suggestion: str | None = None
     confidence: float = 0.0
+    # ranked without the dense vectors an index of this size uses (the encoder still loading in a
+    # process's first seconds): right enough to show, not to keep in a cache
+    provisional: bool = False
 
 
 @dataclass
@@ -402,6 +405,7 @@ class SearchIndex:
             first = self.first_pass(query, theme)
             if first.scores is None:
                 return SearchResponse(query, [], True, first.suggestion, 0.0)
+            provisional = self.uvec is not None and first.dense is None
             if first.dense is not None:
                 order, shown, conf, out_of_scope = self._reranked(first, limit)
             else:
@@ -421,7 +425,7 @@ class SearchIndex:
             hits.append(Hit(part.ids[j], part.titles[j], part.themes[j], round(float(score), 4),
                             round(conf * float(score / shown[0]), 3),
                             self._snippet(part, j, marks, idf_of, pattern) if rank < with_snippet else ""))
-        return SearchResponse(query, hits, out_of_scope, first.suggestion, round(conf, 3))
+        return SearchResponse(query, hits, out_of_scope, first.suggestion, round(conf, 3), provisional)
 
     def _said_first(self, said: np.ndarray, order: list[int], shown, limit: int):
         """The fiches whose callers' words the question holds (SAID_SHARE) first, the most of the question

@@ -112,3 +112,12 @@ def test_the_parsed_tokenizer_is_kept_and_read_back(tmp_path, monkeypatch):
     again = dense._cached_tokenizer()
     text = "Je voudrais refaire ma carte grise"
     assert again.encode(text, out_type=int) == tokenizer.encode(text, out_type=int)
+
+
+def test_a_search_made_while_the_encoder_loads_is_provisional(big_index, monkeypatch):
+    assert not big_index.search("j'ai perdu ma carte grise").provisional
+    monkeypatch.setattr(dense, "query_raw", lambda query: None)  # a process's first seconds
+    response = big_index.search("j'ai perdu ma carte grise")
+    assert response.provisional and response.hits  # ranked by the first pass: shown, not to be kept
+    small = SearchIndex(load_demo_docs(), load_synonyms())  # no dense vectors at all: complete as it is
+    assert not small.search("j'ai perdu ma carte grise").provisional
