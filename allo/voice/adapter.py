@@ -9,6 +9,8 @@ agent and the call's history stay in Allô's router.
     BYE / CANCEL --evapi--> adapter --POST .../hangup--> Allô
     phone rings unanswered / refuses --evapi "noanswer" (parked again)--> adapter --POST .../no-answer--> Allô
     Allô --ws "hangup"--> adapter --evapi "reject" | "end" + ng "delete"--> Kamailio, rtpengine
+    Allô --ws "play proposition-rappel" (closed, saturated)--> adapter: the prompt, the caller's key 1 or 2
+      (or none) --POST .../callback-answer--> Allô; accepted: « rappel-enregistre », then the caller released
     Allô --ws "transfer"--> adapter --JSON-RPC tm.t_uac_start: REFER--> caller's phone, which calls
       sip:transfer-<token>@edge: parked as a new INVITE, the operator's leg ended (BYE), and the next
       "bridge" (the N2 expert the router picked) dispatches it
@@ -82,6 +84,17 @@ DTMF_KEYS = "0123456789*#ABCD"  # RFC 4733 event codes 0-15
 CLOSED_PROMPT = "ferme"
 HOLD_PROMPT = "consultation"  # what a caller on hold hears while its operator consults an expert
 CLOSED_MAX_S = 30.0
+# the router's callback proposal (ProposeCallback: the destination is closed or saturated) is this
+# prompt; the caller answers with a key (CALLBACK_KEYS), within the prompt's length plus
+# CALLBACK_TIMEOUT_S; no key is a no: a caller is never called back without having said yes. The
+# engine does not time the proposal out itself (only its lost timer, 2 h, which the keep-alive defers)
+CALLBACK_PROMPT = "proposition-rappel"
+CALLBACK_KEYS = {"1": True, "2": False}  # what prompts.TEXTS["proposition-rappel"] offers
+CALLBACK_TIMEOUT_S = 10.0
+# an accepted callback: the router sends nothing more (the call is `scheduled`, not live), so the edge
+# says this once (at most CLOSED_MAX_S) and releases the caller itself, without reporting a hang-up (the
+# router would take it for the caller cancelling the callback)
+CALLBACK_CONFIRM_PROMPT = "rappel-enregistre"
 # a transferred caller calls back sip:<TRANSFER_PREFIX><token>@<edge> (the REFER's Refer-To); the
 # token, random, says which call it is (kamailio.cfg parks only such users besides the service numbers)
 TRANSFER_PREFIX = "transfer-"
@@ -103,12 +116,14 @@ class SipCall:
     cseq: str = "1"
     call_id: str | None = None  # Allô's
     state: str = "parked"  # parked -> ringing (sent to a phone) -> talking (-> transferring -> parked…) -> ended
+    #                        (parked -> confirming: a callback accepted, the caller hears it said -> ended)
     to_tag: str = ""
     agent: str = ""
     last_alive: float = 0.0
     early_media: bool = False  # the caller has rtpengine's SDP (183) and may hear announcements
     dtmf: bool = False  # its SDP offers RFC 4733 events: it can answer the voice menu
     menu: asyncio.Future | None = None  # while it hears the menu: the key it presses
+    proposal: asyncio.Future | None = None  # while a callback proposal waits for its answer: the key
     attempts: int = 0  # phones that did not answer it (the no-answer report's event_id)
     allo_event: str = ""  # the event_id Allô knows it by (its first Call-ID's, kept after a transfer)
     from_uri: str = ""  # the caller's From URI, its Contact, the edge address it called (a transfer's REFER)
@@ -192,6 +207,7 @@ class Adapter:
                  reconcile_every: float = RECONCILE_EVERY_S, dtmf: tuple[str, int] | None = None,
                  menu_timeout: float = MENU_TIMEOUT_S):
         self.api = api
+        self.callback_timeout = CALLBACK_TIMEOUT_S
         self.dtmf_address = dtmf  # where rtpengine sends its DTMF reports; None: no voice menu
         self.menu_timeout = menu_timeout
         self.rpc_fifo = rpc_fifo
@@ -298,10 +314,12 @@ class Adapter:
         elif kind in ("bye", "cancel", "failed"):
             logger.info("call %s ended at the edge: %s %s", call.call_id, kind, event.get("side") or
                         event.get("code") or "")
+            confirming = call.state == "confirming"
             await self.forget(call)
             if call.early_media:  # the queue's own dialogue in rtpengine: the whole call goes
                 self._spawn(self.delete_media(call))
-            if call.call_id:  # else post_call reports it once Allô has answered
+            if call.call_id and not confirming:  # (else post_call reports it once Allô has answered)
+                # (confirming: the callback is scheduled; a hang-up reported now would cancel it)
                 self._spawn(self.report_hangup(call.call_id))
         else:
             logger.warning("unknown evapi event %s", event)
@@ -355,6 +373,11 @@ class Adapter:
             return
         if call.menu is not None and not call.menu.done():
             call.menu.set_result(key)
+        elif call.proposal is not None and not call.proposal.done():
+            if key in CALLBACK_KEYS:
+                call.proposal.set_result(key)
+            else:
+                logger.info("key %s from the caller of %s: not an answer to the callback proposal", key, call.call_id)
         else:
             logger.info("key %s from the caller of %s outside the menu: ignored", key, call.call_id)
 
@@ -507,6 +530,8 @@ class Adapter:
         call.state = "ended"
         if call.menu is not None and not call.menu.done():
             call.menu.set_result("")  # the menu stops waiting for its key
+        if call.proposal is not None and not call.proposal.done():
+            call.proposal.set_result("")  # so does a callback proposal
         now = time.monotonic()
         self.ended = {key: at for key, at in self.ended.items() if now - at < ENDED_KEPT_S}
         self.ended[call.allo_event] = now
@@ -585,6 +610,8 @@ class Adapter:
             if call.state == "parked" and command.get("reason") == "closed" and self._prompt(CLOSED_PROMPT):
                 call.state = "closing"  # the rest runs beside the command stream
                 self._spawn(self.say_closed(call))
+            elif call.state == "confirming":  # (the router ends a scheduled callback's call: not expected)
+                await self.release(call)
             elif call.state in ("parked", "closing"):
                 await self.reject(call, 480)
             elif call.state in ("talking", "transferring"):  # (transferring: still on the operator's leg)
@@ -596,8 +623,9 @@ class Adapter:
                 await self.forget(call)
                 await self.send_kamailio({"cmd": "cancel", "callid": call.sip_call_id, "cseq": call.cseq})
                 await self.delete_media(call)
-        elif kind == "play" and call.state == "parked":
-            await self.announce(call, command)
+        elif kind == "play" and (call.state == "parked" or call.state == "talking"
+                                 and command.get("announcement") == CALLBACK_PROMPT):
+            await self.play(call, command)
         elif kind == "play" and call.state == "transferring":
             call.pending_play = command
         elif kind == "transfer":
@@ -606,7 +634,7 @@ class Adapter:
             await self.hold(call)
         elif kind == "unhold" and call.state == "talking":
             await self.unhold(call)
-        else:  # play of a prompt the edge lacks: docs/voice.md, what is left
+        else:  # e.g. a play for a call being connected (docs/voice.md, what is left)
             logger.info("command %s for %s: not done by this edge yet", kind, call_id)
 
     async def dispatch(self, call: SipCall, agent: str) -> None:
@@ -682,7 +710,7 @@ class Adapter:
         if agent:
             await self.dispatch(call, agent)
         elif play:
-            await self.announce(call, play)
+            await self.play(call, play)
 
     def _prompt(self, name: str) -> Path | None:
         prompt = self.prompts / f"{name}.wav" if self.prompts else None
@@ -703,6 +731,106 @@ class Adapter:
                     await asyncio.sleep(0.2)
         if call.state == "closing":  # (not hung up meanwhile)
             await self.reject(call, 480)
+
+    async def play(self, call: SipCall, command: dict) -> None:
+        """The router's `play` for a parked caller: the callback proposal waits for the caller's key
+        beside the command stream; any other announcement is played (announce)."""
+        if command.get("announcement") == CALLBACK_PROMPT:
+            if call.proposal is None:  # (one proposal at a time)
+                call.proposal = asyncio.get_running_loop().create_future()
+                self._spawn(self.propose_callback(call, command))
+        else:
+            await self.announce(call, command)
+
+    async def propose_callback(self, call: SipCall, command: dict) -> None:
+        """The router proposes a callback (the destination is closed or saturated): « proposition-rappel »,
+        then the caller's key, 1 (yes) or 2 (no), posted as the answer (`callback-answer`); no key within
+        the prompt's length plus `callback_timeout` is a no. A no: the router ends the call `declined`
+        (its `hangup` releases the caller). A yes: the call is scheduled and the router sends nothing
+        more, so the edge says « rappel-enregistre » and releases the caller itself. A caller who cannot
+        press keys (no RFC 4733 events in its SDP, no DTMF reports, no prompt) is answered no at once:
+        it cannot say yes.
+
+        Two cases. A waiting caller (parked: a centre closing on its queue) hears it as early media, as
+        « attente ». A caller still on its operator's phone (the operator transferred it to an N2
+        destination closed or saturated: the router sent no `transfer`) hears it in that dialog:
+        rtpengine stops relaying the operator's side to it (`block media` of the phone's tag, as `hold`;
+        the caller's own side is left flowing, its keys with it) and plays the prompt."""
+        prompt, key, state = self._prompt(CALLBACK_PROMPT), "", call.state
+        try:
+            if not (call.dtmf and self.dtmf_address and prompt is not None):
+                logger.info("call %s: a callback proposal it cannot answer by keys (%s): declined", call.call_id,
+                            "no prompt" if prompt is None else "no RFC 4733 keys")
+            elif state == "talking" or (await self.early_media(call) and call.state == "parked"):
+                if call.playing:  # the wait's (or the hold's) announcement
+                    await self.ng_request("stop media", call)
+                    call.playing = ""
+                if state == "talking" and call.to_tag:
+                    await self.ng_request("block media", call, tag=call.to_tag)
+                played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
+                logger.info("call %s: « %s » played (%s, %s, at %s)", call.call_id, CALLBACK_PROMPT,
+                            played.get("result"), command.get("reason"), command.get("at"))
+                if played.get("result") == "ok":
+                    with contextlib.suppress(TimeoutError):
+                        key = await asyncio.wait_for(asyncio.shield(call.proposal),
+                                                     prompt_seconds(prompt) + self.callback_timeout)
+        finally:
+            call.proposal = None
+        if call.state != state:  # hung up (reported as such: the proposal left unanswered) or ended
+            return
+        accepted = CALLBACK_KEYS.get(key, False)
+        logger.info("call %s: callback %s (key %r)", call.call_id, "accepted" if accepted else "declined", key)
+        if call.early_media or state == "talking":
+            await self.ng_request("stop media", call)
+        if accepted:
+            call.state = "confirming"  # from now on a hang-up is not reported: the callback stands
+        if not await self.report_callback_answer(call.call_id, accepted):
+            # Allô did not take it: the caller is released and the call reported ended (abandoned)
+            if call.state != "ended":
+                await self.release(call)
+            await self.report_hangup(call.call_id)
+            return
+        if accepted:
+            await self.say_callback_confirmed(call)
+        # declined: the router's `hangup` (declined) releases the caller
+
+    async def release(self, call: SipCall) -> None:
+        """End a call Allô will send nothing more for: a parked caller's INVITE is refused (480), a
+        dialog (the caller and the operator's phone) gets a BYE on both sides."""
+        if not call.to_tag:
+            await self.reject(call, 480)
+            return
+        await self.forget(call)
+        await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
+                                  "totag": call.to_tag})
+        await self.delete_media(call)
+
+    async def report_callback_answer(self, call_id: str, accepted: bool) -> bool:
+        for n in range(3):
+            try:
+                await self.api.callback_answer(call_id, accepted)
+                return True
+            except ApiError as exc:
+                logger.warning("callback answer of %s refused: %s", call_id, exc)
+                return False
+            except OSError as exc:
+                logger.warning("callback answer of %s: %s (attempt %d)", call_id, exc, n + 1)
+                await asyncio.sleep(1 + n)
+        return False
+
+    async def say_callback_confirmed(self, call: SipCall) -> None:
+        """« rappel-enregistre » once (if it exists), then the caller is released (release): Allô has
+        nothing more to send for this call."""
+        prompt = self._prompt(CALLBACK_CONFIRM_PROMPT)
+        if prompt is not None and call.state == "confirming" and (call.early_media or call.to_tag):
+            played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
+            logger.info("call %s: « %s » played (%s)", call.call_id, CALLBACK_CONFIRM_PROMPT, played.get("result"))
+            if played.get("result") == "ok":
+                until = time.monotonic() + min(prompt_seconds(prompt) + 0.5, CLOSED_MAX_S)
+                while call.state == "confirming" and time.monotonic() < until:
+                    await asyncio.sleep(0.2)
+        if call.state == "confirming":  # (not hung up meanwhile)
+            await self.release(call)
 
     async def announce(self, call: SipCall, command: dict) -> None:
         """Play the router's announcement to a waiting caller: early media first (183 with rtpengine's

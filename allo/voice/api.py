@@ -76,6 +76,11 @@ class TelephonyApi:
         await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/no-answer",
                         {"agent": agent, "event_id": event_id})
 
+    async def callback_answer(self, call_id: str, accepted: bool) -> None:
+        """The caller's answer to the router's callback proposal (`play proposition-rappel`)."""
+        await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/callback-answer",
+                        {"accepted": accepted})
+
     async def sip_accounts(self) -> dict:
         """{"realm": ..., "accounts": [{"username", "ha1", "registered"}]}: the agents' HA1s, never a password."""
         _, out = await self.call("GET", "/api/telephony/sip-accounts")

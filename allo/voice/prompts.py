@@ -1,4 +1,4 @@
-"""The announcements callers hear (the welcome and its menu, then the wait), spoken in French by
+"""The announcements callers hear (the welcome and its menu, the wait, the callback proposal), spoken in French by
 espeak-ng (Debian's `espeak-ng`) when the configuration is written, under
 `ALLO_DATA_DIR/voice/prompts/<name>.wav`; rtpengine plays them (ng `play media`) as early media.
 Without espeak-ng there are none: no menu (callers go straight to the queue), and the adapter
@@ -41,6 +41,15 @@ TEXTS = {
                "Merci de patienter, votre appel va être traité dans quelques instants.",
     # the caller on hold while its operator consults an N2 expert (warm transfer: the router's `hold`)
     "consultation": "Ne quittez pas. Votre conseiller consulte un expert pour répondre à votre question.",
+    # the router's ProposeCallback (destination closed or saturated): the caller answers with a key, 1 yes,
+    # 2 no (the adapter's CALLBACK_KEYS: keep both in step); no key is a no (never called back unasked)
+    "proposition-rappel": "Nos conseillers ne peuvent pas vous répondre pour le moment. "
+                          "Pour être rappelé gratuitement, tapez 1. "
+                          "Pour mettre fin à l'appel, tapez 2.",
+    # a callback accepted: the router sends nothing more (the call is scheduled), the edge says this and
+    # releases the caller
+    "rappel-enregistre": "Votre demande de rappel est enregistrée. Un conseiller vous rappellera à ce numéro. "
+                         "Au revoir.",
 }
 
 

@@ -77,7 +77,8 @@ def test_the_announcements_are_spoken_once_and_a_recorded_one_is_kept(tmp_path):
     from allo.voice.adapter import PROMPT_SECONDS_UNKNOWN, prompt_seconds
 
     made = prompts.generate(tmp_path)
-    assert [p.name for p in made] == ["accueil.wav", "attente.wav", "consultation.wav"]
+    assert [p.name for p in made] == ["accueil.wav", "attente.wav", "consultation.wav", "proposition-rappel.wav",
+                                      "rappel-enregistre.wav"]
     assert all(prompt_seconds(p) > 3 for p in made)  # seconds of speech (the menu waits that long first)
     made[1].write_bytes(b"RIFF recorded by an admin")
     prompts.generate(tmp_path)

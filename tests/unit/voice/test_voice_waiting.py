@@ -176,7 +176,8 @@ def test_a_play_kept_during_a_transfer_says_the_position_once_the_caller_called_
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (Debian: espeak-ng)")
 def test_espeak_speaks_the_fragments_once_and_they_join_with_attente(tmp_path):
     made = prompts.generate(tmp_path)
-    assert [p.name for p in made] == ["accueil.wav", "attente.wav", "consultation.wav"]  # the fragments are not listed
+    assert [p.name for p in made] == ["accueil.wav", "attente.wav", "consultation.wav", "proposition-rappel.wav",
+                                      "rappel-enregistre.wav"]  # the fragments are not listed
     folder = prompts.prompts_dir(tmp_path)
     fragments = sorted((folder / "fragments").glob("*.wav"))
     assert len(fragments) == len(prompts.FRAGMENTS)
