@@ -439,8 +439,13 @@ class Engine:
         c = self.contacts.get(e.contact)
         if c is None or c.state is not CONNECTED or (e.agent is not None and e.agent != c.agent.id):
             return  # duplicate or late report from a desk
-        if c.consult is not None:  # the N1 agent ends the call (or transfers blind) during a consult
-            self._consult_release(c, "cancelled")
+        if c.consult is not None:
+            if e.transfer and e.transfer == (c.context or {}).get("domain"):
+                # a transfer to the domain being consulted is the consult's completion: the caller goes
+                # to the expert the N1 agent has been talking with (whichever way the desk said it)
+                self._consult_complete(c, e.wrap_up, {"question": e.question, "fiche": e.fiche, "note": e.note})
+                return
+            self._consult_release(c, "cancelled")  # the N1 agent ends the call, or transfers elsewhere
         agent = c.agent
         c.agent = None
         agent.contact = None
@@ -564,18 +569,26 @@ class Engine:
             self._agent_free(expert)
         return expert
 
-    def _consult_complete(self, c: Contact) -> None:
+    def _consult_complete(self, c: Contact, wrap_up: bool = True, update: dict | None = None) -> None:
         """The N1 agent hands the caller over: its wrap-up starts, and the caller is the expert's, a
-        transfer answered at once (its N2 wait is 0: the consult held the caller, not a queue)."""
+        transfer answered at once (its N2 wait is 0: the consult held the caller, not a queue). `update`:
+        the question, fiche or note the N1 agent wrote last (None keeps the consult's)."""
         expert, q = c.consult, c.consult_queue
-        domain = (c.context or {}).get("domain") or ""
+        context = dict(c.context or {})
+        context.update({k: v for k, v in (update or {}).items() if v is not None})
+        c.context = context
+        domain = context.get("domain") or ""
         c.consult = c.consult_queue = None
         expert.consulting = None
         operator = c.agent
         self._out.append(ev.ConsultEnded(self.now, c.id, operator.id, expert.id, domain, "completed"))
         operator.contact = None
-        operator.work = (c.destination, self.now - operator.since)
-        self._set_state(operator, WRAP_UP, c.id)
+        talk = self.now - operator.since
+        if wrap_up:
+            operator.work = (c.destination, talk)
+            self._set_state(operator, WRAP_UP, c.id)
+        else:
+            self._learn(c.destination, talk)
         c.domain = domain
         c.level = q.level
         c.entered = c.seen = self.now
@@ -586,6 +599,8 @@ class Engine:
         c.queue = None
         c.destination = q
         self._out.append(ev.Assign(self.now, c.id, expert.id, q.id, q.level, 0.0, False, c.context))
+        if not wrap_up:
+            self._agent_free(operator, c.id)
 
     def _wrap_ended(self, e: ev.WrapUpEnded) -> None:
         agent = self._agent(e.agent)

@@ -38,7 +38,8 @@ class CallerHungUp:
 
 @dataclass(slots=True)
 class CallEnded:
-    """The agent ends the conversation: resolved, or warm transfer to `transfer` (an N2 domain).
+    """The agent ends the conversation: resolved, or warm transfer to `transfer` (an N2 domain; during a
+    consult of that domain, the consult's completion: the caller goes to the consulted expert).
 
     For an outbound callback, reached=False means the citizen did not answer.
     `wrap_up` False returns the agent straight to available (no after-call work).

@@ -169,13 +169,12 @@ def end_call(request, call_id: str):
     fiches = [f.id for f in data["fiches"]]
     services.record_wrap_up(contact, user, fiches=fiches, theme=data["theme"], top_theme=data["top_theme"],
                             outcome=outcome, reason=data["reason"], note=data["note"], level=level)
-    consulted = (contact.consult_agent and data["transfer"]
-                  and data["transfer"] == (contact.context or {}).get("domain"))
-    if consulted:  # the caller goes to the expert the operator has been talking with
-        services.consult_end(user.username, call_id, complete=True)
-    else:  # a blind transfer or an end: a consult under way is cancelled by the router
-        services.end_call(user.username, call_id, transfer=data["transfer"], question=data["question"],
-                          fiche=fiches[0] if fiches else "", note=data["note"])
+    # during a consult, a transfer to its destination hands the caller to the consulted expert; any other
+    # end cancels the consult (the router decides, on its own state: no race with the desk's page)
+    consulted = bool(contact.consult_agent and data["transfer"]
+                     and data["transfer"] == (contact.context or {}).get("domain"))
+    services.end_call(user.username, call_id, transfer=data["transfer"], question=data["question"],
+                      fiche=fiches[0] if fiches else "", note=data["note"])
     if data["callback_at"] is not None:
         services.schedule_callback(contact.caller, data["callback_at"], note=data["note"], origin=f"appel {call_id}")
     services.end_wrap_up(user.username, key=f"wrapup:{call_id}:{user.username}")

@@ -486,7 +486,8 @@ class Router:
             for status in AgentStatus.objects.exclude(state="offline"):
                 agent = engine.agents.get(status.agent)
                 state = str(agent.state) if agent else "offline"
-                contact = str(agent.contact.id) if agent and agent.contact else ""
+                held = agent and (agent.contact or agent.consulting)  # an expert in a consult shows its call
+                contact = str(held.id) if held else ""
                 if status.state != state or status.contact != contact:
                     AgentStatus.objects.filter(pk=status.pk).update(
                         state=state, contact=contact, since_t=agent.since if agent else status.since_t)

@@ -55,6 +55,8 @@ def test_the_operator_consults_the_expert_then_hands_the_caller_over(router, api
     assert (contact.agent, contact.consult_agent, contact.level) == ("operateur", "expert-impots", 1)
     assert AgentStatus.objects.get(agent="expert-impots").state == "on_call"
     assert "hold" in commands(call_id)
+    assert router.reconcile_projections() == 0  # after a restart too, the expert's desk keeps the call
+    assert AgentStatus.objects.get(agent="expert-impots").contact == call_id
 
     # the expert sees the context before the caller is put through, and cannot close the call
     page = expert.get(reverse("space-expert")).content.decode()

@@ -178,3 +178,17 @@ def test_a_completed_consult_counts_as_a_transfer_answered_at_once_at_n2():
     figures = collector.summary()
     assert figures["transfers_by_domain"] == {"impots": 1}
     assert figures["service_level_n2_by_queue"] == {"tax": 1.0}
+
+
+def test_a_transfer_to_the_consulted_domain_completes_the_consult_whatever_the_desk_believed():
+    engine = talking()
+    feed(engine, E.ConsultStart(MONDAY_9 + 60, "c1", "a0", "impots", "q", None, "note du début"))
+    out = feed(engine, E.CallEnded(MONDAY_9 + 100, "c1", transfer="impots", agent="a0", note="note finale"))
+    assert [d.outcome for d in of(out, E.ConsultEnded)] == ["completed"]
+    assert [(d.agent, d.waited) for d in of(out, E.Assign)] == [("t0", 0.0)]  # the consulted expert
+    assert of(out, E.Assign)[0].context["note"] == "note finale" and of(out, E.Assign)[0].context["question"] == "q"
+    # without wrap-up the N1 agent is free at once
+    engine = talking()
+    feed(engine, E.ConsultStart(MONDAY_9 + 60, "c1", "a0", "impots"))
+    feed(engine, E.CallEnded(MONDAY_9 + 100, "c1", transfer="impots", agent="a0", wrap_up=False))
+    assert engine.agents["a0"].state == "available" and engine.contacts["c1"].agent.id == "t0"
