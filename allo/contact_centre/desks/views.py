@@ -195,16 +195,26 @@ CONSULT_ENDINGS = {
 }
 
 
+def _person(username: str) -> str:
+    """How a colleague is named on a desk: « Camille Martin (operateur) », the username alone if no name."""
+    from allo.accounts.models import User
+
+    user = User.objects.filter(username=username).first()
+    name = user.get_full_name() if user else ""
+    return f"{name} ({username})" if name else username
+
+
 def _consult_context(contact: Contact, username: str) -> dict | None:
     """The consult as this desk shows it: the N1 agent's (expert, or how it ended) or the expert's."""
     ctx = contact.context or {}
     label = dict(cfg.DOMAINS).get(ctx.get("domain") or "", ctx.get("domain") or "")
     if contact.consult_agent and contact.consult_agent == username and contact.agent != username:
-        return {"role": "expert", "operator": contact.agent, "domain": label}
+        return {"role": "expert", "operator": _person(contact.agent), "domain": label}
     if contact.agent != username or contact.state != "connected":
         return None
     if contact.consult_agent:
-        return {"role": "operator", "expert": contact.consult_agent, "domain": label, "domain_code": ctx.get("domain")}
+        return {"role": "operator", "expert": _person(contact.consult_agent), "domain": label,
+                "domain_code": ctx.get("domain")}
     ending = CONSULT_ENDINGS.get(contact.consult_outcome)
     if ending:
         return {"role": "ended", "level": ending[0], "message": ending[1], "domain": label}

@@ -60,7 +60,7 @@ def test_the_operator_consults_the_expert_then_hands_the_caller_over(router, api
 
     # the expert sees the context before the caller is put through, and cannot close the call
     page = expert.get(reverse("space-expert")).content.decode()
-    assert "operateur vous consulte (Impôts)" in page and "Appelant non-résident" in page
+    assert "Camille Martin (operateur) vous consulte (Impôts)" in page and "Appelant non-résident" in page
     assert "bouton-cloturer" not in page
     assert expert.post(reverse("desk-end-call", args=[call_id]), {"outcome": "reponse-apportee"}).status_code == 302
     drain(router)
@@ -68,7 +68,7 @@ def test_the_operator_consults_the_expert_then_hands_the_caller_over(router, api
 
     # the operator's wrap-up is pre-filled with what the consult carried; ending it hands the caller over
     page = op.get(reverse("space-operator")).content.decode()
-    assert "Consultation en cours avec expert-impots" in page and "Appelant non-résident</textarea>" in page
+    assert "Consultation en cours avec Hélène Durand (expert-impots)" in page and "Appelant non-résident</textarea>" in page
     op.post(reverse("desk-end-call", args=[call_id]), WRAP_UP)
     drain(router)
     contact = Contact.objects.get(pk=call_id)
