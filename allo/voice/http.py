@@ -4,13 +4,14 @@ tokens (and, as for every API view, an administrator's session)."""
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from allo.accounts.access import api
 from allo.contact_centre.telephony import schemas
 from allo.voice import credentials
 from allo.voice.config import SIP_USER
+from allo.voice.models import RecordedPrompt
 
 EDGE = {"tokens": ("telephony",)}
 
@@ -36,3 +37,23 @@ def phone_state(request, agent: str):
         return JsonResponse({"erreur": "Agent inconnu."}, status=404)
     answer = schemas.EtatTelephone(agent=agent, registered=state.registered, changed=changed)
     return JsonResponse(answer.model_dump(), status=202 if changed else 200)
+
+
+@api(**EDGE)
+@require_http_methods(["GET"])
+def recorded_prompts(request):
+    """The announcements an administrator recorded: each node downloads those whose digest changed."""
+    listed = [schemas.AnnonceEnregistree(name=name, sha256=digest, seconds=seconds) for name, digest, seconds
+              in RecordedPrompt.objects.order_by("name").values_list("name", "sha256", "seconds")]
+    return JsonResponse(schemas.AnnoncesEnregistrees(prompts=listed).model_dump())
+
+
+@api(**EDGE)
+@require_http_methods(["GET"])
+def recorded_prompt(request, name: str):
+    prompt = RecordedPrompt.objects.filter(name=name).first()
+    if prompt is None:
+        return JsonResponse({"erreur": "Aucune annonce enregistrée à ce nom."}, status=404)
+    response = HttpResponse(bytes(prompt.audio), content_type="audio/wav")
+    response["ETag"] = f'"{prompt.sha256}"'
+    return response

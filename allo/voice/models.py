@@ -1,10 +1,13 @@
 """Agents' SIP accounts (issue 11): the secret of each agent's phone, stored as HA1 only, its
-registered state as the voice edge last reported it, and the audit of who generated or reset it."""
+registered state as the voice edge last reported it, and the audit of who generated or reset it; and
+the announcements an administrator recorded in place of the spoken ones."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+
+from allo.voice.prompts import RECORDABLE
 
 
 class SipAccount(models.Model):
@@ -54,3 +57,25 @@ class SipAccountEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M} {self.action} {self.agent}"
+
+
+class RecordedPrompt(models.Model):
+    """An announcement recorded by an administrator, played by the voice edge instead of the one espeak-ng
+    speaks (allo.voice.prompts.RECORDABLE). The audio is kept in the database (a few hundred KB): every
+    voice node gets it through the telephony API, wherever it runs."""
+
+    name = models.CharField("annonce", max_length=40, choices=sorted(RECORDABLE.items()), unique=True)
+    audio = models.BinaryField("enregistrement (WAV)")
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    seconds = models.FloatField("durée (s)")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name="déposée par")
+    uploaded = models.DateTimeField("déposée le", auto_now=True)
+
+    class Meta:
+        verbose_name = "annonce enregistrée"
+        verbose_name_plural = "annonces enregistrées"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.get_name_display()

@@ -53,6 +53,51 @@ TEXTS = {
 }
 
 
+# What an administrator may replace by a recording (Allô's admin, « Annonces enregistrées »): the voice
+# edge downloads it (GET /api/telephony/prompts) into prompts/recorded/, which it plays rather than the
+# spoken one; deleted in Allô, the spoken one is played again.
+RECORDABLE = {
+    "accueil": "Accueil et menu (« tapez 1, 2, 3 »)",
+    "attente": "Attente (remplace aussi la position et l'attente estimée)",
+    "consultation": "Mise en attente pendant une consultation",
+    "proposition-rappel": "Proposition de rappel (« tapez 1 / 2 »)",
+    "rappel-enregistre": "Rappel enregistré, au revoir",
+    "ferme": "Ligne fermée, avec les horaires",
+}
+RECORDED_DIR = "recorded"
+RECORDING_RATES = (8000, 16000, 22050, 44100, 48000)
+RECORDING_MAX_S = 180.0
+RECORDING_MAX_BYTES = 20 * 1024 * 1024
+
+
+def check_recording(data: bytes) -> float:
+    """The length in seconds of an uploaded prompt; ValueError (a French message) unless it is a WAV file
+    rtpengine plays as it is: PCM 16 bits, mono, a usual rate, between half a second and 3 minutes."""
+    import io
+    import wave
+
+    if len(data) > RECORDING_MAX_BYTES:
+        raise ValueError(f"Fichier trop volumineux ({len(data) // 1024 // 1024} Mo) : 20 Mo au plus.")
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            channels, width, rate, frames = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+    except (wave.Error, EOFError) as exc:
+        raise ValueError("Ce fichier n'est pas un enregistrement WAV (PCM) lisible : exportez-le en WAV, "
+                         "PCM 16 bits, mono.") from exc
+    if channels != 1:
+        raise ValueError(f"L'enregistrement a {channels} canaux : il doit être mono.")
+    if width != 2:
+        raise ValueError(f"L'enregistrement est en {8 * width} bits : il doit être en PCM 16 bits.")
+    if rate not in RECORDING_RATES:
+        raise ValueError(f"Fréquence de {rate} Hz non prise en charge : "
+                         f"{', '.join(str(r) for r in RECORDING_RATES)} Hz.")
+    seconds = frames / rate
+    if not 0.5 <= seconds <= RECORDING_MAX_S:
+        raise ValueError(f"L'enregistrement dure {seconds:.1f} s : entre une demi-seconde et "
+                         f"{RECORDING_MAX_S / 60:.0f} minutes.")
+    return seconds
+
+
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 
 

@@ -23,7 +23,8 @@ ACTORS = {"anonymous": None} | {role.value: next(u[0] for u in DEMO_USERS if u[3
                                 if role != Role.PARTNER} | {Role.PARTNER.value: PARTNER_ACCOUNTS["mairie-rouen"]}
 
 # Sample values for URL parameters: by parameter name, or by URL name for ambiguous ones.
-SAMPLE_KWARGS: dict[str, str] = {"action": "submit", "call_id": "appel-inconnu", "agent": "agent-inconnu"}
+SAMPLE_KWARGS: dict[str, str] = {"action": "submit", "call_id": "appel-inconnu", "agent": "agent-inconnu",
+                                 "name": "accueil"}
 
 # URLs that only answer another method than GET: an allowed POST answers with a redirect.
 METHODS = {"logout": "post", "kb-transition": "post", "kb-synonym-toggle": "post", "portal-feedback": "post",

@@ -12,7 +12,8 @@ from allo.contact_centre.telephony import schemas
 _REQUESTS = (schemas.NouvelAppel, schemas.PasDeReponse, schemas.ReponseAuRappel, schemas.TelephoneEnregistre,
              schemas.Acquittement)
 _RESPONSES = (schemas.Erreur, schemas.AppelCree, schemas.EvenementRecu, schemas.EtatAppel, schemas.Commande,
-              schemas.ComptesSip, schemas.EtatTelephone, schemas.MurEnDirect, schemas.AppelsEnCours)
+              schemas.ComptesSip, schemas.EtatTelephone, schemas.MurEnDirect, schemas.AppelsEnCours,
+              schemas.AnnoncesEnregistrees)
 
 
 class _Document(GenerateJsonSchema):
@@ -142,6 +143,19 @@ SCHEMA = {
                            "(ALLO_VOICE_SIP_DOMAIN) : un HA1 calculé pour un autre domaine n'est pas rendu.",
             "security": [{"bearer": []}],
             "responses": {"200": _json("Comptes", "ComptesSip"), **_DENIED}}},
+        "/api/telephony/prompts": {"get": {
+            "summary": "Annonces enregistrées par un administrateur (à la place de la voix de synthèse)",
+            "description": "Jeton telephony uniquement. Le connecteur télécharge celles dont l'empreinte a "
+                           "changé et joue la voix de synthèse pour celles qui ne sont plus listées.",
+            "security": [{"bearer": []}],
+            "responses": {"200": _json("Annonces", "AnnoncesEnregistrees"), **_DENIED}}},
+        "/api/telephony/prompts/{name}": {"get": {
+            "summary": "Le fichier WAV d'une annonce enregistrée",
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "WAV PCM 16 bits mono", "content": {"audio/wav": {"schema": {
+                "type": "string", "format": "binary"}}}},
+                          "404": {**_ERR, "description": "Aucune annonce enregistrée à ce nom"}, **_DENIED}}},
         "/api/telephony/agents/{agent}/phone": {"post": {
             "summary": "Le téléphone de l'agent s'est enregistré, ou ne l'est plus (désenregistré, expiré)",
             "description": "Jeton telephony uniquement. Avec ALLO_VOICE_EDGE, aucun appel n'est proposé à un "

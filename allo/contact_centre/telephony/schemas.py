@@ -216,6 +216,17 @@ class ComptesSip(BaseModel):
     accounts: list[CompteSip]
 
 
+class AnnonceEnregistree(BaseModel):
+    name: str = Field(description="Nom de l'annonce (accueil, attente, consultation, proposition-rappel, "
+                                  "rappel-enregistre, ferme).")
+    sha256: str = Field(description="Empreinte du fichier WAV : le connecteur le télécharge quand elle change.")
+    seconds: float
+
+
+class AnnoncesEnregistrees(BaseModel):
+    prompts: list[AnnonceEnregistree]
+
+
 class AppelEnCours(BaseModel):
     call_id: str
     event_id: str = Field(description="L'event_id donné à la création de l'appel (vide sans event_id) : le "

@@ -1,0 +1,93 @@
+"""Announcements an administrator records in place of the spoken ones (issue 11, item 1: « generated at
+install with espeak-ng or uploaded by an admin »): the admin checks the file and plays it back, the
+telephony API lists and serves it to the voice nodes (the adapter's side: tests/unit/voice)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import struct
+import wave
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from allo.accounts.models import User
+from allo.contact_centre.tokens import create_token
+from allo.voice.models import RecordedPrompt
+
+pytestmark = [pytest.mark.django_db]
+
+
+def wav(seconds=1.0, rate=8000, channels=1, width=2) -> bytes:
+    """A tone: what an administrator's recording is, as far as the checks go."""
+    frames = int(seconds * rate)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        if width == 2:
+            samples = (int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(frames))
+            w.writeframes(b"".join(struct.pack("<h", s) * channels for s in samples))
+        else:
+            w.writeframes(bytes([128]) * frames * channels * width)
+    return out.getvalue()
+
+
+def upload(client, name, data, filename="annonce.wav"):
+    f = io.BytesIO(data)
+    f.name = filename
+    return client.post(reverse("admin:voice_recordedprompt_add"), {"name": name, "fichier": f})
+
+
+@pytest.fixture
+def admin_client(demo):
+    c = Client()
+    c.force_login(User.objects.get(username="admin"))
+    return c
+
+
+def test_an_administrator_uploads_a_recording_and_listens_to_it(admin_client):
+    data = wav(2.5)
+    r = upload(admin_client, "accueil", data)
+    assert r.status_code == 302, r.content.decode()[-2000:]
+    prompt = RecordedPrompt.objects.get(name="accueil")
+    assert (bytes(prompt.audio), prompt.sha256, prompt.seconds) == (data, hashlib.sha256(data).hexdigest(), 2.5)
+    assert prompt.uploaded_by.username == "admin"
+    page = admin_client.get(reverse("admin:voice_recordedprompt_change", args=[prompt.pk])).content.decode()
+    listen = reverse("admin:voice_recordedprompt_audio", args=[prompt.pk])
+    assert f'<audio controls preload="none" src="{listen}"' in page
+    played = admin_client.get(listen)
+    assert played["Content-Type"] == "audio/wav" and played.content == data
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"ID3 not a wav at all", "n&#x27;est pas un enregistrement WAV"),
+    (wav(channels=2), "2 canaux : il doit être mono"),
+    (wav(width=1), "en 8 bits : il doit être en PCM 16 bits"),
+    (wav(rate=11025), "11025 Hz non prise en charge"),
+    (wav(seconds=0.2), "dure 0.2 s"),
+])
+def test_a_file_the_edge_cannot_play_is_refused_with_the_reason(admin_client, data, message):
+    r = upload(admin_client, "attente", data)
+    assert r.status_code == 200 and message in r.content.decode()
+    assert not RecordedPrompt.objects.exists()
+
+
+def test_the_voice_nodes_get_the_recordings_through_the_telephony_api(admin_client, client):
+    data = wav(1.0)
+    upload(admin_client, "consultation", data)
+    token = create_token("telephony", "test")
+    bearer = {"Authorization": f"Bearer {token}"}
+    listed = client.get("/api/telephony/prompts", headers=bearer).json()
+    assert listed == {"prompts": [{"name": "consultation", "sha256": hashlib.sha256(data).hexdigest(),
+                                   "seconds": 1.0}]}
+    served = client.get("/api/telephony/prompts/consultation", headers=bearer)
+    assert served.status_code == 200 and served["Content-Type"] == "audio/wav" and served.content == data
+    assert client.get("/api/telephony/prompts/accueil", headers=bearer).status_code == 404
+    assert client.get("/api/telephony/prompts").status_code == 401
+    supervisor = create_token("supervisor")
+    assert client.get("/api/telephony/prompts", headers={"Authorization": f"Bearer {supervisor}"}).status_code == 403
