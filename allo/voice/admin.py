@@ -65,6 +65,14 @@ class RecordedPromptForm(forms.ModelForm):
         model = RecordedPrompt
         fields = ["name"]
 
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        taken = RecordedPrompt.objects.filter(name=name).exclude(pk=self.instance.pk).first()
+        if taken is not None:
+            raise forms.ValidationError(f"L'annonce « {taken.get_name_display()} » est déjà enregistrée : "
+                                        "ouvrez-la dans la liste pour remplacer son fichier.")
+        return name
+
     def clean_fichier(self):
         upload = self.cleaned_data["fichier"]
         if upload.size > prompts.RECORDING_MAX_BYTES:

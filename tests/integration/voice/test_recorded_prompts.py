@@ -91,3 +91,14 @@ def test_the_voice_nodes_get_the_recordings_through_the_telephony_api(admin_clie
     assert client.get("/api/telephony/prompts").status_code == 401
     supervisor = create_token("supervisor")
     assert client.get("/api/telephony/prompts", headers={"Authorization": f"Bearer {supervisor}"}).status_code == 403
+
+
+def test_a_second_upload_for_the_same_announcement_says_to_replace_the_first(admin_client):
+    upload(admin_client, "ferme", wav(1.0))
+    r = upload(admin_client, "ferme", wav(2.0))
+    assert "est déjà enregistrée : ouvrez-la dans la liste pour remplacer son fichier" in r.content.decode()
+    prompt = RecordedPrompt.objects.get(name="ferme")
+    f = io.BytesIO(wav(2.0))
+    f.name = "ferme.wav"
+    r = admin_client.post(reverse("admin:voice_recordedprompt_change", args=[prompt.pk]), {"name": "ferme", "fichier": f})
+    assert r.status_code == 302 and RecordedPrompt.objects.get(name="ferme").seconds == 2.0
