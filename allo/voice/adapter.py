@@ -141,11 +141,33 @@ class SipCall:
         self.allo_event = self.allo_event or event_id(self.sip_call_id)
 
 
-def event_id(sip_call_id: str) -> str:
-    """The API's idempotency key of a SIP call: its Call-ID, hashed when too long or not plain ASCII."""
-    if len(sip_call_id) <= 70 and all(0x21 <= ord(c) <= 0x7e for c in sip_call_id):
-        return "sip:" + sip_call_id
-    return "sip:" + hashlib.sha256(sip_call_id.encode()).hexdigest()[:64]
+# the telephony API takes 80 characters (contact_centre/telephony/schemas.py, EventId): a call's key keeps
+# room for the «:<attempt>» of its no-answer reports
+EVENT_ID_MAX = 74
+
+
+def event_id(sip_call_id: str, node: str = "") -> str:
+    """The API's idempotency key of a SIP call: its Call-ID, hashed when too long or not plain ASCII.
+    The single unnamed node's is `sip:<Call-ID>` (as before nodes had names); a named node's is
+    `sip@<node>:<Call-ID>`, so that each node's adapter knows its own calls in Allô's list (a Call-ID may
+    hold ":" and "@", but never starts the key: the node comes first, and "sip:" / "sip@" tell them apart)."""
+    prefix = f"sip@{node}:" if node else "sip:"
+    limit = EVENT_ID_MAX - len(prefix)
+    if len(sip_call_id) <= limit and all(0x21 <= ord(c) <= 0x7e for c in sip_call_id):
+        return prefix + sip_call_id
+    return prefix + hashlib.sha256(sip_call_id.encode()).hexdigest()[:min(64, EVENT_ID_MAX - len(prefix))]
+
+
+def event_node(key: str) -> str | None:
+    """The node a call's event_id names: "" for `sip:<Call-ID>` (the unnamed node's, and every SIP call
+    made before nodes had names), the name for `sip@<node>:<Call-ID>`, None for a call that did not come
+    through a SIP edge (another connector's)."""
+    if key.startswith("sip:"):
+        return ""
+    if key.startswith("sip@"):
+        node, sep, _ = key[4:].partition(":")
+        return node if sep and node else None
+    return None
 
 
 def dtmf_key(datagram: bytes) -> tuple[str, str, str] | None:
@@ -185,12 +207,14 @@ class DtmfReports(asyncio.DatagramProtocol):
             self.on_key(*key)
 
 
-def calls_the_edge_lost(live: list[dict], edge: set[str], grace_s: float = RECONCILE_GRACE_S) -> list[str]:
-    """Allô's live calls (GET /api/telephony/calls) that came through a SIP edge ("sip:" event_id) and
-    that the edge no longer has (`edge`: the event_ids of its dialogs, of the calls the adapter holds and
-    of those it has just ended), older than the grace."""
+def calls_the_edge_lost(live: list[dict], edge: set[str], grace_s: float = RECONCILE_GRACE_S,
+                        node: str = "") -> list[str]:
+    """Allô's live calls (GET /api/telephony/calls) that came through this node of the SIP edge (their
+    event_id names `node`: event_node) and that it no longer has (`edge`: the event_ids of its dialogs,
+    of the calls the adapter holds and of those it has just ended), older than the grace. Another node's
+    calls are never judged here: they are not in this Kamailio's dialogs."""
     return [c["call_id"] for c in live
-            if str(c.get("event_id", "")).startswith("sip:") and c["event_id"] not in edge
+            if event_node(str(c.get("event_id", ""))) == node and c["event_id"] not in edge
             and c.get("age_s", 0) >= grace_s]
 
 
@@ -201,12 +225,26 @@ def phone_corrections(accounts: list[dict], registered: set[str]) -> list[tuple[
             if bool(a.get("registered")) != (a["username"] in registered)]
 
 
+def confirmed_corrections(corrections: list[tuple[str, bool]], previous: set[tuple[str, bool]]
+                          ) -> list[tuple[str, bool]]:
+    """With DMQ peers, a phone correction seen by two reconciliations in a row: a node's `ul.dump` is the
+    union of every node's registrations, but one replicated a moment late (a REGISTER on another node, a
+    node that has just started and is still receiving its peers' registrations: dmq_usrloc's sync) would
+    otherwise make this node report a phone unregistered that another node has just reported
+    registered, and the state would flap until the next reconciliation."""
+    return [c for c in corrections if c in previous]
+
+
 class Adapter:
     def __init__(self, api: TelephonyApi, evapi: tuple[str, int], ng: tuple[str, int], sip_domain: str,
                  prompts: Path | None = None, rpc_fifo: Path | None = None,
                  reconcile_every: float = RECONCILE_EVERY_S, dtmf: tuple[str, int] | None = None,
-                 menu_timeout: float = MENU_TIMEOUT_S):
+                 menu_timeout: float = MENU_TIMEOUT_S, node: str = "", shared_registrations: bool = False):
         self.api = api
+        self.node = node  # "" for the single unnamed node; else the first part of its calls' event_ids
+        # the registrations are shared with other nodes (DMQ): a phone correction needs two reconciliations
+        self.shared_registrations = shared_registrations
+        self.disagreements: set[tuple[str, bool]] = set()  # the last reconciliation's phone corrections
         self.callback_timeout = CALLBACK_TIMEOUT_S
         self.dtmf_address = dtmf  # where rtpengine sends its DTMF reports; None: no voice menu
         self.menu_timeout = menu_timeout
@@ -275,7 +313,8 @@ class Adapter:
             call = SipCall(sip_call_id, str(event.get("fromtag", "")), int(event["tindex"]), int(event["tlabel"]),
                            str(event.get("caller", "")), str(event.get("dialed", "")), str(event.get("cseq", "1")),
                            dtmf=bool(event.get("dtmf")), from_uri=str(event.get("from", "")),
-                           contact=str(event.get("contact", "")), edge=str(event.get("edge", "")))
+                           contact=str(event.get("contact", "")), edge=str(event.get("edge", "")),
+                           allo_event=event_id(sip_call_id, self.node))
             self.by_sip[sip_call_id] = call
             if self.has_menu(call):
                 self._spawn(self.menu(call))  # Allô hears of the call once the caller has chosen
@@ -306,7 +345,8 @@ class Adapter:
             logger.info("call %s: %s's phone did not answer (%s), back to the queue", call.call_id, agent,
                         event.get("code"))
             if call.call_id and agent:
-                self._spawn(self.report_no_answer(call.call_id, agent, f"{event_id(call.sip_call_id)}:{call.attempts}"))
+                self._spawn(self.report_no_answer(call.call_id, agent,
+                                                  f"{event_id(call.sip_call_id, self.node)}:{call.attempts}"))
         elif kind == "bye" and call.state == "transferring" and event.get("side") == "agent":
             # the operator hung up once the router had the call transferred: the caller, who got the
             # REFER, still calls back (Kamailio relayed this BYE to it; the transfer does not need it)
@@ -384,7 +424,7 @@ class Adapter:
     async def post_call(self, call: SipCall, ivr_choice: str = "") -> None:
         caller = call.caller
         try:
-            call.call_id = await self.api.new_call(caller, call.dialed, event_id(call.sip_call_id), ivr_choice)
+            call.call_id = await self.api.new_call(caller, call.dialed, call.allo_event, ivr_choice)
         except ApiError as exc:
             logger.warning("Allô refused the call %s from %r: %s", call.sip_call_id, caller, exc)
             await self.reject(call, 480)
@@ -509,14 +549,16 @@ class Adapter:
         # an agent whose REGISTER or expiry came meanwhile is left to that event (the dump may predate it)
         corrections = [(agent, state) for agent, state in phone_corrections(accounts, registered)
                        if self.registration_seen.get(agent, 0.0) < began]
+        if self.shared_registrations:
+            corrections, self.disagreements = confirmed_corrections(corrections, self.disagreements), set(corrections)
         for agent, state in corrections:
             logger.info("reconciliation: phone of %s is %s at the edge", agent,
                         "registered" if state else "not registered")
             self.reported.pop(agent, None)  # reported again, whatever this adapter reported last
             self.registrations.put_nowait((agent, state))
-        edge = ({event_id(c) for c in dialogs} | {c.allo_event for c in self.by_sip.values()}
+        edge = ({event_id(c, self.node) for c in dialogs} | {c.allo_event for c in self.by_sip.values()}
                 | set(self.ended))
-        lost = calls_the_edge_lost(live, edge)
+        lost = calls_the_edge_lost(live, edge, node=self.node)
         for call_id in lost:
             logger.warning("reconciliation: call %s is no longer at the edge: closed as lost", call_id)
             try:
@@ -691,7 +733,7 @@ class Adapter:
             await self.send_kamailio({"cmd": "reject", "tindex": tindex, "tlabel": tlabel, "code": 480})
             return
         old = SipCall(call.sip_call_id, call.from_tag, call.tindex, call.tlabel, call.caller, call.dialed,
-                      to_tag=call.to_tag)
+                      to_tag=call.to_tag, allo_event=call.allo_event)
         self.by_sip.pop(call.sip_call_id, None)
         await self.send_kamailio({"cmd": "end", "callid": old.sip_call_id, "fromtag": old.from_tag,
                                   "totag": old.to_tag})
@@ -994,6 +1036,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpc-fifo", type=Path, help="Kamailio's JSON-RPC FIFO: without it, no reconciliation")
     parser.add_argument("--reconcile-every", type=float, default=RECONCILE_EVERY_S,
                         help="seconds between two reconciliations with Kamailio (also at each evapi connection)")
+    parser.add_argument("--node", default="", help="this node's name: its calls' event_ids are sip@<node>:<Call-ID> "
+                        "and it reconciles only those (default: the single unnamed node, sip:<Call-ID>)")
+    parser.add_argument("--shared-registrations", action="store_true",
+                        help="Kamailio shares its registrations with other nodes (DMQ): a phone's state is "
+                        "corrected only when two reconciliations in a row see it wrong")
     parser.add_argument("--log-level", default="INFO", help="INFO logs each call's steps (allo voice up reads "
                         "\"evapi connected\" and \"telephony stream connected\" to know it is ready)")
     args = parser.parse_args(argv)
@@ -1004,7 +1051,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     adapter = Adapter(TelephonyApi(args.allo, token), _address(args.evapi), _address(args.ng), args.sip_domain,
                       args.prompts, args.rpc_fifo, args.reconcile_every,
-                      _address(args.dtmf) if args.dtmf else None, args.menu_timeout)
+                      _address(args.dtmf) if args.dtmf else None, args.menu_timeout, args.node,
+                      args.shared_registrations)
 
     async def serve() -> None:
         task = asyncio.current_task()

@@ -1,6 +1,7 @@
 """`allo voice …`: the voice edge's commands.
 
     allo voice up --allo URL [--token T] [--sip H:P] [--evapi H:P] [--ng H:P] [--rtp-ports L-H]
+                  [--dtmf H:P] [--media-host H] [--node NAME --dmq H:P --dmq-peer H:P ...]
         writes the configuration, starts rtpengine, Kamailio and the adapter, runs until SIGTERM or
         Ctrl-C, then stops all three by PID; without --token a telephony token is created in the
         local database
@@ -42,14 +43,16 @@ def _config(args):
         low, _, high = args.rtp_ports.partition("-")
         rtp = (int(low), int(high))
     return VoiceConfig.from_env(settings.DATA_DIR, sip=args.sip, evapi=args.evapi, ng=args.ng, rtp_ports=rtp,
-                                sip_domain=args.sip_domain)
+                                sip_domain=args.sip_domain, dtmf=getattr(args, "dtmf", None),
+                                media_host=getattr(args, "media_host", None), node=getattr(args, "node", None),
+                                dmq=getattr(args, "dmq", None), dmq_peers=getattr(args, "dmq_peer", None))
 
 
 def _write(config):
     from allo.voice import config as voice_config
     from allo.voice import prompts
 
-    return voice_config.write(config) + prompts.generate(config.root, prompts.TEXTS | _closed_prompt())
+    return voice_config.write(config) + prompts.generate(config.prompts_root, prompts.TEXTS | _closed_prompt())
 
 
 def _closed_prompt() -> dict[str, str]:
@@ -91,7 +94,9 @@ def up(args) -> int:
     except StackError as exc:
         print(f"allo voice up: {exc}", file=sys.stderr)
         return 1
-    print(f"voice edge up: SIP udp:{config.sip[0]}:{config.sip[1]}, service numbers "
+    node = f"node {config.node}, " if config.node else ""
+    peers = f", DMQ peers {', '.join(f'{h}:{p}' for h, p in config.dmq_peers)}" if config.dmq_peers else ""
+    print(f"voice edge up: {node}SIP udp:{config.sip[0]}:{config.sip[1]}{peers}, service numbers "
           f"{', '.join(config.service_numbers)}, logs {config.log_dir}", flush=True)
     status = 0
     try:
@@ -154,6 +159,13 @@ def main(argv: list[str]) -> int:
         p.add_argument("--evapi", help="Kamailio's evapi address (ALLO_VOICE_EVAPI, default 127.0.0.1:8448)")
         p.add_argument("--ng", help="rtpengine's ng address (ALLO_VOICE_NG, default 127.0.0.1:22222)")
         p.add_argument("--rtp-ports", help="RTP port range LOW-HIGH (ALLO_VOICE_RTP_PORTS, default 30000-30999)")
+        p.add_argument("--dtmf", help="where rtpengine sends the keys, HOST:PORT (ALLO_VOICE_DTMF, default 127.0.0.1:22223)")
+        p.add_argument("--media-host", help="where rtpengine relays media (ALLO_VOICE_MEDIA_HOST, default 127.0.0.1)")
+        p.add_argument("--node", help="this node's name, when there are several (ALLO_VOICE_NODE; files in "
+                       "ALLO_DATA_DIR/voice-<node>/)")
+        p.add_argument("--dmq", help="this node's DMQ address HOST:PORT (ALLO_VOICE_DMQ, default: SIP host, port 5090)")
+        p.add_argument("--dmq-peer", action="append", help="another node's DMQ address HOST:PORT, once per node "
+                       "(ALLO_VOICE_DMQ_PEERS, comma-separated): registrations are shared with them")
 
     p_up = sub.add_parser("up", help="start Kamailio, rtpengine and the adapter until SIGTERM")
     p_up.add_argument("--allo", required=True, help="Allô's base URL, e.g. http://127.0.0.1:8000")
@@ -164,7 +176,8 @@ def main(argv: list[str]) -> int:
     p_demo.add_argument("--host", default="127.0.0.1")
     p_demo.add_argument("--port", type=int, default=8000)
     p_demo.add_argument("--start-timeout", type=float, default=20.0, help="seconds each process has to be ready")
-    p_demo.set_defaults(token=None, sip=None, sip_domain=None, evapi=None, ng=None, rtp_ports=None)
+    p_demo.set_defaults(token=None, sip=None, sip_domain=None, evapi=None, ng=None, rtp_ports=None, dtmf=None,
+                        media_host=None, node=None, dmq=None, dmq_peer=None)
     p_config = sub.add_parser("config", help="write the configuration files")
     addresses(p_config)
     p_cred = sub.add_parser("credentials", help="the agents' SIP accounts")

@@ -21,6 +21,9 @@ MODULES_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-
                 "/usr/lib/kamailio/modules")
 _PLACEHOLDER = re.compile(r"\{\{([A-Z0-9_]+)\}\}")
 _SERVICE_NUMBER = re.compile(r"^[0-9+*#]{2,16}$")
+# a voice node's name: the first part of its calls' event_id (sip@<node>:<Call-ID>) and of its folder
+NODE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,11}$")
+DMQ_PORT = 5090  # a node's DMQ listener when ALLO_VOICE_DMQ is not set: its SIP host, this port
 # a SIP user part that needs no escaping (Allô usernames: Django's letters, digits and @.+-_)
 SIP_USER = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
 
@@ -38,6 +41,16 @@ def _address(text: str, name: str) -> tuple[str, int]:
     except ValueError:
         raise VoiceConfigError(f"{name}: expected an IPv4 address, got {host!r}") from None
     return host, int(port)
+
+
+def _peers(text: str, name: str) -> tuple[tuple[str, int], ...]:
+    """Comma-separated HOST:PORT (a `sip:` in front is accepted: the peers' DMQ addresses)."""
+    peers = []
+    for item in text.split(","):
+        item = item.strip()
+        if item:
+            peers.append(_address(item.removeprefix("sip:"), name))
+    return tuple(dict.fromkeys(peers))
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,10 @@ class VoiceConfig:
     reconcile_every_s: float = 60.0  # the adapter compares Allô's calls and phones with Kamailio's this often
     menu_timeout_s: float = 5.0  # after the welcome, how long a caller has to press a key (0: no menu)
     debug: int = 1  # Kamailio's log level: 1 errors, 2 notices, 3 debug
+    # several nodes (docs/voice.md, « Several nodes »): each named, registrations shared over DMQ
+    node: str = ""  # "": the single node of before (event_id sip:<Call-ID>, files in voice/)
+    dmq: tuple[str, int] | None = None  # this node's DMQ listener (default: its SIP host, port 5090)
+    dmq_peers: tuple[tuple[str, int], ...] = ()  # the other nodes' DMQ listeners; none: no DMQ at all
     modules_dir: str = field(default_factory=lambda: next(
         (d for d in MODULES_DIRS if os.path.isdir(d)), MODULES_DIRS[0]))
 
@@ -91,11 +108,21 @@ class VoiceConfig:
             values["reconcile_every_s"] = float(env["ALLO_VOICE_RECONCILE_EVERY"])
         if env.get("ALLO_VOICE_MENU_TIMEOUT"):
             values["menu_timeout_s"] = float(env["ALLO_VOICE_MENU_TIMEOUT"])
+        if env.get("ALLO_VOICE_NODE"):
+            values["node"] = env["ALLO_VOICE_NODE"].strip()
+        if env.get("ALLO_VOICE_DMQ"):
+            values["dmq"] = _address(env["ALLO_VOICE_DMQ"].removeprefix("sip:"), "ALLO_VOICE_DMQ")
+        if env.get("ALLO_VOICE_DMQ_PEERS"):
+            values["dmq_peers"] = _peers(env["ALLO_VOICE_DMQ_PEERS"], "ALLO_VOICE_DMQ_PEERS")
         config = cls(**values)
         if overrides:
-            for key in ("sip", "evapi", "ng"):
+            for key in ("sip", "evapi", "ng", "dtmf", "dmq"):
                 if isinstance(overrides.get(key), str):
-                    overrides[key] = _address(overrides[key], "--" + key)
+                    overrides[key] = _address(overrides[key].removeprefix("sip:"), "--" + key.replace("_", "-"))
+            if isinstance(overrides.get("dmq_peers"), (list, tuple)) and overrides["dmq_peers"]:
+                overrides["dmq_peers"] = _peers(",".join(overrides["dmq_peers"]), "--dmq-peer")
+            else:
+                overrides.pop("dmq_peers", None)
             config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
         config.check()
         return config
@@ -118,13 +145,34 @@ class VoiceConfig:
         ports = {self.sip, self.evapi, self.ng, self.dtmf}
         if len(ports) < 4:
             raise VoiceConfigError("the SIP, evapi, ng and DTMF addresses must differ")
+        if self.node and not NODE_NAME.match(self.node):
+            raise VoiceConfigError(f"node name {self.node!r}: 1 to 12 of a-z 0-9 -, a letter or digit first")
+        if self.dmq_peers:
+            if not self.node:
+                # two unnamed nodes would both claim every sip:<Call-ID> call (the reconciliation)
+                raise VoiceConfigError("ALLO_VOICE_DMQ_PEERS needs ALLO_VOICE_NODE: each node has its own name")
+            if self.dmq_address in ports:
+                raise VoiceConfigError("the DMQ address must differ from the SIP, evapi, ng and DTMF ones")
+            if self.dmq_address in self.dmq_peers:
+                raise VoiceConfigError("a node is not its own DMQ peer")
 
     @property
     def domain(self) -> str:
         return self.sip_domain or self.sip[0]
 
     @property
+    def dmq_address(self) -> tuple[str, int]:
+        return self.dmq or (self.sip[0], DMQ_PORT)
+
+    @property
     def root(self) -> Path:
+        """The node's files: `voice/` for the single unnamed node, `voice-<node>/` for a named one (two
+        nodes may then run on one machine, as the tests do)."""
+        return self.data_dir / (f"voice-{self.node}" if self.node else "voice")
+
+    @property
+    def prompts_root(self) -> Path:
+        """Where `prompts/` is: `voice/`, shared by the nodes of a machine (spoken once)."""
         return self.data_dir / "voice"
 
     @property
@@ -179,7 +227,35 @@ class VoiceConfig:
             "RING_TIMEOUT_S": str(self.ring_timeout_s),
             "RING_TIMEOUT_MS": str(self.ring_timeout_s * 1000),
             "LOG_LEVEL": "6" if self.debug >= 2 else "5",
+            "NODE": self.node or "-",
+            **self.dmq_values(),
         }
+
+    def dmq_values(self) -> dict[str, str]:
+        """The DMQ part of kamailio.cfg: empty without peers (no module, no listener, KDMQ refused)."""
+        if not self.dmq_peers:
+            return {"DMQ_LISTEN": "", "DMQ_MODULES": "", "DMQ_PARAMS": "",
+                    "DMQ_ROUTE": '\tif (is_method("KDMQ")) { sl_send_reply("403", "No DMQ here"); exit; }'}
+        host, port = self.dmq_address
+        peers = " || ".join(f'$si == "{h}"' for h in dict.fromkeys(h for h, _ in self.dmq_peers))
+        params = [f'modparam("dmq", "server_address", "sip:{host}:{port}")',
+                  f'modparam("dmq", "server_socket", "udp:{host}:{port}")',
+                  *(f'modparam("dmq", "notification_address", "sip:{h}:{p}")' for h, p in self.dmq_peers),
+                  'modparam("dmq", "multi_notify", 0)',
+                  'modparam("dmq", "ping_interval", 60)',
+                  'modparam("dmq_usrloc", "enable", 1)',
+                  '# at start, ask the peers for every registration they hold (a restarted node has none)',
+                  'modparam("dmq_usrloc", "sync", 1)']
+        route = (f'\tif ($Ri == "{host}" && $Rp == {port}) {{\n'
+                 f'\t\t# the DMQ listener takes KDMQ from the configured peers only (a registration replicated\n'
+                 f'\t\t# from anywhere else would divert an agent\'s calls), and nothing else\n'
+                 f'\t\tif (is_method("KDMQ") && ({peers})) {{ dmq_handle_message(); exit; }}\n'
+                 f'\t\tsl_send_reply("403", "Forbidden"); exit;\n'
+                 f'\t}}\n'
+                 f'\tif (is_method("KDMQ")) {{ sl_send_reply("403", "Forbidden"); exit; }}')
+        return {"DMQ_LISTEN": f"listen=udp:{host}:{port}",
+                "DMQ_MODULES": 'loadmodule "dmq.so"\nloadmodule "dmq_usrloc.so"',
+                "DMQ_PARAMS": "\n".join(params), "DMQ_ROUTE": route}
 
 
 def render(template: str, values: dict[str, str]) -> str:

@@ -156,7 +156,7 @@ def _made_again(folder: Path, texts: dict[str, str], espeak: str | None) -> None
         if espeak is None:
             logger.warning("espeak-ng is not installed: no « %s » announcement (Debian: espeak-ng)", name)
             continue
-        tmp = path.with_suffix(".tmp.wav")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.wav")  # nodes of one machine share the folder
         subprocess.run([espeak, "-v", "fr", "-s", "150", "-w", str(tmp), text], check=True, capture_output=True,
                        timeout=60)
         tmp.replace(path)

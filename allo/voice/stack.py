@@ -139,9 +139,11 @@ class Stack:
             env = os.environ | {"ALLO_VOICE_TOKEN": self.token}
             self._start("adapter", [sys.executable, "-m", "allo.voice.adapter", "--allo", self.allo_url,
                                     "--evapi", f"{c.evapi[0]}:{c.evapi[1]}", "--ng", f"{c.ng[0]}:{c.ng[1]}",
-                                    "--sip-domain", c.domain, "--prompts", str(c.root / "prompts"),
+                                    "--sip-domain", c.domain, "--prompts", str(c.prompts_root / "prompts"),
                                     "--dtmf", f"{c.dtmf[0]}:{c.dtmf[1]}", "--menu-timeout", str(c.menu_timeout_s),
                                     "--rpc-fifo", str(c.rpc_fifo), "--reconcile-every", str(c.reconcile_every_s),
+                                    *(["--node", c.node] if c.node else []),
+                                    *(["--shared-registrations"] if c.dmq_peers else []),
                                     "--log-level", "INFO"], env=env)
             # ready once it holds both ends and has loaded the agents' accounts: Kamailio's events sent
             # before would be lost, and every phone refused
