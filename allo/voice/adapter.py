@@ -63,6 +63,7 @@ POST_WAIT_S = 5.0
 # (polling, rather than a push on the command stream: that stream is the router's journal of call
 # commands, and a lost push would leave a phone refused; a GET every few seconds costs nothing)
 ACCOUNTS_EVERY_S = 3.0
+PROMPTS_EVERY_S = 30.0  # how often the announcements recorded in Allô's admin are checked
 # Allô's live calls and registered phones are compared with what Kamailio has this often (and at each
 # evapi connection): a call the edge lost ends « perdu », a phone it lost shows unregistered
 RECONCILE_EVERY_S = 60.0
@@ -382,13 +383,12 @@ class Adapter:
     def has_menu(self, call: SipCall) -> bool:
         """The caller hears the menu when it can answer it (its SDP offers RFC 4733 events), the menu
         is on (a timeout, rtpengine reporting keys) and its prompt exists."""
-        return bool(call.dtmf and self.menu_timeout > 0 and self.dtmf_address and self.prompts
-                    and self.ng is not None and (self.prompts / f"{MENU_PROMPT}.wav").exists())
+        return bool(call.dtmf and self.menu_timeout > 0 and self.dtmf_address and self._prompt(MENU_PROMPT))
 
     async def menu(self, call: SipCall) -> None:
         """The welcome and its menu (early media), until a key or the prompt's length plus the timeout;
         then the call is created in Allô with the key as its ivr_choice (none: no choice)."""
-        prompt = self.prompts / f"{MENU_PROMPT}.wav"
+        prompt = self._prompt(MENU_PROMPT)
         call.menu = asyncio.get_running_loop().create_future()
         key = ""
         if await self.early_media(call):
@@ -465,6 +465,44 @@ class Adapter:
                 await asyncio.sleep(1 + n)
 
     # ---------------------------------------------------------------- agents' phones
+
+    async def run_prompts(self) -> None:
+        """Keep prompts/recorded/ equal to the announcements recorded in Allô's admin: download those
+        whose digest changed, remove those deleted (the spoken one plays again)."""
+        while True:
+            if self.prompts:
+                try:
+                    await self.sync_prompts()
+                except (ApiError, OSError, TimeoutError, ConnectionError, KeyError, TypeError, ValueError) as exc:
+                    logger.warning("recorded announcements not loaded: %s", exc)
+            await asyncio.sleep(PROMPTS_EVERY_S)
+
+    async def sync_prompts(self) -> None:
+        folder = self.prompts / prompts.RECORDED_DIR
+        listed = {str(p["name"]): str(p["sha256"]) for p in await self.api.recorded_prompts()
+                  if str(p.get("name")) in prompts.RECORDABLE}  # only names this edge plays: never a path
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, digest in listed.items():
+            path = folder / f"{name}.wav"
+            if path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+                continue
+            data = await self.api.recorded_prompt(name)
+            if hashlib.sha256(data).hexdigest() != digest:
+                logger.warning("recorded « %s »: changed while downloaded, taken at the next check", name)
+                continue
+            try:
+                prompts.check_recording(data)
+            except ValueError as exc:  # Allô checked it at the upload: a file rtpengine cannot play is not kept
+                logger.error("recorded « %s » refused: %s", name, exc)
+                continue
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")  # nodes of one machine share the folder
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            logger.info("recorded « %s » loaded (%d bytes)", name, len(data))
+        for path in folder.glob("*.wav"):
+            if path.stem not in listed:
+                path.unlink(missing_ok=True)
+                logger.info("recorded « %s » removed: the spoken one plays again", path.stem)
 
     async def run_accounts(self) -> None:
         """Keep Kamailio's `sip` htable equal to Allô's SIP accounts: every account again after an
@@ -754,8 +792,16 @@ class Adapter:
         elif play:
             await self.play(call, play)
 
+    def _prompt_file(self, name: str) -> Path | None:
+        """The announcement's file: the one recorded in Allô's admin if there is one (prompts/recorded/),
+        else the spoken one; None without a prompts folder."""
+        if not self.prompts:
+            return None
+        recorded = self.prompts / prompts.RECORDED_DIR / f"{name}.wav"
+        return recorded if recorded.exists() else self.prompts / f"{name}.wav"
+
     def _prompt(self, name: str) -> Path | None:
-        prompt = self.prompts / f"{name}.wav" if self.prompts else None
+        prompt = self._prompt_file(name)
         return prompt if prompt is not None and prompt.exists() and self.ng is not None else None
 
     async def say_closed(self, call: SipCall) -> None:
@@ -881,11 +927,12 @@ class Adapter:
         pair, off the event loop). A new `play` (the call queued again) replaces what plays, unless it
         is the same file."""
         name = command.get("announcement", "")
-        if name == prompts.WAIT_PROMPT and self.prompts and self.ng is not None:
+        recorded = self.prompts / prompts.RECORDED_DIR / f"{name}.wav" if self.prompts else None
+        if name == prompts.WAIT_PROMPT and self.ng is not None and recorded is not None and not recorded.exists():
             prompt = await asyncio.to_thread(prompts.waiting_prompt, self.prompts, command.get("position"),
                                              command.get("expected_wait_s"))
-        else:
-            prompt = self.prompts / f"{name}.wav" if self.prompts else None
+        else:  # (a recorded « attente » is played as it is: the position and wait are not said)
+            prompt = self._prompt_file(name)
         if prompt is None or not prompt.exists() or self.ng is None:
             logger.info("call %s: no « %s » prompt to play", call.call_id, name)
             return
@@ -1004,7 +1051,8 @@ class Adapter:
                 self.dtmf_address = None
         tasks = [asyncio.create_task(self.run_evapi()), asyncio.create_task(self.run_commands()),
                  asyncio.create_task(self.run_keepalive()), asyncio.create_task(self.run_accounts()),
-                 asyncio.create_task(self.run_registrations()), asyncio.create_task(self.run_reconcile())]
+                 asyncio.create_task(self.run_registrations()), asyncio.create_task(self.run_reconcile()),
+                 asyncio.create_task(self.run_prompts())]
         try:
             await asyncio.gather(*tasks)
         finally:

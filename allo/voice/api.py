@@ -51,6 +51,17 @@ class TelephonyApi:
     async def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         return await asyncio.to_thread(self._request, method, path, body)
 
+    def _download(self, path: str, limit: int) -> bytes:
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data = response.read(limit + 1)
+        except urllib.error.HTTPError as exc:
+            raise ApiError(exc.code, exc.reason) from None
+        if len(data) > limit:
+            raise ValueError(f"{path}: more than {limit} bytes")
+        return data
+
     async def new_call(self, caller: str, dialed: str, event_id: str, ivr_choice: str = "") -> str:
         body = {"caller": caller, "dialed": dialed, "event_id": event_id}
         if ivr_choice:
@@ -80,6 +91,16 @@ class TelephonyApi:
         """The caller's answer to the router's callback proposal (`play proposition-rappel`)."""
         await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/callback-answer",
                         {"accepted": accepted})
+
+    async def recorded_prompts(self) -> list[dict]:
+        """[{"name", "sha256", "seconds"}]: the announcements recorded in Allô's admin."""
+        _, out = await self.call("GET", "/api/telephony/prompts")
+        return out["prompts"]
+
+    async def recorded_prompt(self, name: str, limit: int = 20 * 1024 * 1024) -> bytes:
+        """One recorded announcement's WAV file."""
+        return await asyncio.to_thread(self._download, f"/api/telephony/prompts/{urllib.parse.quote(name, safe='')}",
+                                       limit)
 
     async def sip_accounts(self) -> dict:
         """{"realm": ..., "accounts": [{"username", "ha1", "registered"}]}: the agents' HA1s, never a password."""

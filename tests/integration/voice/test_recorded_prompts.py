@@ -102,3 +102,31 @@ def test_a_second_upload_for_the_same_announcement_says_to_replace_the_first(adm
     f.name = "ferme.wav"
     r = admin_client.post(reverse("admin:voice_recordedprompt_change", args=[prompt.pk]), {"name": "ferme", "fichier": f})
     assert r.status_code == 302 and RecordedPrompt.objects.get(name="ferme").seconds == 2.0
+
+
+def test_the_adapter_downloads_the_recordings_and_plays_them_instead_of_the_spoken_ones(
+        admin_client, live_server, tmp_path):
+    """The voice edge's side, against a live Allô through the real API client (no Kamailio needed)."""
+    from loopback import run_async
+
+    from allo.voice.adapter import MENU_PROMPT, Adapter
+    from allo.voice.api import TelephonyApi
+
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (folder / "accueil.wav").write_bytes(wav(3.0))  # the spoken ones, as `allo voice config` makes them
+    (folder / "ferme.wav").write_bytes(wav(3.0))
+    adapter = Adapter(TelephonyApi(live_server.url, create_token("telephony", "edge")), ("127.0.0.1", 1),
+                      ("127.0.0.1", 2), "allo.test", prompts=folder)
+    adapter.ng = object()  # rtpengine present (nothing is played here)
+    recorded = wav(1.5)
+    upload(admin_client, "accueil", recorded)
+    run_async(adapter.sync_prompts())
+    assert (folder / "recorded" / "accueil.wav").read_bytes() == recorded
+    assert adapter._prompt(MENU_PROMPT) == folder / "recorded" / "accueil.wav"
+    assert adapter._prompt("ferme") == folder / "ferme.wav"  # not recorded: the spoken one
+
+    RecordedPrompt.objects.filter(name="accueil").delete()  # deleted in Allô: the spoken one again
+    run_async(adapter.sync_prompts())
+    assert not (folder / "recorded" / "accueil.wav").exists()
+    assert adapter._prompt(MENU_PROMPT) == folder / "accueil.wav"

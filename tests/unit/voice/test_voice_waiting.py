@@ -200,3 +200,17 @@ def test_espeak_speaks_the_fragments_once_and_they_join_with_attente(tmp_path):
     three.unlink()
     prompts.generate(tmp_path, {"ferme": "Fermé."})
     assert not three.exists()  # « ferme » alone: the wait's fragments are not made
+
+
+def test_an_attente_recorded_in_allo_is_played_as_it_is_without_position(tmp_path):
+    folder = _prompts(tmp_path)
+    (folder / "recorded").mkdir()
+    recorded = folder / "recorded" / "attente.wav"
+    recorded.write_bytes((folder / "attente.wav").read_bytes())
+
+    async def scenario():
+        adapter, call = _adapter(folder)
+        await adapter.on_command(_play(1, 3, 240))
+        assert adapter.ng.params[-1]["file"] == str(recorded)
+
+    run_async(scenario())
