@@ -90,9 +90,8 @@ def desk(request, level: int, kb: dict | None = None, wrapup_form=None, searchin
         context["fiche_for_proposal"] = contact.context.get("fiche") or ""
     consult = _consult_context(contact, user.username) if contact is not None else None
     context["consult"] = consult
-    if consult and consult["role"] == "expert":
-        pass  # the caller is still the N1 agent's: no wrap-up until it is handed over
-    elif contact is not None and state["state"] == "on_call":
+    consulted = consult is not None and consult["role"] == "expert"  # the caller is still the N1 agent's
+    if contact is not None and state["state"] == "on_call" and not consulted:
         context["wrapup"] = wrapup.form_context(contact, level, wrapup_form, searching)
     if wrapup_form is not None:
         context["reload_url"] = context["space_url"]  # a POST's answer: the live feed reloads the desk's address
