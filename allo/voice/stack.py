@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 BINARIES = {"kamailio": ("kamailio", "/usr/sbin/kamailio"), "rtpengine": ("rtpengine", "/usr/bin/rtpengine"),
             "sipp": ("sipp", "/usr/bin/sipp")}
-DEBIAN_PACKAGES = "kamailio kamailio-extra-modules rtpengine-daemon sip-tester espeak-ng"
+DEBIAN_PACKAGES = "kamailio kamailio-extra-modules rtpengine-daemon sip-tester espeak-ng baresip"
 
 
 class StackError(RuntimeError):
