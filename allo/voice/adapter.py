@@ -11,6 +11,9 @@ agent and the call's history stay in Allô's router.
     Allô --ws "hangup"--> adapter --evapi "reject" | "end" + ng "delete"--> Kamailio, rtpengine
     Allô --ws "play proposition-rappel" (closed, saturated)--> adapter: the prompt, the caller's key 1 or 2
       (or none) --POST .../callback-answer--> Allô; accepted: « rappel-enregistre », then the caller released
+    Allô --ws "hold" (a consult)--> adapter: the caller held at rtpengine; --JSON-RPC dlg.bridge_dlg--> Kamailio
+      calls the operator's phone and REFERs it to sip:consult-<token>@edge: that INVITE, parked, is
+      dispatched to the expert's phone (the consult call); "unhold", "transfer", a hang-up end it
     Allô --ws "transfer"--> adapter --JSON-RPC tm.t_uac_start: REFER--> caller's phone, which calls
       sip:transfer-<token>@edge: parked as a new INVITE, the operator's leg ended (BYE), and the next
       "bridge" (the N2 expert the router picked) dispatches it
@@ -99,6 +102,12 @@ CALLBACK_CONFIRM_PROMPT = "rappel-enregistre"
 # a transferred caller calls back sip:<TRANSFER_PREFIX><token>@<edge> (the REFER's Refer-To); the
 # token, random, says which call it is (kamailio.cfg parks only such users besides the service numbers)
 TRANSFER_PREFIX = "transfer-"
+# the consult call: Kamailio (dlg.bridge_dlg) refers the operator's phone to
+# sip:<CONSULT_PREFIX><token>@<edge>, which it parks like a transfer's; the adapter dispatches it to the expert
+CONSULT_PREFIX = "consult-"
+# the operator's phone calls the consult address within this (the bridge INVITE rings at most the ring
+# time, then the REFER): later, it is logged as not done (the desk's consult goes on without a call)
+CONSULT_SETUP_S = 45.0
 # the REFER's CSeq in the caller's dialog: above any the operator's phone may have used (it sent none,
 # or a few re-INVITEs), so that the caller's phone accepts it as the newer request
 REFER_CSEQ = 1000
@@ -137,9 +146,28 @@ class SipCall:
     pending_play: dict | None = None
     playing: str = ""  # the wait's announcement rtpengine repeats to the caller (its file), until stopped
     held: bool = False  # on hold (`hold`): caller and operator's phone hear each other no more
+    consult: ConsultLeg | None = None  # while on hold: the operator's call to the expert
 
     def __post_init__(self):
         self.allo_event = self.allo_event or event_id(self.sip_call_id)
+
+
+@dataclass
+class ConsultLeg:
+    """The consult call of a held caller's operator: Kamailio calls the operator's phone and refers it to
+    sip:consult-<token>@edge (dlg.bridge_dlg); that INVITE, parked, goes to the expert's phone."""
+
+    token: str
+    call: SipCall  # the held caller's
+    expert: str
+    state: str = "bridging"  # bridging (Kamailio calls the operator's phone) -> ringing (the expert's) -> talking
+    #                          -> ended
+    sip_call_id: str = ""  # the operator's phone's INVITE to the consult address
+    from_tag: str = ""
+    to_tag: str = ""
+    tindex: int = 0
+    tlabel: int = 0
+    cseq: str = "1"
 
 
 # the telephony API takes 80 characters (contact_centre/telephony/schemas.py, EventId): a call's key keeps
@@ -274,6 +302,9 @@ class Adapter:
         self.registration_seen: dict[str, float] = {}  # agent -> when Kamailio last sent its state
         self.ended: dict[str, float] = {}  # event_id -> when the edge ended the call (ENDED_KEPT_S)
         self.transfers: dict[str, SipCall] = {}  # REFER token -> the call whose caller should call back
+        self.consults: dict[str, ConsultLeg] = {}  # consult token -> its leg, until it ends
+        self.consult_legs: dict[str, ConsultLeg] = {}  # the consult INVITE's Call-ID -> its leg
+        self.consult_setup_s = CONSULT_SETUP_S
 
     # ---------------------------------------------------------------- Kamailio -> Allô
 
@@ -309,6 +340,15 @@ class Adapter:
         sip_call_id = str(event.get("callid", ""))
         if kind == "invite" and str(event.get("dialed", "")).startswith(TRANSFER_PREFIX):
             await self.transferred_caller(event)
+            return
+        if kind == "invite" and str(event.get("dialed", "")).startswith(CONSULT_PREFIX):
+            await self.consult_called(event)
+            return
+        if kind == "consult_refused":
+            self.consult_refused(str(event.get("agent", "")), event.get("code"))
+            return
+        if sip_call_id in self.consult_legs:
+            await self.on_consult_event(self.consult_legs[sip_call_id], kind, event)
             return
         if kind == "invite":
             call = SipCall(sip_call_id, str(event.get("fromtag", "")), int(event["tindex"]), int(event["tlabel"]),
@@ -608,6 +648,7 @@ class Adapter:
 
     async def forget(self, call: SipCall) -> None:
         call.state = "ended"
+        await self.end_consult(call, "the call ended")
         if call.menu is not None and not call.menu.done():
             call.menu.set_result("")  # the menu stops waiting for its key
         if call.proposal is not None and not call.proposal.done():
@@ -708,11 +749,14 @@ class Adapter:
             await self.play(call, command)
         elif kind == "play" and call.state == "transferring":
             call.pending_play = command
-        elif kind == "transfer":
+        elif kind == "transfer":  # (completing a consult: its call ends before the caller's REFER)
+            await self.end_consult(call, "the consult completed")
             await self.refer(call, command)
         elif kind == "hold" and call.state == "talking":
             await self.hold(call)
+            await self.start_consult(call, str(command.get("expert", "")))
         elif kind == "unhold" and call.state == "talking":
+            await self.end_consult(call, "the operator takes the caller back")
             await self.unhold(call)
         else:  # e.g. a play for a call being connected (docs/voice.md, what is left)
             logger.info("command %s for %s: not done by this edge yet", kind, call_id)
@@ -791,6 +835,127 @@ class Adapter:
             await self.dispatch(call, agent)
         elif play:
             await self.play(call, play)
+
+    # ---------------------------------------------------------------- the consult call
+
+    async def start_consult(self, call: SipCall, expert: str) -> None:
+        """The held caller's operator talks with the expert the router reserved: Kamailio's dialog module
+        calls the operator's phone (its AoR, routed by this Kamailio: `op` is its own listener, so the
+        location lookup applies) and, once answered, REFERs it to sip:consult-<token>@<edge> and hangs up
+        its own leg (dlg.bridge_dlg: INVITE, REFER, BYE). The phone's INVITE to that address comes back
+        parked like a transferred caller's (consult_called). Kamailio stays a proxy: no dialog is ours."""
+        if not expert or not call.agent or call.consult is not None:
+            return
+        if self.rpc_fifo is None or not call.edge:
+            logger.warning("call %s: no consult call (no Kamailio FIFO or edge address)", call.call_id)
+            return
+        leg = ConsultLeg(secrets.token_hex(16), call, expert)
+        call.consult, self.consults[leg.token] = leg, leg
+        operator = f"sip:{call.agent}@{self.sip_domain}"
+        address = f"sip:{CONSULT_PREFIX}{leg.token}@{call.edge}"
+        try:
+            await rpc.call(self.rpc_fifo, "dlg.bridge_dlg", timeout=5.0,
+                           params=[operator, address, f"sip:{call.edge}"])
+        except (rpc.RpcError, OSError, ValueError) as exc:
+            logger.error("call %s: consult call not started: %s", call.call_id, exc)
+            call.consult = None
+            self.consults.pop(leg.token, None)
+            return
+        logger.info("call %s: consult call: Kamailio calls %s's phone, referred to %s, for %s", call.call_id,
+                    call.agent, address, expert)
+        self._spawn(self.watch_consult(leg))
+
+    async def watch_consult(self, leg: ConsultLeg) -> None:
+        await asyncio.sleep(self.consult_setup_s)
+        if leg.state == "bridging" and leg.call.consult is leg:
+            logger.warning("call %s: the phone of %s did not call the consult address within %.0f s (Kamailio's "
+                           "INVITE or REFER refused, or not answered): the consult goes on without a call",
+                           leg.call.call_id, leg.call.agent, self.consult_setup_s)
+
+    def consult_refused(self, agent: str, code) -> None:
+        """Kamailio's bridge INVITE to the operator's phone failed (not registered, refused, not answered):
+        the desk's consult goes on without a call."""
+        for leg in list(self.consults.values()):
+            if leg.state == "bridging" and leg.call.agent == agent:
+                logger.warning("call %s: the phone of %s did not take the consult call (%s): the consult goes on "
+                               "without a call", leg.call.call_id, agent, code)
+                leg.state, leg.call.consult = "ended", None
+                self.consults.pop(leg.token, None)
+                return
+        logger.info("consult call refused by the phone of %s (%s): no consult under way", agent, code)
+
+    async def consult_called(self, event: dict) -> None:
+        """The operator's phone, referred by Kamailio, calls the consult address: its parked INVITE goes to
+        the expert's phone (an unknown or ended consult: 480)."""
+        token = str(event.get("dialed", ""))[len(CONSULT_PREFIX):]
+        leg = self.consults.get(token)
+        tindex, tlabel = int(event["tindex"]), int(event["tlabel"])
+        if leg is None or leg.state != "bridging":
+            logger.warning("INVITE to a consult the adapter does not hold (%s): refused", event.get("dialed"))
+            await self.send_kamailio({"cmd": "reject", "tindex": tindex, "tlabel": tlabel, "code": 480})
+            return
+        leg.sip_call_id, leg.from_tag = str(event.get("callid", "")), str(event.get("fromtag", ""))
+        leg.tindex, leg.tlabel, leg.cseq = tindex, tlabel, str(event.get("cseq", "1"))
+        leg.state = "ringing"
+        self.consult_legs[leg.sip_call_id] = leg
+        target = f"sip:{leg.expert}@{self.sip_domain}"
+        logger.info("call %s: the operator's phone calls the consult address (%s): dispatch to %s",
+                    leg.call.call_id, leg.sip_call_id, target)
+        await self.send_kamailio({"cmd": "dispatch", "tindex": tindex, "tlabel": tlabel, "target": target})
+
+    async def on_consult_event(self, leg: ConsultLeg, kind: str, event: dict) -> None:
+        call = leg.call
+        if kind == "answered":
+            leg.state, leg.to_tag = "talking", str(event.get("totag", ""))
+            logger.info("call %s: consult call answered by %s: the operator and the expert talk", call.call_id,
+                        leg.expert)
+        elif kind == "noanswer":
+            # the expert's phone did not answer (Kamailio parked the INVITE again): the operator's phone is
+            # released, and Allô hears it as the expert's no-answer: the engine ends the consult
+            # « no_answer » (the operator keeps the caller) and the router sends `unhold`
+            self._drop_consult(leg)
+            logger.info("call %s: the expert %s's phone did not answer the consult call (%s)", call.call_id,
+                        leg.expert, event.get("code"))
+            await self.send_kamailio({"cmd": "reject", "tindex": int(event["tindex"]), "tlabel": int(event["tlabel"]),
+                                      "code": 480})
+            await self.delete_media(leg)
+            if call.call_id and call.state != "ended":
+                self._spawn(self.report_no_answer(call.call_id, leg.expert,
+                                                  f"{event_id(leg.sip_call_id, self.node)}:1"))
+        elif kind in ("bye", "cancel", "failed"):
+            # a phone left the consult call: the desk's consult goes on (its end or completion decides)
+            self._drop_consult(leg)
+            if kind != "bye":
+                await self.delete_media(leg)
+            logger.info("call %s: the consult call ended at the edge: %s %s", call.call_id, kind,
+                        event.get("side") or event.get("code") or "")
+        else:
+            logger.warning("unknown evapi event for a consult call: %s", event)
+
+    def _drop_consult(self, leg: ConsultLeg) -> None:
+        leg.state = "ended"
+        if leg.call.consult is leg:
+            leg.call.consult = None
+        self.consults.pop(leg.token, None)
+        self.consult_legs.pop(leg.sip_call_id, None)
+
+    async def end_consult(self, call: SipCall, why: str) -> None:
+        """End a held caller's consult call, if any: both phones get a BYE (Kamailio's `end`), or the
+        expert's ringing phone a CANCEL (the operator's phone then gets 480), and its media session goes.
+        Before Kamailio's bridge is answered, the token is only forgotten (a late INVITE gets 480)."""
+        leg = call.consult
+        if leg is None:
+            return
+        state = leg.state
+        self._drop_consult(leg)
+        if state == "talking":
+            await self.send_kamailio({"cmd": "end", "callid": leg.sip_call_id, "fromtag": leg.from_tag,
+                                      "totag": leg.to_tag})
+        elif state == "ringing":  # the failure route parks it again and reports a noanswer: then 480
+            await self.send_kamailio({"cmd": "cancel", "callid": leg.sip_call_id, "cseq": leg.cseq})
+        if state in ("talking", "ringing"):
+            await self.delete_media(leg)
+        logger.info("call %s: consult call ended (%s, was %s)", call.call_id, why, state)
 
     def _prompt_file(self, name: str) -> Path | None:
         """The announcement's file: the one recorded in Allô's admin if there is one (prompts/recorded/),
@@ -1005,7 +1170,7 @@ class Adapter:
             logger.warning("rtpengine %s for %s: %s", command, call.call_id, answer.get("error-reason"))
         return answer
 
-    async def delete_media(self, call: SipCall) -> None:
+    async def delete_media(self, call: SipCall | ConsultLeg) -> None:
         if self.ng is None:
             return
         try:  # the Call-ID alone: every dialogue of the call (the queue's included)

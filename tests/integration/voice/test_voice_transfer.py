@@ -3,7 +3,9 @@ SIPp phone; the operator's desk transfers the call to the tax centre (the wrap-u
 with a signed-in session); the router picks the N2 expert; the edge sends the citizen's phone a
 REFER, the phone calls the Refer-To address, Kamailio parks that INVITE, the adapter ends the
 operator's leg (BYE) and dispatches the new INVITE to the expert's SIPp phone, which rings, answers
-and hangs up; Allô shows the call handled by the expert at level 2.
+and hangs up; Allô shows the call handled by the expert at level 2. With a consult first, the operator's
+phone and the expert's talk on a call of their own (Kamailio's dlg.bridge_dlg refers the operator's phone
+to the edge's consult address, dispatched to the expert's phone), which completing or cancelling ends.
 
 Same fixtures as test_voice_call.py (a real `allo serve` and `allo voice up`), in a module of their
 own: its agents' phones and states are not those the other module's tests leave behind.
@@ -36,6 +38,7 @@ from test_voice_call import (
     _sipp,
 )
 
+from allo.voice import rpc
 from allo.voice.stack import DEBIAN_PACKAGES
 
 EXPERT = "expert-impots"  # the demo's expert of the tax centre (n2-impots)
@@ -59,21 +62,50 @@ def _sip_password(served, agent: str) -> str:
     return PASSWORDS[agent]
 
 
+def _log(voice) -> str:
+    return (voice.logs / "adapter.log").read_text()
+
+
+def _consult_dialogs(served) -> list[dict]:
+    """The consult calls Kamailio holds confirmed (dlg.list: state 4), whose Call-ID the operator's SIPp
+    phone starts with « consult/// »."""
+    dialogs = rpc._call(served.data / "voice" / "run" / "kamailio_rpc.fifo", "dlg.list", 5.0) or []
+    return [d for d in dialogs if str(d.get("call-id", "")).startswith("consult///") and d.get("state") == 4]
+
+
+def _consult_call_up(served, voice, call_id: str) -> None:
+    """Kamailio called the operator's phone, referred it to the consult address, and the expert's phone
+    answered that call: one confirmed consult dialog at the edge."""
+    wait_for(lambda: f"call {call_id}: consult call answered by {EXPERT}" in _log(voice), 20,
+             "the consult call answered by the expert's phone")
+    assert f"call {call_id}: the operator's phone calls the consult address" in _log(voice)
+    assert len(wait_for(lambda: _consult_dialogs(served), 5, "the consult dialog in dlg.list")) == 1
+
+
+def _phones(tmp_path, consult: bool, expert_calls: int = 2) -> tuple[subprocess.Popen, subprocess.Popen]:
+    """The operator's phone answers and talks until a BYE; the expert's answers, talks 2 s, hangs up. In
+    a consult, each also takes the consult call (operator_consults.xml, expert_consulted.xml)."""
+    for agent in (AGENT, EXPERT):
+        PHONE_PORTS.setdefault(agent, free_port(socket.SOCK_DGRAM))
+    n1, n2, calls = (("operator_consults.xml", "expert_consulted.xml", 2) if consult
+                     else ("agent_phone_talks.xml", "agent_phone.xml", 1))
+    n1_phone = subprocess.Popen(_sipp(n1, PHONE_PORTS[AGENT], calls=calls, timeout=60), cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    n2_phone = subprocess.Popen(_sipp(n2, PHONE_PORTS[EXPERT], calls=expert_calls if consult else 1, timeout=60),
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return n1_phone, n2_phone
+
+
 def _transfer(served, voice, tmp_path, caller_number: str, expert_ready=None, consult: bool = False) -> str:
     """The citizen talks to the operator, whose desk transfers the call to the tax centre; the expert's
     phone gets it at once, or, with `expert_ready`, once that has made the expert available (the caller
     hears « attente » meanwhile). With `consult`, the operator first consults the expert from the desk:
     the caller is put on hold (« consultation » heard) and the expert's desk shows the context. Returns
-    Allô's call id, once every SIPp ended well."""
-    for agent in (AGENT, EXPERT):
-        PHONE_PORTS.setdefault(agent, free_port(socket.SOCK_DGRAM))
+    Allô's call id, once every SIPp ended well. The consult has its call between the two phones, ended
+    by the transfer before the caller's REFER."""
     ears = RtpListener()
     ears.start()
-    # the operator's phone answers and talks until a BYE; the expert's answers, talks 2 s, hangs up
-    n1_phone = subprocess.Popen(_sipp("agent_phone_talks.xml", PHONE_PORTS[AGENT], timeout=60), cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    n2_phone = subprocess.Popen(_sipp("agent_phone.xml", PHONE_PORTS[EXPERT], timeout=60), cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    n1_phone, n2_phone = _phones(tmp_path, consult)
     caller = None
     try:
         for agent, port in PHONE_PORTS.items():
@@ -97,6 +129,7 @@ def _transfer(served, voice, tmp_path, caller_number: str, expert_ready=None, co
                 wait_for(lambda: ears.voiced >= 25, 20, "half a second of « consultation » at the caller's")
             page = _signed_in(served.base, EXPERT, DEMO_PASSWORD).get("/expert/")
             assert "vous consulte" in page and "Revenus perçus à l&#x27;étranger" in page
+            _consult_call_up(served, voice, call_id)
         # the operator's desk: transfer to the tax centre with the question (the context card)
         _signed_in(served.base, AGENT, DEMO_PASSWORD)(
             f"/poste/appels/{call_id}/fin/", {"outcome": "transfert-niveau-2", "reason": "situation-personnelle",
@@ -119,6 +152,11 @@ def _transfer(served, voice, tmp_path, caller_number: str, expert_ready=None, co
         # expert, the expert's BYE
         assert caller.returncode == 0, caller_out[-3000:] + logs
         assert time.monotonic() - started < 40
+        if consult:  # ended before the caller's REFER; the expert's phone got its BYE, then the caller
+            log = _log(voice)
+            assert f"call {call_id}: consult call ended (the consult completed, was talking)" in log
+            assert log.index(f"call {call_id}: consult call ended") < log.index(f"call {call_id}: transfer to")
+            assert not _consult_dialogs(served)
         n1_out, _ = n1_phone.communicate(timeout=10)
         assert n1_phone.returncode == 0, n1_out[-3000:]  # the operator's phone got its BYE
         n2_out, _ = n2_phone.communicate(timeout=10)
@@ -193,8 +231,72 @@ def test_the_operator_consults_the_expert_then_the_caller_goes_to_it(served, voi
     wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
                          AGENT), 20, "the operator available again after its transfer")
     call_id = _transfer(served, voice, tmp_path, "+33611229933", consult=True)
+    HANDLED.append(call_id)
     commands = _handled_by_the_expert(served, voice, call_id)
     assert commands[:4] == [("bridge", AGENT), ("hold", AGENT), ("transfer", "impots"), ("bridge", EXPERT)], \
         commands
     assert _db(served, "SELECT consult_outcome, waited_n2_s FROM contact_centre_contact WHERE call_id = ?",
                call_id) == [("completed", 0.0)]
+
+
+def test_the_operator_consults_the_expert_then_takes_the_caller_back(served, voice, tmp_path):
+    """The consult cancelled: the router's `unhold` ends the consult call (both phones get a BYE) and the
+    caller hears its operator again; the operator then ends the call from its desk."""
+    if len(HANDLED) < 3:
+        pytest.skip("needs the expert's call of the test before (its wrap-up)")
+    wait_for(lambda: _db(served, "SELECT state FROM contact_centre_agentstatus WHERE agent = ?", EXPERT)
+             == [("wrap_up",)], 20, "the expert in wrap-up after its call")
+    _signed_in(served.base, EXPERT, DEMO_PASSWORD)(
+        f"/poste/appels/{HANDLED[-1]}/fin/", {"outcome": "reponse-apportee", "theme": "fiscalite"})
+    wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
+                         AGENT), 20, "the operator available again after its transfer")
+    caller_number = "+33611229944"
+    ears = RtpListener()
+    ears.start()
+    n1_phone, n2_phone = _phones(tmp_path, consult=True, expert_calls=1)
+    caller = None
+    try:
+        for agent, port in PHONE_PORTS.items():
+            registered = _register(voice, tmp_path, agent, _sip_password(served, agent), port)
+            assert registered.returncode == 0, registered.stdout[-2000:]
+        caller = subprocess.Popen([*_sipp("caller.xml", free_port(socket.SOCK_DGRAM), timeout=45),
+                                   f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", caller_number,
+                                   "-key", "rtp_port", str(ears.port)],
+                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        call_id = wait_for(lambda: (c := _call_of(served, caller_number)) and c[3] == AGENT and c[0], 20,
+                           "the call offered to the operator")
+        wait_for(lambda: f"call {call_id} answered by {AGENT}" in _log(voice), 20, "the operator's phone answered")
+        operator = _signed_in(served.base, AGENT, DEMO_PASSWORD)
+        operator(f"/poste/appels/{call_id}/consultation/", {"transfer": "impots", "question": "Pension d'invalidité"})
+        wait_for(lambda: f"call {call_id}: on hold" in _log(voice), 20, "the caller on hold")
+        if PROMPTS:
+            wait_for(lambda: ears.voiced >= 25, 20, "half a second of « consultation » at the caller's")
+        _consult_call_up(served, voice, call_id)
+
+        operator(f"/poste/appels/{call_id}/consultation/fin/", {})  # « Reprendre l'appelant »
+        wait_for(lambda: f"call {call_id}: back with its operator" in _log(voice), 20, "the caller unheld")
+        log = _log(voice)
+        assert f"call {call_id}: consult call ended (the operator takes the caller back, was talking)" in log
+        assert log.index(f"call {call_id}: consult call ended") < log.index(f"call {call_id}: back with its operator")
+        n2_out, _ = n2_phone.communicate(timeout=15)
+        assert n2_phone.returncode == 0, n2_out[-3000:]  # the expert's phone: the consult call, then its BYE
+        assert not _consult_dialogs(served)
+
+        operator(f"/poste/appels/{call_id}/fin/", {"outcome": "reponse-apportee", "theme": "fiscalite"})
+        caller_out, _ = caller.communicate(timeout=20)
+        assert caller.returncode == 0, caller_out[-3000:]  # the caller's BYE, from its operator's call
+        n1_out, _ = n1_phone.communicate(timeout=10)
+        assert n1_phone.returncode == 0, n1_out[-3000:]  # both of the operator's calls ended by a BYE
+    finally:
+        for proc in (caller, n1_phone, n2_phone):
+            if proc is not None:
+                stop(proc, timeout=5)
+        ears.stop()
+    detail = wait_for(lambda: (d := _api(served, f"/api/telephony/calls/{call_id}"))["state"] == "completed" and d,
+                      15, "the call completed in Allô")
+    assert detail["agent"] == AGENT, detail
+    assert _db(served, "SELECT consult_outcome FROM contact_centre_contact WHERE call_id = ?", call_id) \
+        == [("cancelled",)]
+    commands = [json.loads(c)["command"] for (c,) in _db(
+        served, "SELECT command FROM contact_centre_telephonycommand WHERE call_id = ? ORDER BY seq", call_id)]
+    assert commands == ["bridge", "hold", "unhold", "hangup"], commands
