@@ -146,6 +146,7 @@ class SipCall:
     pending_play: dict | None = None
     playing: str = ""  # the wait's announcement rtpengine repeats to the caller (its file), until stopped
     held: bool = False  # on hold (`hold`): caller and operator's phone hear each other no more
+    referred: bool = False  # a REFER went to the caller in this dialog (CSeq REFER_CSEQ): its BYE follows it
     consult: ConsultLeg | None = None  # while on hold: the operator's call to the expert
 
     def __post_init__(self):
@@ -737,8 +738,7 @@ class Adapter:
                 await self.reject(call, 480)
             elif call.state in ("talking", "transferring"):  # (transferring: still on the operator's leg)
                 await self.forget(call)
-                await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
-                                          "totag": call.to_tag})
+                await self.end_dialog(call)
                 await self.delete_media(call)
             else:  # the agent's phone rings: Kamailio cancels it and answers the caller
                 await self.forget(call)
@@ -785,6 +785,7 @@ class Adapter:
             return
         call.transfer = secrets.token_hex(16)
         call.state = "transferring"
+        call.referred = True
         self.transfers[call.transfer] = call
         refer_to = f"sip:{TRANSFER_PREFIX}{call.transfer}@{call.edge}"
         headers = (f"From: <{call.to_uri}>;tag={call.to_tag}\r\n"
@@ -803,6 +804,29 @@ class Adapter:
         except (rpc.RpcError, OSError, ValueError) as exc:
             logger.error("transfer of %s: REFER not sent: %s", call.call_id, exc)
 
+    async def end_dialog(self, call: SipCall) -> None:
+        """BYE both sides of the caller's dialog with an agent's phone (Kamailio's dlg_bye). After a REFER
+        this edge sent the caller (CSeq REFER_CSEQ, which Kamailio's dialog did not see), the caller's BYE
+        is sent like the REFER, with the next CSeq: dlg_bye's would be lower, and a phone answers 500 to a
+        CSeq going backwards and keeps the call (found with baresip); Kamailio then ends the phone's side."""
+        if call.referred and self.rpc_fifo is not None and call.contact and call.to_uri:
+            headers = (f"From: <{call.to_uri}>;tag={call.to_tag}\r\n"
+                       f"To: <{call.from_uri}>;tag={call.from_tag}\r\n"
+                       f"Call-ID: {call.sip_call_id}\r\n"
+                       f"CSeq: {REFER_CSEQ + 1} BYE\r\n"
+                       f"Contact: <{call.agent_contact or call.to_uri}>\r\n"
+                       "Max-Forwards: 70\r\n")
+            try:
+                await rpc.call(self.rpc_fifo, "tm.t_uac_start", timeout=5.0,
+                               params=["BYE", call.contact, ".", ".", headers])
+                await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
+                                          "totag": call.to_tag, "side": "callee"})
+                return
+            except (rpc.RpcError, OSError, ValueError) as exc:
+                logger.error("call %s: the caller's BYE not sent (%s): Kamailio's instead", call.call_id, exc)
+        await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
+                                  "totag": call.to_tag})
+
     async def transferred_caller(self, event: dict) -> None:
         """The transferred caller calls back (the REFER's Refer-To): its new INVITE, parked by Kamailio,
         takes the call's place; the operator's leg is ended (BYE both sides, as the transferor does), and
@@ -815,17 +839,18 @@ class Adapter:
             await self.send_kamailio({"cmd": "reject", "tindex": tindex, "tlabel": tlabel, "code": 480})
             return
         old = SipCall(call.sip_call_id, call.from_tag, call.tindex, call.tlabel, call.caller, call.dialed,
-                      to_tag=call.to_tag, allo_event=call.allo_event)
+                      to_tag=call.to_tag, allo_event=call.allo_event, referred=call.referred,
+                      from_uri=call.from_uri, to_uri=call.to_uri, contact=call.contact,
+                      agent_contact=call.agent_contact)
         self.by_sip.pop(call.sip_call_id, None)
-        await self.send_kamailio({"cmd": "end", "callid": old.sip_call_id, "fromtag": old.from_tag,
-                                  "totag": old.to_tag})
+        await self.end_dialog(old)
         await self.delete_media(old)
         call.sip_call_id, call.from_tag = str(event.get("callid", "")), str(event.get("fromtag", ""))
         call.tindex, call.tlabel, call.cseq = tindex, tlabel, str(event.get("cseq", "1"))
         call.contact, call.edge = str(event.get("contact", "")), str(event.get("edge", ""))
         call.from_uri, call.to_tag, call.to_uri, call.agent_contact = str(event.get("from", "")), "", "", ""
         call.state, call.agent, call.transfer, call.early_media, call.playing = "parked", "", "", False, ""
-        call.held = False
+        call.held = call.referred = False
         self.by_sip[call.sip_call_id] = call
         logger.info("call %s: the transferred caller called back (%s), the operator's leg ended",
                     call.call_id, call.sip_call_id)
@@ -1018,8 +1043,9 @@ class Adapter:
                 if call.playing:  # the wait's (or the hold's) announcement
                     await self.ng_request("stop media", call)
                     call.playing = ""
-                if state == "talking" and call.to_tag:
-                    await self.ng_request("block media", call, tag=call.to_tag)
+                if state == "talking":
+                    for tag in self._phone_side(call):
+                        await self.ng_request("block media", call, tag=tag)
                 played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
                 logger.info("call %s: « %s » played (%s, %s, at %s)", call.call_id, CALLBACK_PROMPT,
                             played.get("result"), command.get("reason"), command.get("at"))
@@ -1054,8 +1080,7 @@ class Adapter:
             await self.reject(call, 480)
             return
         await self.forget(call)
-        await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
-                                  "totag": call.to_tag})
+        await self.end_dialog(call)
         await self.delete_media(call)
 
     async def report_callback_answer(self, call_id: str, accepted: bool) -> bool:
@@ -1111,6 +1136,17 @@ class Adapter:
         call.playing = str(prompt) if played.get("result") == "ok" else ""
         logger.info("call %s: « %s » played (%s)", call.call_id, prompt.stem, played.get("result"))
 
+    @staticmethod
+    def _phone_side(call: SipCall) -> list[str]:
+        """rtpengine's tags for the agent's side of a call in conversation: the phone's, and after early
+        media the queue's placeholder party (`allo-queue-<caller's tag>`), through which rtpengine then
+        relays the phone's audio (blocking the phone's tag alone left the caller hearing the operator:
+        found with baresip)."""
+        tags = [call.to_tag] if call.to_tag else []
+        if call.early_media:
+            tags.append("allo-queue-" + call.from_tag)
+        return tags
+
     async def hold(self, call: SipCall) -> None:
         """The operator consults an expert before a transfer: rtpengine stops relaying the caller's audio
         to the operator's phone and the operator's to the caller (`block media` of each side), and plays
@@ -1120,8 +1156,8 @@ class Adapter:
             return
         call.held = True
         await self.ng_request("block media", call)
-        if call.to_tag:
-            await self.ng_request("block media", call, tag=call.to_tag)
+        for tag in self._phone_side(call):
+            await self.ng_request("block media", call, tag=tag)
         prompt = self._prompt(HOLD_PROMPT)
         if prompt is not None:
             played = await self.ng_request("play media", call, file=str(prompt), **{"repeat-times": 100})
@@ -1137,8 +1173,8 @@ class Adapter:
             await self.ng_request("stop media", call)
             call.playing = ""
         await self.ng_request("unblock media", call)
-        if call.to_tag:
-            await self.ng_request("unblock media", call, tag=call.to_tag)
+        for tag in self._phone_side(call):
+            await self.ng_request("unblock media", call, tag=tag)
         logger.info("call %s: back with its operator", call.call_id)
 
     async def early_media(self, call: SipCall) -> bool:

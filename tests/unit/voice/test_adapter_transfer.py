@@ -52,9 +52,13 @@ def test_a_transfer_refers_the_caller_and_its_call_back_is_dispatched_to_the_exp
                                 "fromtag": "citizen-tag-2", "caller": "+33611223344",
                                 "dialed": f"transfer-{call.transfer}", "contact": "sip:+33611223344@10.0.0.9:5062"})
         assert adapter.evapi.sent == [
-            {"cmd": "end", "callid": "first-call", "fromtag": "citizen-tag", "totag": "phone-tag"},
+            {"cmd": "end", "callid": "first-call", "fromtag": "citizen-tag", "totag": "phone-tag", "side": "callee"},
             {"cmd": "dispatch", "tindex": 3, "tlabel": 4, "target": "sip:expert-impots@allo.test"}]
         assert ("delete", "first-call") in adapter.ng.requests  # the operator's leg's media
+        # the caller's first dialog: its BYE follows the REFER's CSeq (a phone refuses one going backwards)
+        method, params = rpcs[-1]
+        assert method == "tm.t_uac_start" and params[0] == "BYE" and "CSeq: 1001 BYE\r\n" in params[4]
+        assert "Call-ID: first-call\r\n" in params[4]
         assert adapter.by_sip == {"second-call": call} and adapter.by_call["c1"] is call
         assert call.allo_event == event_id("first-call")  # the reconciliation still finds Allô's call
         assert not adapter.transfers
@@ -68,7 +72,7 @@ def test_a_transfer_refers_the_caller_and_its_call_back_is_dispatched_to_the_exp
 def test_an_invite_to_an_unknown_transfer_is_refused_and_allo_hanging_up_ends_the_operators_leg(
         tmp_path, monkeypatch):
     async def scenario():
-        adapter, call, _ = _talking(tmp_path, monkeypatch)
+        adapter, call, rpcs = _talking(tmp_path, monkeypatch)
         await adapter.on_event({"event": "invite", "tindex": 3, "tlabel": 4, "callid": "stranger",
                                 "dialed": "transfer-" + "0" * 32})
         assert adapter.evapi.sent == [{"cmd": "reject", "tindex": 3, "tlabel": 4, "code": 480}]
@@ -78,8 +82,12 @@ def test_an_invite_to_an_unknown_transfer_is_refused_and_allo_hanging_up_ends_th
         assert call.state == "transferring"
         # Allô ends the call before the caller called back: the operator's leg goes, the token too
         await adapter.on_command({"seq": 2, "command": "hangup", "call_id": "c1", "reason": "lost"})
+        # the caller's BYE after the REFER's CSeq, sent like the REFER; Kamailio BYEs the phone's side
+        method, params = rpcs[-1]
+        assert method == "tm.t_uac_start" and params[:2] == ["BYE", "sip:+33611223344@10.0.0.9:5062"]
+        assert "CSeq: 1001 BYE\r\n" in params[4] and "From: <sip:3939@192.0.2.1>;tag=phone-tag\r\n" in params[4]
         assert adapter.evapi.sent[-1] == {"cmd": "end", "callid": "first-call", "fromtag": "citizen-tag",
-                                          "totag": "phone-tag"}
+                                          "totag": "phone-tag", "side": "callee"}
         assert call.state == "ended" and not adapter.transfers
 
     run_async(scenario())
@@ -122,5 +130,24 @@ def test_a_held_caller_transferred_is_referred_and_its_call_back_starts_unheld(t
         await adapter.on_event({"event": "invite", "tindex": 3, "tlabel": 4, "callid": "second-call",
                                 "fromtag": "citizen-tag-2", "dialed": f"transfer-{call.transfer}"})
         assert not call.held and call.state == "parked"
+
+    run_async(scenario())
+
+
+def test_after_early_media_hold_also_blocks_the_queue_party_that_relays_the_phone(tmp_path, monkeypatch):
+    """After the menu or « attente », rtpengine relays the operator's phone through the queue's placeholder
+    party (allo-queue-<caller's tag>): blocking the phone's tag alone left the held caller hearing the
+    operator (the baresip test's recordings)."""
+    async def scenario():
+        adapter, call, _ = _talking(tmp_path, monkeypatch)
+        call.early_media = True
+        await adapter.on_command({"seq": 1, "command": "hold", "call_id": "c1"})
+        blocked = [p["from-tag"] for (command, _), p in zip(adapter.ng.requests, adapter.ng.params, strict=True)
+                   if command == "block media"]
+        assert blocked == ["citizen-tag", "phone-tag", "allo-queue-citizen-tag"]
+        await adapter.on_command({"seq": 2, "command": "unhold", "call_id": "c1"})
+        unblocked = [p["from-tag"] for (command, _), p in zip(adapter.ng.requests, adapter.ng.params, strict=True)
+                     if command == "unblock media"]
+        assert unblocked == ["citizen-tag", "phone-tag", "allo-queue-citizen-tag"]
 
     run_async(scenario())
