@@ -37,9 +37,10 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
 
 
 class TelephonyConsumer(AsyncJsonWebsocketConsumer):
-    """ws/telephony/?token=…[&after=N]: the connector receives the commands to execute, each with its
-    `seq`; it acknowledges with `{"type": "ack", "seq": N}`. At each connection it first gets every
-    command after the last one acknowledged (or after `after`), then the new ones as the router issues
+    """ws/telephony/?token=…[&after=N][&node=NAME]: the connector receives the commands to execute, each
+    with its `seq`; it acknowledges with `{"type": "ack", "seq": N}`. At each connection it first gets every
+    command after the last one it acknowledged (a voice node: its own, `node`; or after `after`), then the
+    new ones as the router issues
     them: in order, each once per connection (a push that overtook the catch-up, or came twice, is
     skipped; one that arrives after a gap is preceded by the missing ones, read from the database)."""
 
@@ -57,13 +58,15 @@ class TelephonyConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         after = query.get("after", [""])[0]
-        if after and not after.isdigit():
+        node = query.get("node", [""])[0]
+        if (after and not after.isdigit()) or (node and not telephony.NODE.match(node)):
             await self.close(code=4400)
             return
+        self.stream = telephony.stream_of(node)  # a voice node's own position, or the single connector's
         # joined before reading the journal: a command committed meanwhile is pushed and skipped if read
         await self.channel_layer.group_add(notifier.TELEPHONY, self.channel_name)
         await self.accept()
-        self.sent = int(after) if after else await database_sync_to_async(telephony.acknowledged)()
+        self.sent = int(after) if after else await database_sync_to_async(telephony.acknowledged)(self.stream)
         await self._catch_up()
 
     async def _catch_up(self, upto: int | None = None) -> None:
@@ -104,7 +107,7 @@ class TelephonyConsumer(AsyncJsonWebsocketConsumer):
                 ack = schemas.payload(schemas.Acquittement, content)
             except schemas.PayloadError as exc:
                 return await self.send_json({"erreur": str(exc)})
-            await database_sync_to_async(telephony.acknowledge)(ack.seq)
+            await database_sync_to_async(telephony.acknowledge)(ack.seq, self.stream)
             return None
         return await self.send_json({"erreur": "Type de message inconnu."})
 

@@ -290,8 +290,9 @@ class TelephonyCommand(models.Model):
 
 
 class TelephonyAck(models.Model):
-    """How far the connector acknowledged the command stream: one row, the stream is one (an adapter
-    restarted with a new token goes on where the previous one stopped)."""
+    """How far a connector acknowledged the command stream: `telephony` for the single connector (an
+    adapter restarted with a new token goes on where the previous one stopped), `node:<name>` for each
+    named voice node (allo/contact_centre/telephony/services.py)."""
 
     stream = models.CharField(max_length=20, primary_key=True, default="telephony")
     seq = models.BigIntegerField("acquittée jusqu'à", default=0)

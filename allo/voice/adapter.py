@@ -1298,7 +1298,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("ALLO_VOICE_TOKEN (a telephony token) is not set")
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    adapter = Adapter(TelephonyApi(args.allo, token), _address(args.evapi), _address(args.ng), args.sip_domain,
+    adapter = Adapter(TelephonyApi(args.allo, token, node=args.node), _address(args.evapi), _address(args.ng), args.sip_domain,
                       args.prompts, args.rpc_fifo, args.reconcile_every,
                       _address(args.dtmf) if args.dtmf else None, args.menu_timeout, args.node,
                       args.shared_registrations)

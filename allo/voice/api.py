@@ -27,10 +27,11 @@ class ApiError(Exception):
 
 
 class TelephonyApi:
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0):
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0, node: str = ""):
         self.base = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.node = node  # a named voice node has its own position in the command stream
 
     # -- HTTP (urllib in a thread: a handful of requests per call, no client library needed)
 
@@ -116,7 +117,8 @@ class TelephonyApi:
     def ws_url(self) -> str:
         parts = urllib.parse.urlsplit(self.base)
         scheme = "wss" if parts.scheme == "https" else "ws"
-        return urllib.parse.urlunsplit((scheme, parts.netloc, parts.path + "/ws/telephony/", "", ""))
+        query = urllib.parse.urlencode({"node": self.node}) if self.node else ""
+        return urllib.parse.urlunsplit((scheme, parts.netloc, parts.path + "/ws/telephony/", query, ""))
 
     async def commands(self, ack_queue: asyncio.Queue) -> AsyncIterator[dict]:
         """Commands in order from one connection; the acks put on `ack_queue` are sent on it. Raises

@@ -187,7 +187,10 @@ class LiveState:
     """The contact centre's state, read from the database at each scrape (a handful of indexed counts)."""
 
     def collect(self):
+        import datetime as dt
+
         from django.db.models import Count
+        from django.utils import timezone
         from prometheus_client.core import GaugeMetricFamily
 
         from allo.contact_centre.models import AgentStatus, Contact, TelephonyAck, TelephonyCommand
@@ -222,10 +225,15 @@ class LiveState:
         yield GaugeMetricFamily("allo_router_up", "1 when a router runs and keeps up (what /healthz requires)",
                                 value=1 if router["status"] == "ok" else 0)
 
-        acked = TelephonyAck.objects.filter(stream="telephony").values_list("seq", flat=True).first() or 0
-        yield GaugeMetricFamily("allo_telephony_commands_unacknowledged",
-                                "Telephony commands the connector has not acknowledged yet",
-                                value=TelephonyCommand.objects.filter(seq__gt=acked).count())
+        # per connector: the single one (`telephony`), or each voice node (`node:<name>`); one not heard of
+        # for a week (a node removed) is left out, as the pruning leaves it out
+        unacked = GaugeMetricFamily("allo_telephony_commands_unacknowledged",
+                                    "Telephony commands a connector has not acknowledged yet", labels=["connector"])
+        positions = dict(TelephonyAck.objects.filter(updated__gte=timezone.now() - dt.timedelta(days=7))
+                         .values_list("stream", "seq")) or {"telephony": 0}
+        for stream, acked in sorted(positions.items()):
+            unacked.add_metric([stream], TelephonyCommand.objects.filter(seq__gt=acked).count())
+        yield unacked
 
 
 def exposition() -> tuple[bytes, str]:

@@ -115,7 +115,7 @@ def test_the_counters_move_after_requests_and_a_routed_call(served):
     # the state read at scrape time
     assert total(after, "allo_journal_pending_inputs") == 0
     assert total(after, "allo_router_up") == 1
-    assert "allo_telephony_commands_unacknowledged" in after
+    assert 'allo_telephony_commands_unacknowledged{connector="telephony"}' in after  # per connector
     assert total(after, "allo_search_index_base_fiches") > 100  # the demo's fiches, in each worker
     assert total(after, "allo_search_index_overlay_fiches") == 0
     assert total(after, "allo_search_index_generation_timestamp_seconds") > 1.7e9

@@ -6,23 +6,27 @@ the connector acknowledges them, and a connection starts from the last one ackno
 - The command's `seq` (TelephonyCommand's key, increasing, never reused) is its id: a connector
   executes each seq once and ignores one it has already seen (a command is sent again when its
   acknowledgement was lost).
-- Acknowledgements are cumulative (`{"type": "ack", "seq": N}`: every command up to N is done);
-  the stream has one position, kept in TelephonyAck.
+- Acknowledgements are cumulative (`{"type": "ack", "seq": N}`: every command up to N is done). Each
+  connector has its own position, kept in TelephonyAck: the single connector's (`telephony`), or each
+  voice node's (`node:<name>`, when it connects with `?node=<name>`): a node that was away gets again
+  every command after its own last acknowledgement, whatever the other nodes acknowledged meanwhile.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Min
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from allo.contact_centre.models import TelephonyAck, TelephonyCommand
 from allo.contact_centre.router.notifier import commands_for
 
-STREAM = "telephony"
+STREAM = "telephony"  # the single connector's position
+NODE = re.compile(r"^[a-z0-9-]{1,12}$")  # a voice node's name (allo.voice.config): its own position
 PAGE = 500  # commands read from the database at a time when a connector catches up
 # Commands are kept a day after their acknowledgement, and a week at most unacknowledged: a connector
 # away longer has no use for them (their calls ended long ago) and the demo's, which never connects,
@@ -54,21 +58,35 @@ def after(seq: int, upto: int | None = None, limit: int = PAGE) -> list[dict]:
     return [message(s, c) for s, c in rows.order_by("seq").values_list("seq", "command")[:limit]]
 
 
-def acknowledged() -> int:
-    return TelephonyAck.objects.filter(stream=STREAM).values_list("seq", flat=True).first() or 0
+def stream_of(node: str = "") -> str:
+    """The position of a connector: a named voice node's own, else the single connector's."""
+    return f"node:{node}" if node else STREAM
 
 
-def acknowledge(seq: int) -> int:
-    """Every command up to `seq` is done (never goes back; never past the last command issued)."""
+def acknowledged(stream: str = STREAM) -> int:
+    """How far `stream` acknowledged. A node connecting for the first time starts where no connector has
+    acknowledged yet (the least position kept): the commands before are done, and none is its own."""
+    seq = TelephonyAck.objects.filter(stream=stream).values_list("seq", flat=True).first()
+    if seq is None and stream != STREAM:
+        seq = TelephonyAck.objects.aggregate(m=Min("seq"))["m"]
+    return seq or 0
+
+
+def acknowledge(seq: int, stream: str = STREAM) -> int:
+    """Every command up to `seq` is done for `stream` (never goes back; never past the last command issued)."""
     last = TelephonyCommand.objects.aggregate(m=Max("seq"))["m"] or 0
     seq = max(0, min(int(seq), last))
     with transaction.atomic():
-        TelephonyAck.objects.get_or_create(stream=STREAM)
-        TelephonyAck.objects.filter(stream=STREAM).update(seq=Greatest(F("seq"), seq), updated=timezone.now())
-    return acknowledged()
+        TelephonyAck.objects.get_or_create(stream=stream)
+        TelephonyAck.objects.filter(stream=stream).update(seq=Greatest(F("seq"), seq), updated=timezone.now())
+    return acknowledged(stream)
 
 
 def prune(now: dt.datetime | None = None) -> int:
+    """Commands every connector acknowledged a day ago, and any a week old. A position not moved for a
+    week (a node removed) holds nothing back."""
     now = now or timezone.now()
-    done = TelephonyCommand.objects.filter(seq__lte=acknowledged(), created__lt=now - KEEP_ACKED).delete()[0]
+    live = TelephonyAck.objects.filter(updated__gte=now - KEEP_UNACKED)
+    done_upto = live.aggregate(m=Min("seq"))["m"] or 0
+    done = TelephonyCommand.objects.filter(seq__lte=done_upto, created__lt=now - KEEP_ACKED).delete()[0]
     return done + TelephonyCommand.objects.filter(created__lt=now - KEEP_UNACKED).delete()[0]

@@ -145,8 +145,8 @@ def caught_up(db):
     telephony.acknowledge(TelephonyCommand.objects.aggregate(m=Max("seq"))["m"] or 0)
 
 
-def _stream(token: str, after: int | None = None) -> WebsocketCommunicator:
-    query = f"token={token}" + (f"&after={after}" if after is not None else "")
+def _stream(token: str, after: int | None = None, node: str = "") -> WebsocketCommunicator:
+    query = f"token={token}" + (f"&after={after}" if after is not None else "") + (f"&node={node}" if node else "")
     return WebsocketCommunicator(TelephonyConsumer.as_asgi(), f"/ws/telephony/?{query}")
 
 
@@ -245,6 +245,50 @@ def test_a_connector_may_say_where_it_stopped_and_bad_acks_are_answered(router, 
     assert refused == {"erreur": "« seq » doit être un entier positif."}
     assert garbled == {"erreur": "Message JSON attendu : un objet."}
     assert rest == everything[1:]
+
+
+@pytest.mark.any_db
+def test_each_voice_node_keeps_its_own_position_in_the_stream(router, telephony_token, redis_layer, caught_up):
+    """Two voice nodes: node b is away while node a acknowledges the commands issued meanwhile; b, back,
+    still gets them (one position for all connectors lost them: docs/voice.md, several nodes)."""
+    db = database_sync_to_async
+
+    async def run():
+        await db(_login)("virt-001")
+        node_a, node_b = _stream(telephony_token, node="a"), _stream(telephony_token, node="b")
+        assert (await node_a.connect(timeout=10))[0] and (await node_b.connect(timeout=10))[0]
+        first, _ = await db(services.create_call)("+33600000021", "3939")
+        await db(drain)(router)
+        seen_a, seen_b = await _received(node_a), await _received(node_b)
+        for comm, seen in ((node_a, seen_a), (node_b, seen_b)):
+            await comm.send_json_to({"type": "ack", "seq": seen[-1]["seq"]})
+            await comm.receive_nothing(timeout=0.3)
+        await node_b.disconnect()  # b goes away; a acknowledges what comes meanwhile
+        second, _ = await db(services.create_call)("+33600000022", "3939")
+        await db(drain)(router)
+        meanwhile = await _received(node_a)
+        await node_a.send_json_to({"type": "ack", "seq": meanwhile[-1]["seq"]})
+        await node_a.receive_nothing(timeout=0.3)
+        back = _stream(telephony_token, node="b")
+        assert (await back.connect(timeout=10))[0]
+        missed = await _received(back)
+        await back.disconnect()
+        await node_a.disconnect()
+        newcomer = _stream(telephony_token, node="c")  # a node never seen starts where nobody acknowledged
+        assert (await newcomer.connect(timeout=10))[0]
+        fresh = await _received(newcomer)
+        await newcomer.disconnect()
+        bad = _stream(telephony_token, node="Pas Un Nom")
+        refused = await bad.connect(timeout=10)
+        return first, second, seen_a, seen_b, meanwhile, missed, fresh, refused
+
+    first, second, seen_a, seen_b, meanwhile, missed, fresh, refused = async_to_sync(run)()
+    assert _shape(seen_a) == _shape(seen_b) == [("bridge", first)]
+    assert _shape(meanwhile) == [("play", second)]
+    assert missed == meanwhile  # b's own position: what a acknowledged is still b's to get
+    # a newcomer starts at the least position kept: here the single connector's, caught up before the test
+    assert _shape(fresh) == [("bridge", first), ("play", second)]
+    assert refused[0] is False
 
 
 # ------------------------------------------------------------------ keep-alive

@@ -193,3 +193,10 @@ def test_the_adapter_posts_its_calls_with_its_node_name():
     call = SipCall("the-call@h", "tag", 1, 2, "+33611223344", "3939", allo_event=event_id("the-call@h", "b"))
     assert call.allo_event == "sip@b:the-call@h"
     assert SipCall("the-call@h", "tag", 1, 2, "+33611223344", "3939").allo_event == "sip:the-call@h"
+
+
+def test_a_named_node_asks_for_its_own_position_in_the_command_stream():
+    from allo.voice.api import TelephonyApi
+
+    assert TelephonyApi("http://127.0.0.1:8000", "t").ws_url() == "ws://127.0.0.1:8000/ws/telephony/"
+    assert TelephonyApi("https://allo.example/", "t", node="b").ws_url() == "wss://allo.example/ws/telephony/?node=b"
