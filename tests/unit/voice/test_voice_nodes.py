@@ -5,13 +5,13 @@ when it is installed."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 
 import pytest
 from edge_doubles import Evapi, Ng
+from loopback import run_async
 
 from allo.voice import adapter as adapter_module
 from allo.voice import config as voice_config
@@ -169,7 +169,7 @@ def test_two_adapters_each_reconcile_their_own_calls_and_agree_on_the_phones(mon
     for node, dialog in (("a", "call-on-a@h"), ("b", "call-on-b@h")):
         api = _Api(live, accounts)
         adapter = _adapter(api, node, True, [dialog], ["operateur"], monkeypatch)
-        asyncio.run(adapter.reconcile())
+        run_async(adapter.reconcile())
         assert api.lost_calls == [] and adapter.registrations.empty()
 
 
@@ -184,7 +184,7 @@ def test_a_node_reports_its_own_call_lost_and_a_phone_only_once_two_dumps_agree(
         await adapter.reconcile()
         return first
 
-    assert asyncio.run(twice()) == 0  # the first dump may predate the DMQ sync
+    assert run_async(twice()) == 0  # the first dump may predate the DMQ sync
     assert adapter.registrations.get_nowait() == ("operateur", False)
     assert api.lost_calls == ["cb", "cb"]  # its own call only (409 from Allô the second time)
 
