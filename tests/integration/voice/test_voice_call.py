@@ -13,6 +13,7 @@ them); skipped otherwise.
 from __future__ import annotations
 
 import http.cookiejar
+import itertools
 import json
 import os
 import random
@@ -132,20 +133,50 @@ def voice(served):
         stop(proc, timeout=30)
 
 
+# SIPp's media ports, each used in turn: two SIPp of one test never get the same (a random pick did, now
+# and then, and the second SIPp exited at once: « Unable to bind audio RTP socket »)
+_MEDIA_PORTS = itertools.cycle(random.sample(range(40000, 44000, 10), 400))
+
+
+def _media_port() -> int:
+    """SIPp's media port (-mp: audio RTP there, video RTP 2 above), free when chosen."""
+    for _ in range(50):
+        port = next(_MEDIA_PORTS)
+        try:
+            for p in (port, port + 2):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind((HOST, p))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free media port for SIPp")
+
+
 def _sipp(scenario: str, port: int, *args: str, calls: int = 1, timeout: int = 30) -> list[str]:
     return [SIPP, "-sf", str(SCENARIOS / scenario), "-i", HOST, "-p", str(port),
-            "-mp", str(random.randrange(40000, 44000, 10)), "-m", str(calls), "-timeout", f"{timeout}s",
+            "-mp", str(_media_port()), "-m", str(calls), "-timeout", f"{timeout}s",
             "-timeout_error", "-nostdin", "-trace_err", *args]
 
 
+SIPP_BIND_FAILED = 254  # SIPp's exit code -2: « Fatal error binding a socket »
+
+
 def _run_sipp(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop(proc, timeout=5)
-        out, _ = proc.communicate()
-    return subprocess.CompletedProcess(argv, proc.returncode, out, "")
+    """Run SIPp to its end. A port taken between its choice and SIPp's bind (another process of this
+    busy machine) makes SIPp exit at once, having sent nothing: it runs again once, on fresh ports."""
+    for attempt in range(2):
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop(proc, timeout=5)
+            out, _ = proc.communicate()
+        if proc.returncode != SIPP_BIND_FAILED or "Unable to bind" not in out or attempt:
+            return subprocess.CompletedProcess(argv, proc.returncode, out, "")
+        argv = list(argv)
+        argv[argv.index("-p") + 1] = str(free_port(socket.SOCK_DGRAM))
+        argv[argv.index("-mp") + 1] = str(_media_port())
+    raise AssertionError("unreachable")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
