@@ -5,7 +5,8 @@
 Loads the demo into a temporary database (the real service-public.fr archives it ships, and the
 line's own fiches: `allo init --demo` takes a minute or two), serves it with `allo serve` on a spare
 port, records a few searches, views and feedback (so the editors' statistics page has figures), and
-saves one PNG per page here, with the operator's desk reading a real fiche beside a call.
+saves one PNG per page here, with the operator's desk reading a real fiche beside a call, and a warm
+transfer: the operator consulting the tax centre, and the expert's desk during that consult.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def main() -> None:
             page.locator("h1:has-text('Statistiques du portail')").wait_for()
             page.screenshot(path=str(OUT / "portal-statistics.png"), full_page=True)
             desk_reading_a_fiche(browser, base, token)
+            desk_consulting_an_expert(browser, base, token)
             browser.close()
     finally:
         server.terminate()
@@ -104,18 +106,23 @@ def main() -> None:
     print("\n".join(str(p.relative_to(ROOT)) for p in sorted(OUT.glob("*-*.png"))))
 
 
-def desk_reading_a_fiche(browser, base: str, token: str) -> None:
-    """The operator on a call opens a real fiche in the desk's panel and notes it for the wrap-up."""
+def _desk(browser, base: str, username: str, space: str, heading: str):
+    """A desk signed in and ready."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-    page.goto(base + "/connexion/?next=/operateur/")
-    page.fill("input[name=username]", "operateur")
+    page.goto(base + f"/connexion/?next={space}")
+    page.fill("input[name=username]", username)
     page.fill("input[name=password]", "allo-demo-2026")
     page.click("button[type=submit]:has-text('Se connecter')")
-    page.locator("h1:has-text('Poste opérateur')").wait_for()
+    page.locator(f"h1:has-text('{heading}')").wait_for()
     if page.locator("#bouton-pret").count():
         page.click("#bouton-pret")
+    return page
+
+
+def _call_offered(page, base: str, token: str, caller: str) -> None:
+    """A call comes in through the telephony API and reaches this desk."""
     request = urllib.request.Request(base + "/api/telephony/calls", method="POST",
-                                     data=json.dumps({"caller": "+33612345678", "dialed": "3939"}).encode(),
+                                     data=json.dumps({"caller": caller, "dialed": "3939"}).encode(),
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     urllib.request.urlopen(request).close()
     for _ in range(50):
@@ -123,6 +130,12 @@ def desk_reading_a_fiche(browser, base: str, token: str) -> None:
         if page.locator("#appel-en-cours").count():
             break
         time.sleep(0.2)
+
+
+def desk_reading_a_fiche(browser, base: str, token: str) -> None:
+    """The operator on a call opens a real fiche in the desk's panel and notes it for the wrap-up."""
+    page = _desk(browser, base, "operateur", "/operateur/", "Poste opérateur")
+    _call_offered(page, base, token, "+33612345678")
     page.fill("#recherche-kb", "complémentaire santé solidaire")
     page.locator("#zone-kb a", has_text="Complémentaire santé solidaire (ex-CMU-C)").click()
     page.locator("#panneau-titre").wait_for()
@@ -130,6 +143,26 @@ def desk_reading_a_fiche(browser, base: str, token: str) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(OUT / "desk-fiche.png"))
     page.close()
+
+
+def desk_consulting_an_expert(browser, base: str, token: str) -> None:
+    """Warm transfer: the operator consults the tax centre with the call's question; the caller holds,
+    the expert's desk shows who consults and the context."""
+    expert = _desk(browser, base, "expert-impots", "/expert/", "Poste expert")
+    page = _desk(browser, base, "operateur2", "/operateur/", "Poste opérateur")
+    _call_offered(page, base, token, "+33698765432")
+    page.fill("#question", "Revenus d'un appartement loué en Espagne : où les déclarer ?")
+    page.fill("#note", "Appelant résident en France, premier bail cette année.")
+    page.check("#dest-impots", force=True)
+    page.click("#bouton-consulter")
+    page.locator("#consultation").wait_for()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(OUT / "desk-consult-operator.png"))
+    expert.reload()
+    expert.locator("#consultation").wait_for()
+    expert.screenshot(path=str(OUT / "desk-consult-expert.png"))
+    page.close()
+    expert.close()
 
 
 if __name__ == "__main__":
