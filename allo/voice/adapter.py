@@ -994,6 +994,17 @@ class Adapter:
         prompt = self._prompt_file(name)
         return prompt if prompt is not None and prompt.exists() and self.ng is not None else None
 
+    async def play_once(self, call: SipCall, prompt: Path, name: str) -> None:
+        """Play `prompt` once to the caller, then wait its length (CLOSED_MAX_S at most) while the call
+        stays in the state it had: a goodbye before the edge ends the call itself."""
+        state = call.state
+        played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
+        logger.info("call %s: « %s » played (%s)", call.call_id, name, played.get("result"))
+        if played.get("result") == "ok":
+            until = time.monotonic() + min(prompt_seconds(prompt) + 0.5, CLOSED_MAX_S)
+            while call.state == state and time.monotonic() < until:
+                await asyncio.sleep(0.2)
+
     async def say_closed(self, call: SipCall) -> None:
         """« fermé » with the hours to a caller Allô turned away (the line is closed), then the 480."""
         prompt, playing = self._prompt(CLOSED_PROMPT), call.early_media
@@ -1001,12 +1012,7 @@ class Adapter:
             if playing:  # the wait's announcement may be playing
                 await self.ng_request("stop media", call)
                 call.playing = ""
-            played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
-            logger.info("call %s: « %s » played (%s)", call.call_id, CLOSED_PROMPT, played.get("result"))
-            if played.get("result") == "ok":
-                until = time.monotonic() + min(prompt_seconds(prompt) + 0.5, CLOSED_MAX_S)
-                while call.state == "closing" and time.monotonic() < until:
-                    await asyncio.sleep(0.2)
+            await self.play_once(call, prompt, CLOSED_PROMPT)
         if call.state == "closing":  # (not hung up meanwhile)
             await self.reject(call, 480)
 
@@ -1101,12 +1107,7 @@ class Adapter:
         nothing more to send for this call."""
         prompt = self._prompt(CALLBACK_CONFIRM_PROMPT)
         if prompt is not None and call.state == "confirming" and (call.early_media or call.to_tag):
-            played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
-            logger.info("call %s: « %s » played (%s)", call.call_id, CALLBACK_CONFIRM_PROMPT, played.get("result"))
-            if played.get("result") == "ok":
-                until = time.monotonic() + min(prompt_seconds(prompt) + 0.5, CLOSED_MAX_S)
-                while call.state == "confirming" and time.monotonic() < until:
-                    await asyncio.sleep(0.2)
+            await self.play_once(call, prompt, CALLBACK_CONFIRM_PROMPT)
         if call.state == "confirming":  # (not hung up meanwhile)
             await self.release(call)
 
