@@ -30,3 +30,21 @@ def make_config(n1=2, tax=1, conso=1, cira=(1, 1), **queue_options) -> EngineCon
                         epoch="2026-03-02T00:00:00")
 
 
+
+
+def feed(engine, *events, log=None):
+    """Apply `events` in turn, checking the engine's invariants after each; returns their decisions.
+    `log` gets each event and its decisions, as the router's journal keeps them (replay skips decisions)."""
+    out = []
+    for e in events:
+        decisions = engine.handle(e)
+        engine.check()
+        if log is not None:
+            log.append(e)
+            log.extend(decisions)
+        out.extend(decisions)
+    return out
+
+
+def of(decisions, cls):
+    return [d for d in decisions if isinstance(d, cls)]

@@ -6,26 +6,11 @@ from __future__ import annotations
 
 import json
 
-from routing_helpers import MONDAY_9, make_config
+from routing_helpers import MONDAY_9, feed, make_config, of
 
 from allo.routing import events as E
 from allo.routing.engine import Engine, replay
 from allo.routing.kpi import KpiCollector
-
-
-def feed(engine, *events, log=None):
-    out = []
-    for e in events:
-        decisions = engine.handle(e)
-        engine.check()
-        if log is not None:
-            log.append(e)
-        out.extend(decisions)
-    return out
-
-
-def of(decisions, cls):
-    return [d for d in decisions if isinstance(d, cls)]
 
 
 def talking(tax=2, log=None) -> Engine:
