@@ -3,30 +3,14 @@ JSON-RPC, rtpengine and Allô's API (no network). The real stack: tests/integrat
 
 from __future__ import annotations
 
-from edge_doubles import Evapi, Ng
+from edge_doubles import talking
 from loopback import run_async
 
-from allo.voice import adapter as adapter_module
-from allo.voice.adapter import Adapter, SipCall, event_id
+from allo.voice.adapter import event_id
 
 
 def _talking(tmp_path, monkeypatch):
-    rpcs: list[tuple[str, list]] = []
-
-    async def rpc_call(fifo, method, timeout=5.0, params=None):
-        rpcs.append((method, params))
-        return None
-
-    monkeypatch.setattr(adapter_module.rpc, "call", rpc_call)
-    adapter = Adapter(object(), ("127.0.0.1", 1), ("127.0.0.1", 2), "allo.test", rpc_fifo=tmp_path / "fifo")
-    adapter.evapi, adapter.ng = Evapi(), Ng()
-    adapter.evapi_ready.set()
-    call = SipCall("first-call", "citizen-tag", 7, 8, "+33611223344", "3939", call_id="c1", state="talking",
-                   to_tag="phone-tag", agent="operateur", from_uri="sip:+33611223344@10.0.0.9",
-                   contact="sip:+33611223344@10.0.0.9:5062", edge="192.0.2.1:5060", to_uri="sip:3939@192.0.2.1",
-                   agent_contact="sip:operateur@10.0.0.5:5070")
-    adapter.by_sip[call.sip_call_id] = adapter.by_call["c1"] = call
-    return adapter, call, rpcs
+    return talking(tmp_path, monkeypatch)
 
 
 TRANSFER = {"seq": 1, "command": "transfer", "call_id": "c1", "centre": "n2-impots", "domain": "impots"}
