@@ -146,7 +146,6 @@ class SipCall:
     pending_play: dict | None = None
     playing: str = ""  # the wait's announcement rtpengine repeats to the caller (its file), until stopped
     held: bool = False  # on hold (`hold`): caller and operator's phone hear each other no more
-    referred: bool = False  # a REFER went to the caller in this dialog (CSeq REFER_CSEQ): its BYE follows it
     consult: ConsultLeg | None = None  # while on hold: the operator's call to the expert
 
     def __post_init__(self):
@@ -785,7 +784,6 @@ class Adapter:
             return
         call.transfer = secrets.token_hex(16)
         call.state = "transferring"
-        call.referred = True
         self.transfers[call.transfer] = call
         refer_to = f"sip:{TRANSFER_PREFIX}{call.transfer}@{call.edge}"
         headers = (f"From: <{call.to_uri}>;tag={call.to_tag}\r\n"
@@ -805,11 +803,14 @@ class Adapter:
             logger.error("transfer of %s: REFER not sent: %s", call.call_id, exc)
 
     async def end_dialog(self, call: SipCall) -> None:
-        """BYE both sides of the caller's dialog with an agent's phone (Kamailio's dlg_bye). After a REFER
-        this edge sent the caller (CSeq REFER_CSEQ, which Kamailio's dialog did not see), the caller's BYE
-        is sent like the REFER, with the next CSeq: dlg_bye's would be lower, and a phone answers 500 to a
-        CSeq going backwards and keeps the call (found with baresip); Kamailio then ends the phone's side."""
-        if call.referred and self.rpc_fifo is not None and call.contact and call.to_uri:
+        """BYE both sides of the caller's dialog with an agent's phone. The caller's BYE is sent like the
+        REFER (tm.t_uac_start, CSeq REFER_CSEQ + 1, above any this edge used in that dialog), then Kamailio
+        BYEs the phone's side alone (dlg_bye("callee")). Kamailio 5.6's dlg_bye("all") lost the phone's
+        BYE now and then (« terminating non-confirmed dialogs not supported »: the caller's 200 had ended
+        the dialog first), leaving the phone on a dead call; and after a REFER its CSeq for the caller was
+        lower than the REFER's, which a phone refuses (500, found with baresip). Without Kamailio's FIFO or
+        the caller's contact: dlg_bye("all")."""
+        if self.rpc_fifo is not None and call.contact and call.to_uri:
             headers = (f"From: <{call.to_uri}>;tag={call.to_tag}\r\n"
                        f"To: <{call.from_uri}>;tag={call.from_tag}\r\n"
                        f"Call-ID: {call.sip_call_id}\r\n"
@@ -839,7 +840,7 @@ class Adapter:
             await self.send_kamailio({"cmd": "reject", "tindex": tindex, "tlabel": tlabel, "code": 480})
             return
         old = SipCall(call.sip_call_id, call.from_tag, call.tindex, call.tlabel, call.caller, call.dialed,
-                      to_tag=call.to_tag, allo_event=call.allo_event, referred=call.referred,
+                      to_tag=call.to_tag, allo_event=call.allo_event,
                       from_uri=call.from_uri, to_uri=call.to_uri, contact=call.contact,
                       agent_contact=call.agent_contact)
         self.by_sip.pop(call.sip_call_id, None)
@@ -850,7 +851,7 @@ class Adapter:
         call.contact, call.edge = str(event.get("contact", "")), str(event.get("edge", ""))
         call.from_uri, call.to_tag, call.to_uri, call.agent_contact = str(event.get("from", "")), "", "", ""
         call.state, call.agent, call.transfer, call.early_media, call.playing = "parked", "", "", False, ""
-        call.held = call.referred = False
+        call.held = False
         self.by_sip[call.sip_call_id] = call
         logger.info("call %s: the transferred caller called back (%s), the operator's leg ended",
                     call.call_id, call.sip_call_id)
