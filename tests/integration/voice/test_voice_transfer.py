@@ -66,6 +66,28 @@ def _log(voice) -> str:
     return (voice.logs / "adapter.log").read_text()
 
 
+def _register_phones(served, voice, tmp_path) -> None:
+    for agent, port in PHONE_PORTS.items():
+        registered = _register(voice, tmp_path, agent, _sip_password(served, agent), port)
+        assert registered.returncode == 0, registered.stdout[-2000:]
+
+
+def _caller(voice, tmp_path, scenario: str, caller_number: str, ears: RtpListener) -> subprocess.Popen:
+    """A SIPp citizen dialling 3939, its audio heard by `ears`."""
+    return subprocess.Popen([*_sipp(scenario, free_port(socket.SOCK_DGRAM), timeout=45),
+                             f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", caller_number,
+                             "-key", "rtp_port", str(ears.port)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _answered_by_the_operator(served, voice, caller_number: str) -> str:
+    """Allô's call id, once the call was offered to the operator and its phone answered."""
+    call_id = wait_for(lambda: (c := _call_of(served, caller_number)) and c[3] == AGENT and c[0], 20,
+                       "the call offered to the operator")
+    wait_for(lambda: f"call {call_id} answered by {AGENT}" in _log(voice), 20, "the operator's phone answered")
+    return call_id
+
+
 def _consult_dialogs(served) -> list[dict]:
     """The consult calls Kamailio holds confirmed (dlg.list: state 4), whose Call-ID the operator's SIPp
     phone starts with « consult/// »."""
@@ -108,17 +130,9 @@ def _transfer(served, voice, tmp_path, caller_number: str, expert_ready=None, co
     n1_phone, n2_phone = _phones(tmp_path, consult)
     caller = None
     try:
-        for agent, port in PHONE_PORTS.items():
-            registered = _register(voice, tmp_path, agent, _sip_password(served, agent), port)
-            assert registered.returncode == 0, registered.stdout[-2000:]
-        caller = subprocess.Popen([*_sipp("caller_transferred.xml", free_port(socket.SOCK_DGRAM), timeout=45),
-                                   f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", caller_number,
-                                   "-key", "rtp_port", str(ears.port)],
-                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        call_id = wait_for(lambda: (c := _call_of(served, caller_number)) and c[3] == AGENT and c[0], 20,
-                           "the call offered to the operator")
-        wait_for(lambda: f"call {call_id} answered by {AGENT}" in (voice.logs / "adapter.log").read_text(), 20,
-                 "the operator's phone answered")
+        _register_phones(served, voice, tmp_path)
+        caller = _caller(voice, tmp_path, "caller_transferred.xml", caller_number, ears)
+        call_id = _answered_by_the_operator(served, voice, caller_number)
         if consult:
             _signed_in(served.base, AGENT, DEMO_PASSWORD)(
                 f"/poste/appels/{call_id}/consultation/", {"transfer": "impots",
@@ -256,16 +270,9 @@ def test_the_operator_consults_the_expert_then_takes_the_caller_back(served, voi
     n1_phone, n2_phone = _phones(tmp_path, consult=True, expert_calls=1)
     caller = None
     try:
-        for agent, port in PHONE_PORTS.items():
-            registered = _register(voice, tmp_path, agent, _sip_password(served, agent), port)
-            assert registered.returncode == 0, registered.stdout[-2000:]
-        caller = subprocess.Popen([*_sipp("caller.xml", free_port(socket.SOCK_DGRAM), timeout=45),
-                                   f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", caller_number,
-                                   "-key", "rtp_port", str(ears.port)],
-                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        call_id = wait_for(lambda: (c := _call_of(served, caller_number)) and c[3] == AGENT and c[0], 20,
-                           "the call offered to the operator")
-        wait_for(lambda: f"call {call_id} answered by {AGENT}" in _log(voice), 20, "the operator's phone answered")
+        _register_phones(served, voice, tmp_path)
+        caller = _caller(voice, tmp_path, "caller.xml", caller_number, ears)
+        call_id = _answered_by_the_operator(served, voice, caller_number)
         operator = _signed_in(served.base, AGENT, DEMO_PASSWORD)
         operator(f"/poste/appels/{call_id}/consultation/", {"transfer": "impots", "question": "Pension d'invalidité"})
         wait_for(lambda: f"call {call_id}: on hold" in _log(voice), 20, "the caller on hold")
