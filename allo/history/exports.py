@@ -176,7 +176,7 @@ def _fiches(found: list[dict], title: str, sheet: str, first_column: str, figure
 # ---------------------------------------------------------------------------------------------- PDF
 
 def brief(b: Bilan) -> list[tuple[str, str]]:
-    """The period in brief (docs/reports.md's figures), ours then Asterisk's."""
+    """The period in brief (docs/reports.md's figures), ours then Asterisk's, then the N2 total (n2_brief)."""
     t = b.data["total"]
     threshold = f"{b.data['threshold_s']:.0f} s"
     return [
@@ -193,6 +193,25 @@ def brief(b: Bilan) -> list[tuple[str, str]]:
          display(t["servicelevel_perf"], PERCENT)),
         (f"ServicelevelPerf2, Asterisk (rép. et abandons en {threshold} / rép. et abandons)",
          display(t["servicelevel_perf2"], PERCENT)),
+        *n2_brief(b),
+    ]
+
+
+def n2_brief(b: Bilan) -> list[tuple[str, str]]:
+    """The N2 total of the « Niveau 2 par file » table (the whole line's, whatever the Bilan's queue): a
+    reader of the first page sees how the transfers fared without turning to the tables."""
+    total = next((r for r in b.n2.rows if r[0] == N2_TOTAL), None)
+    if total is None:
+        return [("Transferts vers le niveau 2", display(0, INT))]
+    figures = dict(zip((k for k, _, _ in N2_FIGURES), total[2:], strict=True))
+    threshold = seconds(b.n2_threshold_s)
+    return [
+        ("Transferts vers le niveau 2 (toute la ligne)", display(figures["offered"], INT)),
+        ("Répondus au niveau 2", display(figures["answered"], INT)),
+        ("Taux d'abandon au niveau 2", display(figures["abandon_rate"], PERCENT)),
+        (f"Niveau de service du niveau 2 (répondus en {threshold} après le transfert)",
+         display(figures["service_level"], PERCENT)),
+        ("Attente moyenne au niveau 2 (ASA)", display(figures["asa_s"], SECONDS)),
     ]
 
 
@@ -202,11 +221,12 @@ def title(b: Bilan) -> str:
 
 
 def report_pdf(b: Bilan) -> bytes:
-    """Page 1: the period in brief, calls per day, service level per day; then each non-empty table."""
+    """Page 1: the period in brief (with the N2 total), calls per day, service level per day; then each
+    non-empty table."""
     days = [dt.date.fromisoformat(d["date"]) for d in b.data["days"]]
 
     def first_page(fig):
-        pdf.summary(fig.add_axes((0.03, 0.3, 0.42, 0.58)), brief(b), fontsize=7)
+        pdf.summary(fig.add_axes((0.03, 0.1, 0.42, 0.78)), brief(b), fontsize=7)
         d = b.data["days"]
         pdf.stacked_bars(fig.add_axes((0.53, 0.56, 0.44, 0.32)), days, [
             ("Répondus", [x["answered"] for x in d], pdf.BLUE),

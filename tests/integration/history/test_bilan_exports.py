@@ -305,3 +305,11 @@ def test_the_n2_queues_are_reported_with_the_n2_threshold(transfers):
     assert pdf_pages(body) == 1 + sum(math.ceil((len(r) - 2) / ROWS_PER_PAGE) for r in sheets.values())
     text = pdf_text(body)  # (matplotlib writes « fi » as a ligature: no « file » in its text)
     assert all(words in text for words in ["Niveau 2 par", "délai compté depuis le transfert", "Total niveau 2"])
+    # the first page's brief ends with the N2 total, before the first table's page (« Bilan par jour »)
+    brief = text[:text.index("Bilan par jour")]
+    for label, value in [("Transferts vers le niveau 2 (toute la ligne)", "5"), ("Répondus au niveau 2", "3"),
+                         ("Taux d'abandon au niveau 2", f"40,0{nn}%"),
+                         ("Niveau de service du niveau 2 (répondus en 60 s après le transfert)", f"50,0{nn}%"),
+                         ("Attente moyenne au niveau 2 (ASA)", f"47{nn}s")]:
+        at = brief.index(label)
+        assert brief[at + len(label):].split("\n", 2)[1] == value.replace(nn, "\u00a0"), label
