@@ -13,12 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 REQUIRED_COLUMNS = ("arrived_at", "queue", "outcome", "waited_s", "talk_s")
-OPTIONAL_COLUMNS = ("agent", "theme", "origin", "fiche")
+OPTIONAL_COLUMNS = ("agent", "theme", "origin", "fiche", "level", "destination")
+LEVELS = (1, 2)
+UNSTATED = 0  # a row without a level: its queue's (services._Queues.level)
 OUTCOMES = ("answered", "abandoned")  # what a previous system's record may say
 OTHER = "other"  # a live call neither answered nor abandoned (callback proposed, declined...)
 # a fiche's id as the knowledge base writes it (allo.kb.models.Fiche.id: 80); an id the KB does not know is
 # kept as text (a previous system's history may cite fiches since renamed or removed)
-LIMITS = {"queue": 60, "agent": 150, "theme": 120, "origin": 32, "fiche": 80}
+LIMITS = {"queue": 60, "agent": 150, "theme": 120, "origin": 32, "fiche": 80, "destination": 60}
 
 
 class RowError(ValueError):
@@ -50,6 +52,16 @@ def check_header(header: list[str]) -> dict[str, int]:
         raise RowError("colonne(s) manquante(s) dans l'en-tête : " + ", ".join(missing)
                        + " (attendu : " + ",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS) + ")")
     return {name: names.index(name) for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if name in names}
+
+
+def settle_level(leg: Leg, level: int) -> Leg:
+    """The row's level once known (stated, or its queue's); raises RowError for an N2 leg with a destination
+    (the domain an N1 leg was transferred to)."""
+    if level == 2 and leg.destination:
+        raise RowError("destination est le domaine vers lequel un appel de niveau 1 a été transféré : "
+                       "vide pour une ligne de niveau 2")
+    leg.level = level
+    return leg
 
 
 def _seconds(value: str, column: str) -> float:
@@ -91,13 +103,17 @@ def parse_row(row: list[str], columns: dict[str, int]) -> Leg:
     talk = _seconds(cell("talk_s"), "talk_s")
     if outcome == "abandoned" and talk:
         raise RowError(f"talk_s vaut {cell('talk_s')} pour un appel abandonné (0 attendu)")
+    level = cell("level")
+    if level and level not in {str(n) for n in LEVELS}:
+        raise RowError(f"level « {level} » : attendu 1 (niveau 1) ou 2 (niveau 2, délai compté depuis le transfert)")
     values = {"queue": queue, "agent": cell("agent"), "theme": cell("theme"), "origin": cell("origin"),
-              "fiche": cell("fiche")}
+              "fiche": cell("fiche"), "destination": cell("destination")}
     for name, limit in LIMITS.items():
         if len(values[name]) > limit:
             raise RowError(f"{name} dépasse {limit} caractères")
     return Leg(arrived, queue, outcome, waited, talk if outcome == "answered" else None,
-               agent=values["agent"], theme=values["theme"], origin=values["origin"], fiche=values["fiche"])
+               level=int(level) if level else UNSTATED, agent=values["agent"], theme=values["theme"],
+               origin=values["origin"], fiche=values["fiche"], destination=values["destination"])
 
 
 def legs_from_journal(inputs: Iterable[tuple[float, str, dict, list[dict] | None]],

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 
 from allo.history import aggregate as agg
 from allo.history.models import CallRecord, ImportBatch, Queue, Stat
-from allo.history.records import Leg, RowError, check_header, legs_from_journal, parse_row
+from allo.history.records import Leg, RowError, check_header, legs_from_journal, parse_row, settle_level
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 MAX_ERRORS_SHOWN = 50
@@ -73,22 +73,40 @@ class _Queues:
 
     def __init__(self):
         self.ids = dict(Queue.objects.values_list("code", "id"))
+        self.levels = dict(Queue.objects.values_list("code", "level"))
         self.live: dict | None = None
         self.created: list[str] = []
+
+    def _live(self) -> dict:
+        if self.live is None:
+            self.live = _live_queues()
+        return self.live
 
     def id(self, code: str, level: int = 1) -> int:
         qid = self.ids.get(code)
         if qid is None:
-            if self.live is None:
-                self.live = _live_queues()
-            known = self.live.get(code)
+            known = self._live().get(code)
             if known is not None:
                 q = Queue.objects.create(code=code, level=known[0], centre=known[1], name=known[2])
             else:
                 q = Queue.objects.create(code=code, level=level, history_only=True)
                 self.created.append(code)
             qid = self.ids[code] = q.id
+            self.levels[code] = q.level
         return qid
+
+    def level(self, code: str, stated: int) -> int:
+        """A CSV row's level: the one it states, else its queue's (stored, or the live system's: an N2
+        centre's code is level 2), else 1. Raises RowError when the row contradicts its queue: a queue's
+        legs are of one level (its figures use that level's threshold)."""
+        known = self.levels.get(code)
+        if known is None and code in self._live():
+            known = self._live()[code][0]
+        if stated and known is not None and stated != known:
+            raise RowError(f"level {stated} pour la file « {code} », qui est de niveau {known}")
+        level = stated or known or 1
+        self.levels.setdefault(code, level)  # a new queue's next rows in the file agree with its first
+        return level
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -152,7 +170,7 @@ def import_csv(path, progress: Progress | None = None) -> ImportResult:
                 header = next(reader, None)
                 if header is None:
                     raise ImportFailed(["ligne 1 : le fichier est vide (en-tête attendu : "
-                                        "arrived_at,queue,outcome,waited_s,talk_s,agent,theme,origin,fiche)."])
+                                        "arrived_at,queue,outcome,waited_s,talk_s,agent,theme,origin,fiche,level,destination)."])
                 try:
                     columns = check_header(header)
                 except RowError as e:
@@ -162,6 +180,7 @@ def import_csv(path, progress: Progress | None = None) -> ImportResult:
                         continue
                     try:
                         leg = parse_row(row, columns)
+                        settle_level(leg, queues.level(leg.queue, leg.level))
                     except RowError as e:
                         n_errors += 1
                         if len(errors) < MAX_ERRORS_SHOWN:
@@ -175,7 +194,7 @@ def import_csv(path, progress: Progress | None = None) -> ImportResult:
                         first = day
                     if last is None or day > last:
                         last = day
-                    rows.append(_record_row(leg, queues.id(leg.queue), "import", batch.id))
+                    rows.append(_record_row(leg, queues.id(leg.queue, leg.level), "import", batch.id))
                     if len(rows) >= CHUNK:
                         _insert(CallRecord._meta.db_table, RECORD_COLUMNS, rows)
                         rows = []

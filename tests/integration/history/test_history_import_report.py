@@ -103,6 +103,43 @@ def test_bad_rows_are_reported_with_their_line_and_nothing_is_written(demo, tmp_
     assert "ligne 1 : colonne(s) manquante(s) dans l'en-tête : arrived_at, queue, outcome" in err.getvalue()
 
 
+def test_a_level_column_counts_n2_legs_within_the_n2_threshold_and_outside_the_line(demo, tmp_path):
+    """A previous system's N2 queue: a row's `level` (or its queue's, for a live N2 centre's code) makes its
+    legs N2 legs, within 60 s of the transfer, and keeps them out of the line (level-1 legs only);
+    `destination` gives the N1 leg's transfer domain; a row contradicting its queue's level is refused."""
+    text = HEADER.replace("\n", ",level,destination\n") + """\
+2026-03-02T09:00:00+01:00,n1,answered,10,150,alice,,,1,impots
+2026-03-02T09:03:00+01:00,ancien-n2,answered,45,400,expert,,,2,
+2026-03-02T09:04:00+01:00,ancien-n2,answered,80,300,expert,,,,
+2026-03-02T09:05:00+01:00,n2-impots,answered,50,600,expert-impots,,,,
+"""
+    out = run("history", "import", str(write(tmp_path, text)))
+    assert "4 appels importés" in out
+    assert Queue.objects.get(code="ancien-n2").level == 2 and Queue.objects.get(code="ancien-n2").history_only
+    assert dict(CallRecord.objects.values_list("queue__code", "level").distinct()) == {
+        "n1": 1, "ancien-n2": 2, "n2-impots": 2}
+    old = json.loads(run("report", "--from", "2026-03-02", "--to", "2026-03-02", "--queue", "ancien-n2", "--json"))
+    assert (old["level"], old["threshold_s"]) == (2, 60.0)
+    assert old["total"]["offered"] == 2 and old["total"]["service_level"] == 0.5  # 45 s within 60 s, 80 s not
+    line = json.loads(run("report", "--from", "2026-03-02", "--to", "2026-03-02", "--json"))
+    assert line["total"]["offered"] == 1  # the N1 leg alone
+    assert CallRecord.objects.get(queue__code="n1").destination == "impots"
+
+    err = io.StringIO()
+    bad = HEADER.replace("\n", ",level,destination\n") + """\
+2026-03-03T09:00:00+01:00,n1,answered,10,150,alice,,,2,
+2026-03-03T09:01:00+01:00,n2-impots,answered,10,150,alice,,,3,
+2026-03-03T09:02:00+01:00,ancien-n2,answered,10,150,expert,,,,impots
+"""
+    with pytest.raises(CommandError, match="3 ligne\\(s\\) en erreur"):
+        call_command("history", "import", str(write(tmp_path, bad, "b.csv")), stdout=io.StringIO(), stderr=err)
+    assert err.getvalue().splitlines()[:3] == [
+        "ligne 2 : level 2 pour la file « n1 », qui est de niveau 1.",
+        "ligne 3 : level « 3 » : attendu 1 (niveau 1) ou 2 (niveau 2, délai compté depuis le transfert).",
+        "ligne 4 : destination est le domaine vers lequel un appel de niveau 1 a été transféré : "
+        "vide pour une ligne de niveau 2."]
+
+
 def test_the_same_file_is_not_imported_twice(demo, tmp_path):
     path = write(tmp_path, HAND)
     run("history", "import", str(path))

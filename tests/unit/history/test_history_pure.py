@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from allo.history import aggregate as agg
-from allo.history.records import RowError, check_header, legs_from_journal, parse_row
+from allo.history.records import UNSTATED, RowError, check_header, legs_from_journal, parse_row, settle_level
 from allo.routing import events as ev
 from allo.routing.kpi import KpiCollector
 from allo.simulation.runner import simulate
@@ -41,6 +41,19 @@ def test_a_good_row_becomes_a_leg():
 def test_bad_rows_are_refused_in_french(row, message):
     with pytest.raises(RowError, match=message):
         parse_row(row, COLUMNS)
+
+
+def test_a_row_states_its_level_or_leaves_it_to_its_queue():
+    columns = check_header("arrived_at,queue,outcome,waited_s,talk_s,level,destination".split(","))
+    n2 = parse_row(["2026-03-02T09:15:00+01:00", "ancien-n2", "answered", "45", "300", "2", ""], columns)
+    assert n2.level == 2
+    n1 = parse_row(["2026-03-02T09:15:00+01:00", "n1", "answered", "5", "300", "", "impots"], columns)
+    assert (n1.level, n1.destination) == (UNSTATED, "impots")
+    assert settle_level(n1, 1).level == 1
+    with pytest.raises(RowError, match="vide pour une ligne de niveau 2"):
+        settle_level(n1, 2)
+    with pytest.raises(RowError, match="attendu 1 \\(niveau 1\\) ou 2"):
+        parse_row(["2026-03-02T09:15:00+01:00", "n1", "answered", "5", "300", "N2", ""], columns)
 
 
 def test_a_header_without_a_required_column_is_refused():

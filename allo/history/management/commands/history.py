@@ -46,7 +46,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         imp = sub.add_parser("import", help="importe un CSV d'appels (tout ou rien)")
-        imp.add_argument("file", help="CSV UTF-8 : arrived_at,queue,outcome,waited_s,talk_s[,agent,theme,origin,fiche]")
+        imp.add_argument("file", help="CSV UTF-8 : arrived_at,queue,outcome,waited_s,talk_s[,agent,theme,origin,fiche,level,destination]")
         reb = sub.add_parser("rebuild", help="enregistre les appels terminés de la plateforme et recalcule les "
                                              "agrégats des jours donnés (par défaut : hier et aujourd'hui)")
         reb.add_argument("--from", dest="first", type=_date)
