@@ -149,6 +149,15 @@ def consult_end(agent: str, call_id: str, *, complete: bool = False) -> bool:
                   f"consultend:{call_id}:{uuid.uuid4().hex}")
 
 
+def consult_left(call_id: str, agent: str, event_id: str = "") -> bool:
+    """A phone hung up the consult call (the edge's report): the consult ends as if that agent had ended
+    it on its desk, the expert declining or the N1 agent taking the caller back (the caller leaves hold
+    either way). `event_id` makes a report sent twice count once; the engine ignores an agent outside the
+    consult, or no consult under way."""
+    key = f"consultleft:{call_id}:{event_id}" if event_id else f"consultleft:{call_id}:{uuid.uuid4().hex}"
+    return submit("ConsultEnd", {"contact": call_id, "agent": agent, "complete": False}, key)
+
+
 def organisation_changed(**kwargs) -> None:
     """Signal receiver (centres, hours, closures): once the change is committed, the router reads the
     organisation again and applies it live (it compares, so a burst of saves costs little)."""

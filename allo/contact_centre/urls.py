@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/telephony/calls/<str:call_id>/callback-answer", telephony.callback_answer,
          name="api-telephony-callback-answer"),
     path("api/telephony/calls/<str:call_id>/no-answer", telephony.no_answer, name="api-telephony-no-answer"),
+    path("api/telephony/calls/<str:call_id>/consult-left", telephony.consult_left, name="api-telephony-consult-left"),
     path("api/supervision/live", supervision.live, name="api-supervision-live"),
     path("supervision/plateau/", supervision.floor, name="supervision-floor"),
     path("supervision/plateau/action/", supervision.floor_action, name="supervision-floor-action"),

@@ -13,7 +13,8 @@ agent and the call's history stay in Allô's router.
       (or none) --POST .../callback-answer--> Allô; accepted: « rappel-enregistre », then the caller released
     Allô --ws "hold" (a consult)--> adapter: the caller held at rtpengine; --JSON-RPC dlg.bridge_dlg--> Kamailio
       calls the operator's phone and REFERs it to sip:consult-<token>@edge: that INVITE, parked, is
-      dispatched to the expert's phone (the consult call); "unhold", "transfer", a hang-up end it
+      dispatched to the expert's phone (the consult call); "unhold", "transfer", a hang-up end it; a phone
+      hanging it up --POST .../consult-left--> Allô ends the consult, whose `unhold` follows
     Allô --ws "transfer"--> adapter --JSON-RPC tm.t_uac_start: REFER--> caller's phone, which calls
       sip:transfer-<token>@edge: parked as a new INVITE, the operator's leg ended (BYE), and the next
       "bridge" (the N2 expert the router picked) dispatches it
@@ -493,15 +494,24 @@ class Adapter:
                 await asyncio.sleep(1 + attempt)
 
     async def report_no_answer(self, call_id: str, agent: str, attempt: str) -> None:
+        await self._report("no-answer", self.api.no_answer, call_id, agent, attempt)
+
+    async def report_consult_left(self, call_id: str, agent: str, event: str) -> None:
+        await self._report("consult-left", self.api.consult_left, call_id, agent, event)
+
+    @staticmethod
+    async def _report(what: str, post, call_id: str, *args) -> None:
+        """An agent's phone's report about a call, tried three times while Allô is unreachable (its
+        event id makes a report received twice count once); a refusal is logged, not retried."""
         for n in range(3):
             try:
-                await self.api.no_answer(call_id, agent, attempt)
+                await post(call_id, *args)
                 return
             except ApiError as exc:
-                logger.warning("no-answer of %s refused: %s", call_id, exc)
+                logger.warning("%s of %s refused: %s", what, call_id, exc)
                 return
             except OSError as exc:
-                logger.warning("no-answer of %s: %s (attempt %d)", call_id, exc, n + 1)
+                logger.warning("%s of %s: %s (attempt %d)", what, call_id, exc, n + 1)
                 await asyncio.sleep(1 + n)
 
     # ---------------------------------------------------------------- agents' phones
@@ -948,13 +958,23 @@ class Adapter:
             if call.call_id and call.state != "ended":
                 self._spawn(self.report_no_answer(call.call_id, leg.expert,
                                                   f"{event_id(leg.sip_call_id, self.node)}:1"))
-        elif kind in ("bye", "cancel", "failed"):
-            # a phone left the consult call: the desk's consult goes on (its end or completion decides)
+        elif kind == "bye":
+            # a phone hung up the consult call: the consult ends as if its agent had ended it on the desk
+            # (the expert declines, the operator takes the caller back); the router's `unhold` follows.
+            # The operator's phone placed the consult call: its BYE is the dialog's caller side's
             self._drop_consult(leg)
-            if kind != "bye":
-                await self.delete_media(leg)
+            agent = call.agent if event.get("side") == "caller" else leg.expert
+            logger.info("call %s: %s's phone hung up the consult call", call.call_id, agent)
+            if call.call_id and call.state != "ended":
+                self._spawn(self.report_consult_left(call.call_id, agent,
+                                                     event_id(leg.sip_call_id, self.node)))
+        elif kind in ("cancel", "failed"):
+            # the consult INVITE failed before an answer: the desk's consult goes on (its end or completion
+            # decides; the expert's no-answer is reported above)
+            self._drop_consult(leg)
+            await self.delete_media(leg)
             logger.info("call %s: the consult call ended at the edge: %s %s", call.call_id, kind,
-                        event.get("side") or event.get("code") or "")
+                        event.get("code") or "")
         else:
             logger.warning("unknown evapi event for a consult call: %s", event)
 

@@ -88,6 +88,11 @@ class TelephonyApi:
         await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/no-answer",
                         {"agent": agent, "event_id": event_id})
 
+    async def consult_left(self, call_id: str, agent: str, event_id: str) -> None:
+        """`agent`'s phone hung up the consult call: Allô ends the consult (the caller leaves hold)."""
+        await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/consult-left",
+                        {"agent": agent, "event_id": event_id})
+
     async def callback_answer(self, call_id: str, accepted: bool) -> None:
         """The caller's answer to the router's callback proposal (`play proposition-rappel`)."""
         await self.call("POST", f"/api/telephony/calls/{urllib.parse.quote(call_id, safe='')}/callback-answer",

@@ -188,7 +188,7 @@ CONSULT_ENDINGS = {
     "unavailable": ("warning", "Aucun expert n'est prêt pour cette destination : transférez l'appel en file "
                                "d'attente (issue « transfert ») ou proposez un rappel."),
     "closed": ("warning", "Cette destination est fermée : proposez un rappel à l'appelant."),
-    "declined": ("warning", "L'expert a décliné la consultation : l'appelant est de nouveau en ligne avec vous."),
+    "declined": ("warning", "L'expert a mis fin à la consultation : l'appelant est de nouveau en ligne avec vous."),
     "no_answer": ("warning", "Le poste de l'expert n'a pas répondu : l'appelant est de nouveau en ligne avec vous."),
     "cancelled": ("info", "Consultation terminée : l'appelant est de nouveau en ligne avec vous."),
 }

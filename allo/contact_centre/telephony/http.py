@@ -106,6 +106,18 @@ def no_answer(request, call_id: str):
 
 
 @api(**TELEPHONY)
+@require_http_methods(["POST"])
+def consult_left(request, call_id: str):
+    if _contact(call_id) is None:
+        return _error("Appel inconnu.", 404)
+    try:
+        left = schemas.payload(schemas.ConsultationQuittee, schemas.parse_json(request.body))
+    except schemas.PayloadError as exc:
+        return _error(str(exc))
+    return _event(call_id, services.consult_left(call_id, left.agent, left.event_id))
+
+
+@api(**TELEPHONY)
 @require_http_methods(["GET"])
 def call_detail(request, call_id: str):
     c = _contact(call_id)

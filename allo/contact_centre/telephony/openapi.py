@@ -9,7 +9,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from allo.contact_centre.telephony import schemas
 
 # what the connector sends (validated by the models) and what Allô answers
-_REQUESTS = (schemas.NouvelAppel, schemas.PasDeReponse, schemas.ReponseAuRappel, schemas.TelephoneEnregistre,
+_REQUESTS = (schemas.NouvelAppel, schemas.PasDeReponse, schemas.ConsultationQuittee, schemas.ReponseAuRappel, schemas.TelephoneEnregistre,
              schemas.Acquittement)
 _RESPONSES = (schemas.Erreur, schemas.AppelCree, schemas.EvenementRecu, schemas.EtatAppel, schemas.Commande,
               schemas.ComptesSip, schemas.EtatTelephone, schemas.MurEnDirect, schemas.AppelsEnCours,
@@ -133,6 +133,19 @@ SCHEMA = {
                            "une fois.",
             "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "requestBody": _body("PasDeReponse"),
+            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
+                          "200": _json("Même event_id : déjà reçu", "EvenementRecu"),
+                          "400": _ERR, "404": _ERR, **_DENIED}}},
+        "/api/telephony/calls/{call_id}/consult-left": {"post": {
+            "summary": "Un téléphone a raccroché l'appel de consultation (opérateur ou expert)",
+            "security": _AUTH,
+            "description": "La consultation se termine comme si l'agent l'avait terminée sur son poste : "
+                           "l'expert qui raccroche la décline, l'opérateur qui raccroche reprend l'appelant ; "
+                           "dans les deux cas l'appelant sort de l'attente et retrouve l'opérateur. Ignoré si "
+                           "aucune consultation n'est en cours ou si l'agent n'y prend pas part. `event_id` : "
+                           "le même compte une fois.",
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": _body("ConsultationQuittee"),
             "responses": {"202": _json("Pris en compte", "EvenementRecu"),
                           "200": _json("Même event_id : déjà reçu", "EvenementRecu"),
                           "400": _ERR, "404": _ERR, **_DENIED}}},

@@ -98,6 +98,11 @@ class PasDeReponse(Body):
     event_id: EventId = ""
 
 
+class ConsultationQuittee(Body):
+    agent: AgentName  # whose phone hung up the consult call: the N1 agent's or the expert's
+    event_id: EventId = ""
+
+
 class ReponseAuRappel(Body):
     model_config = ConfigDict(extra="ignore")
     refusal = "Le champ « accepted » est obligatoire et doit valoir true ou false."

@@ -106,13 +106,42 @@ def test_the_operator_takes_the_caller_back_and_the_expert_may_decline(router, a
     expert.post(reverse("desk-consult-end", args=[call_id]))
     drain(router)
     assert Contact.objects.get(pk=call_id).consult_outcome == "declined"
-    assert "L&#x27;expert a décliné" in op.get(reverse("space-operator")).content.decode()
+    assert "L&#x27;expert a mis fin à la consultation" in op.get(reverse("space-operator")).content.decode()
     # someone else cannot end a consult that is not theirs
     op.post(reverse("desk-consult", args=[call_id]), WRAP_UP)
     drain(router)
     staff("operateur2").post(reverse("desk-consult-end", args=[call_id]))
     drain(router)
     assert Contact.objects.get(pk=call_id).consult_agent == "expert-impots"
+
+
+@pytest.mark.any_db
+def test_a_phone_hanging_up_the_consult_call_ends_the_consult(router, api):
+    """The edge's report (POST .../consult-left): the expert's phone hanging up is the expert ending the
+    consult, the operator's is the operator taking the caller back; the caller leaves hold either way.
+    The same event id counts once; an agent outside the consult, or no consult, changes nothing."""
+    op, expert, call_id = call_with_operator(router, api)
+    path = f"/api/telephony/calls/{call_id}/consult-left"
+    for phone, outcome, message in [("expert-impots", "declined", "L&#x27;expert a mis fin à la consultation"),
+                                    ("operateur", "cancelled", "Consultation terminée")]:
+        op.post(reverse("desk-consult", args=[call_id]), WRAP_UP)
+        drain(router)
+        assert api.post(path, {"agent": "operateur2", "event_id": f"other-{phone}"}).status_code == 202
+        drain(router)
+        assert Contact.objects.get(pk=call_id).consult_agent == "expert-impots"  # not in the consult: ignored
+        assert api.post(path, {"agent": phone, "event_id": f"consult-call-{phone}"}).status_code == 202
+        assert api.post(path, {"agent": phone, "event_id": f"consult-call-{phone}"}).status_code == 200
+        drain(router)
+        contact = Contact.objects.get(pk=call_id)
+        assert (contact.agent, contact.consult_agent, contact.consult_outcome) == ("operateur", "", outcome)
+        assert commands(call_id)[-2:] == ["hold", "unhold"]
+        assert AgentStatus.objects.get(agent="expert-impots").state == "available"
+        assert message in op.get(reverse("space-operator")).content.decode()
+    assert api.post(path, {"agent": "operateur", "event_id": "late"}).status_code == 202
+    drain(router)
+    assert commands(call_id)[-2:] == ["hold", "unhold"]  # no consult under way: nothing sent
+    assert api.post(path, {"event_id": "x"}).status_code == 400
+    assert api.post("/api/telephony/calls/inconnu/consult-left", {"agent": "operateur"}).status_code == 404
 
 
 @pytest.mark.any_db

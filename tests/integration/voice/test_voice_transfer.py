@@ -104,12 +104,14 @@ def _consult_call_up(served, voice, call_id: str) -> None:
     assert len(wait_for(lambda: _consult_dialogs(served), 5, "the consult dialog in dlg.list")) == 1
 
 
-def _phones(tmp_path, consult: bool, expert_calls: int = 2) -> tuple[subprocess.Popen, subprocess.Popen]:
+def _phones(tmp_path, consult: bool, expert_calls: int = 2, expert: str = "expert_consulted.xml",
+            ) -> tuple[subprocess.Popen, subprocess.Popen]:
     """The operator's phone answers and talks until a BYE; the expert's answers, talks 2 s, hangs up. In
-    a consult, each also takes the consult call (operator_consults.xml, expert_consulted.xml)."""
+    a consult, each also takes the consult call (operator_consults.xml, `expert`: expert_consulted.xml talks
+    until a BYE)."""
     for agent in (AGENT, EXPERT):
         PHONE_PORTS.setdefault(agent, free_port(socket.SOCK_DGRAM))
-    n1, n2, calls = (("operator_consults.xml", "expert_consulted.xml", 2) if consult
+    n1, n2, calls = (("operator_consults.xml", expert, 2) if consult
                      else ("agent_phone_talks.xml", "agent_phone.xml", 1))
     n1_phone = subprocess.Popen(_sipp(n1, PHONE_PORTS[AGENT], calls=calls, timeout=60), cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -262,12 +264,32 @@ def test_the_operator_consults_the_expert_then_takes_the_caller_back(served, voi
              == [("wrap_up",)], 20, "the expert in wrap-up after its call")
     _signed_in(served.base, EXPERT, DEMO_PASSWORD)(
         f"/poste/appels/{HANDLED[-1]}/fin/", {"outcome": "reponse-apportee", "theme": "fiscalite"})
-    wait_for(lambda: _db(served, "SELECT 1 FROM contact_centre_agentstatus WHERE agent = ? AND state = 'available'",
-                         AGENT), 20, "the operator available again after its transfer")
-    caller_number = "+33611229944"
+    call_id = _consult_then_back(served, voice, tmp_path, "+33611229944", expert_hangs_up=False)
+    HANDLED.append(call_id)
+
+
+def test_the_experts_phone_hanging_up_the_consult_call_gives_the_caller_back_to_the_operator(
+        served, voice, tmp_path):
+    """The expert's phone hangs up the consult call: the edge reports it (POST .../consult-left), Allô ends
+    the consult as the expert's (« declined »), the router's `unhold` gives the caller back to its operator,
+    whose desk says so; the operator then ends the call from its desk."""
+    if len(HANDLED) < 4:
+        pytest.skip("needs the consult of the test before")
+    call_id = _consult_then_back(served, voice, tmp_path, "+33611229955", expert_hangs_up=True)
+    assert f"call {call_id}: {EXPERT}'s phone hung up the consult call" in _log(voice)
+
+
+def _consult_then_back(served, voice, tmp_path, caller_number: str, expert_hangs_up: bool) -> str:
+    """The citizen talks to the operator, who consults the expert (the consult call up between their
+    phones); then the operator takes the caller back on its desk, or the expert's phone hangs up the consult
+    call (agent_phone.xml: answers, talks 2 s, hangs up). Either way the caller is unheld and talks to its
+    operator, who ends the call from the desk. Returns Allô's call id."""
+    wait_for(lambda: _db(served, "SELECT COUNT(*) FROM contact_centre_agentstatus WHERE state = 'available' "
+                                 "AND agent IN (?, ?)", AGENT, EXPERT) == [(2,)], 20, "the operator and the expert available")
     ears = RtpListener()
     ears.start()
-    n1_phone, n2_phone = _phones(tmp_path, consult=True, expert_calls=1)
+    n1_phone, n2_phone = _phones(tmp_path, consult=True, expert_calls=1,
+                                 expert="agent_phone.xml" if expert_hangs_up else "expert_consulted.xml")
     caller = None
     try:
         _register_phones(served, voice, tmp_path)
@@ -280,13 +302,17 @@ def test_the_operator_consults_the_expert_then_takes_the_caller_back(served, voi
             wait_for(lambda: ears.voiced >= 25, 20, "half a second of « consultation » at the caller's")
         _consult_call_up(served, voice, call_id)
 
-        operator(f"/poste/appels/{call_id}/consultation/fin/", {})  # « Reprendre l'appelant »
+        if not expert_hangs_up:
+            operator(f"/poste/appels/{call_id}/consultation/fin/", {})  # « Reprendre l'appelant »
         wait_for(lambda: f"call {call_id}: back with its operator" in _log(voice), 20, "the caller unheld")
         log = _log(voice)
-        assert f"call {call_id}: consult call ended (the operator takes the caller back, was talking)" in log
-        assert log.index(f"call {call_id}: consult call ended") < log.index(f"call {call_id}: back with its operator")
+        if expert_hangs_up:
+            assert "L&#x27;expert a mis fin à la consultation" in operator.get("/operateur/")
+        else:
+            assert f"call {call_id}: consult call ended (the operator takes the caller back, was talking)" in log
+            assert log.index(f"call {call_id}: consult call ended") < log.index(f"call {call_id}: back with its operator")
         n2_out, _ = n2_phone.communicate(timeout=15)
-        assert n2_phone.returncode == 0, n2_out[-3000:]  # the expert's phone: the consult call, then its BYE
+        assert n2_phone.returncode == 0, n2_out[-3000:]  # the expert's phone: the consult call, then a BYE
         assert not _consult_dialogs(served)
 
         operator(f"/poste/appels/{call_id}/fin/", {"outcome": "reponse-apportee", "theme": "fiscalite"})
@@ -303,7 +329,8 @@ def test_the_operator_consults_the_expert_then_takes_the_caller_back(served, voi
                       15, "the call completed in Allô")
     assert detail["agent"] == AGENT, detail
     assert _db(served, "SELECT consult_outcome FROM contact_centre_contact WHERE call_id = ?", call_id) \
-        == [("cancelled",)]
+        == [("declined" if expert_hangs_up else "cancelled",)]
     commands = [json.loads(c)["command"] for (c,) in _db(
         served, "SELECT command FROM contact_centre_telephonycommand WHERE call_id = ? ORDER BY seq", call_id)]
     assert commands == ["bridge", "hold", "unhold", "hangup"], commands
+    return call_id

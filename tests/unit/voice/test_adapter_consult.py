@@ -23,6 +23,9 @@ class Api:
     async def hangup(self, call_id):
         self.posted.append(("hangup", call_id))
 
+    async def consult_left(self, call_id, agent, event_id):
+        self.posted.append(("consult-left", call_id, agent, event_id))
+
 
 def _held(tmp_path, monkeypatch):
     """A caller talking to the operator; the router's `hold` (the consult of the expert) comes."""
@@ -151,3 +154,21 @@ def test_a_phone_refusing_the_bridge_leaves_the_consult_without_a_call(tmp_path,
     run_async(scenario())
     assert "did not take the consult call (486)" in caplog.text
     assert "did not call the consult address within 0 s" in caplog.text
+
+
+def test_a_phone_hanging_up_the_consult_call_ends_the_consult_in_allo(tmp_path, monkeypatch):
+    """The expert's phone hangs up (the dialog's callee side, « agent »): Allô hears the expert end the
+    consult; the operator's phone (the side that placed the consult call): Allô hears the operator. The
+    router's `unhold` then takes the caller off hold without a second BYE."""
+    for side, agent in (("agent", "expert-impots"), ("caller", "operateur")):
+        async def scenario():
+            adapter, call, rpcs = _held(tmp_path, monkeypatch)
+            await _consult_answered(adapter, call, rpcs)
+            await adapter.on_event({"event": "bye", "callid": "consult-call", "side": side})
+            await asyncio.sleep(0)
+            assert adapter.api.posted == [("consult-left", "c1", agent, event_id("consult-call"))]
+            assert call.consult is None and call.held and call.state == "talking"
+            await adapter.on_command({"seq": 2, "command": "unhold", "call_id": "c1"})
+            assert not call.held and not adapter.evapi.sent  # the consult call was over: no `end`
+
+        run_async(scenario())
