@@ -72,9 +72,9 @@ def _register_phones(served, voice, tmp_path) -> None:
         assert registered.returncode == 0, registered.stdout[-2000:]
 
 
-def _caller(voice, tmp_path, scenario: str, caller_number: str, ears: RtpListener) -> subprocess.Popen:
+def _caller(voice, tmp_path, scenario: str, caller_number: str, ears: RtpListener, *args: str) -> subprocess.Popen:
     """A SIPp citizen dialling 3939, its audio heard by `ears`."""
-    return subprocess.Popen([*_sipp(scenario, free_port(socket.SOCK_DGRAM), timeout=45),
+    return subprocess.Popen([*_sipp(scenario, free_port(socket.SOCK_DGRAM), *args, timeout=45),
                              f"{HOST}:{voice.sip_port}", "-s", "3939", "-key", "caller_number", caller_number,
                              "-key", "rtp_port", str(ears.port)],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -264,7 +264,7 @@ def test_the_operator_consults_the_expert_then_takes_the_caller_back(served, voi
              == [("wrap_up",)], 20, "the expert in wrap-up after its call")
     _signed_in(served.base, EXPERT, DEMO_PASSWORD)(
         f"/poste/appels/{HANDLED[-1]}/fin/", {"outcome": "reponse-apportee", "theme": "fiscalite"})
-    call_id = _consult_then_back(served, voice, tmp_path, "+33611229944", expert_hangs_up=False)
+    call_id = _consult_then_back(served, voice, tmp_path, "+33611229944", ending="desk")
     HANDLED.append(call_id)
 
 
@@ -275,25 +275,39 @@ def test_the_experts_phone_hanging_up_the_consult_call_gives_the_caller_back_to_
     whose desk says so; the operator then ends the call from its desk."""
     if len(HANDLED) < 4:
         pytest.skip("needs the consult of the test before")
-    call_id = _consult_then_back(served, voice, tmp_path, "+33611229955", expert_hangs_up=True)
+    call_id = _consult_then_back(served, voice, tmp_path, "+33611229955", ending="expert")
     assert f"call {call_id}: {EXPERT}'s phone hung up the consult call" in _log(voice)
+    HANDLED.append(call_id)
 
 
-def _consult_then_back(served, voice, tmp_path, caller_number: str, expert_hangs_up: bool) -> str:
+def test_the_caller_hanging_up_on_hold_ends_the_consult_call_and_frees_the_expert(served, voice, tmp_path):
+    """The held caller hangs up during the consult (caller_hangs_up_later.xml, 15 s after the answer): the
+    consult call ends (both phones get a BYE), the consult ends « hangup », the expert is free at once and
+    the operator goes to its wrap-up."""
+    if len(HANDLED) < 5:
+        pytest.skip("needs the consult of the test before")
+    call_id = _consult_then_back(served, voice, tmp_path, "+33611229966", ending="caller")
+    assert f"call {call_id}: consult call ended (the call ended, was talking)" in _log(voice)
+    assert _db(served, "SELECT state FROM contact_centre_agentstatus WHERE agent = ?", EXPERT) == [("available",)]
+
+
+def _consult_then_back(served, voice, tmp_path, caller_number: str, ending: str) -> str:
     """The citizen talks to the operator, who consults the expert (the consult call up between their
-    phones); then the operator takes the caller back on its desk, or the expert's phone hangs up the consult
-    call (agent_phone.xml: answers, talks 2 s, hangs up). Either way the caller is unheld and talks to its
-    operator, who ends the call from the desk. Returns Allô's call id."""
+    phones); then the consult ends by `ending`: « desk », the operator takes the caller back on its desk;
+    « expert », the expert's phone hangs up the consult call (agent_phone.xml: answers, talks 2 s, hangs
+    up). Either way the caller is unheld and talks to its operator, who ends the call from the desk.
+    « caller »: the held caller hangs up. Returns Allô's call id."""
     wait_for(lambda: _db(served, "SELECT COUNT(*) FROM contact_centre_agentstatus WHERE state = 'available' "
                                  "AND agent IN (?, ?)", AGENT, EXPERT) == [(2,)], 20, "the operator and the expert available")
     ears = RtpListener()
     ears.start()
     n1_phone, n2_phone = _phones(tmp_path, consult=True, expert_calls=1,
-                                 expert="agent_phone.xml" if expert_hangs_up else "expert_consulted.xml")
+                                 expert="agent_phone.xml" if ending == "expert" else "expert_consulted.xml")
     caller = None
     try:
         _register_phones(served, voice, tmp_path)
-        caller = _caller(voice, tmp_path, "caller.xml", caller_number, ears)
+        caller = (_caller(voice, tmp_path, "caller_hangs_up_later.xml", caller_number, ears, "-d", "15000")
+                  if ending == "caller" else _caller(voice, tmp_path, "caller.xml", caller_number, ears))
         call_id = _answered_by_the_operator(served, voice, caller_number)
         operator = _signed_in(served.base, AGENT, DEMO_PASSWORD)
         operator(f"/poste/appels/{call_id}/consultation/", {"transfer": "impots", "question": "Pension d'invalidité"})
@@ -302,13 +316,19 @@ def _consult_then_back(served, voice, tmp_path, caller_number: str, expert_hangs
             wait_for(lambda: ears.voiced >= 25, 20, "half a second of « consultation » at the caller's")
         _consult_call_up(served, voice, call_id)
 
-        if not expert_hangs_up:
+        if ending == "caller":
+            caller_out, _ = caller.communicate(timeout=30)
+            assert caller.returncode == 0, caller_out[-3000:]  # its BYE answered
+            wait_for(lambda: f"call {call_id}: consult call ended (the call ended" in _log(voice), 20,
+                     "the consult call ended with the caller's call")
+        elif ending == "desk":
             operator(f"/poste/appels/{call_id}/consultation/fin/", {})  # « Reprendre l'appelant »
-        wait_for(lambda: f"call {call_id}: back with its operator" in _log(voice), 20, "the caller unheld")
+        if ending != "caller":
+            wait_for(lambda: f"call {call_id}: back with its operator" in _log(voice), 20, "the caller unheld")
         log = _log(voice)
-        if expert_hangs_up:
+        if ending == "expert":
             assert "L&#x27;expert a mis fin à la consultation" in operator.get("/operateur/")
-        else:
+        elif ending == "desk":
             assert f"call {call_id}: consult call ended (the operator takes the caller back, was talking)" in log
             assert log.index(f"call {call_id}: consult call ended") < log.index(f"call {call_id}: back with its operator")
         n2_out, _ = n2_phone.communicate(timeout=15)
@@ -316,8 +336,9 @@ def _consult_then_back(served, voice, tmp_path, caller_number: str, expert_hangs
         assert not _consult_dialogs(served)
 
         operator(f"/poste/appels/{call_id}/fin/", {"outcome": "reponse-apportee", "theme": "fiscalite"})
-        caller_out, _ = caller.communicate(timeout=20)
-        assert caller.returncode == 0, caller_out[-3000:]  # the caller's BYE, from its operator's call
+        if ending != "caller":
+            caller_out, _ = caller.communicate(timeout=20)
+            assert caller.returncode == 0, caller_out[-3000:]  # the caller's BYE, from its operator's call
         n1_out, _ = n1_phone.communicate(timeout=10)
         assert n1_phone.returncode == 0, n1_out[-3000:]  # both of the operator's calls ended by a BYE
     finally:
@@ -329,8 +350,9 @@ def _consult_then_back(served, voice, tmp_path, caller_number: str, expert_hangs
                       15, "the call completed in Allô")
     assert detail["agent"] == AGENT, detail
     assert _db(served, "SELECT consult_outcome FROM contact_centre_contact WHERE call_id = ?", call_id) \
-        == [("declined" if expert_hangs_up else "cancelled",)]
+        == [({"desk": "cancelled", "expert": "declined", "caller": "hangup"}[ending],)]
     commands = [json.loads(c)["command"] for (c,) in _db(
         served, "SELECT command FROM contact_centre_telephonycommand WHERE call_id = ? ORDER BY seq", call_id)]
-    assert commands == ["bridge", "hold", "unhold", "hangup"], commands
+    assert commands == (["bridge", "hold", "hangup"] if ending == "caller"  # (the edge had ended it: a no-op)
+                        else ["bridge", "hold", "unhold", "hangup"]), commands
     return call_id
