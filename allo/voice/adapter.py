@@ -1135,15 +1135,14 @@ class Adapter:
     async def announce(self, call: SipCall, command: dict) -> None:
         """Play the router's announcement to a waiting caller: early media first (183 with rtpengine's
         SDP), then rtpengine's `play media`, repeated until the call is bridged or ends. « attente »
-        says the caller's position and expected wait first (prompts.waiting_prompt: composed once per
-        pair, off the event loop). A new `play` (the call queued again) replaces what plays, unless it
+        (spoken, or recorded in Allô) says the caller's position and expected wait first
+        (prompts.waiting_prompt: composed once per pair, off the event loop). A new `play` (the call queued again) replaces what plays, unless it
         is the same file."""
         name = command.get("announcement", "")
-        recorded = self.prompts / prompts.RECORDED_DIR / f"{name}.wav" if self.prompts else None
-        if name == prompts.WAIT_PROMPT and self.ng is not None and recorded is not None and not recorded.exists():
+        if name == prompts.WAIT_PROMPT and self.ng is not None and self.prompts:
             prompt = await asyncio.to_thread(prompts.waiting_prompt, self.prompts, command.get("position"),
                                              command.get("expected_wait_s"))
-        else:  # (a recorded « attente » is played as it is: the position and wait are not said)
+        else:
             prompt = self._prompt_file(name)
         if prompt is None or not prompt.exists() or self.ng is None:
             logger.info("call %s: no « %s » prompt to play", call.call_id, name)

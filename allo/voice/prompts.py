@@ -58,7 +58,7 @@ TEXTS = {
 # spoken one; deleted in Allô, the spoken one is played again.
 RECORDABLE = {
     "accueil": "Accueil et menu (« tapez 1, 2, 3 »)",
-    "attente": "Attente (remplace aussi la position et l'attente estimée)",
+    "attente": "Attente (après la position et l'attente estimée, dites par la voix de synthèse)",
     "consultation": "Mise en attente pendant une consultation",
     "proposition-rappel": "Proposition de rappel (« tapez 1 / 2 »)",
     "rappel-enregistre": "Rappel enregistré, au revoir",
@@ -258,17 +258,21 @@ def waiting_text(position: int | None, expected_wait_s: float | None) -> str:
 
 
 def concatenate(parts: list[Path], target: Path) -> None:
-    """One WAV of `parts` one after the other, written atomically (another caller may be composing the
-    same one, rtpengine may be reading it). ValueError when they do not share one format (a recording
-    of another rate, say: the wave module does not convert)."""
+    """One WAV of `parts` one after the other, at the last part's rate, written atomically (another
+    caller may be composing the same one, rtpengine may be reading it). A part of another rate (the
+    spoken sentences at espeak-ng's 22,050 Hz before an « attente » an admin recorded at 8 or 48 kHz) is
+    resampled (a polyphase filter: no aliasing); ValueError unless every part is mono 16-bit PCM."""
     frames, params = [], None
     for part in parts:
         with wave.open(str(part)) as audio:
             these = audio.getparams()
-            if params is not None and these[:3] != params[:3]:
-                raise ValueError(f"{part.name}: {these[:3]}, not {params[:3]} (channels, width, rate)")
-            params = params or these
-            frames.append(audio.readframes(audio.getnframes()))
+            if these[:2] != (1, 2):
+                raise ValueError(f"{part.name}: {these.nchannels} channel(s), {8 * these.sampwidth} bits, "
+                                 "not mono 16-bit")
+            frames.append((these.framerate, audio.readframes(audio.getnframes())))
+            params = these
+    frames = [chunk if rate == params.framerate else _resampled(chunk, rate, params.framerate)
+              for rate, chunk in frames]
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
     try:
@@ -285,18 +289,33 @@ def concatenate(parts: list[Path], target: Path) -> None:
         raise
 
 
+def _resampled(chunk: bytes, rate: int, to: int) -> bytes:
+    import math
+
+    import numpy as np
+    from scipy.signal import resample_poly
+
+    g = math.gcd(rate, to)
+    samples = resample_poly(np.frombuffer(chunk, dtype="<i2").astype(np.float64), to // g, rate // g)
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+
+
 def waiting_prompt(folder: Path, position: int | None, expected_wait_s: float | None) -> Path | None:
     """The file a waiting caller hears (`folder`: the prompts): its position and expected wait then
-    « attente », composed once into cache/ (again when one of its parts is newer); « attente » alone
-    when the router sent no position or a part is missing or of another format; None without it."""
-    plain = folder / f"{WAIT_PROMPT}.wav"
+    « attente » (the one an admin recorded in Allô, recorded/, else the spoken one), composed once into
+    cache/ (again when one of its parts is newer); « attente » alone when the router sent no position or
+    a part is missing or unreadable; None without it."""
+    recorded = folder / RECORDED_DIR / f"{WAIT_PROMPT}.wav"
+    plain = recorded if recorded.exists() else folder / f"{WAIT_PROMPT}.wav"
     if not plain.exists():
         return None
     names = waiting_parts(position, expected_wait_s)
     if len(names) == 1:
         return plain
-    parts = [folder / f"{name}.wav" for name in names]
-    target = folder / CACHE_DIR / ("-".join([WAIT_PROMPT, *(n.rsplit("/", 1)[-1] for n in names[:-1])]) + ".wav")
+    parts = [folder / f"{name}.wav" for name in names[:-1]] + [plain]
+    stem = "-".join([WAIT_PROMPT + ("-enregistree" if plain == recorded else ""),
+                     *(n.rsplit("/", 1)[-1] for n in names[:-1])])
+    target = folder / CACHE_DIR / f"{stem}.wav"
     try:
         newest = max(part.stat().st_mtime_ns for part in parts)
         if not target.exists() or target.stat().st_mtime_ns < newest:

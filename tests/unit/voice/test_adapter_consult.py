@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from edge_doubles import talking
 from loopback import run_async
 
@@ -156,19 +157,19 @@ def test_a_phone_refusing_the_bridge_leaves_the_consult_without_a_call(tmp_path,
     assert "did not call the consult address within 0 s" in caplog.text
 
 
-def test_a_phone_hanging_up_the_consult_call_ends_the_consult_in_allo(tmp_path, monkeypatch):
+@pytest.mark.parametrize("side, agent", [("agent", "expert-impots"), ("caller", "operateur")])
+def test_a_phone_hanging_up_the_consult_call_ends_the_consult_in_allo(tmp_path, monkeypatch, side, agent):
     """The expert's phone hangs up (the dialog's callee side, « agent »): Allô hears the expert end the
     consult; the operator's phone (the side that placed the consult call): Allô hears the operator. The
     router's `unhold` then takes the caller off hold without a second BYE."""
-    for side, agent in (("agent", "expert-impots"), ("caller", "operateur")):
-        async def scenario():
-            adapter, call, rpcs = _held(tmp_path, monkeypatch)
-            await _consult_answered(adapter, call, rpcs)
-            await adapter.on_event({"event": "bye", "callid": "consult-call", "side": side})
-            await asyncio.sleep(0)
-            assert adapter.api.posted == [("consult-left", "c1", agent, event_id("consult-call"))]
-            assert call.consult is None and call.held and call.state == "talking"
-            await adapter.on_command({"seq": 2, "command": "unhold", "call_id": "c1"})
-            assert not call.held and not adapter.evapi.sent  # the consult call was over: no `end`
+    async def scenario():
+        adapter, call, rpcs = _held(tmp_path, monkeypatch)
+        await _consult_answered(adapter, call, rpcs)
+        await adapter.on_event({"event": "bye", "callid": "consult-call", "side": side})
+        await asyncio.sleep(0)
+        assert adapter.api.posted == [("consult-left", "c1", agent, event_id("consult-call"))]
+        assert call.consult is None and call.held and call.state == "talking"
+        await adapter.on_command({"seq": 2, "command": "unhold", "call_id": "c1"})
+        assert not call.held and not adapter.evapi.sent  # the consult call was over: no `end`
 
-        run_async(scenario())
+    run_async(scenario())

@@ -85,9 +85,27 @@ def test_the_sentence_is_the_fragments_one_after_the_other_composed_once(tmp_pat
     assert prompt_seconds(prompts.waiting_prompt(folder, 3, 240)) == pytest.approx(5.0, abs=1e-4)
 
 
+def test_sentences_of_another_rate_are_resampled_to_the_attentes(tmp_path):
+    """« attente » at 8 kHz (a telephone recording): the 22,050 Hz sentences are resampled to it, their
+    lengths and levels kept (a constant level stays that level away from the joins)."""
+    folder = _prompts(tmp_path / "mixed", rate_of_attente=8000)
+    composed = prompts.waiting_prompt(folder, 3, 240)
+    with wave.open(str(composed)) as audio:
+        assert (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (1, 2, 8000)
+        frames = audio.readframes(audio.getnframes())
+    assert prompt_seconds(composed) == pytest.approx(1.0 + 2.0 + 3.0, abs=1e-3)
+    level = [int.from_bytes(frames[2 * k:2 * k + 2], "little", signed=True) for k in (4000, 8000 + 8000, 8000 * 4)]
+    assert level == [3, 4, 9]  # the middle of each part
+
+
 def test_without_its_parts_attente_alone_and_without_attente_nothing(tmp_path):
-    folder = _prompts(tmp_path / "mixed", rate_of_attente=8000)  # « attente » recorded at 8 kHz
-    assert prompts.waiting_prompt(folder, 3, 240) == folder / "attente.wav"  # not joined: another format
+    folder = _prompts(tmp_path / "stereo")
+    with wave.open(str(folder / "fragments" / "wait-4.wav"), "wb") as audio:  # not what espeak-ng writes
+        audio.setnchannels(2)
+        audio.setsampwidth(2)
+        audio.setframerate(22050)
+        audio.writeframes(b"\0\0" * 44100)
+    assert prompts.waiting_prompt(folder, 3, 240) == folder / "attente.wav"  # not joined
     assert not (folder / "cache" / "attente-position-3-wait-4.wav").exists()
     folder = _prompts(tmp_path / "some")
     assert prompts.waiting_prompt(folder, 7, 240) == folder / "attente.wav"  # no position-7 fragment
@@ -202,15 +220,22 @@ def test_espeak_speaks_the_fragments_once_and_they_join_with_attente(tmp_path):
     assert not three.exists()  # « ferme » alone: the wait's fragments are not made
 
 
-def test_an_attente_recorded_in_allo_is_played_as_it_is_without_position(tmp_path):
+def test_an_attente_recorded_in_allo_follows_the_spoken_position_and_wait(tmp_path):
+    """An admin's « attente » (16 kHz here) replaces the spoken one after the position and the wait, which
+    are still said; without a position it is played as it is."""
     folder = _prompts(tmp_path)
-    (folder / "recorded").mkdir()
-    recorded = folder / "recorded" / "attente.wav"
-    recorded.write_bytes((folder / "attente.wav").read_bytes())
+    recorded = _wav(folder / "recorded" / "attente.wav", 4.0, rate=16000, level=7)
 
     async def scenario():
         adapter, call = _adapter(folder)
         await adapter.on_command(_play(1, 3, 240))
+        composed = folder / "cache" / "attente-enregistree-position-3-wait-4.wav"
+        assert adapter.ng.params[-1]["file"] == str(composed)
+        assert prompt_seconds(composed) == pytest.approx(1.0 + 2.0 + 4.0, abs=1e-3)
+        with wave.open(str(composed)) as audio:
+            assert audio.getframerate() == 16000
+            assert audio.readframes(audio.getnframes())[-2:] == b"\x07\0"  # the recording last
+        await adapter.on_command(_play(2, None, None))
         assert adapter.ng.params[-1]["file"] == str(recorded)
 
     run_async(scenario())
