@@ -95,11 +95,12 @@ CLOSED_MAX_S = 30.0
 # engine does not time the proposal out itself (only its lost timer, 2 h, which the keep-alive defers)
 CALLBACK_PROMPT = "proposition-rappel"
 CALLBACK_KEYS = {"1": True, "2": False}  # what prompts.TEXTS["proposition-rappel"] offers
+CALLBACK_SAID = 2  # times the proposal is said: again once after a key that is no answer, then that is a no
 CALLBACK_TIMEOUT_S = 10.0
 # an accepted callback: the router sends nothing more (the call is `scheduled`, not live), so the edge
 # says this once (at most CLOSED_MAX_S) and releases the caller itself, without reporting a hang-up (the
 # router would take it for the caller cancelling the callback)
-CALLBACK_CONFIRM_PROMPT = "rappel-enregistre"
+CALLBACK_CONFIRM_PROMPT = prompts.CALLBACK_CONFIRM_PROMPT
 # a transferred caller calls back sip:<TRANSFER_PREFIX><token>@<edge> (the REFER's Refer-To); the
 # token, random, says which call it is (kamailio.cfg parks only such users besides the service numbers)
 TRANSFER_PREFIX = "transfer-"
@@ -455,10 +456,7 @@ class Adapter:
         if call.menu is not None and not call.menu.done():
             call.menu.set_result(key)
         elif call.proposal is not None and not call.proposal.done():
-            if key in CALLBACK_KEYS:
-                call.proposal.set_result(key)
-            else:
-                logger.info("key %s from the caller of %s: not an answer to the callback proposal", key, call.call_id)
+            call.proposal.set_result(key)  # (another key than CALLBACK_KEYS': the proposal is said again)
         else:
             logger.info("key %s from the caller of %s outside the menu: ignored", key, call.call_id)
 
@@ -1073,13 +1071,22 @@ class Adapter:
                 if state == "talking":
                     for tag in self._phone_side(call):
                         await self.ng_request("block media", call, tag=tag)
-                played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
-                logger.info("call %s: « %s » played (%s, %s, at %s)", call.call_id, CALLBACK_PROMPT,
-                            played.get("result"), command.get("reason"), command.get("at"))
-                if played.get("result") == "ok":
-                    with contextlib.suppress(TimeoutError):
-                        key = await asyncio.wait_for(asyncio.shield(call.proposal),
-                                                     prompt_seconds(prompt) + self.callback_timeout)
+                for said in range(CALLBACK_SAID):
+                    if said:  # a key that is no answer: the proposal again, from its start
+                        logger.info("call %s: key %r is not an answer: « %s » again", call.call_id, key,
+                                    CALLBACK_PROMPT)
+                        call.proposal = asyncio.get_running_loop().create_future()
+                        await self.ng_request("stop media", call)
+                    played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
+                    logger.info("call %s: « %s » played (%s, %s, at %s)", call.call_id, CALLBACK_PROMPT,
+                                played.get("result"), command.get("reason"), command.get("at_local", command.get("at")))
+                    key = ""
+                    if played.get("result") == "ok":
+                        with contextlib.suppress(TimeoutError):
+                            key = await asyncio.wait_for(asyncio.shield(call.proposal),
+                                                         prompt_seconds(prompt) + self.callback_timeout)
+                    if key in CALLBACK_KEYS or not key or call.state != state:
+                        break
         finally:
             call.proposal = None
         if call.state != state:  # hung up (reported as such: the proposal left unanswered) or ended
@@ -1097,7 +1104,7 @@ class Adapter:
             await self.report_hangup(call.call_id)
             return
         if accepted:
-            await self.say_callback_confirmed(call)
+            await self.say_callback_confirmed(call, command)
         # declined: the router's `hangup` (declined) releases the caller
 
     async def release(self, call: SipCall) -> None:
@@ -1123,10 +1130,14 @@ class Adapter:
                 await asyncio.sleep(1 + n)
         return False
 
-    async def say_callback_confirmed(self, call: SipCall) -> None:
-        """« rappel-enregistre » once (if it exists), then the caller is released (release): Allô has
-        nothing more to send for this call."""
-        prompt = self._prompt(CALLBACK_CONFIRM_PROMPT)
+    async def say_callback_confirmed(self, call: SipCall, proposal: dict) -> None:
+        """The callback's day and time (the proposal's `at_local`, `today`) then « rappel-enregistre »,
+        once (if it exists), then the caller is released (release): Allô has nothing more to send for
+        this call."""
+        prompt = None
+        if self.prompts and self.ng is not None:
+            prompt = await asyncio.to_thread(prompts.confirmation_prompt, self.prompts, proposal.get("at_local"),
+                                             proposal.get("today"))
         if prompt is not None and call.state == "confirming" and (call.early_media or call.to_tag):
             await self.play_once(call, prompt, CALLBACK_CONFIRM_PROMPT)
         if call.state == "confirming":  # (not hung up meanwhile)

@@ -46,10 +46,10 @@ TEXTS = {
     "proposition-rappel": "Nos conseillers ne peuvent pas vous répondre pour le moment. "
                           "Pour être rappelé gratuitement, tapez 1. "
                           "Pour mettre fin à l'appel, tapez 2.",
-    # a callback accepted: the router sends nothing more (the call is scheduled), the edge says this and
-    # releases the caller
-    "rappel-enregistre": "Votre demande de rappel est enregistrée. Un conseiller vous rappellera à ce numéro. "
-                         "Au revoir.",
+    # a callback accepted: the router sends nothing more (the call is scheduled), the edge says when
+    # (callback_parts: « Un conseiller vous rappellera à ce numéro demain, vers 9 heures 15. »), then this,
+    # and releases the caller
+    "rappel-enregistre": "Votre demande de rappel est enregistrée. Au revoir.",
 }
 
 
@@ -61,7 +61,8 @@ RECORDABLE = {
     "attente": "Attente (après la position et l'attente estimée, dites par la voix de synthèse)",
     "consultation": "Mise en attente pendant une consultation",
     "proposition-rappel": "Proposition de rappel (« tapez 1 / 2 »)",
-    "rappel-enregistre": "Rappel enregistré, au revoir",
+    "rappel-enregistre": "Rappel enregistré, au revoir (après le jour et l'heure du rappel, dits par la voix de "
+                         "synthèse)",
     "ferme": "Ligne fermée, avec les horaires",
 }
 RECORDED_DIR = "recorded"
@@ -166,15 +167,17 @@ def _made_again(folder: Path, texts: dict[str, str], espeak: str | None) -> None
 def generate(root: Path, texts: dict[str, str] | None = None) -> list[Path]:
     """Make each missing prompt, and each generated one whose text changed (`texts`: TEXTS and more,
     e.g. « ferme » with the hours), with the wait's sentences (FRAGMENTS) when « attente » is among
-    them; returns the prompts present (the fragments, under fragments/, are not listed)."""
+    them and the callback's day and time (CALLBACK_FRAGMENTS) with « rappel-enregistre »; returns the
+    prompts present (the fragments, under fragments/, are not listed)."""
     folder = prompts_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     espeak = shutil.which("espeak-ng")
     texts = TEXTS if texts is None else texts
     _made_again(folder, texts, espeak)
-    if WAIT_PROMPT in texts and espeak is not None:  # (without it: recorded fragments, if any, are used)
-        (folder / FRAGMENTS_DIR).mkdir(exist_ok=True)
-        _made_again(folder / FRAGMENTS_DIR, FRAGMENTS, espeak)
+    for prompt, fragments in ((WAIT_PROMPT, FRAGMENTS), (CALLBACK_CONFIRM_PROMPT, CALLBACK_FRAGMENTS)):
+        if prompt in texts and espeak is not None:  # (without it: recorded fragments, if any, are used)
+            (folder / FRAGMENTS_DIR).mkdir(exist_ok=True)
+            _made_again(folder / FRAGMENTS_DIR, fragments, espeak)
     return sorted(folder.glob("*.wav"))
 
 
@@ -305,22 +308,77 @@ def waiting_prompt(folder: Path, position: int | None, expected_wait_s: float | 
     « attente » (the one an admin recorded in Allô, recorded/, else the spoken one), composed once into
     cache/ (again when one of its parts is newer); « attente » alone when the router sent no position or
     a part is missing or unreadable; None without it."""
-    recorded = folder / RECORDED_DIR / f"{WAIT_PROMPT}.wav"
-    plain = recorded if recorded.exists() else folder / f"{WAIT_PROMPT}.wav"
+    return _composed(folder, waiting_parts(position, expected_wait_s)[:-1], WAIT_PROMPT)
+
+
+def _composed(folder: Path, fragments: list[str], prompt: str) -> Path | None:
+    """`fragments` (names under `folder`) then `prompt` (recorded in Allô, else spoken) joined into one
+    file of cache/, made once (again when a part is newer); `prompt` alone without fragments or when a
+    part is missing or unreadable; None without `prompt`."""
+    recorded = folder / RECORDED_DIR / f"{prompt}.wav"
+    plain = recorded if recorded.exists() else folder / f"{prompt}.wav"
     if not plain.exists():
         return None
-    names = waiting_parts(position, expected_wait_s)
-    if len(names) == 1:
+    if not fragments:
         return plain
-    parts = [folder / f"{name}.wav" for name in names[:-1]] + [plain]
-    stem = "-".join([WAIT_PROMPT + ("-enregistree" if plain == recorded else ""),
-                     *(n.rsplit("/", 1)[-1] for n in names[:-1])])
+    parts = [folder / f"{name}.wav" for name in fragments] + [plain]
+    stem = "-".join([prompt + ("-enregistree" if plain == recorded else ""),
+                     *(n.rsplit("/", 1)[-1] for n in fragments)])
     target = folder / CACHE_DIR / f"{stem}.wav"
     try:
         newest = max(part.stat().st_mtime_ns for part in parts)
         if not target.exists() or target.stat().st_mtime_ns < newest:
             concatenate(parts, target)
     except (OSError, ValueError, wave.Error, EOFError) as exc:
-        logger.warning("the wait's position and time are not said (%s): « %s » alone", exc, WAIT_PROMPT)
+        logger.warning("« %s » is said alone (%s)", prompt, exc)
         return plain
     return target
+
+
+# ---------------------------------------------------------------- the callback's day and time
+#
+# An accepted callback is confirmed with its day and time, rounded to the quarter hour: « Un conseiller
+# vous rappellera à ce numéro demain, » « vers 9 heures 15. » then « rappel-enregistre ». The router's
+# `play proposition-rappel` carries `at_local` (the platform's local time of the callback) and `today`
+# (its local date when it proposed): the edge needs no time zone. 9 day sentences and 96 times, spoken at
+# config time like the wait's; a callback a week or more ahead is confirmed without them.
+
+CALLBACK_CONFIRM_PROMPT = "rappel-enregistre"
+_DAYS_SAID = {0: "aujourd'hui", 1: "demain"}
+
+
+def _callback_time_text(hour: int, minute: int) -> str:
+    return f"vers {hour} heure{'s' if hour > 1 else ''}" + (f" {minute}" if minute else "") + "."
+
+
+CALLBACK_FRAGMENTS = ({f"rappel-jour-{k}": f"Un conseiller vous rappellera à ce numéro {day},"
+                       for k, day in [*_DAYS_SAID.items(), *((d, d) for d in WEEKDAYS)]}
+                      | {f"rappel-heure-{h:02d}h{m:02d}": _callback_time_text(h, m)
+                         for h in range(24) for m in (0, 15, 30, 45)})
+
+
+def callback_parts(at_local: str | None, today: str | None) -> list[str]:
+    """The fragments that say when the callback comes (before « rappel-enregistre »); none when the
+    router did not say or the day is a week or more ahead (or past)."""
+    try:
+        at, day = dt.datetime.fromisoformat(str(at_local)), dt.date.fromisoformat(str(today))
+    except ValueError:
+        return []
+    quarter = (at + dt.timedelta(minutes=7, seconds=30)).replace(second=0, microsecond=0)
+    quarter -= dt.timedelta(minutes=quarter.minute % 15)
+    ahead = (quarter.date() - day).days
+    if not 0 <= ahead < 7:
+        return []
+    said = ahead if ahead in _DAYS_SAID else WEEKDAYS[quarter.weekday()]
+    return [f"{FRAGMENTS_DIR}/rappel-jour-{said}", f"{FRAGMENTS_DIR}/rappel-heure-{quarter:%Hh%M}"]
+
+
+def callback_text(at_local: str | None, today: str | None) -> str:
+    """The French a caller whose callback is accepted hears."""
+    return " ".join([*(CALLBACK_FRAGMENTS[p.removeprefix(FRAGMENTS_DIR + "/")] for p in callback_parts(at_local, today)),
+                     TEXTS[CALLBACK_CONFIRM_PROMPT]])
+
+
+def confirmation_prompt(folder: Path, at_local: str | None, today: str | None) -> Path | None:
+    """The file an accepted callback's caller hears: its day and time, then « rappel-enregistre »."""
+    return _composed(folder, callback_parts(at_local, today), CALLBACK_CONFIRM_PROMPT)

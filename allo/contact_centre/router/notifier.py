@@ -13,11 +13,14 @@ it builds; `install()` makes it the one the consumers attach their event loop to
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 import threading
 
 from channels.layers import get_channel_layer
+
+from allo.contact_centre.router.config import EPOCH_DT
 
 logger = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -56,12 +59,18 @@ def commands_for(d: dict) -> list[dict]:
     if kind == "Queued":
         return [{"command": "play", "call_id": call, "announcement": "attente", "position": d["position"],
                  "expected_wait_s": round(d["expected_wait_s"])}]
-    if kind == "ProposeCallback":
+    if kind == "ProposeCallback":  # `at_local` / `today`: what the edge says of the callback's day and time
         return [{"command": "play", "call_id": call, "announcement": "proposition-rappel", "reason": d["reason"],
-                 "at": d["at"]}]
+                 "at": d["at"], "at_local": _local(d["at"]).isoformat(timespec="minutes"),
+                 "today": _local(d["t"]).date().isoformat()}]
     if kind == "ContactEnded" and d["state"] in {"closed", "declined", "completed", "lost"}:
         return [{"command": "hangup", "call_id": call, "reason": d["state"]}]
     return []
+
+
+def _local(t: float) -> dt.datetime:
+    """The platform's local (naive) time of an engine time."""
+    return EPOCH_DT + dt.timedelta(seconds=t)
 
 
 def messages_for(decisions: list[dict]) -> list[tuple[str, dict]]:

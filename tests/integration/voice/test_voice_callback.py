@@ -11,11 +11,13 @@ Same fixtures as test_voice_call.py (a real `allo serve` and `allo voice up`), i
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import socket
 import subprocess
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 import test_voice_call
@@ -34,6 +36,7 @@ from test_voice_call import (
     _sipp,
 )
 
+from allo.voice import prompts
 from allo.voice.stack import DEBIAN_PACKAGES
 
 CALLER = "+33611228811"
@@ -91,3 +94,10 @@ def test_a_caller_transferred_to_a_saturated_destination_accepts_the_callback_wi
         served, "SELECT command FROM contact_centre_telephonycommand WHERE call_id = ? ORDER BY seq", call_id)]
     assert [(c["command"], c.get("announcement"), c.get("reason")) for c in commands] == [
         ("bridge", None, None), ("play", "proposition-rappel", "saturated")], commands
+    # the confirmation said the callback's day and time: the proposal's local time, joined before it
+    proposal = commands[1]
+    at, today = dt.datetime.fromisoformat(proposal["at_local"]), dt.date.fromisoformat(proposal["today"])
+    assert today == dt.datetime.now(ZoneInfo("Europe/Paris")).date() and at > dt.datetime.now() - dt.timedelta(days=1)
+    said = list((served.data / "voice").rglob("cache/rappel-enregistre-rappel-jour-*-rappel-heure-*.wav"))
+    parts = [n.split("/")[-1] for n in prompts.callback_parts(proposal["at_local"], proposal["today"])]
+    assert [p.name for p in said] == ["-".join(["rappel-enregistre", *parts]) + ".wav"]

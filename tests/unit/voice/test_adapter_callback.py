@@ -79,7 +79,6 @@ def test_key_1_accepts_the_callback_the_caller_hears_it_confirmed_and_is_release
         adapter, call = _adapter(tmp_path)
         await _proposed(adapter)
         adapter.on_dtmf("sip-call", "other-side-tag", "1")  # not the caller's side: ignored
-        adapter.on_dtmf("sip-call", "from-tag", "7")  # not an answer: ignored
         await asyncio.sleep(0.05)
         assert adapter.api.answers == [] and call.proposal is not None
         adapter.on_dtmf("sip-call", "from-tag", "1")
@@ -93,6 +92,59 @@ def test_key_1_accepts_the_callback_the_caller_hears_it_confirmed_and_is_release
         # without reporting a hang-up (which would cancel the callback)
         assert adapter.evapi.sent[-1] == {"cmd": "reject", "tindex": 7, "tlabel": 8, "code": 480}
         assert call.state == "ended" and "c1" not in adapter.by_call and adapter.api.hangups == []
+
+    run_async(scenario())
+
+
+def test_a_key_that_is_no_answer_says_the_proposal_again_once_then_counts_as_no(tmp_path):
+    async def answered_the_second_time():
+        adapter, call = _adapter(tmp_path)
+        await _proposed(adapter)
+        adapter.on_dtmf("sip-call", "from-tag", "7")
+        await asyncio.sleep(0.05)
+        assert adapter.api.answers == [] and adapter.ng.commands[2:] == ["stop media", "play media"]
+        assert adapter.ng.params[3]["file"].endswith("proposition-rappel.wav")  # from its start
+        adapter.on_dtmf("sip-call", "from-tag", "1")
+        await asyncio.wait_for(asyncio.gather(*adapter.background), 2)
+        assert adapter.api.answers == [("c1", True)]
+
+    async def twice_wrong():
+        adapter, _ = _adapter(tmp_path)
+        await _proposed(adapter)
+        adapter.on_dtmf("sip-call", "from-tag", "7")
+        await asyncio.sleep(0.05)
+        adapter.on_dtmf("sip-call", "from-tag", "#")
+        await asyncio.wait_for(asyncio.gather(*adapter.background), 2)
+        assert adapter.api.answers == [("c1", False)]
+        assert adapter.ng.commands.count("play media") == 2  # said twice, no more
+
+    run_async(answered_the_second_time())
+    run_async(twice_wrong())
+
+
+def test_the_confirmation_says_the_callbacks_day_and_time(tmp_path):
+    """The router's proposal carries the callback's local time and today's date: « demain, vers 9 heures
+    15 » (9:08 rounded to the quarter) is said before « rappel-enregistre », joined in one file."""
+    assert prompts.callback_text("2026-12-03T09:08", "2026-12-02") == (
+        "Un conseiller vous rappellera à ce numéro demain, vers 9 heures 15. " + prompts.TEXTS["rappel-enregistre"])
+    assert prompts.callback_text("2026-12-02T14:52", "2026-12-02").startswith(
+        "Un conseiller vous rappellera à ce numéro aujourd'hui, vers 14 heures 45.")
+    assert "lundi, vers 0 heure." in prompts.callback_text("2026-12-06T23:55", "2026-12-02")  # Sunday night
+    assert prompts.callback_text("2026-12-10T09:00", "2026-12-02") == prompts.TEXTS["rappel-enregistre"]
+    assert prompts.callback_text(None, None) == prompts.TEXTS["rappel-enregistre"]  # an older router's command
+
+    async def scenario():
+        adapter, call = _adapter(tmp_path)
+        (tmp_path / "fragments").mkdir()
+        _wav(tmp_path / "fragments" / "rappel-jour-1.wav", 0.4)
+        _wav(tmp_path / "fragments" / "rappel-heure-09h15.wav", 0.5)
+        await adapter.on_command({**PROPOSAL, "at_local": "2026-12-03T09:08", "today": "2026-12-02"})
+        await asyncio.sleep(0.05)
+        adapter.on_dtmf("sip-call", "from-tag", "1")
+        await asyncio.wait_for(asyncio.gather(*adapter.background), 3)
+        said = tmp_path / "cache" / "rappel-enregistre-rappel-jour-1-rappel-heure-09h15.wav"
+        assert adapter.ng.params[3]["file"] == str(said)
+        assert prompt_seconds(said) == pytest.approx(0.4 + 0.5 + 0.3, abs=1e-3)
 
     run_async(scenario())
 

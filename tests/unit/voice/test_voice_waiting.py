@@ -198,7 +198,7 @@ def test_espeak_speaks_the_fragments_once_and_they_join_with_attente(tmp_path):
                                       "rappel-enregistre.wav"]  # the fragments are not listed
     folder = prompts.prompts_dir(tmp_path)
     fragments = sorted((folder / "fragments").glob("*.wav"))
-    assert len(fragments) == len(prompts.FRAGMENTS)
+    assert len(fragments) == len(prompts.FRAGMENTS) + len(prompts.CALLBACK_FRAGMENTS)  # the wait's and the callback's
     three = folder / "fragments" / "position-3.wav"
     first = three.read_bytes()
     assert 1.0 < prompt_seconds(three) < 5.0  # a sentence, spoken
