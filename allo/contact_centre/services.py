@@ -24,8 +24,10 @@ from allo.portal import live as portal_live
 IVR_TOPICS = {"1": "impots", "2": "consommation", "3": "cira"}
 
 
-def create_call(caller: str, dialed: str, ivr_choice: str = "", event_id: str = "") -> tuple[str, bool]:
+def create_call(caller: str, dialed: str, ivr_choice: str = "", event_id: str = "",
+                alive_every_s: float | None = None) -> tuple[str, bool]:
     """A call reaches the line; returns (call_id, created). Same event_id: same call, nothing new.
+    `alive_every_s`: the connector's keep-alive period (the engine loses the call after 5 missed).
 
     The connector's event ids have their own key space ("event:"), apart from the calls' own
     ("call:<call_id>"): an event id equal to another call's id must not return that call."""
@@ -40,6 +42,8 @@ def create_call(caller: str, dialed: str, ivr_choice: str = "", event_id: str = 
     origin = partner_origin(dialed)  # a partner's entry number: the call is taken for it, at its priority
     if origin is not None and origin.priority:
         payload["priority"] = origin.priority
+    if alive_every_s:
+        payload["alive_every_s"] = float(alive_every_s)
     created = submit("ContactArrived", payload, key or f"call:{call_id}",
                      contact={"call_id": call_id, "caller": caller, "dialed": dialed, "ivr_choice": ivr_choice,
                               "partner_id": origin.partner_id if origin else None})

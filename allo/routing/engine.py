@@ -32,6 +32,8 @@ WRAP_UP = AgentState.WRAP_UP
 OFFLINE = AgentState.OFFLINE
 PAUSED = AgentState.PAUSED
 QUEUED = ContactState.QUEUED
+# a caller the edge holds without an agent (in a queue, or hearing a callback proposal)
+_PARKED = frozenset({ContactState.QUEUED, ContactState.CALLBACK_OFFERED})
 CONNECTED = ContactState.CONNECTED
 SCHEDULED = ContactState.SCHEDULED
 CALLBACK_OFFERED = ContactState.CALLBACK_OFFERED
@@ -277,10 +279,26 @@ class Engine:
                                              [c.id, q.id]))
 
     def _watch(self, c: Contact) -> None:
-        """Arm the contact's `lost` timer (one at a time: when it fires early it is set again)."""
+        """Arm the contact's `lost` timer (one at a time: when it fires early it is set again). A contact
+        kept alive by its connector is looked at every `_alive_window`: lost then if it waits in a queue."""
         if self.lost_after is not None and c.lost_at is None and c.id in self.contacts:
-            c.lost_at = c.seen + self.lost_after
+            if c.alive_every is None:
+                c.lost_at = c.seen + self.lost_after
+            else:
+                window = self._alive_window(c)
+                c.lost_at = c.seen + window if c.seen + window > self.now else self.now + window
             self._out.append(ev.TimerRequest(self.now, c.lost_at, ev.LOST, c.id))
+
+    def _alive_window(self, c: Contact) -> float:
+        return min(self.lost_after, self.config.missed_alives * c.alive_every)
+
+    def _lost_after(self, c: Contact) -> float:
+        """How long a contact may go without a sign of life: lost_after_s; for a caller waiting in a queue
+        (or for its answer to a callback proposal) whose connector sends keep-alives, `missed_alives` of their periods (its voice node died: nobody
+        else would end it; a caller in conversation is ended by its agent's desk, or after lost_after_s)."""
+        if c.alive_every is not None and c.state in _PARKED:
+            return self._alive_window(c)
+        return self.lost_after
 
     def _lose(self, c: Contact) -> None:
         """No sign of life (or a supervisor says so): the contact ends `lost`, its agent is freed."""
@@ -407,6 +425,7 @@ class Engine:
             raise EngineError(f"contact {e.contact!r}: unknown queue {e.queue!r}") from None
         c = Contact(e.contact, _CHANNELS[e.channel], e.t, e.topic, e.domain, e.context, e.priority)
         c.level = q.level
+        c.alive_every = e.alive_every_s if e.alive_every_s and e.alive_every_s > 0 else None
         self.contacts[c.id] = c
         self.arrived += 1
         if c.channel is CALLBACK:
@@ -784,7 +803,7 @@ class Engine:
             c.lost_at = None
             if c.state is SCHEDULED or self.lost_after is None:
                 return  # a callback due later is not a live call: watched again when it is due
-            if c.seen + self.lost_after > e.t + 1e-6:
+            if c.seen + self._lost_after(c) > e.t + 1e-6:
                 self._watch(c)  # a sign of life since: wait again from it
             else:
                 self._lose(c)
@@ -838,7 +857,7 @@ class Engine:
                  "priority": c.priority, "entered": c.entered, "qtime": c.qtime, "arrived": c.arrived,
                  "level": c.level, "agent": c.agent.id if c.agent else None, "topic": c.topic, "domain": c.domain,
                  "context": c.context, "destination": c.destination.id if c.destination else None, "due": c.due,
-                 "seen": c.seen, "lost_at": c.lost_at,
+                 "seen": c.seen, "lost_at": c.lost_at, "alive_every": c.alive_every,
                  "consult": [c.consult.id, c.consult_queue.id] if c.consult else None}
                 for c in self.contacts.values()
             ],
@@ -864,6 +883,7 @@ class Engine:
             c.state = ContactState(data["state"])
             c.entered, c.qtime, c.level, c.due = data["entered"], data["qtime"], data["level"], data["due"]
             c.seen, c.lost_at = data.get("seen", c.arrived), data.get("lost_at")
+            c.alive_every = data.get("alive_every")
             c.queue = queues[data["queue"]] if data["queue"] else None
             c.destination = queues[data["destination"]] if data["destination"] else None
             engine.contacts[c.id] = c

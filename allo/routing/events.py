@@ -26,6 +26,9 @@ class ContactArrived:
     priority: int = 0
     due: float | None = None
     context: dict | None = None
+    # the connector will send a sign of life (ContactAlive) this often: the contact is lost after
+    # MISSED_ALIVES of them go missing (a voice node that died), not after lost_after_s
+    alive_every_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -333,11 +336,18 @@ _BY_NAME = {cls.__name__: cls for cls in EVENT_TYPES + DECISION_TYPES}
 _FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in EVENT_TYPES + DECISION_TYPES}
 
 
+# fields added after journals were written: left out of to_dict while None, so a record without them
+# is written as before (the simulator's reference logs, tests/unit/simulation, keep their digests)
+_SPARSE = frozenset({"alive_every_s"})
+
+
 def to_dict(record) -> dict[str, Any]:
     """A flat JSON-ready dict; enum values are plain strings already (StrEnum)."""
     out = {"type": type(record).__name__}
     for name in _FIELDS[type(record)]:
         value = getattr(record, name)
+        if value is None and name in _SPARSE:
+            continue
         out[name] = str(value) if hasattr(value, "value") else value
     return out
 

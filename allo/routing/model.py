@@ -109,6 +109,9 @@ class EngineConfig:
     # (the simulator, whose callers always end). Signs of life: arrival, answer, transfer, callback
     # answer, callback due.
     lost_after_s: float | None = None
+    # a contact whose connector announced keep-alives (ContactArrived.alive_every_s) is lost sooner: after
+    # this many periods without one (its voice node died), if that is shorter than lost_after_s
+    missed_alives: int = 5
     # the voice edge carries the calls: an agent is offered one only while its phone is registered
     # (AgentPhone events); False for the simulator and the call generator, whose agents have no phone
     phone_required: bool = False
@@ -205,7 +208,7 @@ class Agent:
 class Contact:
     __slots__ = ("id", "channel", "state", "queue", "priority", "entered", "arrived", "level", "agent",
                  "domain", "context", "topic", "destination", "qtime", "due", "seen", "lost_at", "consult",
-                 "consult_queue")
+                 "consult_queue", "alive_every")
 
     def __init__(self, id, channel, arrived, topic, domain, context, priority):
         self.id = id
@@ -225,6 +228,7 @@ class Contact:
         self.destination: Queue | None = None  # queue of a proposed or scheduled callback
         self.seen = arrived  # last sign of life
         self.lost_at: float | None = None  # when its pending `lost` timer fires
+        self.alive_every: float | None = None  # its connector's keep-alive period (ContactArrived.alive_every_s)
         # a consult under way (warm transfer): the expert reserved for it and the N2 queue it was picked for
         self.consult: Agent | None = None
         self.consult_queue: Queue | None = None

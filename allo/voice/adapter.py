@@ -463,7 +463,8 @@ class Adapter:
     async def post_call(self, call: SipCall, ivr_choice: str = "") -> None:
         caller = call.caller
         try:
-            call.call_id = await self.api.new_call(caller, call.dialed, call.allo_event, ivr_choice)
+            call.call_id = await self.api.new_call(caller, call.dialed, call.allo_event, ivr_choice,
+                                                   keepalive_s=int(ALIVE_EVERY_S))
         except ApiError as exc:
             logger.warning("Allô refused the call %s from %r: %s", call.sip_call_id, caller, exc)
             await self.reject(call, 480)
@@ -1251,7 +1252,9 @@ class Adapter:
     # ---------------------------------------------------------------- keep-alive
 
     async def run_keepalive(self) -> None:
-        """A conversation longer than Allô's lost timer (2 h) is not closed as lost while it lasts."""
+        """A sign of life for each call every ALIVE_EVERY_S (announced as its `keepalive_s`): a conversation
+        longer than Allô's lost timer (2 h) is not closed as lost while it lasts, and when this node dies
+        its waiting callers are closed « perdu » after 5 missed (5 minutes), not 2 hours."""
         while True:
             await asyncio.sleep(5)
             now = time.monotonic()

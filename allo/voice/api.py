@@ -63,8 +63,11 @@ class TelephonyApi:
             raise ValueError(f"{path}: more than {limit} bytes")
         return data
 
-    async def new_call(self, caller: str, dialed: str, event_id: str, ivr_choice: str = "") -> str:
+    async def new_call(self, caller: str, dialed: str, event_id: str, ivr_choice: str = "",
+                       keepalive_s: int | None = None) -> str:
         body = {"caller": caller, "dialed": dialed, "event_id": event_id}
+        if keepalive_s:
+            body["keepalive_s"] = keepalive_s
         if ivr_choice:
             body["ivr_choice"] = ivr_choice
         _, out = await self.call("POST", "/api/telephony/calls", body)

@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 ORG_CHANGED = "OrganisationChanged"  # a centre, its hours or a closure changed: reconfigure live
 SNAPSHOT_EVERY = 2000  # inputs between snapshots: bounds the replay after a crash
+# after a (re)start, `lost` timers that fell due while no router ran wait this long: the connectors'
+# keep-alives (every 60 s) could not be taken meanwhile, and a waiting caller they keep is lost after 5
+# missed (engine._lost_after); they get three chances to say the caller is still there
+LOST_GRACE_S = 180.0
 WALLBOARD_EVERY = (1.0, 5.0)  # seconds between wallboard pushes: after a change, and at the least
 BATCH = 500
 ADVISORY_LOCK_ID = 3939_0001
@@ -165,6 +169,7 @@ class Router:
         self._agents: dict[str, dict] = {}
         self._activity: dict[str, list] = {}  # agent -> [day, handled, talk_s, wrap_s] of the current batch
         self._beat = float("-inf")  # monotonic time of the last heartbeat published
+        self.lost_grace_until = float("-inf")  # engine time before which due `lost` timers wait (load)
 
     # ------------------------------------------------------------------ recovery
 
@@ -197,6 +202,7 @@ class Router:
             self._since_snapshot = replayed
             if replayed or reconfigured:  # a replay must start from the configuration applied now
                 self.snapshot()
+            self.lost_grace_until = cfg.now_t() + LOST_GRACE_S
             self.reconcile_projections()
             logger.info("router loaded", extra={"seq": self.seq, "replayed": replayed})
             return replayed
@@ -503,9 +509,15 @@ class Router:
 
     def fire_timers(self) -> None:
         now = cfg.now_t()
+        held = []
         while self.timers and self.timers[0][0] <= now:
             at, kind, ref = heapq.heappop(self.timers)
+            if kind == ev.LOST and now < self.lost_grace_until:
+                held.append((self.lost_grace_until, kind, ref))  # (LOST_GRACE_S)
+                continue
             submit("TimerFired", {"kind": kind, "ref": json.loads(ref), "at": at}, f"timer:{kind}:{ref}:{at}")
+        for timer in held:
+            heapq.heappush(self.timers, timer)
 
     # ------------------------------------------------------------------ reading (other threads)
 

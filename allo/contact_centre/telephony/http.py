@@ -47,7 +47,8 @@ def calls(request):
         call = schemas.payload(schemas.NouvelAppel, schemas.parse_json(request.body))
     except schemas.PayloadError as exc:
         return _error(str(exc))
-    call_id, created = services.create_call(call.caller, call.dialed, call.ivr_choice, call.event_id)
+    call_id, created = services.create_call(call.caller, call.dialed, call.ivr_choice, call.event_id,
+                                            alive_every_s=call.keepalive_s)
     return _answer(schemas.AppelCree(call_id=call_id, created=created), 201 if created else 200)
 
 

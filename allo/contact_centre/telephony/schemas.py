@@ -91,6 +91,12 @@ class NouvelAppel(Body):
                           Invalid("Le champ « ivr_choice » n'est pas valide : touches du clavier "
                                   "(chiffres, * et #) ou lettres, sans espace.")] = ""
     event_id: Annotated[EventId, Field(description="Rejouer le même event_id ne crée rien.")] = ""
+    # the connector's promise of a keep-alive (…/alive) this often: the call is closed « perdu » after
+    # 5 missed (a connector or a voice node that died), not after ALLO_CC_LOST_AFTER
+    keepalive_s: Annotated[int | None, Field(ge=60, le=3600, description=(
+        "Le connecteur enverra un signe de vie (…/alive) au moins toutes les keepalive_s secondes : l'appel "
+        "est clos « perdu » après 5 signes manqués. Absent : après ALLO_CC_LOST_AFTER (2 h).")),
+        Invalid("Le champ « keepalive_s » doit être un nombre entier de secondes entre 60 et 3600.")] = None
 
 
 class PasDeReponse(Body):

@@ -329,3 +329,57 @@ def test_a_conversation_kept_alive_outlives_the_lost_delay(router, api, monkeypa
     r = api.post(f"/api/telephony/calls/{call_id}/alive")
     assert r.status_code == 409 and r.json() == {"erreur": "L'appel est terminé (état : lost)."}
     assert api.post("/api/telephony/calls/inconnu/alive").status_code == 404
+
+
+def test_a_waiting_call_whose_connector_stops_its_keep_alives_is_lost_after_five(router, api, monkeypatch):
+    """`keepalive_s` (the voice edge's 60 s): a caller waiting in the queue whose node died is closed
+    « perdu » after 5 missed keep-alives, not after ALLO_CC_LOST_AFTER; one kept alive waits on; a call
+    announced without it is untouched. The connector's promise is checked (60 s to an hour, an integer)."""
+    from allo.contact_centre.models import Contact
+    from allo.contact_centre.router import config as cfg
+
+    calls = {}
+    for name, extra in [("dead", {"keepalive_s": 60}), ("kept", {"keepalive_s": 60}), ("plain", {})]:
+        r = api.post("/api/telephony/calls", {"caller": "+33611223344", "dialed": "3939", "event_id": name, **extra})
+        assert r.status_code == 201, r.content
+        calls[name] = r.json()["call_id"]
+    drain(router)
+    assert {Contact.objects.get(pk=c).state for c in calls.values()} == {"queued"}  # nobody signed in
+    start = max(Contact.objects.get(pk=c).arrived_t for c in calls.values())
+    clock = {"t": start}
+    monkeypatch.setattr(cfg, "now_t", lambda: clock["t"])
+    for minute in range(1, 7):  # the edge of « kept » says it is still there; nothing for « dead »
+        clock["t"] = start + 60 * minute
+        assert api.post(f"/api/telephony/calls/{calls['kept']}/alive").status_code == 202
+        drain(router)
+    states = {name: Contact.objects.get(pk=c) for name, c in calls.items()}
+    assert (states["dead"].state, states["dead"].outcome) == ("lost", "lost")
+    assert states["kept"].state == "queued" and states["plain"].state == "queued"
+
+    for bad in (10, 7200, "60", 60.5):
+        r = api.post("/api/telephony/calls", {"caller": "+33611223344", "dialed": "3939", "keepalive_s": bad})
+        assert r.status_code == 400 and "keepalive_s" in r.json()["erreur"], (bad, r.content)
+
+
+def test_after_a_restart_the_keep_alives_get_a_grace_before_a_waiting_call_is_lost(router, api, monkeypatch):
+    """A router that was down could take no keep-alive: a `lost` timer that fell due meanwhile waits
+    LOST_GRACE_S after the restart, and a keep-alive in that time keeps the caller."""
+    from allo.contact_centre.models import Contact
+    from allo.contact_centre.router import config as cfg
+    from allo.contact_centre.router.service import LOST_GRACE_S, Router
+
+    ids = [api.post("/api/telephony/calls", {"caller": "+33611223344", "dialed": "3939", "event_id": f"g{n}",
+                                             "keepalive_s": 60}).json()["call_id"] for n in (1, 2)]
+    drain(router)
+    start = max(Contact.objects.get(pk=c).arrived_t for c in ids)
+    clock = {"t": start + 600}  # ten minutes without a router: both calls' timers are past due
+    monkeypatch.setattr(cfg, "now_t", lambda: clock["t"])
+    reborn = Router(push=False)
+    reborn.load()
+    drain(reborn)
+    assert {Contact.objects.get(pk=c).state for c in ids} == {"queued"}
+    clock["t"] += 30
+    assert api.post(f"/api/telephony/calls/{ids[0]}/alive").status_code == 202  # its edge is back
+    clock["t"] = start + 600 + LOST_GRACE_S + 1
+    drain(reborn)
+    assert [Contact.objects.get(pk=c).state for c in ids] == ["queued", "lost"]

@@ -99,6 +99,40 @@ def test_a_waiting_caller_never_heard_of_again_is_lost_from_the_queue():
     assert engine.queue_length("n1") == 0
 
 
+def test_a_waiting_caller_whose_keep_alives_stop_is_lost_after_five_of_them():
+    """ContactArrived.alive_every_s: the voice edge sends a sign of life every 60 s. A waiting caller
+    whose node died is lost after 5 missed (300 s), not after lost_after_s; one kept alive stays; one in
+    conversation is watched as before (its agent's desk ends it), and so is a caller without keep-alives."""
+    engine = Engine(make_config(n1=1))
+    engine.config.lost_after_s = engine.lost_after = 7200.0
+    log: list = []
+    feed(engine, E.AgentLogin(MONDAY_9, "a0"), log=log)
+    talking = lost_timer(feed(engine, E.ContactArrived(MONDAY_9, "talking", "n1", alive_every_s=60.0), log=log))
+    assert engine.contacts["talking"].state == "connected" and talking.at == MONDAY_9 + 300
+    waiting = lost_timer(feed(engine, E.ContactArrived(MONDAY_9 + 10, "waiting", "n1", alive_every_s=60.0), log=log))
+    plain = lost_timer(feed(engine, E.ContactArrived(MONDAY_9 + 20, "plain", "n1"), log=log))
+    kept = lost_timer(feed(engine, E.ContactArrived(MONDAY_9 + 30, "kept", "n1", alive_every_s=60.0), log=log))
+    assert (waiting.at, plain.at, kept.at) == (MONDAY_9 + 310, MONDAY_9 + 7220, MONDAY_9 + 330)
+    for minute in range(1, 5):
+        feed(engine, E.ContactAlive(MONDAY_9 + 30 + 60 * minute, "kept"), log=log)
+
+    out = feed(engine, E.TimerFired(talking.at, talking.kind, talking.ref), log=log)
+    assert not of(out, E.ContactEnded)  # in conversation: watched again in 300 s, lost after 2 h only
+    assert lost_timer(out).at == talking.at + 300
+    out = feed(engine, E.TimerFired(waiting.at, waiting.kind, waiting.ref), log=log)
+    (ended,) = of(out, E.ContactEnded)
+    assert (ended.contact, ended.state, ended.waited) == ("waiting", "lost", 300.0)
+    feed(engine, E.ContactAlive(MONDAY_9 + 320, "kept"), log=log)
+    out = feed(engine, E.TimerFired(kept.at, kept.kind, kept.ref), log=log)
+    assert not of(out, E.ContactEnded) and lost_timer(out).at == MONDAY_9 + 320 + 300
+    assert engine.queue_length("n1") == 2  # « plain » and « kept » still wait
+    # a restart keeps each contact's period (snapshot), and a replay decides the same
+    restored = Engine.restore(engine.config, json.loads(json.dumps(engine.snapshot())))
+    assert restored.contacts["kept"].alive_every == 60.0 and restored.contacts["plain"].alive_every is None
+    _, decisions = replay(json.loads(json.dumps(engine.config.to_dict())), [E.to_dict(r) for r in log])
+    assert decisions == [r for r in log if not isinstance(r, E.EVENT_TYPES)]
+
+
 def test_a_scheduled_callback_is_not_a_live_call_until_it_is_due():
     engine = engine_with_lost()
     out = feed(engine, E.ContactArrived(MONDAY_9, "cb", "n1", channel="callback", due=MONDAY_9 + 3600))
