@@ -85,37 +85,34 @@ def _on_live_call(call_id: str, submit) -> JsonResponse:
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def callback_answer(request, call_id: str):
-    if _contact(call_id) is None:
-        return _error("Appel inconnu.", 404)
-    try:
-        answer = schemas.payload(schemas.ReponseAuRappel, schemas.parse_json(request.body))
-    except schemas.PayloadError as exc:
-        return _error(str(exc))
-    return _event(call_id, services.callback_answer(call_id, answer.accepted))
+    return _report(request, call_id, schemas.ReponseAuRappel,
+                   lambda answer: services.callback_answer(call_id, answer.accepted))
 
 
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def no_answer(request, call_id: str):
-    if _contact(call_id) is None:
-        return _error("Appel inconnu.", 404)
-    try:
-        refused = schemas.payload(schemas.PasDeReponse, schemas.parse_json(request.body))
-    except schemas.PayloadError as exc:
-        return _error(str(exc))
-    return _event(call_id, services.no_answer(call_id, refused.agent, refused.event_id))
+    return _report(request, call_id, schemas.PasDeReponse,
+                   lambda refused: services.no_answer(call_id, refused.agent, refused.event_id))
 
 
 @api(**TELEPHONY)
 @require_http_methods(["POST"])
 def consult_left(request, call_id: str):
+    return _report(request, call_id, schemas.ConsultationQuittee,
+                   lambda left: services.consult_left(call_id, left.agent, left.event_id))
+
+
+def _report(request, call_id: str, schema: type[schemas.Body], submit) -> JsonResponse:
+    """The connector's report about a known call: its body checked against `schema` (400 with the French
+    refusal), then `submit(body)`: 202 when journaled, 200 when already received; 404 for an unknown call."""
     if _contact(call_id) is None:
         return _error("Appel inconnu.", 404)
     try:
-        left = schemas.payload(schemas.ConsultationQuittee, schemas.parse_json(request.body))
+        body = schemas.payload(schema, schemas.parse_json(request.body))
     except schemas.PayloadError as exc:
         return _error(str(exc))
-    return _event(call_id, services.consult_left(call_id, left.agent, left.event_id))
+    return _event(call_id, submit(body))
 
 
 @api(**TELEPHONY)

@@ -61,6 +61,18 @@ def _body(ref: str) -> dict:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+def _report(summary: str, body: str, again: str = "Même event_id : déjà reçu", description: str = "") -> dict:
+    """A connector's report about a call (http._report): its body, 202 taken, 200 already received."""
+    post = {"summary": summary, "security": _AUTH,
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": _body(body),
+            "responses": {"202": _json("Pris en compte", "EvenementRecu"), "200": _json(again, "EvenementRecu"),
+                          "400": _ERR, "404": _ERR, **_DENIED}}
+    if description:
+        post["description"] = description
+    return {"post": post}
+
+
 SCHEMA = {
     "openapi": "3.1.0",
     "info": {"title": "Allô — API du centre de contacts", "version": "1.0.0",
@@ -117,38 +129,22 @@ SCHEMA = {
             "responses": {"202": _json("Pris en compte", "EvenementRecu"),
                           "200": _json("Déjà signalé perdu (ou clos par la supervision)", "EvenementRecu"),
                           "404": _ERR, "409": {**_ERR, "description": "L'appel est déjà terminé"}, **_DENIED}}},
-        "/api/telephony/calls/{call_id}/callback-answer": {"post": {
-            "summary": "Réponse de l'appelant à une proposition de rappel", "security": _AUTH,
-            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": _body("ReponseAuRappel"),
-            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
-                          "200": _json("Réponse déjà reçue pour cet appel", "EvenementRecu"),
-                          "400": _ERR, "404": _ERR, **_DENIED}}},
-        "/api/telephony/calls/{call_id}/no-answer": {"post": {
-            "summary": "Le téléphone de l'agent n'a pas répondu (sonnerie sans réponse, refus, injoignable)",
-            "security": _AUTH,
-            "description": "L'appel revient en tête de sa file ; l'agent passe en pause « Pas de réponse » : "
-                           "plus aucun appel ne lui est proposé avant qu'il clique « Prêt ». Ignoré si l'agent "
-                           "ne tient plus l'appel. `event_id` (la tentative côté connecteur) : le même compte "
-                           "une fois.",
-            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": _body("PasDeReponse"),
-            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
-                          "200": _json("Même event_id : déjà reçu", "EvenementRecu"),
-                          "400": _ERR, "404": _ERR, **_DENIED}}},
-        "/api/telephony/calls/{call_id}/consult-left": {"post": {
-            "summary": "Un téléphone a raccroché l'appel de consultation (opérateur ou expert)",
-            "security": _AUTH,
-            "description": "La consultation se termine comme si l'agent l'avait terminée sur son poste : "
-                           "l'expert qui raccroche la décline, l'opérateur qui raccroche reprend l'appelant ; "
-                           "dans les deux cas l'appelant sort de l'attente et retrouve l'opérateur. Ignoré si "
-                           "aucune consultation n'est en cours ou si l'agent n'y prend pas part. `event_id` : "
-                           "le même compte une fois.",
-            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": _body("ConsultationQuittee"),
-            "responses": {"202": _json("Pris en compte", "EvenementRecu"),
-                          "200": _json("Même event_id : déjà reçu", "EvenementRecu"),
-                          "400": _ERR, "404": _ERR, **_DENIED}}},
+        "/api/telephony/calls/{call_id}/callback-answer": _report(
+            "Réponse de l'appelant à une proposition de rappel", "ReponseAuRappel",
+            "Réponse déjà reçue pour cet appel"),
+        "/api/telephony/calls/{call_id}/no-answer": _report(
+            "Le téléphone de l'agent n'a pas répondu (sonnerie sans réponse, refus, injoignable)", "PasDeReponse",
+            description="L'appel revient en tête de sa file ; l'agent passe en pause « Pas de réponse » : "
+                        "plus aucun appel ne lui est proposé avant qu'il clique « Prêt ». Ignoré si l'agent "
+                        "ne tient plus l'appel. `event_id` (la tentative côté connecteur) : le même compte "
+                        "une fois."),
+        "/api/telephony/calls/{call_id}/consult-left": _report(
+            "Un téléphone a raccroché l'appel de consultation (opérateur ou expert)", "ConsultationQuittee",
+            description="La consultation se termine comme si l'agent l'avait terminée sur son poste : "
+                        "l'expert qui raccroche la décline, l'opérateur qui raccroche reprend l'appelant ; "
+                        "dans les deux cas l'appelant sort de l'attente et retrouve l'opérateur. Ignoré si "
+                        "aucune consultation n'est en cours ou si l'agent n'y prend pas part. `event_id` : "
+                        "le même compte une fois."),
         "/api/telephony/sip-accounts": {"get": {
             "summary": "Comptes SIP des agents (HA1 seulement), pour le bureau d'enregistrement de la voix",
             "description": "Jeton telephony uniquement. Les agents actifs (opérateurs, experts) ayant généré "

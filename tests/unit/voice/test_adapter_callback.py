@@ -68,6 +68,15 @@ async def _proposed(adapter):
     assert "repeat-times" not in adapter.ng.params[1]  # once, then the wait for a key
 
 
+async def _pressed(tmp_path, key: str):
+    """The proposal played, then the caller's `key`: (adapter, call)."""
+    adapter, call = _adapter(tmp_path)
+    await _proposed(adapter)
+    adapter.on_dtmf("sip-call", "from-tag", key)
+    await asyncio.sleep(0.05)
+    return adapter, call
+
+
 def test_the_prompt_offers_the_keys_the_adapter_reads():
     for key, accepted in CALLBACK_KEYS.items():
         assert f"tapez {key}." in prompts.TEXTS["proposition-rappel"]
@@ -98,10 +107,7 @@ def test_key_1_accepts_the_callback_the_caller_hears_it_confirmed_and_is_release
 
 def test_a_key_that_is_no_answer_says_the_proposal_again_once_then_counts_as_no(tmp_path):
     async def answered_the_second_time():
-        adapter, call = _adapter(tmp_path)
-        await _proposed(adapter)
-        adapter.on_dtmf("sip-call", "from-tag", "7")
-        await asyncio.sleep(0.05)
+        adapter, _ = await _pressed(tmp_path, "7")
         assert adapter.api.answers == [] and adapter.ng.commands[2:] == ["stop media", "play media"]
         assert adapter.ng.params[3]["file"].endswith("proposition-rappel.wav")  # from its start
         adapter.on_dtmf("sip-call", "from-tag", "1")
@@ -109,10 +115,7 @@ def test_a_key_that_is_no_answer_says_the_proposal_again_once_then_counts_as_no(
         assert adapter.api.answers == [("c1", True)]
 
     async def twice_wrong():
-        adapter, _ = _adapter(tmp_path)
-        await _proposed(adapter)
-        adapter.on_dtmf("sip-call", "from-tag", "7")
-        await asyncio.sleep(0.05)
+        adapter, _ = await _pressed(tmp_path, "7")
         adapter.on_dtmf("sip-call", "from-tag", "#")
         await asyncio.wait_for(asyncio.gather(*adapter.background), 2)
         assert adapter.api.answers == [("c1", False)]
@@ -151,10 +154,7 @@ def test_the_confirmation_says_the_callbacks_day_and_time(tmp_path):
 
 def test_key_2_declines_and_the_routers_hangup_releases_the_caller(tmp_path):
     async def scenario():
-        adapter, call = _adapter(tmp_path)
-        await _proposed(adapter)
-        adapter.on_dtmf("sip-call", "from-tag", "2")
-        await asyncio.sleep(0.05)
+        adapter, call = await _pressed(tmp_path, "2")
         assert adapter.api.answers == [("c1", False)] and call.state == "parked"
         assert adapter.ng.commands[-1] == "stop media"
         await adapter.on_command(DECLINED)
