@@ -294,8 +294,9 @@ class Engine:
 
     def _lost_after(self, c: Contact) -> float:
         """How long a contact may go without a sign of life: lost_after_s; for a caller waiting in a queue
-        (or for its answer to a callback proposal) whose connector sends keep-alives, `missed_alives` of their periods (its voice node died: nobody
-        else would end it; a caller in conversation is ended by its agent's desk, or after lost_after_s)."""
+        (or for its answer to a callback proposal) whose connector sends keep-alives, `missed_alives` of
+        their periods (its voice node died: nobody else would end it; a caller in conversation is ended
+        by its agent's desk, or after lost_after_s)."""
         if c.alive_every is not None and c.state in _PARKED:
             return self._alive_window(c)
         return self.lost_after

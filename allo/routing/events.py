@@ -26,8 +26,8 @@ class ContactArrived:
     priority: int = 0
     due: float | None = None
     context: dict | None = None
-    # the connector will send a sign of life (ContactAlive) this often: the contact is lost after
-    # MISSED_ALIVES of them go missing (a voice node that died), not after lost_after_s
+    # the connector will send a sign of life (ContactAlive) this often: waiting, the contact is lost after
+    # EngineConfig.missed_alives of them go missing (a voice node that died), not after lost_after_s
     alive_every_s: float | None = None
 
 

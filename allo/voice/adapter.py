@@ -1148,8 +1148,8 @@ class Adapter:
         """Play the router's announcement to a waiting caller: early media first (183 with rtpengine's
         SDP), then rtpengine's `play media`, repeated until the call is bridged or ends. « attente »
         (spoken, or recorded in Allô) says the caller's position and expected wait first
-        (prompts.waiting_prompt: composed once per pair, off the event loop). A new `play` (the call queued again) replaces what plays, unless it
-        is the same file."""
+        (prompts.waiting_prompt: composed once per pair, off the event loop). A new `play` (the call
+        queued again) replaces what plays, unless it is the same file."""
         name = command.get("announcement", "")
         if name == prompts.WAIT_PROMPT and self.ng is not None and self.prompts:
             prompt = await asyncio.to_thread(prompts.waiting_prompt, self.prompts, command.get("position"),
