@@ -82,6 +82,8 @@ ENDED_KEPT_S = 120.0
 # key pressed is the call's ivr_choice (Allô maps it: IVR_TOPICS in allo/contact_centre/services.py)
 MENU_PROMPT = "accueil"
 MENU_TIMEOUT_S = 5.0
+MENU_KEYS = ("1", "2", "3")  # what prompts.TEXTS["accueil"] offers (IVR_TOPICS' keys)
+MENU_SAID = 2  # times the menu is said: again once after a key it does not offer, then no choice
 PROMPT_SECONDS_UNKNOWN = 10.0  # a prompt whose length cannot be read (not a WAV file)
 DTMF_KEYS = "0123456789*#ABCD"  # RFC 4733 event codes 0-15
 # a caller Allô turns away because the line is closed hears this prompt (with the hours) first, then
@@ -429,16 +431,29 @@ class Adapter:
 
     async def menu(self, call: SipCall) -> None:
         """The welcome and its menu (early media), until a key or the prompt's length plus the timeout;
-        then the call is created in Allô with the key as its ivr_choice (none: no choice)."""
+        then the call is created in Allô with the key as its ivr_choice (none: no choice). A key the
+        menu does not offer says it again from its start, once; a second such key is no choice."""
         prompt = self._prompt(MENU_PROMPT)
         call.menu = asyncio.get_running_loop().create_future()
         key = ""
         if await self.early_media(call):
-            # (its first playing decodes the file: longer than a plain request on a loaded node)
-            played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
-            logger.info("call %s: « %s » played (%s)", call.sip_call_id, MENU_PROMPT, played.get("result"))
-            with contextlib.suppress(TimeoutError):
-                key = await asyncio.wait_for(asyncio.shield(call.menu), prompt_seconds(prompt) + self.menu_timeout)
+            for said in range(MENU_SAID):
+                if said:
+                    logger.info("call %s: key %r is not in the menu: « %s » again", call.sip_call_id, key,
+                                MENU_PROMPT)
+                    call.menu = asyncio.get_running_loop().create_future()
+                    await self.ng_request("stop media", call)
+                # (its first playing decodes the file: longer than a plain request on a loaded node)
+                played = await self.ng_request("play media", call, file=str(prompt), timeout=5.0)
+                logger.info("call %s: « %s » played (%s)", call.sip_call_id, MENU_PROMPT, played.get("result"))
+                key = ""
+                with contextlib.suppress(TimeoutError):
+                    key = await asyncio.wait_for(asyncio.shield(call.menu),
+                                                 prompt_seconds(prompt) + self.menu_timeout)
+                if key in MENU_KEYS or not key or call.state == "ended":
+                    break
+            if key not in MENU_KEYS:
+                key = ""
         call.menu = None
         if call.state == "ended":  # hung up in the menu: it never reached Allô's queue
             logger.info("call %s from %s hung up in the menu", call.sip_call_id, call.caller)

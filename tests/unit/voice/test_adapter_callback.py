@@ -297,3 +297,36 @@ def test_a_caller_still_on_its_operators_phone_hears_the_proposal_in_that_dialog
 
     run_async(accepted())
     run_async(declined())
+
+
+class _Calls:
+    """Allô's API as far as the menu goes: the calls it is told of, with their choice."""
+
+    def __init__(self):
+        self.new: list[tuple[str, str]] = []
+
+    async def new_call(self, caller, dialed, event_id, ivr_choice="", keepalive_s=None):
+        self.new.append((caller, ivr_choice))
+        return "c9"
+
+
+@pytest.mark.parametrize("keys, choice", [(["9", "2"], "2"), (["9", "#"], ""), (["3"], "3")])
+def test_a_key_the_menu_does_not_offer_says_the_menu_again_once(tmp_path, keys, choice):
+    """The welcome's menu offers 1, 2, 3 (Allô's IVR topics): another key says it again from its start,
+    once; a second such key is no choice (the call reaches Allô without one)."""
+    _wav(tmp_path / "accueil.wav", 0.2)
+
+    async def scenario():
+        adapter, _ = _adapter(tmp_path, api=_Calls())
+        await adapter.on_event({"event": "invite", "callid": "menu-call", "fromtag": "menu-tag", "tindex": 1,
+                                "tlabel": 2, "caller": "+33611223344", "dialed": "3939", "dtmf": True})
+        await asyncio.sleep(0.05)
+        for key in keys:
+            adapter.on_dtmf("menu-call", "menu-tag", key)
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(asyncio.gather(*adapter.background), 2)
+        assert adapter.api.new == [("+33611223344", choice)]
+        said = len([p for p in adapter.ng.params if p.get("file", "").endswith("accueil.wav")])
+        assert said == min(len(keys), 2)
+
+    run_async(scenario())

@@ -96,3 +96,6 @@ def test_rtpengine_reports_the_keys_to_the_adapter_and_the_menu_follows_allos_ch
 
     for key in IVR_TOPICS:  # every choice Allô knows is offered by the welcome
         assert f"tapez {key}." in TEXTS["accueil"]
+    from allo.voice.adapter import MENU_KEYS
+
+    assert set(MENU_KEYS) == set(IVR_TOPICS)  # the keys the adapter takes as choices
