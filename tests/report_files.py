@@ -1,6 +1,6 @@
 """Reading back the report files the project writes (allo/reports), with the format's own libraries:
-odfpy for ODS, openpyxl for XLSX, the csv module for CSV. No PDF parser is installed: a PDF is read
-from its bytes (pages, the Info dictionary's title, the text runs matplotlib writes)."""
+odfpy for ODS, openpyxl for XLSX, the csv module for CSV, pypdf for PDF (its text, pages, title, and the
+structure tree that makes it accessible)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import codecs
 import csv
 import datetime as dt
 import io
-import re
-import zlib
 
 
 class Percent(float):
@@ -81,25 +79,56 @@ def csv_number(text: str) -> float | None:
     return float(text.replace(",", "."))
 
 
-def pdf_pages(body: bytes) -> int:
+def _pdf(body: bytes):
+    import pypdf
+
     assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
-    return len(re.findall(rb"/Type\s*/Page\b", body))
+    return pypdf.PdfReader(io.BytesIO(body))
+
+
+def pdf_pages(body: bytes) -> int:
+    return len(_pdf(body).pages)
 
 
 def pdf_title(body: bytes) -> str:
-    """The Info dictionary's /Title: a PDF literal string, UTF-16 with its BOM when not ASCII."""
-    m = re.search(rb"/Title\s*\(((?:\\.|[^\\)])*)\)", body, re.S)
-    assert m, "no /Title in the PDF's metadata"
-    raw = re.sub(rb"\\([0-7]{1,3}|.)", lambda e: bytes([int(e[1], 8)]) if e[1][:1].isdigit()
-                 else {b"n": b"\n", b"r": b"\r", b"t": b"\t"}.get(e[1], e[1]), m[1], flags=re.S)
-    return raw[2:].decode("utf-16-be") if raw.startswith(codecs.BOM_UTF16_BE) else raw.decode("latin-1")
+    """The document's title in its metadata (what a reader's window and a screen reader announce)."""
+    return _pdf(body).metadata.title
 
 
-def pdf_text(body: bytes) -> str:
-    """The text runs of a PDF matplotlib wrote (zlib streams, TJ arrays of strings between kerning offsets)."""
-    # up to `endstream` with the line end: a stream's last byte may be a \r; zlib leaves what follows its end
-    streams = b"".join(zlib.decompressobj().decompress(m) for m in re.findall(rb"stream\r?\n(.*?)endstream", body, re.S)
-                       if m[:1] == b"x")
-    runs = ("".join(re.findall(r"\((.*?)(?<!\\)\)", array))
-            for array in re.findall(r"\[(.*?)\]\s*TJ", streams.decode("latin-1"), re.S))
-    return "\n".join(re.sub(r"\\([()\\])", r"\1", run) for run in runs)  # \( \) \\ as written
+def pdf_text(body: bytes, page: int | None = None) -> str:
+    """The text of every page (or of one), as pypdf extracts it."""
+    reader = _pdf(body)
+    pages = reader.pages if page is None else [reader.pages[page]]
+    return "\n".join(p.extract_text() for p in pages)
+
+
+def pdf_structure(body: bytes) -> dict:
+    """What makes the PDF accessible (PDF/UA): {"lang", "marked", "types": {structure type: count},
+    "figures": [each figure's text alternative], "headers": the table header cells' texts}."""
+    import pypdf
+
+    reader = _pdf(body)
+    root = reader.trailer["/Root"]
+    types: dict[str, int] = {}
+    figures: list[str] = []
+
+    def walk(node):
+        node = node.get_object()
+        if isinstance(node, pypdf.generic.ArrayObject):
+            for child in node:
+                walk(child)
+            return
+        if not isinstance(node, pypdf.generic.DictionaryObject):
+            return
+        kind = node.get("/S")
+        if kind is not None:
+            types[str(kind)] = types.get(str(kind), 0) + 1
+            if kind == "/Figure":
+                figures.append(str(node.get("/Alt", "")))
+        if "/K" in node:
+            walk(node["/K"])
+
+    if "/StructTreeRoot" in root:
+        walk(root["/StructTreeRoot"])
+    return {"lang": str(root.get("/Lang", "")), "marked": bool(root.get("/MarkInfo", {}).get("/Marked")),
+            "types": types, "figures": figures}

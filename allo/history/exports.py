@@ -59,9 +59,6 @@ N2_FIGURES = [
 N2_TOTAL = "Total niveau 2"
 # the fiches of a month run to hundreds, most cited once or twice: the table keeps the most cited
 FICHES_SHOWN = 50
-# the PDF's fiche table: the fiche's id, its title (cut to fit), then the figures (fractions of the width)
-FICHE_PDF_WIDTHS = [0.15, 0.23] + [0.62 / len(FIGURES)] * len(FIGURES)
-FICHE_PDF_TITLE = 40  # characters of a title in that column
 
 
 @dataclass
@@ -221,43 +218,36 @@ def title(b: Bilan) -> str:
 
 
 def report_pdf(b: Bilan) -> bytes:
-    """Page 1: the period in brief (with the N2 total), calls per day, service level per day; then each
-    non-empty table."""
-    days = [dt.date.fromisoformat(d["date"]) for d in b.data["days"]]
-
-    def first_page(fig):
-        pdf.summary(fig.add_axes((0.03, 0.1, 0.42, 0.78)), brief(b), fontsize=7)
-        d = b.data["days"]
-        pdf.stacked_bars(fig.add_axes((0.53, 0.56, 0.44, 0.32)), days, [
-            ("Répondus", [x["answered"] for x in d], pdf.BLUE),
-            ("Abandons", [x["abandoned"] for x in d], pdf.RED),
-            ("Autres (rappel proposé, perdus)", [x["offered"] - x["answered"] - x["abandoned"] for x in d], pdf.GREY),
-        ])
-        ax = fig.add_axes((0.53, 0.1, 0.44, 0.34))
-        pdf.rate_per_day(ax, days, [("Niveau de service", [x["service_level"] for x in d], pdf.BLUE)],
-                         target=SL_TARGET, target_label=f"objectif {SL_TARGET:.0%}".replace("%", " %"))
-        ax.set_xlabel("")
-        fig.text(0.53, 0.9, "Appels par jour", fontsize=10, fontweight="bold")
-        fig.text(0.53, 0.46, "Niveau de service par jour", fontsize=10, fontweight="bold")
-
+    """The report as a tagged PDF (allo/reports/pdf.py): its title, the period in brief (with the N2
+    total), calls and service level per day as charts, then each non-empty table."""
+    d = b.data["days"]
+    days = [dt.date.fromisoformat(x["date"]) for x in d]
+    answered = [x["answered"] for x in d]
+    abandoned = [x["abandoned"] for x in d]
+    other = [x["offered"] - x["answered"] - x["abandoned"] for x in d]
+    rates = [x["service_level"] for x in d]
+    reached = sum(1 for r in rates if r is not None and r >= SL_TARGET)
+    span = f"du {days[0]:%d/%m/%Y} au {days[-1]:%d/%m/%Y}" if days else b.label
     with pdf.PdfReport(title(b), "Bilan du centre de contact (Allô)") as report:
-        report.page(title(b), first_page)
+        report.heading(title(b))
+        report.summary(f"La période en bref ({b.label})", brief(b))
+        report.chart(
+            "Appels par jour",
+            f"Barres par jour {span} : répondus, abandons et autres (rappel proposé, perdus). "
+            f"{sum(answered)} répondus, {sum(abandoned)} abandons ; le jour le plus chargé : "
+            f"{pdf.busiest(days, [a + b_ + o for a, b_, o in zip(answered, abandoned, other, strict=True)])}. "
+            "Les chiffres de chaque jour sont dans le tableau « Bilan par jour ».",
+            lambda ax: pdf.stacked_bars(ax, days, [("Répondus", answered, pdf.BLUE), ("Abandons", abandoned, pdf.RED),
+                                                   ("Autres (rappel proposé, perdus)", other, pdf.GREY)]))
+        report.chart(
+            "Niveau de service par jour",
+            f"Courbe du niveau de service par jour {span}, objectif {SL_TARGET:.0%} ".replace("%", " %")
+            + f": atteint {reached} jour(s) sur {sum(1 for r in rates if r is not None)} avec des appels. "
+            "Les chiffres de chaque jour sont dans le tableau « Bilan par jour ».",
+            lambda ax: pdf.rate_per_day(ax, days, [("Niveau de service", rates, pdf.BLUE)], target=SL_TARGET,
+                                        target_label=f"objectif {SL_TARGET:.0%}".replace("%", " %")))
+        report.heading("Les tableaux du bilan", 2, new_page=True)
         for table in b.tables:
-            if table.sheet == "Par fiche":  # a title is long: a wider column, and cut to fit it
-                short = Table(table.sheet, table.title, table.columns,
-                              [[r[0], _cut(r[1], FICHE_PDF_TITLE), *r[2:]] for r in table.rows])
-                report.table(short, widths=FICHE_PDF_WIDTHS, left=2)
-            elif table.sheet == N2_SHEET:  # the queue's code and its centre's name
-                report.table(table, left=2)
-            else:
-                report.table(table)
+            # the fiche's id and title, the queue's code and its centre's name: two text columns
+            report.table(table, left=2 if table.sheet in ("Par fiche", N2_SHEET) else 1)
     return report.body
-
-
-def _cut(text: str, n: int) -> str:
-    return text if len(text) <= n else text[:n - 1].rstrip() + "…"
-
-
-def pdf_pages(b: Bilan) -> int:
-    """The pages report_pdf draws: the first, then each table's."""
-    return 1 + sum(pdf.table_pages(t) for t in b.tables)

@@ -24,7 +24,7 @@ from allo.accounts.roles import Role
 from allo.partners import liaisons, space
 from allo.partners.models import Liaison, LiaisonAudit, Partner, PartnerAgent
 from allo.reports import spreadsheets
-from allo.reports.http import PDF_TYPE, download
+from allo.reports.http import download, pdf_download
 
 # ------------------------------------------------------------------------------------------ the desk
 
@@ -147,7 +147,7 @@ def partner_report(request, fmt: str):
     if fmt == "pdf":
         from allo.partners.pdf import report_pdf
 
-        return download(report_pdf(partner.name, data, space.top_questions(partner, first), tables), PDF_TYPE, name)
+        return pdf_download(lambda: report_pdf(partner.name, data, space.top_questions(partner, first), tables), name)
     return download(*spreadsheets.render(tables, fmt), name)
 
 

@@ -341,5 +341,7 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},  # not a line per sign-in; lockouts are warnings
+        "weasyprint.progress": {"level": "WARNING"},  # not seven lines per PDF report (allo/reports/pdf.py)
+        "fontTools": {"level": "WARNING"},  # its font subsetting, for each PDF report
     },
 }

@@ -1,4 +1,5 @@
-"""A report file as a download, and the size hint of a download link (DSFR's « CSV – 2,1 ko »)."""
+"""A report file as a download (a PDF one with its French refusal when it cannot be made), and the size
+hint of a download link (DSFR's « CSV – 2,1 ko »)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ def download(body: bytes, content_type: str, filename: str) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Content-Length"] = str(len(body))
     return response
+
+
+def pdf_download(make, filename: str) -> HttpResponse:
+    """The PDF `make()` returns, as a download; 503 with the French reason when this server cannot make
+    PDF files (pdf.PdfUnavailable: WeasyPrint's system libraries missing)."""
+    from allo.reports.pdf import PdfUnavailable
+
+    try:
+        body = make()
+    except PdfUnavailable as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+    return download(body, PDF_TYPE, filename)
 
 
 def size_label(n: int) -> str:

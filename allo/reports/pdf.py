@@ -1,111 +1,145 @@
-"""The building blocks of a PDF report (matplotlib, already a dependency: no PDF library added).
+"""The building blocks of a PDF report: an HTML document of headings, tables and charts, which WeasyPrint
+sets in A4 landscape pages as a tagged PDF (PDF/UA-1): its headings, its tables with their header cells
+and captions, its charts as figures with their text alternative, French as its language and its title in
+the metadata. A screen reader reads it as it reads the « Bilan » page (RGAA); matplotlib's PDF, before,
+was drawings of text with no structure.
 
-Drawn with matplotlib's object API (Figure, no pyplot state): safe in the web threads. Pages are A4
-landscape; the French title goes to the PDF's metadata, so a reader's window and a screen reader
-announce it.
+The charts are drawn with matplotlib's object API (Figure, no pyplot state: safe in the web threads) as
+PNG images; each comes with a sentence that says what it shows (`alt`), and the figures it shows are in
+the report's tables too.
+
+WeasyPrint needs Pango (Debian: libpango-1.0-0, libpangoft2-1.0-0): without it `body` raises
+PdfUnavailable, whose French message the views show.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
 import io
 import math
 
-from allo.reports.tables import NNBSP, Table
+from allo.reports.tables import DATE, TEXT, Table
 
-A4_LANDSCAPE = (11.69, 8.27)
 BLUE, LIGHT_BLUE, RED, GREY = "#000091", "#6a6af4", "#e1000f", "#bbbbbb"  # DSFR's blue France, red Marianne
-ROWS_PER_PAGE = 32  # a month of days and its total on one page
+CHART_SIZE = (10.4, 3.0)  # inches: a chart across the page, two of them and a heading on one page
+CHART_DPI = 150
+
+STYLE = """
+@page { size: A4 landscape; margin: 1.2cm 1.2cm 1.4cm;
+        @bottom-right { content: "Page " counter(page) " sur " counter(pages); font-size: 7pt; color: #555; } }
+body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 8pt; color: #161616; }
+h1 { font-size: 13pt; margin: 0 0 6pt; }
+h2 { font-size: 10.5pt; margin: 10pt 0 4pt; }
+table { border-collapse: collapse; width: 100%; margin: 0 0 10pt; }
+table.court { width: auto; min-width: 45%; }
+caption { caption-side: top; text-align: left; font-weight: bold; font-size: 9pt; padding: 0 0 3pt; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; }
+th, td { border: 0.5pt solid #929292; padding: 1.5pt 4pt; vertical-align: top; }
+thead th { background: #eeeef8; text-align: center; }
+tbody th { text-align: left; font-weight: normal; }
+td { text-align: right; }
+td.texte { text-align: left; }
+figure { margin: 0 0 8pt; break-inside: avoid; }
+figure img { width: 100%; }
+figcaption { font-weight: bold; font-size: 9pt; margin: 0 0 2pt; }
+.rupture { break-before: page; }
+"""
+
+
+class PdfUnavailable(RuntimeError):
+    """The PDF cannot be made on this machine (WeasyPrint's system libraries are missing)."""
 
 
 class PdfReport:
-    """`with PdfReport(title, subject) as report: fig = report.page(heading) ...`; then `report.body`."""
+    """`with PdfReport(title, subject) as report:` heading, summary, chart, table…; then `report.body`
+    (the PDF, made once) and `report.pages`."""
 
     def __init__(self, title: str, subject: str):
         self.title, self.subject = title, subject
+        self._parts: list[str] = []
+        self._body: bytes | None = None
         self.pages = 0
-        self._out = io.BytesIO()
-        self._pdf = None
 
     def __enter__(self) -> PdfReport:
-        from matplotlib.backends.backend_pdf import PdfPages
-
-        self._pdf = PdfPages(self._out, metadata={"Title": self.title, "Subject": self.subject, "Creator": "Allô"})
         return self
 
     def __exit__(self, *exc) -> None:
-        self._pdf.close()
+        pass
+
+    def heading(self, text: str, level: int = 1, new_page: bool = False) -> None:
+        css = ' class="rupture"' if new_page else ""
+        self._parts.append(f"<h{level}{css}>{_e(text)}</h{level}>")
+
+    def summary(self, caption: str, items: list[tuple[str, str]]) -> None:
+        """Figures and their values: a two-column table, each figure's label as its row's header."""
+        rows = "".join(f'<tr><th scope="row">{_e(label)}</th><td>{_e(value)}</td></tr>' for label, value in items)
+        self._parts.append(f'<table class="court"><caption>{_e(caption)}</caption><thead><tr>'
+                           f'<th scope="col">Indicateur</th><th scope="col">Valeur</th></tr></thead>'
+                           f"<tbody>{rows}</tbody></table>")
+
+    def chart(self, caption: str, alt: str, draw, size: tuple[float, float] = CHART_SIZE) -> None:
+        """A chart `draw(ax)` draws, as a figure with its caption and its text alternative `alt`."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=size)
+        draw(fig.add_axes((0.06, 0.2, 0.92, 0.75)))
+        out = io.BytesIO()
+        fig.savefig(out, format="png", dpi=CHART_DPI)
+        data = base64.b64encode(out.getvalue()).decode("ascii")
+        self._parts.append(f"<figure><figcaption>{_e(caption)}</figcaption>"
+                           f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}"></figure>')
+
+    def table(self, table: Table, left: int = 1) -> None:
+        """A Table under its title (its caption), over as many pages as it needs, its header repeated on
+        each; nothing for a table without rows. The first `left` columns are texts: the first one is
+        each row's header."""
+        if not table.rows:
+            return
+        head = "".join(f'<th scope="col">{_e(label)}</th>' for label in table.header)
+        body = []
+        for row in table.display_rows():
+            cells = []
+            for i, (value, column) in enumerate(zip(row, table.columns, strict=True)):
+                if i == 0:
+                    cells.append(f'<th scope="row">{_e(value)}</th>')
+                elif i < left or column.kind in (TEXT, DATE):
+                    cells.append(f'<td class="texte">{_e(value)}</td>')
+                else:
+                    cells.append(f"<td>{_e(value)}</td>")
+            body.append(f"<tr>{''.join(cells)}</tr>")
+        self._parts.append(f"<table><caption>{_e(table.title)}</caption><thead><tr>{head}</tr></thead>"
+                           f"<tbody>{''.join(body)}</tbody></table>")
+
+    def ranked(self, heading: str, entries: list[str], empty: str) -> None:
+        """An ordered list under its heading (`empty` when there is none)."""
+        items = "".join(f"<li>{_e(entry)}</li>" for entry in entries) or f"<li>{_e(empty)}</li>"
+        self._parts.append(f"<h2>{_e(heading)}</h2><ol>{items}</ol>")
+
+    def document(self) -> str:
+        """The report as one HTML document (what WeasyPrint sets in pages)."""
+        return (f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{_e(self.title)}</title>'
+                f'<meta name="description" content="{_e(self.subject)}"><meta name="generator" content="Allô">'
+                f"<style>{STYLE}</style></head><body>{''.join(self._parts)}</body></html>")
 
     @property
     def body(self) -> bytes:
-        return self._out.getvalue()
-
-    def page(self, heading: str, draw) -> None:
-        """A page with its heading; `draw(fig)` puts the rest on it."""
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=A4_LANDSCAPE)
-        fig.suptitle(heading, fontsize=13, x=0.04, ha="left")
-        draw(fig)
-        self._pdf.savefig(fig)
-        self.pages += 1
-
-    def table(self, table: Table, heading: str | None = None, rows_per_page: int = ROWS_PER_PAGE,
-              widths: list[float] | None = None, left: int = 1) -> None:
-        """A table over as many pages as it needs (header on each); nothing for a table without rows.
-        `widths` and `left` as draw_table's (columns' fractions of the page's width, equal by default;
-        the left-aligned columns)."""
-        rows = table.display_rows()
-        n = math.ceil(len(rows) / rows_per_page)
-        for i in range(n):
-            part = rows[i * rows_per_page:(i + 1) * rows_per_page]
-            title = (heading or table.title) + (f" ({i + 1}/{n})" if n > 1 else "")
-            self.page(title, lambda fig, part=part: draw_table(fig.add_axes((0.04, 0.04, 0.92, 0.86)),
-                                                                 table.header, part, widths=widths,
-                                                                 left=left))
+        if self._body is None:
+            try:
+                from weasyprint import HTML
+            except OSError as exc:  # Pango or its fonts' libraries missing
+                raise PdfUnavailable("Le rapport PDF ne peut pas être produit sur ce serveur : il lui manque "
+                                     "la bibliothèque Pango (Debian : libpango-1.0-0 libpangoft2-1.0-0).") from exc
+            rendered = HTML(string=self.document()).render()
+            self.pages = len(rendered.pages)
+            self._body = rendered.write_pdf(pdf_variant="pdf/ua-1")
+        return self._body
 
 
-def table_pages(table: Table, rows_per_page: int = ROWS_PER_PAGE) -> int:
-    """The pages PdfReport.table draws for a table."""
-    return math.ceil(len(table.rows) / rows_per_page)
-
-
-def draw_table(ax, header: list[str], rows: list[list[str]], fontsize: float = 8,
-               widths: list[float] | None = None, left: int = 1) -> None:
-    """Rows of display texts under a bold header (wrapped: a table cell does not wrap by itself), from
-    the top of the axes; the first `left` columns (texts) left-aligned. `widths`: fractions of the axes'
-    width."""
-    import textwrap
-
-    ax.axis("off")
-    rows = [[latin(c) for c in row] for row in rows] or [["—", *([""] * (len(header) - 1))]]
-    labels = [textwrap.fill(h, 18 if widths is None else max(12, int(110 * widths[i])))
-              for i, h in enumerate(header)]
-    lines = max(label.count("\n") + 1 for label in labels)
-    table = ax.table(cellText=rows, colLabels=labels, loc="upper left", cellLoc="right", colWidths=widths)
-    table.auto_set_font_size(False)
-    table.set_fontsize(fontsize)
-    for (r, c), cell in table.get_celld().items():
-        cell.set_linewidth(0.3)
-        if r == 0:
-            cell.set_text_props(fontweight="bold", ha="center")
-            cell.set_height(cell.get_height() * (0.5 + 0.65 * lines))
-            cell.set_facecolor("#eeeef8")
-        elif c < left:
-            cell.set_text_props(ha="left")
-            cell.PAD = 0.03
-
-
-def latin(text: str) -> str:
-    """The narrow no-break space of French figures as a no-break space: matplotlib writes a character
-    outside Latin-1 as a separate glyph run, which readers and copy-paste split from its number."""
-    return text.replace(NNBSP, "\u00a0")
-
-
-def summary(ax, items: list[tuple[str, str]], fontsize: float = 9) -> None:
-    """The period in brief: a two-column table of figures and their values."""
-    draw_table(ax, ["Indicateur", "Valeur"], [[label, value] for label, value in items], fontsize,
-               widths=[0.82, 0.18])
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
 
 
 def day_axis(ax, days: list[dt.date]) -> list[int]:
@@ -147,3 +181,11 @@ def rate_per_day(ax, days: list[dt.date], lines: list[tuple[str, list[float | No
     ax.set_ylim(0, 105)
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.legend(loc="lower right", fontsize=7)
+
+
+def busiest(days: list[dt.date], values: list[float]) -> str:
+    """« le 12 (80) » : the day of the highest value, for a chart's text alternative."""
+    if not values or max(values) <= 0:
+        return "aucun"
+    i = max(range(len(values)), key=lambda k: (values[k], -k))
+    return f"le {days[i].day}/{days[i].month} ({values[i]:.0f})"

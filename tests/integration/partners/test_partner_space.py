@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
-from report_files import Percent, pdf_pages, pdf_text, pdf_title, read_ods, read_xlsx
+from report_files import Percent, pdf_pages, pdf_structure, pdf_text, pdf_title, read_ods, read_xlsx
 
 from allo.accounts.models import User
 from allo.contact_centre.models import Contact, WrapUp
@@ -182,12 +182,21 @@ def test_the_monthly_xlsx_holds_the_same_typed_cells_as_the_ods(november):
 
 @pytest.mark.any_db  # the figures' SQL (local-time truncation, Exists in counts)
 def test_the_monthly_pdf_has_the_chart_page_and_the_hours_page(november):
+    """A tagged PDF (PDF/UA): the month in brief and its chart (a figure that says in words what it
+    shows), then from page 2 the hours with calls and the top themes and fiches."""
     response = staff("partenaire-rouen").get(reverse("partner-report-pdf"), {"mois": "2026-11"})
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="appels-mairie-rouen-2026-11.pdf"'
     body = response.content
     assert pdf_pages(body) == 2
     assert pdf_title(body) == "Mairie de Rouen : appels pris en charge par le 3939, novembre 2026"
-    text = pdf_text(body)
-    for words in ("Mairie de Rouen", "novembre 2026", "Appels re", "jour du mois", "heure", "09 h"):
-        assert words in text, (words, text[:500])
+    structure = pdf_structure(body)
+    assert structure["lang"] == "fr" and structure["marked"]
+    assert {"/H1", "/H2", "/Table", "/TH", "/Figure", "/L"} <= set(structure["types"])
+    (chart,) = structure["figures"]
+    assert chart.startswith("Barres par jour, novembre 2026 : Répondus au niveau 1")
+    first, second = pdf_text(body, page=0), pdf_text(body, page=1)
+    for words in ("Mairie de Rouen", "novembre 2026", "Appels par jour"):
+        assert words in first, (words, first[:500])
+    for words in ("par heure", "09 h", "Thèmes les plus fréquents", "Fiches les plus utilisées"):
+        assert words in second, (words, second[:500])

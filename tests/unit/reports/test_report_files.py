@@ -1,6 +1,6 @@
 """allo/reports: one table written as CSV, ODS and XLSX and read back with each format's library: the
 same cells, typed (numbers a spreadsheet sums, dates, percentages), a sheet per table; the shared PDF
-blocks draw a table over as many pages as it needs, with the French title in the metadata."""
+blocks make a tagged PDF (PDF/UA) whose tables go over as many pages as they need."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ import zipfile
 from io import BytesIO
 
 import pytest
-from report_files import Percent, csv_number, pdf_pages, pdf_text, pdf_title, read_csv, read_ods, read_xlsx
+from report_files import (
+    Percent,
+    csv_number,
+    pdf_pages,
+    pdf_structure,
+    pdf_text,
+    pdf_title,
+    read_csv,
+    read_ods,
+    read_xlsx,
+)
 
 from allo.reports import pdf
 from allo.reports.spreadsheets import to_csv, to_ods, to_xlsx
@@ -78,16 +88,28 @@ def test_the_csv_puts_the_tables_one_after_the_other_in_the_french_dialect():
     assert rows[5] == [] and rows[6] == [THEMES.title] and rows[8] == ["Impôts", "3"]
 
 
-def test_a_long_table_goes_over_several_pdf_pages_with_its_title_in_the_metadata():
+def test_a_pdf_report_is_tagged_and_a_long_table_goes_over_pages_with_its_header_on_each():
+    """PDF/UA: French, marked, its title in the metadata, a heading, tables with header cells and a
+    caption, the chart a figure with its text alternative; a table longer than a page repeats its header
+    on the next one; a table without rows is left out."""
     long = Table("Par agent", "Par agent, mars 2026", [Column("Agent"), Column("Présentés", INT)],
                  [[f"agent-{i:02d}", i] for i in range(70)])
     with pdf.PdfReport("Bilan mensuel, février 2026", "Essai") as report:
-        report.page("Première page", lambda fig: pdf.summary(fig.add_axes((0.1, 0.1, 0.8, 0.8)), [("Appels", "3")]))
+        report.heading("Bilan mensuel, février 2026")
+        report.summary("Le mois en bref", [("Appels", "3")])
+        report.chart("Appels par jour", "Barres : 3 appels le 2 février",
+                     lambda ax: pdf.stacked_bars(ax, [dt.date(2026, 2, 1), dt.date(2026, 2, 2)],
+                                                 [("Répondus", [0, 3], pdf.BLUE)]))
         report.table(long)
-        report.table(Table("Vide", "Vide", [Column("a")]))  # no rows: no page
-    assert report.pages == 1 + pdf.table_pages(long) == 1 + 3  # 32 rows a page
+        report.table(Table("Vide", "Un tableau vide", [Column("a")]))  # no rows: left out
     body = report.body
-    assert pdf_pages(body) == 4
-    assert pdf_title(body) == "Bilan mensuel, février 2026"  # not ASCII: UTF-16 in the metadata
+    assert pdf_pages(body) == report.pages >= 2
+    assert pdf_title(body) == "Bilan mensuel, février 2026"
+    structure = pdf_structure(body)
+    assert structure["lang"] == "fr" and structure["marked"]
+    assert {"/H1", "/Table", "/Caption", "/TH", "/TD", "/Figure"} <= set(structure["types"])
+    assert structure["figures"] == ["Barres : 3 appels le 2 février"]
     text = pdf_text(body)
-    assert "Par agent, mars 2026 (3/3)" in text and "agent-69" in text and "agent-31" in text
+    assert "Par agent, mars 2026" in text and "agent-69" in text and "Un tableau vide" not in text
+    last = pdf_text(body, page=report.pages - 1)
+    assert "agent-69" in last and "Présentés" in last  # the header again on the last page

@@ -57,12 +57,13 @@ class Command(BaseCommand):
     def write_file(self, first, last, queue, fmt: str, output: str) -> None:
         from allo.history import exports, services
         from allo.reports import spreadsheets
+        from allo.reports.pdf import PdfUnavailable
 
         try:
             b = exports.bilan(first, last, queue)
-        except services.UnknownQueue as e:
+            body = exports.report_pdf(b) if fmt == "pdf" else spreadsheets.render(b.tables, fmt)[0]
+        except (services.UnknownQueue, PdfUnavailable) as e:
             raise CommandError(str(e)) from None
-        body = exports.report_pdf(b) if fmt == "pdf" else spreadsheets.render(b.tables, fmt)[0]
         try:
             with open(output, "wb") as f:
                 f.write(body)
