@@ -128,14 +128,21 @@ class PdfReport:
     def body(self) -> bytes:
         if self._body is None:
             try:
-                from weasyprint import HTML
+                html_class = _weasyprint_html()
             except OSError as exc:  # Pango or its fonts' libraries missing
                 raise PdfUnavailable("Le rapport PDF ne peut pas être produit sur ce serveur : il lui manque "
                                      "la bibliothèque Pango (Debian : libpango-1.0-0 libpangoft2-1.0-0).") from exc
-            rendered = HTML(string=self.document()).render()
+            rendered = html_class(string=self.document()).render()
             self.pages = len(rendered.pages)
             self._body = rendered.write_pdf(pdf_variant="pdf/ua-1")
         return self._body
+
+
+def _weasyprint_html():
+    """WeasyPrint's HTML class; OSError when its system libraries (Pango) cannot be loaded."""
+    from weasyprint import HTML
+
+    return HTML
 
 
 def _e(text) -> str:

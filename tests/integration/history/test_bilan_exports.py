@@ -332,3 +332,23 @@ def test_the_n2_queues_are_reported_with_the_n2_threshold(transfers):
                          ("Niveau de service du niveau 2 (répondus en 60 s après le transfert)", f"50,0{nn}%"),
                          ("Attente moyenne au niveau 2 (ASA)", f"47{nn}s")]:
         assert flat(f"{label} {value}") in brief, label
+
+
+def test_a_server_without_pango_says_why_there_is_no_pdf(march, tmp_path, monkeypatch):
+    """WeasyPrint's system libraries missing (its import raises OSError): the PDF link answers 503 with
+    the reason in French, `allo report --format pdf` says it; the spreadsheets are unaffected."""
+    from django.core.management.base import CommandError
+
+    from allo.reports import pdf
+
+    def missing():
+        raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(pdf, "_weasyprint_html", missing)
+    client = supervisor()
+    response = client.get("/supervision/bilan.pdf", {"mois": "2026-03"})
+    assert response.status_code == 503 and "libpango-1.0-0" in response.content.decode()
+    assert client.get("/supervision/bilan.ods", {"mois": "2026-03"}).status_code == 200
+    with pytest.raises(CommandError, match="il lui manque la bibliothèque Pango"):
+        run("report", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "pdf",
+            "--output", str(tmp_path / "b.pdf"))
