@@ -307,6 +307,7 @@ class Adapter:
         self.ended: dict[str, float] = {}  # event_id -> when the edge ended the call (ENDED_KEPT_S)
         self.transfers: dict[str, SipCall] = {}  # REFER token -> the call whose caller should call back
         self.consults: dict[str, ConsultLeg] = {}  # consult token -> its leg, until it ends
+        self.prompts_changed = asyncio.Event()  # Allô's `prompts` command: run_prompts syncs at once
         self.consult_legs: dict[str, ConsultLeg] = {}  # the consult INVITE's Call-ID -> its leg
         self.consult_setup_s = CONSULT_SETUP_S
 
@@ -532,14 +533,17 @@ class Adapter:
 
     async def run_prompts(self) -> None:
         """Keep prompts/recorded/ equal to the announcements recorded in Allô's admin: download those
-        whose digest changed, remove those deleted (the spoken one plays again)."""
+        whose digest changed, remove those deleted (the spoken one plays again). At once when Allô sends
+        `prompts` (an admin changed one), else every PROMPTS_EVERY_S (a command missed while away)."""
         while True:
+            self.prompts_changed.clear()
             if self.prompts:
                 try:
                     await self.sync_prompts()
                 except (ApiError, OSError, TimeoutError, ConnectionError, KeyError, TypeError, ValueError) as exc:
                     logger.warning("recorded announcements not loaded: %s", exc)
-            await asyncio.sleep(PROMPTS_EVERY_S)
+            with contextlib.suppress(TimeoutError):  # Allô's `prompts` command, or the next check
+                await asyncio.wait_for(self.prompts_changed.wait(), PROMPTS_EVERY_S)
 
     async def sync_prompts(self) -> None:
         folder = self.prompts / prompts.RECORDED_DIR
@@ -734,6 +738,9 @@ class Adapter:
 
     async def execute(self, command: dict) -> None:
         kind, call_id = command.get("command"), command.get("call_id", "")
+        if kind == "prompts":  # an announcement recorded or deleted in Allô's admin: load them again now
+            self.prompts_changed.set()
+            return
         call = await self._call(call_id)
         if call is None:
             logger.info("command %s %s for a call the edge does not hold: ignored", command.get("seq"), kind)

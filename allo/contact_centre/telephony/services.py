@@ -50,6 +50,22 @@ def record(decisions: list[dict]) -> list[dict]:
     return [message(r.seq, r.command) for r in rows]
 
 
+PROMPTS_CHANGED = {"command": "prompts", "call_id": ""}  # no call: every node loads the recordings again
+
+
+def announce(command: dict) -> None:
+    """A command about no call (PROMPTS_CHANGED), journaled once the caller's transaction commits, then
+    pushed to the connected nodes (a node away gets it from the stream when it comes back)."""
+    from allo.contact_centre.router import notifier
+
+    def journal():
+        row = TelephonyCommand.objects.create(call_id=str(command.get("call_id", ""))[:64], command=command)
+        if notifier._installed is not None:
+            notifier._installed.send_commands([message(row.seq, row.command)])
+
+    transaction.on_commit(journal)
+
+
 def after(seq: int, upto: int | None = None, limit: int = PAGE) -> list[dict]:
     """The messages of the commands after `seq` (up to `upto`), in order, at most `limit`."""
     rows = TelephonyCommand.objects.filter(seq__gt=seq)

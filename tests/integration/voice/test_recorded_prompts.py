@@ -130,3 +130,24 @@ def test_the_adapter_downloads_the_recordings_and_plays_them_instead_of_the_spok
     run_async(adapter.sync_prompts())
     assert not (folder / "recorded" / "accueil.wav").exists()
     assert adapter._prompt(MENU_PROMPT) == folder / "accueil.wav"
+
+
+def test_a_recording_saved_or_deleted_tells_the_voice_nodes_on_the_command_stream(
+        admin_client, django_capture_on_commit_callbacks):
+    """The `prompts` command (no call): every node loads the recordings again at once, not at its next
+    check (30 s); journaled after the save commits, so a node away gets it when it comes back."""
+    from allo.contact_centre.models import TelephonyCommand
+    from allo.contact_centre.telephony import services
+
+    def prompts_commands():
+        return [c for c in TelephonyCommand.objects.order_by("seq").values_list("command", flat=True)
+                if c["command"] == "prompts"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert upload(admin_client, "attente", wav(1.0)).status_code == 302
+    assert prompts_commands() == [services.PROMPTS_CHANGED]
+    with django_capture_on_commit_callbacks(execute=True):
+        RecordedPrompt.objects.get(name="attente").delete()
+    assert len(prompts_commands()) == 2
+    # the stream a node reads from its position has it, with its seq
+    assert [m["command"] for m in services.after(0)][-1] == "prompts"

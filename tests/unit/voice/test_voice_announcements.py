@@ -105,3 +105,35 @@ def test_a_caller_who_hangs_up_during_ferme_is_not_rejected_and_without_the_prom
     run_async(hangs_up())
     (tmp_path / "none").mkdir()
     run_async(no_prompt())
+
+
+def test_the_prompts_command_makes_the_adapter_load_the_recordings_at_once(tmp_path, monkeypatch):
+    """Allô's `prompts` (an admin saved or deleted a recording): acknowledged like any command, and the
+    recordings' loop checks again at once instead of at its next turn (PROMPTS_EVERY_S)."""
+    import asyncio
+
+    from loopback import run_async
+
+    from allo.voice import adapter as adapter_module
+    from allo.voice.adapter import Adapter
+
+    monkeypatch.setattr(adapter_module, "PROMPTS_EVERY_S", 60.0)
+    synced = []
+
+    async def scenario():
+        adapter = Adapter(object(), ("127.0.0.1", 1), ("127.0.0.1", 2), "127.0.0.1", prompts=tmp_path)
+
+        async def sync():
+            synced.append(asyncio.get_running_loop().time())
+
+        adapter.sync_prompts = sync
+        loop = asyncio.create_task(adapter.run_prompts())
+        await asyncio.sleep(0.05)
+        assert len(synced) == 1  # at start
+        await adapter.on_command({"seq": 1, "command": "prompts", "call_id": ""})
+        assert adapter.acks.get_nowait() == 1
+        await asyncio.sleep(0.05)
+        assert len(synced) == 2  # at once, not 60 s later
+        loop.cancel()
+
+    run_async(scenario())
