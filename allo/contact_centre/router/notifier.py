@@ -33,6 +33,11 @@ def install(notifier: Notifier | None) -> None:
     _installed = notifier
 
 
+def installed() -> Notifier | None:
+    """This process's notifier (None in a command or a test without one)."""
+    return _installed
+
+
 def attach_loop(loop: asyncio.AbstractEventLoop) -> None:
     """A consumer's event loop, the one in-memory pushes must run on (no-op with no notifier here)."""
     notifier = _installed

@@ -56,12 +56,12 @@ PROMPTS_CHANGED = {"command": "prompts", "call_id": ""}  # no call: every node l
 def announce(command: dict) -> None:
     """A command about no call (PROMPTS_CHANGED), journaled once the caller's transaction commits, then
     pushed to the connected nodes (a node away gets it from the stream when it comes back)."""
-    from allo.contact_centre.router import notifier
+    from allo.contact_centre.router.notifier import installed
 
     def journal():
         row = TelephonyCommand.objects.create(call_id=str(command.get("call_id", ""))[:64], command=command)
-        if notifier._installed is not None:
-            notifier._installed.send_commands([message(row.seq, row.command)])
+        if installed() is not None:
+            installed().send_commands([message(row.seq, row.command)])
 
     transaction.on_commit(journal)
 
