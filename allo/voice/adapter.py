@@ -169,6 +169,10 @@ class ConsultLeg:
     sip_call_id: str = ""  # the operator's phone's INVITE to the consult address
     from_tag: str = ""
     to_tag: str = ""
+    from_uri: str = ""  # the operator's phone's From and Contact (the consult INVITE's)
+    contact: str = ""
+    to_uri: str = ""  # the expert's phone's To and Contact (its answer's): the BYEs at the end (end_consult)
+    agent_contact: str = ""
     tindex: int = 0
     tlabel: int = 0
     cseq: str = "1"
@@ -833,31 +837,33 @@ class Adapter:
         except (rpc.RpcError, OSError, ValueError) as exc:
             logger.error("transfer of %s: REFER not sent: %s", call.call_id, exc)
 
-    async def end_dialog(self, call: SipCall) -> None:
-        """BYE both sides of the caller's dialog with an agent's phone. The caller's BYE is sent like the
-        REFER (tm.t_uac_start, CSeq REFER_CSEQ + 1, above any this edge used in that dialog), then Kamailio
-        BYEs the phone's side alone (dlg_bye("callee")). Kamailio 5.6's dlg_bye("all") lost the phone's
-        BYE now and then (« terminating non-confirmed dialogs not supported »: the caller's 200 had ended
-        the dialog first), leaving the phone on a dead call; and after a REFER its CSeq for the caller was
-        lower than the REFER's, which a phone refuses (500, found with baresip). Without Kamailio's FIFO or
-        the caller's contact: dlg_bye("all")."""
-        if self.rpc_fifo is not None and call.contact and call.to_uri:
-            headers = (f"From: <{call.to_uri}>;tag={call.to_tag}\r\n"
-                       f"To: <{call.from_uri}>;tag={call.from_tag}\r\n"
-                       f"Call-ID: {call.sip_call_id}\r\n"
+    async def end_dialog(self, dialog: SipCall | ConsultLeg) -> None:
+        """BYE both sides of a dialog between two phones: a caller's with its agent's phone, or a consult
+        call (the operator's phone placed it, the expert's answered). The placing side's BYE is sent like
+        the REFER (tm.t_uac_start, CSeq REFER_CSEQ + 1, above any this edge used in that dialog), then
+        Kamailio BYEs the answering phone alone (dlg_bye("callee")). Kamailio 5.6's dlg_bye("all") lost
+        one side's BYE now and then (« terminating non-confirmed dialogs not supported »: the other side's
+        200 had ended the dialog first), leaving a phone on a dead call; and after a REFER its CSeq for the
+        caller was lower than the REFER's, which a phone refuses (500, found with baresip). Without
+        Kamailio's FIFO or the placing side's contact: dlg_bye("all")."""
+        if self.rpc_fifo is not None and dialog.contact and dialog.to_uri:
+            headers = (f"From: <{dialog.to_uri}>;tag={dialog.to_tag}\r\n"
+                       f"To: <{dialog.from_uri}>;tag={dialog.from_tag}\r\n"
+                       f"Call-ID: {dialog.sip_call_id}\r\n"
                        f"CSeq: {REFER_CSEQ + 1} BYE\r\n"
-                       f"Contact: <{call.agent_contact or call.to_uri}>\r\n"
+                       f"Contact: <{dialog.agent_contact or dialog.to_uri}>\r\n"
                        "Max-Forwards: 70\r\n")
             try:
                 await rpc.call(self.rpc_fifo, "tm.t_uac_start", timeout=5.0,
-                               params=["BYE", call.contact, ".", ".", headers])
-                await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
-                                          "totag": call.to_tag, "side": "callee"})
+                               params=["BYE", dialog.contact, ".", ".", headers])
+                await self.send_kamailio({"cmd": "end", "callid": dialog.sip_call_id, "fromtag": dialog.from_tag,
+                                          "totag": dialog.to_tag, "side": "callee"})
                 return
             except (rpc.RpcError, OSError, ValueError) as exc:
-                logger.error("call %s: the caller's BYE not sent (%s): Kamailio's instead", call.call_id, exc)
-        await self.send_kamailio({"cmd": "end", "callid": call.sip_call_id, "fromtag": call.from_tag,
-                                  "totag": call.to_tag})
+                logger.error("dialog %s: its placing side's BYE not sent (%s): Kamailio's instead",
+                             dialog.sip_call_id, exc)
+        await self.send_kamailio({"cmd": "end", "callid": dialog.sip_call_id, "fromtag": dialog.from_tag,
+                                  "totag": dialog.to_tag})
 
     async def transferred_caller(self, event: dict) -> None:
         """The transferred caller calls back (the REFER's Refer-To): its new INVITE, parked by Kamailio,
@@ -952,6 +958,7 @@ class Adapter:
             await self.send_kamailio({"cmd": "reject", "tindex": tindex, "tlabel": tlabel, "code": 480})
             return
         leg.sip_call_id, leg.from_tag = str(event.get("callid", "")), str(event.get("fromtag", ""))
+        leg.from_uri, leg.contact = str(event.get("from", "")), str(event.get("contact", ""))
         leg.tindex, leg.tlabel, leg.cseq = tindex, tlabel, str(event.get("cseq", "1"))
         leg.state = "ringing"
         self.consult_legs[leg.sip_call_id] = leg
@@ -964,6 +971,7 @@ class Adapter:
         call = leg.call
         if kind == "answered":
             leg.state, leg.to_tag = "talking", str(event.get("totag", ""))
+            leg.to_uri, leg.agent_contact = str(event.get("to", "")), str(event.get("contact", ""))
             logger.info("call %s: consult call answered by %s: the operator and the expert talk", call.call_id,
                         leg.expert)
         elif kind == "noanswer":
@@ -1007,7 +1015,7 @@ class Adapter:
         self.consult_legs.pop(leg.sip_call_id, None)
 
     async def end_consult(self, call: SipCall, why: str) -> None:
-        """End a held caller's consult call, if any: both phones get a BYE (Kamailio's `end`), or the
+        """End a held caller's consult call, if any: both phones get a BYE (end_dialog), or the
         expert's ringing phone a CANCEL (the operator's phone then gets 480), and its media session goes.
         Before Kamailio's bridge is answered, the token is only forgotten (a late INVITE gets 480)."""
         leg = call.consult
@@ -1016,8 +1024,7 @@ class Adapter:
         state = leg.state
         self._drop_consult(leg)
         if state == "talking":
-            await self.send_kamailio({"cmd": "end", "callid": leg.sip_call_id, "fromtag": leg.from_tag,
-                                      "totag": leg.to_tag})
+            await self.end_dialog(leg)
         elif state == "ringing":  # the failure route parks it again and reports a noanswer: then 480
             await self.send_kamailio({"cmd": "cancel", "callid": leg.sip_call_id, "cseq": leg.cseq})
         if state in ("talking", "ringing"):

@@ -173,3 +173,30 @@ def test_a_phone_hanging_up_the_consult_call_ends_the_consult_in_allo(tmp_path, 
         assert not call.held and not adapter.evapi.sent  # the consult call was over: no `end`
 
     run_async(scenario())
+
+
+def test_the_consult_call_ends_with_the_operators_bye_sent_by_the_edge_then_the_experts(tmp_path, monkeypatch):
+    """Kamailio 5.6's dlg_bye("all") could lose one phone's BYE (the other's 200 ended the dialog first):
+    the operator's phone (which placed the consult call) gets a BYE sent like the REFER (tm.t_uac_start),
+    then Kamailio BYEs the expert's phone alone."""
+    async def scenario():
+        adapter, call, rpcs = _held(tmp_path, monkeypatch)
+        await adapter.on_command(HOLD)
+        leg = call.consult
+        await adapter.on_event({"event": "invite", "tindex": 5, "tlabel": 6, "callid": "consult-call",
+                                "fromtag": "operator-tag", "cseq": "2", "dialed": f"consult-{leg.token}",
+                                "from": "sip:operateur@allo.test", "contact": "sip:operateur@127.0.0.1:5070"})
+        await adapter.on_event({"event": "answered", "callid": "consult-call", "fromtag": "operator-tag",
+                                "totag": "expert-tag", "to": f"sip:consult-{leg.token}@192.0.2.1:5060",
+                                "contact": "sip:expert-impots@127.0.0.1:5080"})
+        rpcs.clear()
+        adapter.evapi.sent.clear()
+        await adapter.on_command({"seq": 2, "command": "unhold", "call_id": "c1"})
+        ((method, params),) = rpcs
+        assert method == "tm.t_uac_start" and params[:2] == ["BYE", "sip:operateur@127.0.0.1:5070"]
+        assert "From: <sip:consult-" in params[4] and ";tag=expert-tag" in params[4]
+        assert "To: <sip:operateur@allo.test>;tag=operator-tag" in params[4] and "Call-ID: consult-call" in params[4]
+        assert adapter.evapi.sent == [{"cmd": "end", "callid": "consult-call", "fromtag": "operator-tag",
+                                       "totag": "expert-tag", "side": "callee"}]
+
+    run_async(scenario())
