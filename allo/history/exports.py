@@ -228,6 +228,7 @@ def report_pdf(b: Bilan) -> bytes:
     rates = [x["service_level"] for x in d]
     reached = sum(1 for r in rates if r is not None and r >= SL_TARGET)
     span = f"du {days[0]:%d/%m/%Y} au {days[-1]:%d/%m/%Y}" if days else b.label
+    target = f"objectif {SL_TARGET:.0%}".replace("%", " %")
     with pdf.PdfReport(title(b), "Bilan du centre de contact (Allô)") as report:
         report.heading(title(b))
         report.summary(f"La période en bref ({b.label})", brief(b))
@@ -241,11 +242,11 @@ def report_pdf(b: Bilan) -> bytes:
                                                    ("Autres (rappel proposé, perdus)", other, pdf.GREY)]))
         report.chart(
             "Niveau de service par jour",
-            f"Courbe du niveau de service par jour {span}, objectif {SL_TARGET:.0%} ".replace("%", " %")
-            + f": atteint {reached} jour(s) sur {sum(1 for r in rates if r is not None)} avec des appels. "
+            f"Courbe du niveau de service par jour {span}, {target} : atteint {reached} jour(s) sur "
+            f"{sum(1 for r in rates if r is not None)} avec des appels. "
             "Les chiffres de chaque jour sont dans le tableau « Bilan par jour ».",
             lambda ax: pdf.rate_per_day(ax, days, [("Niveau de service", rates, pdf.BLUE)], target=SL_TARGET,
-                                        target_label=f"objectif {SL_TARGET:.0%}".replace("%", " %")))
+                                        target_label=target))
         report.heading("Les tableaux du bilan", 2, new_page=True)
         for table in b.tables:
             # the fiche's id and title, the queue's code and its centre's name: two text columns
