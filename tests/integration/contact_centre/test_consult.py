@@ -106,7 +106,10 @@ def test_the_operator_takes_the_caller_back_and_the_expert_may_decline(router, a
     expert.post(reverse("desk-consult-end", args=[call_id]))
     drain(router)
     assert Contact.objects.get(pk=call_id).consult_outcome == "declined"
-    assert "L&#x27;expert a mis fin à la consultation" in op.get(reverse("space-operator")).content.decode()
+    page = op.get(reverse("space-operator")).content.decode()
+    assert "L&#x27;expert a mis fin à la consultation" in page
+    # what the operator sent to the expert, under what it is on an N1 desk
+    assert "Contexte transmis à l'expert" in page and "Contexte transmis par le niveau 1" not in page
     # someone else cannot end a consult that is not theirs
     op.post(reverse("desk-consult", args=[call_id]), WRAP_UP)
     drain(router)
